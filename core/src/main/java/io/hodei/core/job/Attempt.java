@@ -1,0 +1,71 @@
+package io.hodei.core.job;
+
+import io.hodei.core.worker.WorkerId;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/** One try at running a job on one worker. Numbered from 1. */
+public record Attempt(
+    int number,
+    ExecutionId executionId,
+    WorkerId workerId,
+    JobState state,
+    Instant scheduledAt,
+    Optional<Instant> startedAt,
+    Optional<Instant> finishedAt,
+    OptionalInt exitCode,
+    Optional<String> errorMessage) {
+
+  static Attempt scheduled(int number, ExecutionId executionId, WorkerId worker, Instant now) {
+    return new Attempt(
+        number,
+        executionId,
+        worker,
+        JobState.SCHEDULED,
+        now,
+        Optional.empty(),
+        Optional.empty(),
+        OptionalInt.empty(),
+        Optional.empty());
+  }
+
+  Attempt started(Instant at) {
+    return new Attempt(
+        number,
+        executionId,
+        workerId,
+        JobState.RUNNING,
+        scheduledAt,
+        Optional.of(at),
+        finishedAt,
+        exitCode,
+        errorMessage);
+  }
+
+  Attempt ended(JobState finalState, Instant at, OptionalInt code, Optional<String> error) {
+    return new Attempt(
+        number,
+        executionId,
+        workerId,
+        finalState,
+        scheduledAt,
+        startedAt,
+        Optional.of(at),
+        code,
+        error);
+  }
+
+  Attempt returnedToQueue() {
+    return new Attempt(
+        number,
+        executionId,
+        workerId,
+        JobState.PENDING,
+        scheduledAt,
+        startedAt,
+        finishedAt,
+        exitCode,
+        errorMessage);
+  }
+}

@@ -1,0 +1,138 @@
+package io.hodei.core.job;
+
+import io.hodei.core.error.InvalidSpecException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Decides whether a {@link JobSpec} can be queued. The first problem found is reported as an
+ * {@link InvalidSpecException} naming the field as the API spells it ({@code definition.*}).
+ */
+public final class JobSpecValidator {
+
+  /** Interpreters a script job may name. Each is looked up on the worker's PATH. */
+  public static final Set<String> INTERPRETERS =
+      Set.of("bash", "sh", "dash", "zsh", "python3", "python", "node", "perl", "ruby");
+
+  static final int MAX_NAME_LENGTH = 255;
+  static final int MAX_ATTEMPTS = 100;
+  private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+  private static final String P = "definition.";
+
+  private JobSpecValidator() {}
+
+  public static JobSpec validate(JobSpec spec) {
+    if (spec.name() != null && spec.name().length() > MAX_NAME_LENGTH) {
+      throw invalid("name", "must be at most " + MAX_NAME_LENGTH + " characters");
+    }
+    switch (spec.command()) {
+      case null -> throw invalid("command", "is required: give a shell command or a script");
+      case CommandSpec.Shell shell -> {
+        if (shell.cmd() == null || shell.cmd().isBlank()) {
+          throw invalid("command.shell.cmd", "must not be empty");
+        }
+        noNul("command.shell.cmd", shell.cmd());
+        shell.args().forEach(arg -> noNul("command.shell.args", arg));
+      }
+      case CommandSpec.Script script -> {
+        if (script.interpreter() == null || script.interpreter().isBlank()) {
+          throw invalid("command.script.interpreter", "must not be empty");
+        }
+        if (!INTERPRETERS.contains(script.interpreter())) {
+          throw invalid(
+              "command.script.interpreter",
+              "unknown interpreter '"
+                  + script.interpreter()
+                  + "'; known: "
+                  + INTERPRETERS.stream().sorted().toList());
+        }
+        if (script.content() == null || script.content().isBlank()) {
+          throw invalid("command.script.content", "must not be empty");
+        }
+      }
+    }
+    validateEnv(spec.env());
+    spec.workingDir()
+        .ifPresent(
+            dir -> {
+              if (!dir.startsWith("/")) {
+                throw invalid("working_dir", "must be an absolute path, got '" + dir + "'");
+              }
+              noNul("working_dir", dir);
+            });
+    validateResources(spec.resources());
+    spec.timeout()
+        .ifPresent(
+            timeout -> {
+              if (timeout.isNegative()) {
+                throw invalid("timeout", "must not be negative, got " + timeout);
+              }
+            });
+    validateRetry(spec.retryPolicy());
+    spec.labels()
+        .keySet()
+        .forEach(
+            key -> {
+              if (key.isBlank()) {
+                throw invalid("labels", "label keys must not be empty");
+              }
+            });
+    return spec;
+  }
+
+  private static void validateEnv(Map<String, String> env) {
+    env.forEach(
+        (name, value) -> {
+          if (!ENV_NAME.matcher(name).matches()) {
+            throw invalid("env", "'" + name + "' is not a valid environment variable name");
+          }
+          noNul("env." + name, value);
+        });
+  }
+
+  private static void validateResources(Resources r) {
+    if (r.cpuCores() < 0 || Double.isNaN(r.cpuCores())) {
+      throw invalid("resources.cpu_cores", "must not be negative");
+    }
+    if (r.memoryBytes() < 0) {
+      throw invalid("resources.memory_bytes", "must not be negative");
+    }
+    if (r.diskBytes() < 0) {
+      throw invalid("resources.disk_bytes", "must not be negative");
+    }
+    if (r.gpu() < 0) {
+      throw invalid("resources.gpu", "must not be negative");
+    }
+  }
+
+  private static void validateRetry(RetryPolicy retry) {
+    if (retry.maxAttempts() < 1 || retry.maxAttempts() > MAX_ATTEMPTS) {
+      throw invalid("retry_policy.max_attempts", "must be between 1 and " + MAX_ATTEMPTS);
+    }
+    for (var entry :
+        List.of(
+            Map.entry("retry_policy.initial_backoff", retry.initialBackoff()),
+            Map.entry("retry_policy.max_backoff", retry.maxBackoff()))) {
+      Duration d = entry.getValue();
+      if (d.isNegative()) {
+        throw invalid(entry.getKey(), "must not be negative");
+      }
+    }
+    if (!(retry.backoffMultiplier() >= 1.0)) {
+      throw invalid("retry_policy.backoff_multiplier", "must be at least 1.0");
+    }
+  }
+
+  private static void noNul(String field, String value) {
+    if (value != null && value.indexOf('\0') >= 0) {
+      throw invalid(field, "must not contain NUL characters");
+    }
+  }
+
+  private static InvalidSpecException invalid(String field, String problem) {
+    return new InvalidSpecException(P + field, problem);
+  }
+}

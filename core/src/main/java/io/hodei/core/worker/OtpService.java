@@ -1,0 +1,67 @@
+package io.hodei.core.worker;
+
+import io.hodei.core.error.AuthenticationException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * Issues and redeems the single-use tokens with which provisioned workers register (seed UC4).
+ * A token is a random UUID v4, valid for {@link #DEFAULT_TTL}, bound to the worker id it was issued
+ * for, and stored only as a hash. Redeeming consumes it, whether or not the rest of the check
+ * passes, so a leaked token is burnt by its first use.
+ */
+public final class OtpService {
+  public static final Duration DEFAULT_TTL = Duration.ofMinutes(5);
+  private static final Pattern UUID_V4 =
+      Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+
+  private final OtpStore store;
+  private final Clock clock;
+  private final Duration ttl;
+
+  public OtpService(OtpStore store, Clock clock, Duration ttl) {
+    this.store = store;
+    this.clock = clock;
+    this.ttl = ttl;
+  }
+
+  /** An OTP and when it stops working. */
+  public record IssuedOtp(String token, Instant expiresAt) {}
+
+  public IssuedOtp issue(WorkerId worker) {
+    String token = UUID.randomUUID().toString();
+    Instant expiresAt = clock.instant().plus(ttl);
+    store.save(new OtpToken(Secrets.sha256Hex(token), worker, expiresAt, java.util.Optional.empty()));
+    return new IssuedOtp(token, expiresAt);
+  }
+
+  /**
+   * Checks and consumes {@code token} for {@code claimedWorker}.
+   *
+   * @throws AuthenticationException if the token is malformed, unknown, already used, expired or
+   *     issued for another worker
+   */
+  public void redeem(String token, WorkerId claimedWorker) {
+    if (token == null || !UUID_V4.matcher(token).matches()) {
+      throw new AuthenticationException("registration token is not a valid OTP");
+    }
+    Instant now = clock.instant();
+    OtpToken stored =
+        store
+            .consume(Secrets.sha256Hex(token), now)
+            .orElseThrow(() -> new AuthenticationException("registration token is unknown"));
+    if (stored.consumedAt().isPresent()) {
+      throw new AuthenticationException("registration token was already used");
+    }
+    if (!now.isBefore(stored.expiresAt())) {
+      throw new AuthenticationException("registration token expired at " + stored.expiresAt());
+    }
+    if (!stored.workerId().equals(claimedWorker)) {
+      throw new AuthenticationException(
+          "registration token was issued for another worker, not " + claimedWorker);
+    }
+  }
+}
