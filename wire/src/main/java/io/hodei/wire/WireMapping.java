@@ -232,6 +232,49 @@ public final class WireMapping {
         .build();
   }
 
+  // ---- workers ---------------------------------------------------------------------------
+
+  public static io.hodei.core.worker.WorkerInfo toDomain(io.hodei.api.v1.WorkerInfo w) {
+    return new io.hodei.core.worker.WorkerInfo(
+        new io.hodei.core.worker.WorkerId(w.getWorkerId()),
+        w.getName(),
+        w.getVersion(),
+        w.getHostname(),
+        w.getIpAddress(),
+        toDomain(w.getCapacity()),
+        new java.util.HashSet<>(w.getCapabilitiesList()),
+        w.getLabelsMap(),
+        w.getTaintsList().stream()
+            .map(
+                t ->
+                    new io.hodei.core.worker.Taint(
+                        t.getKey(), t.getValue(), toDomain(t.getEffect())))
+            .toList());
+  }
+
+  public static io.hodei.api.v1.WorkerInfo toWire(io.hodei.core.worker.WorkerInfo w) {
+    return io.hodei.api.v1.WorkerInfo.newBuilder()
+        .setWorkerId(w.id().value())
+        .setName(w.name())
+        .setVersion(w.version())
+        .setHostname(w.hostname())
+        .setIpAddress(w.ipAddress())
+        .setCapacity(toWire(w.capacity()))
+        .addAllCapabilities(w.capabilities().stream().sorted().toList())
+        .putAllLabels(w.labels())
+        .addAllTaints(
+            w.taints().stream()
+                .map(
+                    t ->
+                        io.hodei.api.v1.Taint.newBuilder()
+                            .setKey(t.key())
+                            .setValue(t.value())
+                            .setEffect(toWire(t.effect()))
+                            .build())
+                .toList())
+        .build();
+  }
+
   // ---- scalars ---------------------------------------------------------------------------
 
   public static java.time.Duration toDomain(Duration d) {

@@ -72,7 +72,8 @@ public record Job(
   public Job finish(ExecutionId execution, Outcome outcome, Instant startedAt, Instant at) {
     requireCurrent(execution);
     Job from = this;
-    if (state == JobState.SCHEDULED && !(outcome instanceof Outcome.FailedToStart)) {
+    if (state == JobState.SCHEDULED
+        && !(outcome instanceof Outcome.FailedToStart || outcome instanceof Outcome.WorkerLost)) {
       from = start(execution, startedAt);
     }
     JobState next = outcome.finalState();
@@ -86,6 +87,7 @@ public record Job(
           case Outcome.Exited e -> Optional.empty();
           case Outcome.FailedToStart f -> Optional.of(f.reason());
           case Outcome.Cancelled c -> Optional.of("cancelled: " + c.reason());
+          case Outcome.WorkerLost w -> Optional.of(w.reason());
           case Outcome.TimedOut t ->
               Optional.of("timed out after " + spec.timeout().map(Object::toString).orElse("?"));
         };

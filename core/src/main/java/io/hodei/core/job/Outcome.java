@@ -15,12 +15,16 @@ public sealed interface Outcome {
   /** The job ran past its timeout and was stopped. */
   record TimedOut() implements Outcome {}
 
+  /** The worker running the job vanished; the process's fate is unknown. */
+  record WorkerLost(String reason) implements Outcome {}
+
   default JobState finalState() {
     return switch (this) {
       case Exited e -> e.exitCode() == 0 ? JobState.SUCCEEDED : JobState.FAILED;
       case FailedToStart f -> JobState.FAILED;
       case Cancelled c -> JobState.CANCELLED;
       case TimedOut t -> JobState.TIMEOUT;
+      case WorkerLost w -> JobState.FAILED;
     };
   }
 }

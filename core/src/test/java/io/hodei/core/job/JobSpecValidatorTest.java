@@ -1,0 +1,51 @@
+package io.hodei.core.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.hodei.core.error.InvalidSpecException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class JobSpecValidatorTest {
+
+  private static String fieldOf(JobSpec spec) {
+    try {
+      JobSpecValidator.validate(spec);
+    } catch (InvalidSpecException e) {
+      return e.field();
+    }
+    return "<valid>";
+  }
+
+  @Test
+  void aShellCommandWithArgumentsIsValid() {
+    assertThat(fieldOf(JobSpec.of("x", new CommandSpec.Shell("echo", List.of("a", "b")))))
+        .isEqualTo("<valid>");
+  }
+
+  @Test
+  void eachBadFieldIsNamed() {
+    assertThat(fieldOf(JobSpec.of("x", null))).isEqualTo("definition.command");
+    assertThat(fieldOf(JobSpec.of("x", new CommandSpec.Shell(" ", List.of()))))
+        .isEqualTo("definition.command.shell.cmd");
+    assertThat(fieldOf(JobSpec.of("x", new CommandSpec.Script("cobol", "x"))))
+        .isEqualTo("definition.command.script.interpreter");
+    assertThat(fieldOf(JobSpec.of("x", new CommandSpec.Script("bash", ""))))
+        .isEqualTo("definition.command.script.content");
+    JobSpec echo = JobSpec.of("x", new CommandSpec.Shell("echo", List.of()));
+    assertThat(fieldOf(echo.withTimeout(Duration.ofSeconds(-1)))).isEqualTo("definition.timeout");
+    assertThat(fieldOf(echo.withEnv(Map.of("1BAD", "v")))).isEqualTo("definition.env");
+    assertThat(fieldOf(JobSpec.of("n".repeat(256), echo.command()))).isEqualTo("definition.name");
+  }
+
+  @Test
+  void anUnknownInterpreterListsTheKnownOnes() {
+    assertThatThrownBy(
+            () -> JobSpecValidator.validate(JobSpec.of("x", new CommandSpec.Script("cobol", "x"))))
+        .hasMessageContaining("unknown interpreter 'cobol'")
+        .hasMessageContaining("python3");
+  }
+}

@@ -1,0 +1,120 @@
+package io.hodei.core.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.hodei.core.error.IllegalTransitionException;
+import io.hodei.core.worker.WorkerId;
+import java.time.Instant;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class JobTest {
+  private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+  private final WorkerId worker = new WorkerId("w-1");
+  private final ExecutionId execution = new ExecutionId("e-1");
+  private final Job pending =
+      Job.queued(new JobId("j-1"), JobSpec.of("echo", new CommandSpec.Shell("echo", List.of("hi"))), T0);
+
+  @Test
+  void aQueuedJobIsPendingWithNoAttempt() {
+    assertThat(pending.state()).isEqualTo(JobState.PENDING);
+    assertThat(pending.attempts()).isZero();
+    assertThat(pending.current()).isEmpty();
+    assertThat(pending.waitingReason()).isNotEmpty();
+  }
+
+  @Test
+  void aJobRunsThroughItsLifecycleRecordingTheAttempt() {
+    Job scheduled = pending.assignTo(worker, execution, T0.plusSeconds(1));
+    Job running = scheduled.start(execution, T0.plusSeconds(2));
+    Job done = running.finish(execution, new Outcome.Exited(0), T0.plusSeconds(2), T0.plusSeconds(3));
+
+    assertThat(scheduled.state()).isEqualTo(JobState.SCHEDULED);
+    assertThat(scheduled.workerId()).contains(worker);
+    assertThat(running.state()).isEqualTo(JobState.RUNNING);
+    assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(done.attempts()).isEqualTo(1);
+    assertThat(done.exitCode()).hasValue(0);
+    assertThat(done.errorMessage()).isEmpty();
+    assertThat(done.finishedAt()).contains(T0.plusSeconds(3));
+    Attempt attempt = done.current().orElseThrow();
+    assertThat(attempt.startedAt()).contains(T0.plusSeconds(2));
+    assertThat(attempt.state()).isEqualTo(JobState.SUCCEEDED);
+  }
+
+  @Test
+  void aNonZeroExitFailsTheJobWithItsCode() {
+    Job done =
+        pending
+            .assignTo(worker, execution, T0)
+            .start(execution, T0)
+            .finish(execution, new Outcome.Exited(3), T0, T0);
+    assertThat(done.state()).isEqualTo(JobState.FAILED);
+    assertThat(done.exitCode()).hasValue(3);
+    assertThat(done.errorMessage()).contains("exited with code 3");
+  }
+
+  @Test
+  void aResultWithoutAStartReportImpliesTheStart() {
+    Job done =
+        pending.assignTo(worker, execution, T0).finish(execution, new Outcome.Exited(0), T0, T0);
+    assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(done.current().orElseThrow().startedAt()).contains(T0);
+  }
+
+  @Test
+  void aProcessThatCannotStartFailsTheJobFromScheduled() {
+    Job done =
+        pending
+            .assignTo(worker, execution, T0)
+            .finish(execution, new Outcome.FailedToStart("no such file"), T0, T0);
+    assertThat(done.state()).isEqualTo(JobState.FAILED);
+    assertThat(done.exitCode()).isEmpty();
+    assertThat(done.errorMessage()).contains("no such file");
+  }
+
+  @Test
+  void aTimeoutEndsTheJobInTimeout() {
+    Job done =
+        pending
+            .assignTo(worker, execution, T0)
+            .start(execution, T0)
+            .finish(execution, new Outcome.TimedOut(), T0, T0);
+    assertThat(done.state()).isEqualTo(JobState.TIMEOUT);
+  }
+
+  @Test
+  void aReportFromAnotherExecutionIsRefused() {
+    Job running = pending.assignTo(worker, execution, T0).start(execution, T0);
+    assertThatThrownBy(
+            () -> running.finish(new ExecutionId("stale"), new Outcome.Exited(0), T0, T0))
+        .isInstanceOf(IllegalTransitionException.class)
+        .hasMessageContaining("stale");
+  }
+
+  @Test
+  void aFinishedJobCannotBeStartedAgain() {
+    Job done =
+        pending
+            .assignTo(worker, execution, T0)
+            .start(execution, T0)
+            .finish(execution, new Outcome.Exited(0), T0, T0);
+    assertThatThrownBy(() -> done.start(execution, T0))
+        .isInstanceOf(IllegalTransitionException.class);
+    assertThatThrownBy(() -> done.assignTo(worker, new ExecutionId("e-2"), T0))
+        .isInstanceOf(IllegalTransitionException.class);
+  }
+
+  @Test
+  void aLostDispatchReturnsTheJobToTheQueue() {
+    Job back =
+        pending.assignTo(worker, execution, T0).returnToQueue("worker went away", T0.plusSeconds(1));
+    assertThat(back.state()).isEqualTo(JobState.PENDING);
+    assertThat(back.waitingReason()).isEqualTo("worker went away");
+    assertThat(back.workerId()).isEmpty();
+    Job again = back.assignTo(worker, new ExecutionId("e-2"), T0.plusSeconds(2));
+    assertThat(again.attempts()).isEqualTo(2);
+  }
+}

@@ -1,0 +1,120 @@
+package io.hodei.core.worker;
+
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.hodei.core.error.AuthenticationException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.Test;
+
+/** Pure OTP rules. The gRPC-level check, over a real store and socket, is in the server's tests. */
+class OtpServiceTest {
+  private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+  private final MutableClock clock = new MutableClock(T0);
+  private final MapOtpStore store = new MapOtpStore();
+  private final OtpService otps = new OtpService(store, clock, Duration.ofMinutes(5));
+  private final WorkerId worker = new WorkerId("w-1");
+
+  @Test
+  void aFreshTokenRegistersItsWorker() {
+    var otp = otps.issue(worker);
+    assertThatCode(() -> otps.redeem(otp.token(), worker)).doesNotThrowAnyException();
+  }
+
+  @Test
+  void onlyTheHashIsStored() {
+    var otp = otps.issue(worker);
+    assertThat(store.tokens).doesNotContainKey(otp.token()).containsKey(Secrets.sha256Hex(otp.token()));
+  }
+
+  @Test
+  void anExpiredTokenIsRefused() {
+    var otp = otps.issue(worker);
+    clock.now = T0.plus(Duration.ofMinutes(5));
+    assertThatThrownBy(() -> otps.redeem(otp.token(), worker))
+        .isInstanceOf(AuthenticationException.class)
+        .hasMessageContaining("expired");
+  }
+
+  @Test
+  void aTokenWorksOnlyOnce() {
+    var otp = otps.issue(worker);
+    otps.redeem(otp.token(), worker);
+    assertThatThrownBy(() -> otps.redeem(otp.token(), worker))
+        .isInstanceOf(AuthenticationException.class)
+        .hasMessageContaining("already used");
+  }
+
+  @Test
+  void aTokenIssuedForAnotherWorkerIsRefusedAndBurnt() {
+    var otp = otps.issue(worker);
+    assertThatThrownBy(() -> otps.redeem(otp.token(), new WorkerId("w-2")))
+        .isInstanceOf(AuthenticationException.class)
+        .hasMessageContaining("another worker");
+    assertThatThrownBy(() -> otps.redeem(otp.token(), worker))
+        .isInstanceOf(AuthenticationException.class);
+  }
+
+  @Test
+  void unknownAndMalformedTokensAreRefused() {
+    assertThatThrownBy(() -> otps.redeem("not-a-uuid", worker))
+        .isInstanceOf(AuthenticationException.class);
+    assertThatThrownBy(() -> otps.redeem(java.util.UUID.randomUUID().toString(), worker))
+        .isInstanceOf(AuthenticationException.class)
+        .hasMessageContaining("unknown");
+  }
+
+  private static org.assertj.core.api.MapAssert<String, OtpToken> assertThat(Map<String, OtpToken> m) {
+    return org.assertj.core.api.Assertions.assertThat(m);
+  }
+
+  static final class MutableClock extends Clock {
+    volatile Instant now;
+
+    MutableClock(Instant now) {
+      this.now = now;
+    }
+
+    @Override
+    public ZoneOffset getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+  }
+
+  /** The port's contract in a map; the JDBC adapter passes the same contract in its own tests. */
+  static final class MapOtpStore implements OtpStore {
+    final Map<String, OtpToken> tokens = new ConcurrentHashMap<>();
+
+    @Override
+    public void save(OtpToken token) {
+      tokens.put(token.tokenHash(), token);
+    }
+
+    @Override
+    public synchronized Optional<OtpToken> consume(String tokenHash, Instant now) {
+      OtpToken before = tokens.get(tokenHash);
+      if (before != null && before.consumedAt().isEmpty()) {
+        tokens.put(
+            tokenHash,
+            new OtpToken(before.tokenHash(), before.workerId(), before.expiresAt(), Optional.of(now)));
+      }
+      return Optional.ofNullable(before);
+    }
+  }
+}

@@ -1,0 +1,151 @@
+package io.hodei.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.hodei.core.error.UnavailableException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantLock;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteDataSource;
+
+/**
+ * A pooled connection to the store's database, migrated to the current schema.
+ *
+ * <p>Opening runs the Flyway migrations under {@code db/migration} before returning, so a {@code
+ * Database} always has the schema the stores expect; opening the same database again is a no-op
+ * migration. Thread-safe: the pool hands each caller its own connection. {@link #close()} closes
+ * the pool; the stores built on it fail with {@link UnavailableException} afterwards.
+ */
+public final class Database implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Database.class);
+
+  /** SQLite admits one writer at a time, so a few connections are plenty (readers share WAL). */
+  static final int SQLITE_POOL_SIZE = 4;
+
+  static final int POSTGRES_POOL_SIZE = 10;
+  static final int SQLITE_BUSY_TIMEOUT_MILLIS = 5_000;
+  static final String SQLITE_FILE_NAME = "hodei.db";
+
+  private final HikariDataSource pool;
+  private final Dialect dialect;
+  private final Optional<Lock> writeLock;
+
+  private Database(HikariDataSource pool, Dialect dialect) {
+    this.pool = pool;
+    this.dialect = dialect;
+    this.writeLock =
+        dialect.serializesWrites() ? Optional.of(new ReentrantLock(true)) : Optional.empty();
+  }
+
+  /**
+   * Opens (creating if needed) the SQLite database {@code dataDir/hodei.db}, creating {@code
+   * dataDir} too. Every pooled connection runs in WAL mode with {@code synchronous=NORMAL}, a 5 s
+   * {@code busy_timeout}, foreign keys enforced, and write transactions begun {@code IMMEDIATE} so
+   * that a transaction never has to upgrade a read lock to a write lock.
+   *
+   * @throws UnavailableException if the directory or file cannot be created, opened or migrated
+   */
+  public static Database sqlite(Path dataDir) {
+    Path dir = dataDir.toAbsolutePath();
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new UnavailableException("cannot create the data directory " + dir, e);
+    }
+    SQLiteConfig config = new SQLiteConfig();
+    config.setJournalMode(SQLiteConfig.JournalMode.WAL);
+    config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
+    config.setBusyTimeout(SQLITE_BUSY_TIMEOUT_MILLIS);
+    config.enforceForeignKeys(true);
+    config.setTransactionMode(SQLiteConfig.TransactionMode.IMMEDIATE);
+    SQLiteDataSource sqlite = new SQLiteDataSource(config);
+    sqlite.setUrl("jdbc:sqlite:" + dir.resolve(SQLITE_FILE_NAME));
+
+    HikariConfig hikari = new HikariConfig();
+    hikari.setPoolName("hodei-sqlite");
+    hikari.setDataSource(sqlite);
+    hikari.setMaximumPoolSize(SQLITE_POOL_SIZE);
+    return open(hikari, Dialect.SQLITE, dir.resolve(SQLITE_FILE_NAME).toString());
+  }
+
+  /**
+   * Connects to PostgreSQL at {@code jdbcUrl} (for example {@code jdbc:postgresql://db:5432/hodei})
+   * and migrates it.
+   *
+   * @throws UnavailableException if the database cannot be reached or migrated
+   */
+  public static Database postgres(String jdbcUrl, String user, String password) {
+    HikariConfig hikari = new HikariConfig();
+    hikari.setPoolName("hodei-postgres");
+    hikari.setJdbcUrl(jdbcUrl);
+    hikari.setUsername(user);
+    hikari.setPassword(password);
+    hikari.setMaximumPoolSize(POSTGRES_POOL_SIZE);
+    return open(hikari, Dialect.POSTGRESQL, withoutParameters(jdbcUrl));
+  }
+
+  /** The URL without its query part, which may carry credentials, for messages and logs. */
+  private static String withoutParameters(String jdbcUrl) {
+    int query = jdbcUrl.indexOf('?');
+    return query < 0 ? jdbcUrl : jdbcUrl.substring(0, query);
+  }
+
+  private static Database open(HikariConfig config, Dialect dialect, String where) {
+    HikariDataSource pool;
+    try {
+      pool = new HikariDataSource(config);
+    } catch (RuntimeException e) {
+      throw new UnavailableException("cannot open the " + dialect + " database " + where, e);
+    }
+    try {
+      var result =
+          Flyway.configure(Database.class.getClassLoader())
+              .dataSource(pool)
+              .locations("classpath:db/migration")
+              .placeholders(Map.of("binary", dialect.binaryType()))
+              .failOnMissingLocations(true)
+              .load()
+              .migrate();
+      log.info(
+          "{} database {} is at schema version {} ({} migrations applied now)",
+          dialect,
+          where,
+          result.targetSchemaVersion == null
+              ? result.initialSchemaVersion
+              : result.targetSchemaVersion,
+          result.migrationsExecuted);
+    } catch (RuntimeException e) {
+      pool.close();
+      throw new UnavailableException("cannot migrate the " + dialect + " database " + where, e);
+    }
+    return new Database(pool, dialect);
+  }
+
+  public Dialect dialect() {
+    return dialect;
+  }
+
+  DataSource dataSource() {
+    return pool;
+  }
+
+  /** Held around every write transaction where the dialect admits only one writer. */
+  Optional<Lock> writeLock() {
+    return writeLock;
+  }
+
+  /** Closes the pool. Idempotent. */
+  @Override
+  public void close() {
+    pool.close();
+  }
+}

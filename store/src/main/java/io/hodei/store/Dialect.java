@@ -1,0 +1,76 @@
+package io.hodei.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+
+/**
+ * Everything that differs between the databases the store runs on, in one place. The SQL of the
+ * stores and of the migrations is otherwise shared and must stay portable between them.
+ */
+public enum Dialect {
+  /**
+   * An embedded file database. It allows one writer at a time, so the store serializes its own
+   * write transactions in-process (see {@link #serializesWrites()}) and relies on {@code
+   * busy_timeout} only for other processes sharing the file.
+   */
+  SQLITE("BLOB", true),
+
+  /** A server database with row locks: concurrent write transactions are safe and allowed. */
+  POSTGRESQL("BYTEA", false);
+
+  /** The first key of PostgreSQL advisory locks on a job's log: "hodL" in ASCII. */
+  private static final int LOG_LOCK_NAMESPACE = 0x686f644c;
+
+  /** SQLite's primary result code for a violated constraint ({@code SQLITE_CONSTRAINT}). */
+  private static final int SQLITE_CONSTRAINT = 19;
+
+  private final String binaryType;
+  private final boolean serializesWrites;
+
+  Dialect(String binaryType, boolean serializesWrites) {
+    this.binaryType = binaryType;
+    this.serializesWrites = serializesWrites;
+  }
+
+  /** The column type for raw bytes; the migrations use it as the {@code ${binary}} placeholder. */
+  public String binaryType() {
+    return binaryType;
+  }
+
+  /**
+   * Whether the store lets only one write transaction of a {@link Database} run at a time. True
+   * where the database itself admits a single writer: queueing in Java is fair, prompt and parks
+   * virtual threads, where the database's busy handler would sleep-poll on a pinned carrier.
+   */
+  public boolean serializesWrites() {
+    return serializesWrites;
+  }
+
+  /**
+   * Makes appends to {@code jobId}'s log in concurrent transactions take turns, until the calling
+   * transaction ends, so each can number its lines after the other's. Where write transactions are
+   * serialized anyway there is nothing to do.
+   */
+  void lockLogOf(Connection transaction, String jobId) throws SQLException {
+    switch (this) {
+      case SQLITE -> {}
+      case POSTGRESQL -> {
+        try (PreparedStatement ps =
+            transaction.prepareStatement("SELECT pg_advisory_xact_lock(?, ?)")) {
+          ps.setInt(1, LOG_LOCK_NAMESPACE);
+          ps.setInt(2, jobId.hashCode());
+          ps.executeQuery().close();
+        }
+      }
+    }
+  }
+
+  /** Whether {@code e} reports a violated primary key, unique, foreign key or check constraint. */
+  boolean isConstraintViolation(SQLException e) {
+    return switch (this) {
+      case SQLITE -> (e.getErrorCode() & 0xff) == SQLITE_CONSTRAINT;
+      case POSTGRESQL -> e.getSQLState() != null && e.getSQLState().startsWith("23");
+    };
+  }
+}

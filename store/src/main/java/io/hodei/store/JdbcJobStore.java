@@ -1,0 +1,394 @@
+package io.hodei.store;
+
+import io.hodei.core.error.ConflictException;
+import io.hodei.core.error.NotFoundException;
+import io.hodei.core.job.Attempt;
+import io.hodei.core.job.ExecutionId;
+import io.hodei.core.job.Job;
+import io.hodei.core.job.JobId;
+import io.hodei.core.job.JobQuery;
+import io.hodei.core.job.JobState;
+import io.hodei.core.job.JobStore;
+import io.hodei.core.job.Page;
+import io.hodei.core.worker.WorkerId;
+import io.hodei.wire.WireMapping;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * {@link JobStore} on the {@code jobs}, {@code job_attempts} and {@code job_labels} tables.
+ *
+ * <p>Thread-safe; every method is one transaction (writes) or one statement (reads), so each is
+ * atomic and every read sees one consistent state. {@link #update} is a compare-and-set on {@code
+ * jobs.version} that writes the job row and its current attempt together.
+ *
+ * <p>The spec is written once, by {@link #insert}: it is stored as the v1 API's JSON, and its name,
+ * priority and labels are copied into columns for querying. {@link #update} persists what a job's
+ * transitions change (state, attempts, timestamps, waiting reason), not the spec.
+ *
+ * <p>Timestamps are kept to the millisecond: a job read back carries its instants truncated to
+ * milliseconds. Jobs created within the same millisecond are ordered by id.
+ */
+public final class JdbcJobStore implements JobStore {
+  private static final String ATTEMPT_COLUMNS =
+      """
+      a.number AS a_number, a.execution_id AS a_execution_id, a.worker_id AS a_worker_id,
+      a.state AS a_state, a.scheduled_at AS a_scheduled_at, a.started_at AS a_started_at,
+      a.finished_at AS a_finished_at, a.exit_code AS a_exit_code,
+      a.error_message AS a_error_message\
+      """;
+
+  /** A job with its current attempt, in one statement so the two are consistent. */
+  private static final String SELECT_JOBS =
+      "SELECT j.id, j.spec, j.state, j.created_at, j.updated_at, j.finished_at, j.attempts,"
+          + " j.waiting_reason, j.version, "
+          + ATTEMPT_COLUMNS
+          + "\nFROM jobs j"
+          + " LEFT JOIN job_attempts a ON a.job_id = j.id AND a.number = j.current_attempt\n";
+
+  private static final String INSERT_JOB =
+      """
+      INSERT INTO jobs (id, name, state, spec, priority, attempts, current_attempt, created_at,
+                        updated_at, finished_at, waiting_reason, version)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)\
+      """;
+
+  private static final String UPDATE_JOB =
+      """
+      UPDATE jobs
+      SET state = ?, attempts = ?, current_attempt = ?, updated_at = ?, finished_at = ?,
+          waiting_reason = ?, version = version + 1
+      WHERE id = ? AND version = ?\
+      """;
+
+  private static final String UPDATE_ATTEMPT =
+      """
+      UPDATE job_attempts
+      SET execution_id = ?, worker_id = ?, state = ?, scheduled_at = ?, started_at = ?,
+          finished_at = ?, exit_code = ?, error_message = ?
+      WHERE job_id = ? AND number = ?\
+      """;
+
+  private static final String INSERT_ATTEMPT =
+      """
+      INSERT INTO job_attempts (execution_id, worker_id, state, scheduled_at, started_at,
+                                finished_at, exit_code, error_message, job_id, number)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)\
+      """;
+
+  private final Jdbc jdbc;
+
+  public JdbcJobStore(Database database) {
+    this.jdbc = new Jdbc(database);
+  }
+
+  /**
+   * Stores {@code job} at version 1 with its labels (and its current attempt, if it has one).
+   *
+   * @throws IllegalStateException if a job with the same id exists: ids are random, so that is a
+   *     bug
+   */
+  @Override
+  public Job insert(Job job) {
+    Job stored = job.withVersion(1);
+    return jdbc.write(
+        "insert job " + job.id(),
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(INSERT_JOB)) {
+            ps.setString(1, job.id().value());
+            ps.setString(2, job.spec().name() == null ? "" : job.spec().name());
+            ps.setString(3, job.state().name());
+            ps.setString(4, WireMapping.toJson(job.spec()));
+            ps.setInt(5, job.spec().constraints().priority());
+            ps.setInt(6, job.attempts());
+            setCurrentAttempt(ps, 7, job);
+            ps.setLong(8, Jdbc.millis(job.createdAt()));
+            ps.setLong(9, Jdbc.millis(job.updatedAt()));
+            Jdbc.setInstant(ps, 10, job.finishedAt());
+            ps.setString(11, job.waitingReason());
+            ps.setLong(12, stored.version());
+            ps.executeUpdate();
+          }
+          insertLabels(c, job);
+          if (job.current().isPresent()) {
+            upsertAttempt(c, job.id(), job.current().get());
+          }
+          return stored;
+        });
+  }
+
+  @Override
+  public Optional<Job> find(JobId id) {
+    return jdbc.read(
+        "read job " + id,
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(SELECT_JOBS + "WHERE j.id = ?")) {
+            ps.setString(1, id.value());
+            try (ResultSet rs = ps.executeQuery()) {
+              return rs.next() ? Optional.of(job(rs)) : Optional.empty();
+            }
+          }
+        });
+  }
+
+  /**
+   * Writes the job's state if the stored version is still {@code job.version()}, and upserts its
+   * current attempt in the same transaction.
+   *
+   * @throws ConflictException if the stored version differs: someone else updated it first
+   * @throws NotFoundException if no job with this id was ever inserted
+   */
+  @Override
+  public Job update(Job job) {
+    long expected = job.version();
+    return jdbc.write(
+        "update job " + job.id(),
+        c -> {
+          int rows;
+          try (PreparedStatement ps = c.prepareStatement(UPDATE_JOB)) {
+            ps.setString(1, job.state().name());
+            ps.setInt(2, job.attempts());
+            setCurrentAttempt(ps, 3, job);
+            ps.setLong(4, Jdbc.millis(job.updatedAt()));
+            Jdbc.setInstant(ps, 5, job.finishedAt());
+            ps.setString(6, job.waitingReason());
+            ps.setString(7, job.id().value());
+            ps.setLong(8, expected);
+            rows = ps.executeUpdate();
+          }
+          if (rows == 0) {
+            OptionalLong stored = storedVersion(c, job.id());
+            if (stored.isEmpty()) {
+              throw new NotFoundException("job", job.id().value());
+            }
+            throw new ConflictException(
+                "job "
+                    + job.id()
+                    + " was changed concurrently: it is at version "
+                    + stored.getAsLong()
+                    + ", not "
+                    + expected);
+          }
+          if (job.current().isPresent()) {
+            upsertAttempt(c, job.id(), job.current().get());
+          }
+          return job.withVersion(expected + 1);
+        });
+  }
+
+  @Override
+  public List<Job> pending(int limit) {
+    if (limit <= 0) {
+      return List.of();
+    }
+    return jdbc.read(
+        "read pending jobs",
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  SELECT_JOBS
+                      + "WHERE j.state = ? ORDER BY j.priority DESC, j.created_at ASC, j.id ASC"
+                      + " LIMIT ?")) {
+            ps.setString(1, JobState.PENDING.name());
+            ps.setInt(2, limit);
+            return jobs(ps);
+          }
+        });
+  }
+
+  /**
+   * Newest first ({@code created_at} descending, then id descending), with keyset paging: the token
+   * names the last job of the previous page, so pages neither repeat nor skip jobs when jobs are
+   * added between calls. An empty token means the first page. {@code createdAfter} and {@code
+   * createdBefore} are exclusive; the name prefix is matched literally and case-sensitively.
+   *
+   * @throws io.hodei.core.error.InvalidSpecException naming {@code page_token} if the token was not
+   *     issued by this store
+   */
+  @Override
+  public Page<Job> list(JobQuery query) {
+    Optional<PageToken> after =
+        query.pageToken().filter(token -> !token.isEmpty()).map(PageToken::decode);
+    JobFilter filter = JobFilter.of(query, after);
+    int pageSize = query.pageSize();
+    return jdbc.read(
+        "list jobs",
+        c -> {
+          String sql =
+              SELECT_JOBS + filter.whereClause() + " ORDER BY j.created_at DESC, j.id DESC LIMIT ?";
+          try (PreparedStatement ps = c.prepareStatement(sql)) {
+            int next = filter.bind(ps, 1);
+            ps.setInt(next, pageSize + 1);
+            List<Job> jobs = jobs(ps);
+            if (jobs.size() <= pageSize) {
+              return new Page<>(jobs, Optional.empty());
+            }
+            List<Job> page = jobs.subList(0, pageSize);
+            Job last = page.getLast();
+            String token = new PageToken(Jdbc.millis(last.createdAt()), last.id().value()).encode();
+            return new Page<>(page, Optional.of(token));
+          }
+        });
+  }
+
+  @Override
+  public List<Attempt> attempts(JobId id) {
+    return jdbc.read(
+        "read attempts of job " + id,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT "
+                      + ATTEMPT_COLUMNS
+                      + " FROM job_attempts a WHERE a.job_id = ? ORDER BY a.number")) {
+            ps.setString(1, id.value());
+            try (ResultSet rs = ps.executeQuery()) {
+              List<Attempt> attempts = new ArrayList<>();
+              while (rs.next()) {
+                attempts.add(attempt(rs).orElseThrow());
+              }
+              return attempts;
+            }
+          }
+        });
+  }
+
+  @Override
+  public Map<JobState, Long> countByState() {
+    return jdbc.read(
+        "count jobs by state",
+        c -> {
+          try (PreparedStatement ps =
+                  c.prepareStatement("SELECT state, COUNT(*) FROM jobs GROUP BY state");
+              ResultSet rs = ps.executeQuery()) {
+            Map<JobState, Long> counts = new EnumMap<>(JobState.class);
+            while (rs.next()) {
+              counts.put(JobState.valueOf(rs.getString(1)), rs.getLong(2));
+            }
+            return counts;
+          }
+        });
+  }
+
+  // ---- writing ---------------------------------------------------------------------------
+
+  private static void setCurrentAttempt(PreparedStatement ps, int index, Job job)
+      throws SQLException {
+    if (job.current().isPresent()) {
+      ps.setInt(index, job.current().get().number());
+    } else {
+      ps.setNull(index, java.sql.Types.INTEGER);
+    }
+  }
+
+  private static void insertLabels(Connection c, Job job) throws SQLException {
+    if (job.spec().labels().isEmpty()) {
+      return;
+    }
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "INSERT INTO job_labels (job_id, label_key, label_value) VALUES (?, ?, ?)")) {
+      for (Map.Entry<String, String> label : job.spec().labels().entrySet()) {
+        ps.setString(1, job.id().value());
+        ps.setString(2, label.getKey());
+        ps.setString(3, label.getValue());
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+  }
+
+  /**
+   * Update, then insert if there was nothing to update. Safe without a unique-violation retry:
+   * callers hold the job row (just inserted or compare-and-set) for the rest of the transaction.
+   */
+  private static void upsertAttempt(Connection c, JobId job, Attempt attempt) throws SQLException {
+    try (PreparedStatement update = c.prepareStatement(UPDATE_ATTEMPT)) {
+      bindAttempt(update, job, attempt);
+      if (update.executeUpdate() > 0) {
+        return;
+      }
+    }
+    try (PreparedStatement insert = c.prepareStatement(INSERT_ATTEMPT)) {
+      bindAttempt(insert, job, attempt);
+      insert.executeUpdate();
+    }
+  }
+
+  /** Binds the attempt in the column order UPDATE_ATTEMPT and INSERT_ATTEMPT share. */
+  private static void bindAttempt(PreparedStatement ps, JobId job, Attempt attempt)
+      throws SQLException {
+    ps.setString(1, attempt.executionId().value());
+    ps.setString(2, attempt.workerId().value());
+    ps.setString(3, attempt.state().name());
+    ps.setLong(4, Jdbc.millis(attempt.scheduledAt()));
+    Jdbc.setInstant(ps, 5, attempt.startedAt());
+    Jdbc.setInstant(ps, 6, attempt.finishedAt());
+    Jdbc.setInt(ps, 7, attempt.exitCode());
+    Jdbc.setString(ps, 8, attempt.errorMessage());
+    ps.setString(9, job.value());
+    ps.setInt(10, attempt.number());
+  }
+
+  private static OptionalLong storedVersion(Connection c, JobId id) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT version FROM jobs WHERE id = ?")) {
+      ps.setString(1, id.value());
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? OptionalLong.of(rs.getLong(1)) : OptionalLong.empty();
+      }
+    }
+  }
+
+  // ---- reading ---------------------------------------------------------------------------
+
+  private static List<Job> jobs(PreparedStatement ps) throws SQLException {
+    try (ResultSet rs = ps.executeQuery()) {
+      List<Job> jobs = new ArrayList<>();
+      while (rs.next()) {
+        jobs.add(job(rs));
+      }
+      return jobs;
+    }
+  }
+
+  private static Job job(ResultSet rs) throws SQLException {
+    return new Job(
+        new JobId(rs.getString("id")),
+        WireMapping.fromJson(rs.getString("spec")),
+        JobState.valueOf(rs.getString("state")),
+        Jdbc.instant(rs, "created_at"),
+        Jdbc.instant(rs, "updated_at"),
+        Jdbc.optionalInstant(rs, "finished_at"),
+        rs.getInt("attempts"),
+        attempt(rs),
+        rs.getString("waiting_reason"),
+        rs.getLong("version"));
+  }
+
+  /** The attempt in the {@code a_} columns; empty when the outer join found none. */
+  private static Optional<Attempt> attempt(ResultSet rs) throws SQLException {
+    rs.getInt("a_number");
+    if (rs.wasNull()) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        new Attempt(
+            rs.getInt("a_number"),
+            new ExecutionId(rs.getString("a_execution_id")),
+            new WorkerId(rs.getString("a_worker_id")),
+            JobState.valueOf(rs.getString("a_state")),
+            Jdbc.instant(rs, "a_scheduled_at"),
+            Jdbc.optionalInstant(rs, "a_started_at"),
+            Jdbc.optionalInstant(rs, "a_finished_at"),
+            Jdbc.optionalInt(rs, "a_exit_code"),
+            Jdbc.optionalString(rs, "a_error_message")));
+  }
+}

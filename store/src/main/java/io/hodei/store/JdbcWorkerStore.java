@@ -1,0 +1,126 @@
+package io.hodei.store;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.JsonFormat;
+import io.hodei.core.worker.WorkerId;
+import io.hodei.core.worker.WorkerInfo;
+import io.hodei.core.worker.WorkerRegistration;
+import io.hodei.core.worker.WorkerStore;
+import io.hodei.wire.WireMapping;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.Optional;
+
+/**
+ * {@link WorkerStore} on the {@code workers} table. The {@link WorkerInfo} is kept whole as the v1
+ * API's JSON in {@code info}; its scalar fields are also copied into columns for operators.
+ *
+ * <p>Thread-safe; each method is a single atomic statement. {@link #save} is an upsert on the
+ * worker id ({@code INSERT ... ON CONFLICT (id) DO UPDATE}, which SQLite and PostgreSQL spell
+ * alike), so concurrent saves of one worker never fail: the last one wins. Timestamps are kept to
+ * the millisecond.
+ */
+public final class JdbcWorkerStore implements WorkerStore {
+  private static final JsonFormat.Printer JSON =
+      JsonFormat.printer().omittingInsignificantWhitespace();
+  private static final JsonFormat.Parser JSON_PARSER = JsonFormat.parser().ignoringUnknownFields();
+
+  private static final String UPSERT =
+      """
+      INSERT INTO workers (id, name, provider, hostname, ip_address, version, info, session_hash,
+                           registered_at, active)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET
+        name = excluded.name, provider = excluded.provider, hostname = excluded.hostname,
+        ip_address = excluded.ip_address, version = excluded.version, info = excluded.info,
+        session_hash = excluded.session_hash, registered_at = excluded.registered_at,
+        active = excluded.active\
+      """;
+
+  private final Jdbc jdbc;
+
+  public JdbcWorkerStore(Database database) {
+    this.jdbc = new Jdbc(database);
+  }
+
+  @Override
+  public void save(WorkerRegistration registration) {
+    WorkerInfo info = registration.info();
+    String json = toJson(info);
+    jdbc.write(
+        "save worker " + info.id(),
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(UPSERT)) {
+            ps.setString(1, info.id().value());
+            ps.setString(2, info.name());
+            ps.setString(3, registration.provider());
+            ps.setString(4, info.hostname());
+            ps.setString(5, info.ipAddress());
+            ps.setString(6, info.version());
+            ps.setString(7, json);
+            ps.setString(8, registration.sessionHash());
+            ps.setLong(9, Jdbc.millis(registration.registeredAt()));
+            ps.setInt(10, registration.active() ? 1 : 0);
+            return ps.executeUpdate();
+          }
+        });
+  }
+
+  @Override
+  public Optional<WorkerRegistration> find(WorkerId id) {
+    return jdbc.read(
+        "read worker " + id,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT info, provider, session_hash, registered_at, active"
+                      + " FROM workers WHERE id = ?")) {
+            ps.setString(1, id.value());
+            try (ResultSet rs = ps.executeQuery()) {
+              if (!rs.next()) {
+                return Optional.empty();
+              }
+              return Optional.of(
+                  new WorkerRegistration(
+                      fromJson(rs.getString("info")),
+                      rs.getString("provider"),
+                      rs.getString("session_hash"),
+                      Jdbc.instant(rs, "registered_at"),
+                      rs.getInt("active") != 0));
+            }
+          }
+        });
+  }
+
+  /** Unknown workers are ignored: there is nothing to deactivate. */
+  @Override
+  public void deactivate(WorkerId id) {
+    jdbc.write(
+        "deactivate worker " + id,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement("UPDATE workers SET active = 0 WHERE id = ?")) {
+            ps.setString(1, id.value());
+            return ps.executeUpdate();
+          }
+        });
+  }
+
+  private static String toJson(WorkerInfo info) {
+    try {
+      return JSON.print(WireMapping.toWire(info));
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("a WorkerInfo always prints", e);
+    }
+  }
+
+  private static WorkerInfo fromJson(String json) {
+    var builder = io.hodei.api.v1.WorkerInfo.newBuilder();
+    try {
+      JSON_PARSER.merge(json, builder);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("stored worker info is not valid JSON: " + e.getMessage(), e);
+    }
+    return WireMapping.toDomain(builder.build());
+  }
+}

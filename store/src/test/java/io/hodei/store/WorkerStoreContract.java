@@ -1,0 +1,119 @@
+package io.hodei.store;
+
+import static io.hodei.store.TestJobs.T0;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.hodei.core.job.Resources;
+import io.hodei.core.worker.Taint;
+import io.hodei.core.worker.TaintEffect;
+import io.hodei.core.worker.WorkerId;
+import io.hodei.core.worker.WorkerInfo;
+import io.hodei.core.worker.WorkerRegistration;
+import io.hodei.core.worker.WorkerStore;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What every {@link WorkerStore} must do. Subclasses supply an empty, migrated database per test.
+ */
+abstract class WorkerStoreContract {
+  private Database database;
+  private WorkerStore store;
+
+  /** A migrated database with no workers in it; closed after the test. */
+  protected abstract Database openEmptyDatabase();
+
+  @BeforeEach
+  void openStore() {
+    database = openEmptyDatabase();
+    store = Stores.open(database).workers();
+  }
+
+  @AfterEach
+  void closeDatabase() {
+    database.close();
+  }
+
+  @Test
+  void aSavedRegistrationIsFoundWithEveryFieldIntact() {
+    WorkerRegistration registration = registration("w-1", "session-hash-1", true);
+
+    store.save(registration);
+
+    assertThat(store.find(new WorkerId("w-1"))).contains(registration);
+  }
+
+  @Test
+  void aBareWorkerInfoSurvivesTheRoundTrip() {
+    WorkerInfo bare =
+        new WorkerInfo(
+            new WorkerId("w-bare"), "", "", "", "", Resources.NONE, Set.of(), Map.of(), List.of());
+    WorkerRegistration registration = new WorkerRegistration(bare, "local", "h", T0, true);
+
+    store.save(registration);
+
+    assertThat(store.find(bare.id())).contains(registration);
+  }
+
+  @Test
+  void findingAWorkerThatWasNeverSavedGivesNothing() {
+    assertThat(store.find(new WorkerId("w-unknown"))).isEmpty();
+  }
+
+  @Test
+  void savingAgainReplacesTheRegistration() {
+    store.save(registration("w-1", "old-session", true));
+    WorkerRegistration resumed = registration("w-1", "new-session", true);
+
+    store.save(resumed);
+
+    assertThat(store.find(new WorkerId("w-1"))).contains(resumed);
+  }
+
+  @Test
+  void aDeactivatedWorkerIsKeptButInactive() {
+    WorkerRegistration registration = registration("w-1", "session", true);
+    store.save(registration);
+    store.save(registration("w-2", "session-2", true));
+
+    store.deactivate(new WorkerId("w-1"));
+
+    assertThat(store.find(new WorkerId("w-1")))
+        .contains(
+            new WorkerRegistration(
+                registration.info(),
+                registration.provider(),
+                registration.sessionHash(),
+                registration.registeredAt(),
+                false));
+    assertThat(store.find(new WorkerId("w-2")).orElseThrow().active()).isTrue();
+  }
+
+  @Test
+  void deactivatingAnUnknownWorkerDoesNothing() {
+    store.deactivate(new WorkerId("w-unknown"));
+
+    assertThat(store.find(new WorkerId("w-unknown"))).isEmpty();
+  }
+
+  private static WorkerRegistration registration(String id, String sessionHash, boolean active) {
+    WorkerInfo info =
+        new WorkerInfo(
+            new WorkerId(id),
+            "worker " + id,
+            "0.1.0",
+            "host-" + id + ".example",
+            "10.0.0.7",
+            new Resources(4, 8L << 30, 100L << 30, 2),
+            Set.of("docker", "gpu", "shell"),
+            Map.of("zone", "a", "arch", "arm64"),
+            List.of(
+                new Taint("dedicated", "ci", TaintEffect.NO_SCHEDULE),
+                new Taint("spot", "", TaintEffect.PREFER_NO_SCHEDULE)));
+    return new WorkerRegistration(info, "local", sessionHash, T0.plusMillis(1234), active);
+  }
+}
