@@ -1,0 +1,217 @@
+package io.hodei.server;
+
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.hodei.api.v1.MetricsServiceGrpc;
+import io.hodei.core.Storage;
+import io.hodei.core.job.JobService;
+import io.hodei.core.job.JobState;
+import io.hodei.core.worker.OtpService;
+import io.hodei.server.api.ApiMapper;
+import io.hodei.server.api.GrpcErrors;
+import io.hodei.server.api.JobExecutionApi;
+import io.hodei.server.api.JobSignals;
+import io.hodei.server.api.LogStreamApi;
+import io.hodei.server.api.ProviderApi;
+import io.hodei.server.api.SchedulerApi;
+import io.hodei.server.api.WorkerAgentApi;
+import io.hodei.server.provisioning.Provisioner;
+import io.hodei.server.scheduling.Dispatcher;
+import io.hodei.server.workers.WorkerRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The control plane: gRPC services, the scheduling loop and worker housekeeping, wired over the
+ * given stores and provider pools. Lifecycle: {@link #start()}, then {@link #close()}.
+ */
+public final class HodeiServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(HodeiServer.class);
+  private static final Duration HEALTH_CHECK_EVERY = Duration.ofSeconds(30);
+
+  private final ServerConfig config;
+  private final Storage stores;
+  private final Clock clock;
+  private final JobService jobService;
+  private final JobSignals signals = new JobSignals();
+  private final WorkerRegistry registry;
+  private final Provisioner provisioner;
+  private final Dispatcher dispatcher;
+  private final WorkerAgentApi workerApi;
+  private final ExecutorService callExecutor = Executors.newVirtualThreadPerTaskExecutor();
+  private volatile Server server;
+  private volatile String address;
+  private volatile boolean running;
+  private Thread housekeeping;
+
+  public HodeiServer(ServerConfig config, Storage stores, List<Provisioner.Pool> pools, Clock sourceClock) {
+    this.config = config;
+    this.stores = stores;
+    // The store keeps milliseconds; ticking in milliseconds keeps a job in memory equal to the
+    // same job read back.
+    this.clock = Clock.tick(sourceClock, Duration.ofMillis(1));
+    this.jobService = new JobService(stores.jobs(), clock);
+    this.registry = new WorkerRegistry(clock);
+    var otps = new OtpService(stores.otps(), this.clock, OtpService.DEFAULT_TTL);
+    this.provisioner =
+        new Provisioner(pools, otps, registry, this::workerAddress, clock, this::wakeDispatcher);
+    this.dispatcher =
+        new Dispatcher(
+            stores.jobs(), jobService, registry, provisioner, ApiMapper::runCommand, config.dispatchTick());
+    this.workerApi =
+        new WorkerAgentApi(
+            otps,
+            stores.workers(),
+            registry,
+            provisioner,
+            jobService,
+            stores.logs(),
+            signals,
+            this::wakeDispatcher,
+            config.heartbeatInterval(),
+            clock);
+    jobService.addListener(
+        job -> {
+          signals.signal(job.id());
+          // New or returned jobs need a pass. A pass that only rewrote a waiting reason causes at
+          // most one more pass, which finds the reason unchanged and writes nothing.
+          if (job.state() == JobState.PENDING) {
+            wakeDispatcher();
+          }
+        });
+  }
+
+  /** Binds {@code config.bindHost():config.port()} with Netty and starts serving. */
+  public HodeiServer start() {
+    return start(
+        NettyServerBuilder.forAddress(new InetSocketAddress(config.bindHost(), config.port())));
+  }
+
+  /** Starts serving on the given builder; tests may hand in any transport. */
+  public synchronized HodeiServer start(ServerBuilder<?> builder) {
+    var interceptor = GrpcErrors.interceptor();
+    try {
+      server =
+          builder
+              .executor(callExecutor)
+              .addService(ServerInterceptors.intercept(new JobExecutionApi(jobService), interceptor))
+              .addService(
+                  ServerInterceptors.intercept(
+                      new LogStreamApi(jobService, stores.logs(), signals), interceptor))
+              .addService(ServerInterceptors.intercept(workerApi, interceptor))
+              .addService(
+                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry), interceptor))
+              .addService(
+                  ServerInterceptors.intercept(new ProviderApi(provisioner, clock), interceptor))
+              .addService(
+                  ServerInterceptors.intercept(
+                      new MetricsServiceGrpc.MetricsServiceImplBase() {}, interceptor))
+              .build()
+              .start();
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "cannot listen on " + config.bindHost() + ":" + config.port() + ": " + e.getMessage(), e);
+    }
+    int port = server.getListenSockets().isEmpty() ? config.port() : port(server);
+    address = config.advertisedAddress().orElse(hostForClients(config.bindHost()) + ":" + port);
+    running = true;
+    dispatcher.start();
+    housekeeping = Thread.ofPlatform().name("reap-workers").daemon().start(this::housekeep);
+    log.info("control plane listening on {}:{}", config.bindHost(), port);
+    return this;
+  }
+
+  /** The bound gRPC port. */
+  public int port() {
+    return port(server);
+  }
+
+  /** host:port at which workers and clients reach this server. */
+  public String address() {
+    return address;
+  }
+
+  public JobService jobs() {
+    return jobService;
+  }
+
+  public WorkerRegistry workers() {
+    return registry;
+  }
+
+  /** Stops accepting calls, stops every worker this server started, and waits for calls to end. */
+  @Override
+  public void close() {
+    running = false;
+    dispatcher.shutdown();
+    if (housekeeping != null) {
+      housekeeping.interrupt();
+    }
+    provisioner.shutdown();
+    Server s = server;
+    if (s != null) {
+      s.shutdown();
+      try {
+        if (!s.awaitTermination(5, TimeUnit.SECONDS)) {
+          s.shutdownNow();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        s.shutdownNow();
+      }
+    }
+    callExecutor.shutdownNow();
+  }
+
+  private String workerAddress() {
+    return address;
+  }
+
+  private void wakeDispatcher() {
+    dispatcher.wake();
+  }
+
+  private void housekeep() {
+    Instant nextHealthCheck = clock.instant();
+    while (running) {
+      try {
+        for (var gone : provisioner.reap()) {
+          var orphans = registry.remove(gone);
+          workerApi.settleLost(gone, orphans, "worker " + gone + " stopped while running the job");
+        }
+        if (!clock.instant().isBefore(nextHealthCheck)) {
+          provisioner.checkHealth();
+          nextHealthCheck = clock.instant().plus(HEALTH_CHECK_EVERY);
+        }
+      } catch (RuntimeException e) {
+        log.error("worker housekeeping failed; retrying", e);
+      }
+      try {
+        Thread.sleep(config.housekeepingInterval());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private static int port(Server server) {
+    return ((InetSocketAddress) server.getListenSockets().getFirst()).getPort();
+  }
+
+  private static String hostForClients(String bindHost) {
+    return bindHost.equals("0.0.0.0") || bindHost.equals("::") ? "127.0.0.1" : bindHost;
+  }
+}

@@ -1,0 +1,106 @@
+package io.hodei.server.api;
+
+import static io.hodei.wire.WireMapping.toWire;
+
+import io.hodei.api.v1.JobAttempt;
+import io.hodei.api.v1.RunJobCommand;
+import io.hodei.api.v1.ServerMessage;
+import io.hodei.api.v1.WorkerStatus;
+import io.hodei.core.job.Attempt;
+import io.hodei.core.job.Job;
+import io.hodei.core.log.LogLine;
+import io.hodei.core.log.LogStream;
+import io.hodei.server.workers.WorkerRegistry;
+import io.hodei.wire.WireMapping;
+import java.util.List;
+
+/** Domain values to API messages, for the server's own views (jobs, workers, commands). */
+public final class ApiMapper {
+  private ApiMapper() {}
+
+  public static io.hodei.api.v1.Job toApi(Job job, List<Attempt> attempts) {
+    var b =
+        io.hodei.api.v1.Job.newBuilder()
+            .setJobId(job.id().value())
+            .setDefinition(WireMapping.toWire(job.spec()))
+            .setState(toWire(job.state()))
+            .setAttempt(job.attempts())
+            .setCreatedAt(toWire(job.createdAt()))
+            .setUpdatedAt(toWire(job.updatedAt()))
+            .setWaitingReason(job.waitingReason());
+    job.finishedAt().ifPresent(t -> b.setFinishedAt(toWire(t)));
+    job.exitCode().ifPresent(b::setExitCode);
+    job.errorMessage().ifPresent(b::setErrorMessage);
+    job.workerId().ifPresent(w -> b.setWorkerId(w.value()));
+    job.current()
+        .ifPresent(
+            a -> {
+              b.setScheduledAt(toWire(a.scheduledAt()));
+              a.startedAt().ifPresent(t -> b.setStartedAt(toWire(t)));
+              if (b.getWorkerId().isEmpty()) {
+                b.setWorkerId(a.workerId().value());
+              }
+            });
+    attempts.forEach(a -> b.addAttempts(toApi(a)));
+    return b.build();
+  }
+
+  public static JobAttempt toApi(Attempt a) {
+    var b =
+        JobAttempt.newBuilder()
+            .setNumber(a.number())
+            .setExecutionId(a.executionId().value())
+            .setWorkerId(a.workerId().value())
+            .setState(toWire(a.state()))
+            .setScheduledAt(toWire(a.scheduledAt()));
+    a.startedAt().ifPresent(t -> b.setStartedAt(toWire(t)));
+    a.finishedAt().ifPresent(t -> b.setFinishedAt(toWire(t)));
+    a.exitCode().ifPresent(b::setExitCode);
+    a.errorMessage().ifPresent(b::setErrorMessage);
+    return b.build();
+  }
+
+  /** The command that hands {@code job}'s current attempt to its worker. */
+  public static ServerMessage runCommand(Job job) {
+    var attempt = job.current().orElseThrow();
+    var b =
+        RunJobCommand.newBuilder()
+            .setJobId(job.id().value())
+            .setExecutionId(attempt.executionId().value())
+            .setAttempt(attempt.number())
+            .setCommand(WireMapping.toWire(job.spec().command()))
+            .putAllEnv(job.spec().env())
+            .setWorkingDir(job.spec().workingDir().orElse(""));
+    job.spec().timeout().ifPresent(t -> b.setTimeout(toWire(t)));
+    return ServerMessage.newBuilder().setRunJob(b).build();
+  }
+
+  public static io.hodei.api.v1.LogLine toApi(LogLine line) {
+    return io.hodei.api.v1.LogLine.newBuilder()
+        .setSequence(line.sequence())
+        .setStream(
+            line.stream() == LogStream.STDERR
+                ? io.hodei.api.v1.LogStream.LOG_STREAM_STDERR
+                : io.hodei.api.v1.LogStream.LOG_STREAM_STDOUT)
+        .setData(com.google.protobuf.ByteString.copyFrom(line.data()))
+        .setAt(toWire(line.at()))
+        .build();
+  }
+
+  public static io.hodei.api.v1.Worker toApi(WorkerRegistry.WorkerView w) {
+    WorkerStatus status =
+        !w.attached()
+            ? WorkerStatus.WORKER_STATUS_DISCONNECTED
+            : w.running().isEmpty() && !w.reserved()
+                ? WorkerStatus.WORKER_STATUS_IDLE
+                : WorkerStatus.WORKER_STATUS_BUSY;
+    return io.hodei.api.v1.Worker.newBuilder()
+        .setInfo(WireMapping.toWire(w.info()))
+        .setStatus(status)
+        .setProvider(w.provider())
+        .addAllRunningJobIds(w.running().values().stream().map(id -> id.value()).sorted().toList())
+        .setRegisteredAt(toWire(w.registeredAt()))
+        .setLastHeartbeatAt(toWire(w.lastSeenAt()))
+        .build();
+  }
+}

@@ -1,0 +1,74 @@
+package io.hodei.server.api;
+
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.hodei.api.v1.LogStreamServiceGrpc;
+import io.hodei.api.v1.StreamLogsRequest;
+import io.hodei.api.v1.StreamLogsResponse;
+import io.hodei.core.error.InvalidSpecException;
+import io.hodei.core.job.Job;
+import io.hodei.core.job.JobId;
+import io.hodei.core.job.JobService;
+import io.hodei.core.log.LogLine;
+import io.hodei.core.log.LogStore;
+import io.hodei.wire.WireMapping;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Serves a job's log from the store: history from any offset, then, with {@code follow}, live
+ * lines as they are persisted, until the job is final and every line has been sent. Because it
+ * reads only the store, it behaves the same during the job, after it and after a restart.
+ */
+public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImplBase {
+  private static final int LINES_PER_MESSAGE = 1000;
+  private static final Duration MAX_WAIT = Duration.ofSeconds(1);
+
+  private final JobService jobs;
+  private final LogStore logs;
+  private final JobSignals signals;
+
+  public LogStreamApi(JobService jobs, LogStore logs, JobSignals signals) {
+    this.jobs = jobs;
+    this.logs = logs;
+    this.signals = signals;
+  }
+
+  @Override
+  public void streamLogs(StreamLogsRequest request, StreamObserver<StreamLogsResponse> response) {
+    JobId id = JobExecutionApi.jobId(request.getJobId());
+    if (request.getFromSequence() < 0) {
+      throw new InvalidSpecException("from_sequence", "must not be negative");
+    }
+    jobs.get(id); // NOT_FOUND before anything is streamed
+    var call = (ServerCallStreamObserver<StreamLogsResponse>) response;
+    long next = request.getFromSequence();
+    while (!call.isCancelled()) {
+      var change = signals.nextChange(id);
+      // The state is read before the lines: lines are persisted before the result that ends a
+      // job, so a final state seen here means the read below sees every line.
+      Job job = jobs.get(id);
+      List<LogLine> lines = logs.read(id, next, LINES_PER_MESSAGE);
+      if (!lines.isEmpty()) {
+        var b = StreamLogsResponse.newBuilder();
+        lines.forEach(line -> b.addLines(ApiMapper.toApi(line)));
+        response.onNext(b.build());
+        next = lines.getLast().sequence() + 1;
+        continue;
+      }
+      if (job.state().isFinal() || !request.getFollow()) {
+        var last = StreamLogsResponse.newBuilder();
+        if (job.state().isFinal()) {
+          last.setFinalState(WireMapping.toWire(job.state()));
+        }
+        response.onNext(last.build());
+        response.onCompleted();
+        return;
+      }
+      JobSignals.await(change, MAX_WAIT);
+      if (Thread.currentThread().isInterrupted()) {
+        return;
+      }
+    }
+  }
+}

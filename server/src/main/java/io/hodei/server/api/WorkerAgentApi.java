@@ -1,0 +1,347 @@
+package io.hodei.server.api;
+
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.hodei.api.v1.Ack;
+import io.hodei.api.v1.AckKind;
+import io.hodei.api.v1.JobResult;
+import io.hodei.api.v1.LogBatch;
+import io.hodei.api.v1.RegisterRequest;
+import io.hodei.api.v1.RegisterResponse;
+import io.hodei.api.v1.ServerMessage;
+import io.hodei.api.v1.UnregisterRequest;
+import io.hodei.api.v1.UnregisterResponse;
+import io.hodei.api.v1.WorkerAgentServiceGrpc;
+import io.hodei.api.v1.WorkerMessage;
+import io.hodei.core.error.AuthenticationException;
+import io.hodei.core.error.HodeiException;
+import io.hodei.core.error.InvalidSpecException;
+import io.hodei.core.error.UnavailableException;
+import io.hodei.core.job.ExecutionId;
+import io.hodei.core.job.JobId;
+import io.hodei.core.job.JobService;
+import io.hodei.core.job.Outcome;
+import io.hodei.core.log.LogLine;
+import io.hodei.core.log.LogStore;
+import io.hodei.core.log.LogStream;
+import io.hodei.core.worker.OtpService;
+import io.hodei.core.worker.Secrets;
+import io.hodei.core.worker.WorkerId;
+import io.hodei.core.worker.WorkerRegistration;
+import io.hodei.core.worker.WorkerStore;
+import io.hodei.server.provisioning.Provisioner;
+import io.hodei.server.workers.WorkerLink;
+import io.hodei.server.workers.WorkerRegistry;
+import io.hodei.wire.WireMapping;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * The worker's side of the control plane: OTP registration (UC4), the bidirectional stream over
+ * which jobs, logs and results travel, and unregistration (UC13).
+ */
+public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServiceImplBase {
+  private static final Logger log = LoggerFactory.getLogger(WorkerAgentApi.class);
+
+  private final OtpService otps;
+  private final WorkerStore workerStore;
+  private final WorkerRegistry registry;
+  private final Provisioner provisioner;
+  private final JobService jobs;
+  private final LogStore logs;
+  private final JobSignals signals;
+  private final Runnable workerFreed;
+  private final Duration heartbeatInterval;
+  private final Clock clock;
+
+  public WorkerAgentApi(
+      OtpService otps,
+      WorkerStore workerStore,
+      WorkerRegistry registry,
+      Provisioner provisioner,
+      JobService jobs,
+      LogStore logs,
+      JobSignals signals,
+      Runnable workerFreed,
+      Duration heartbeatInterval,
+      Clock clock) {
+    this.otps = otps;
+    this.workerStore = workerStore;
+    this.registry = registry;
+    this.provisioner = provisioner;
+    this.jobs = jobs;
+    this.logs = logs;
+    this.signals = signals;
+    this.workerFreed = workerFreed;
+    this.heartbeatInterval = heartbeatInterval;
+    this.clock = clock;
+  }
+
+  @Override
+  public void register(RegisterRequest request, StreamObserver<RegisterResponse> response) {
+    if (request.getWorkerInfo().getWorkerId().isBlank()) {
+      throw new InvalidSpecException("worker_info.worker_id", "must not be empty");
+    }
+    var info = WireMapping.toDomain(request.getWorkerInfo());
+    try {
+      otps.redeem(request.getAuthToken(), info.id());
+    } catch (AuthenticationException e) {
+      log.warn("registration of worker {} refused: {}", info.id(), e.getMessage());
+      throw e;
+    }
+    String provider = provisioner.registered(info.id()).orElse("external");
+    String session = UUID.randomUUID().toString();
+    workerStore.save(
+        new WorkerRegistration(info, provider, Secrets.sha256Hex(session), clock.instant(), true));
+    registry.register(info, provider);
+    log.info("worker {} registered ({} on {})", info.id(), provider, info.hostname());
+    response.onNext(
+        RegisterResponse.newBuilder()
+            .setWorkerId(info.id().value())
+            .setSessionId(session)
+            .setHeartbeatInterval(WireMapping.toWire(heartbeatInterval))
+            .build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void unregister(UnregisterRequest request, StreamObserver<UnregisterResponse> response) {
+    WorkerId id = authenticate(request.getWorkerId(), request.getSessionId());
+    workerStore.deactivate(id);
+    var orphans = registry.remove(id);
+    settleLost(id, orphans, "worker " + id + " unregistered while running the job");
+    provisioner.gone(id);
+    log.info("worker {} unregistered: {}", id, request.getReason());
+    response.onNext(UnregisterResponse.getDefaultInstance());
+    response.onCompleted();
+  }
+
+  @Override
+  public StreamObserver<WorkerMessage> workerStream(StreamObserver<ServerMessage> response) {
+    return new Connection((ServerCallStreamObserver<ServerMessage>) response);
+  }
+
+  /** Ends, as failed, the jobs a vanished worker held. */
+  public void settleLost(WorkerId worker, java.util.Map<ExecutionId, JobId> running, String why) {
+    running.forEach(
+        (execution, job) -> {
+          try {
+            jobs.finish(job, execution, new Outcome.WorkerLost(why), clock.instant());
+          } catch (HodeiException e) {
+            log.debug("job {} of lost worker {} already settled: {}", job, worker, e.getMessage());
+          }
+        });
+  }
+
+  private WorkerId authenticate(String workerId, String session) {
+    if (workerId.isBlank() || session.isBlank()) {
+      throw new AuthenticationException("worker id and session id are required");
+    }
+    WorkerId id = new WorkerId(workerId);
+    var registration =
+        workerStore
+            .find(id)
+            .filter(WorkerRegistration::active)
+            .orElseThrow(() -> new AuthenticationException("unknown or retired worker " + id));
+    if (!java.security.MessageDigest.isEqual(
+        registration.sessionHash().getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+        Secrets.sha256Hex(session).getBytes(java.nio.charset.StandardCharsets.US_ASCII))) {
+      throw new AuthenticationException("session does not belong to worker " + id);
+    }
+    return id;
+  }
+
+  /**
+   * One attached worker stream. gRPC delivers its inbound messages one at a time, so the handler
+   * methods never run concurrently for one connection; outbound sends may come from any thread and
+   * are serialized by {@link #send}.
+   */
+  private final class Connection implements StreamObserver<WorkerMessage>, WorkerLink {
+    private final ServerCallStreamObserver<ServerMessage> out;
+    private volatile WorkerId worker; // set once by attach
+    private boolean closed;
+
+    Connection(ServerCallStreamObserver<ServerMessage> out) {
+      this.out = out;
+      out.setOnCancelHandler(this::detach);
+    }
+
+    @Override
+    public void onNext(WorkerMessage message) {
+      try {
+        if (worker == null) {
+          attach(message);
+          return;
+        }
+        MDC.put("workerId", worker.value());
+        registry.seen(worker);
+        switch (message.getPayloadCase()) {
+          case HEARTBEAT, ACK -> {}
+          case JOB_STARTED -> {
+            var started = message.getJobStarted();
+            jobs.start(
+                new JobId(started.getJobId()),
+                new ExecutionId(started.getExecutionId()),
+                WireMapping.toDomain(started.getStartedAt()));
+          }
+          case LOG_BATCH -> append(message.getLogBatch());
+          case JOB_RESULT -> complete(message.getJobResult());
+          case ATTACH -> log.warn("worker {} attached twice on one stream; ignored", worker);
+          case PAYLOAD_NOT_SET -> log.warn("empty message from worker {}; ignored", worker);
+        }
+      } catch (AuthenticationException | UnavailableException e) {
+        // Unavailable: nothing was acknowledged, so the worker re-sends after it reconnects.
+        fail(e);
+      } catch (HodeiException e) {
+        // A report about a job that moved on (cancelled, superseded): refused, stream kept.
+        log.info("report from worker {} refused: {}", worker, e.getMessage());
+      } catch (RuntimeException e) {
+        fail(e);
+      } finally {
+        MDC.remove("workerId");
+      }
+    }
+
+    private void attach(WorkerMessage message) {
+      if (!message.hasAttach()) {
+        throw new AuthenticationException("the first message on a worker stream must be attach");
+      }
+      WorkerId id = authenticate(message.getAttach().getWorkerId(), message.getAttach().getSessionId());
+      if (!registry.attach(id, this)) {
+        throw new AuthenticationException("worker " + id + " is not registered with this server");
+      }
+      worker = id;
+      send(ServerMessage.newBuilder().setAck(Ack.newBuilder().setKind(AckKind.ACK_KIND_ATTACHED)).build());
+      log.info("worker {} attached its stream", id);
+      workerFreed.run();
+    }
+
+    private void append(LogBatch batch) {
+      if (batch.getLinesCount() == 0) {
+        return;
+      }
+      JobId job = new JobId(batch.getJobId());
+      var current = jobs.get(job);
+      var execution = new ExecutionId(batch.getExecutionId());
+      if (current.executionId().filter(execution::equals).isEmpty() || !current.state().isActive()) {
+        log.info("dropping log batch of stale execution {} of job {}", execution, job);
+        return;
+      }
+      List<LogLine> lines = new ArrayList<>(batch.getLinesCount());
+      for (var line : batch.getLinesList()) {
+        lines.add(
+            new LogLine(
+                line.getSequence(),
+                current.attempts(),
+                line.getStream() == io.hodei.api.v1.LogStream.LOG_STREAM_STDERR
+                    ? LogStream.STDERR
+                    : LogStream.STDOUT,
+                line.getData().toByteArray(),
+                line.hasAt() ? WireMapping.toDomain(line.getAt()) : clock.instant()));
+      }
+      logs.append(job, current.attempts(), lines);
+      signals.signal(job);
+    }
+
+    private void complete(JobResult result) {
+      JobId job = new JobId(result.getJobId());
+      ExecutionId execution = new ExecutionId(result.getExecutionId());
+      Outcome outcome =
+          switch (result.getOutcome()) {
+            case JOB_OUTCOME_EXITED -> new Outcome.Exited(result.getExitCode());
+            case JOB_OUTCOME_FAILED_TO_START -> new Outcome.FailedToStart(result.getErrorMessage());
+            case JOB_OUTCOME_CANCELLED -> new Outcome.Cancelled(result.getErrorMessage());
+            case JOB_OUTCOME_TIMED_OUT -> new Outcome.TimedOut();
+            default ->
+                new Outcome.FailedToStart(
+                    "worker reported an unknown outcome " + result.getOutcomeValue());
+          };
+      try {
+        jobs.finish(
+            job,
+            execution,
+            outcome,
+            result.hasStartedAt() ? WireMapping.toDomain(result.getStartedAt()) : clock.instant());
+      } catch (UnavailableException e) {
+        throw e; // not persisted: no acknowledgement, the worker keeps the result
+      } catch (HodeiException refused) {
+        // Acknowledged all the same: a stale result will never be accepted, so the worker must
+        // stop re-sending it.
+        log.info("result of execution {} refused: {}", execution, refused.getMessage());
+      }
+      send(
+          ServerMessage.newBuilder()
+              .setAck(
+                  Ack.newBuilder()
+                      .setExecutionId(execution.value())
+                      .setKind(AckKind.ACK_KIND_JOB_RESULT))
+              .build());
+      registry.finished(worker, execution);
+      signals.signal(job);
+      workerFreed.run();
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      log.debug("stream of worker {} broke: {}", worker, t.toString());
+      detach();
+    }
+
+    @Override
+    public void onCompleted() {
+      detach();
+      close();
+    }
+
+    @Override
+    public synchronized boolean send(ServerMessage message) {
+      if (closed || out.isCancelled()) {
+        return false;
+      }
+      try {
+        out.onNext(message);
+        return true;
+      } catch (RuntimeException e) {
+        closed = true;
+        return false;
+      }
+    }
+
+    @Override
+    public synchronized void close() {
+      if (!closed) {
+        closed = true;
+        try {
+          out.onCompleted();
+        } catch (RuntimeException e) {
+          log.trace("closing a broken worker stream", e);
+        }
+      }
+    }
+
+    private synchronized void fail(RuntimeException e) {
+      if (!closed) {
+        closed = true;
+        detach();
+        try {
+          out.onError(GrpcErrors.toStatus(e));
+        } catch (RuntimeException ignored) {
+          log.trace("failing a broken worker stream", ignored);
+        }
+      }
+    }
+
+    private void detach() {
+      WorkerId id = worker;
+      if (id != null) {
+        registry.detach(id, this);
+      }
+    }
+  }
+}

@@ -1,0 +1,157 @@
+package io.hodei.server.scheduling;
+
+import io.hodei.api.v1.ServerMessage;
+import io.hodei.core.error.HodeiException;
+import io.hodei.core.job.ExecutionId;
+import io.hodei.core.job.Job;
+import io.hodei.core.job.JobService;
+import io.hodei.core.job.JobStore;
+import io.hodei.server.provisioning.Provisioner;
+import io.hodei.server.workers.WorkerRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * The scheduling loop: hands pending jobs, in queue order, to free workers over their streams, and
+ * asks the {@link Provisioner} for workers when none is free.
+ *
+ * <p>One thread runs the loop, so two passes never compete for the same job; a pass is triggered
+ * by {@link #wake()} (a job was queued, a worker became free) or by a periodic tick that makes a
+ * lost wake-up cost latency only. Correctness does not rest on that single thread: assignment is
+ * a compare-and-set in the store, and a worker is reserved in the registry before its job is
+ * assigned.
+ */
+public final class Dispatcher {
+  private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
+  private static final int BATCH = 200;
+
+  private final JobStore jobs;
+  private final JobService jobService;
+  private final WorkerRegistry registry;
+  private final Provisioner provisioner;
+  private final Function<Job, ServerMessage> runCommand;
+  private final Duration tick;
+  private final Semaphore wakeups = new Semaphore(0);
+  private volatile boolean running;
+  private Thread thread;
+
+  public Dispatcher(
+      JobStore jobs,
+      JobService jobService,
+      WorkerRegistry registry,
+      Provisioner provisioner,
+      Function<Job, ServerMessage> runCommand,
+      Duration tick) {
+    this.jobs = jobs;
+    this.jobService = jobService;
+    this.registry = registry;
+    this.provisioner = provisioner;
+    this.runCommand = runCommand;
+    this.tick = tick;
+  }
+
+  public synchronized void start() {
+    running = true;
+    thread = Thread.ofPlatform().name("dispatch-pending-jobs").daemon().start(this::loop);
+  }
+
+  /** Asks for a pass soon. Cheap and callable from any thread. */
+  public void wake() {
+    if (wakeups.availablePermits() == 0) {
+      wakeups.release();
+    }
+  }
+
+  public void shutdown() {
+    running = false;
+    wake();
+    Thread t;
+    synchronized (this) {
+      t = thread;
+    }
+    if (t != null) {
+      try {
+        t.join(Duration.ofSeconds(5));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private void loop() {
+    while (running) {
+      try {
+        while (running && dispatchPass()) {
+          // A full batch was placed; more may be waiting.
+        }
+      } catch (RuntimeException e) {
+        log.error("dispatch pass failed; retrying on the next tick", e);
+      }
+      try {
+        wakeups.tryAcquire(tick.toMillis(), TimeUnit.MILLISECONDS);
+        wakeups.drainPermits();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  /** One pass over the head of the queue. Returns true if it should run again at once. */
+  boolean dispatchPass() {
+    List<Job> pending = jobs.pending(BATCH);
+    if (pending.isEmpty()) {
+      return false;
+    }
+    List<Job> unplaced = new ArrayList<>();
+    int placed = 0;
+    for (Job job : pending) {
+      if (!unplaced.isEmpty()) {
+        unplaced.add(job); // FIFO: once one job waits, the ones behind it wait too
+        continue;
+      }
+      var reservation = registry.reserveFree();
+      if (reservation.isEmpty()) {
+        unplaced.add(job);
+        continue;
+      }
+      var worker = reservation.get();
+      MDC.put("jobId", job.id().value());
+      MDC.put("workerId", worker.workerId().value());
+      try {
+        Job assigned = jobService.assign(job.id(), worker.workerId());
+        ExecutionId execution = assigned.executionId().orElseThrow();
+        registry.confirm(worker.workerId(), job.id(), execution);
+        if (worker.link().send(runCommand.apply(assigned))) {
+          placed++;
+          log.debug("job {} sent to worker {}", job.id(), worker.workerId());
+        } else {
+          registry.finished(worker.workerId(), execution);
+          jobService.returnToQueue(
+              job.id(), execution, "worker " + worker.workerId() + " disconnected before the job reached it");
+        }
+      } catch (HodeiException e) {
+        // Cancelled or otherwise changed meanwhile: it is no longer ours to dispatch.
+        registry.release(worker.workerId());
+        log.debug("job {} not dispatched: {}", job.id(), e.getMessage());
+      } finally {
+        MDC.remove("jobId");
+        MDC.remove("workerId");
+      }
+    }
+    if (!unplaced.isEmpty()) {
+      String reason = provisioner.ensureCapacity(unplaced.size());
+      for (Job job : unplaced) {
+        jobService.noteWaiting(job, reason);
+      }
+    }
+    return placed > 0 && pending.size() == BATCH;
+  }
+}

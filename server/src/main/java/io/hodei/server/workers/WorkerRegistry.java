@@ -1,0 +1,189 @@
+package io.hodei.server.workers;
+
+import io.hodei.core.job.ExecutionId;
+import io.hodei.core.job.JobId;
+import io.hodei.core.worker.WorkerId;
+import io.hodei.core.worker.WorkerInfo;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The control plane's live view of registered workers: which are attached, which are free, what
+ * each runs. In memory only; the durable registration is in the worker store.
+ *
+ * <p>Thread-safe: every method holds the registry's monitor for a short, I/O-free section. A
+ * worker is <em>free</em> when it is attached, not reserved and runs nothing. {@link #reserveFree}
+ * hands a free worker to exactly one dispatcher, which must then call {@link #confirm} or {@link
+ * #release}.
+ */
+public final class WorkerRegistry {
+
+  /** What the registry knows about one worker, as a snapshot. */
+  public record WorkerView(
+      WorkerInfo info,
+      String provider,
+      boolean attached,
+      boolean reserved,
+      Map<ExecutionId, JobId> running,
+      Instant registeredAt,
+      Instant lastSeenAt,
+      Instant idleSince) {
+
+    public boolean isFree() {
+      return attached && !reserved && running.isEmpty();
+    }
+  }
+
+  /** A free worker handed to one dispatcher, and the link to send its job on. */
+  public record Reservation(WorkerId workerId, WorkerLink link) {}
+
+  private static final class Entry {
+    final WorkerInfo info;
+    final String provider;
+    final Instant registeredAt;
+    WorkerLink link;
+    boolean reserved;
+    final Map<ExecutionId, JobId> running = new LinkedHashMap<>();
+    Instant lastSeenAt;
+    Instant idleSince;
+
+    Entry(WorkerInfo info, String provider, Instant now) {
+      this.info = info;
+      this.provider = provider;
+      this.registeredAt = now;
+      this.lastSeenAt = now;
+      this.idleSince = now;
+    }
+
+    WorkerView view() {
+      return new WorkerView(
+          info, provider, link != null, reserved, Map.copyOf(running), registeredAt, lastSeenAt, idleSince);
+    }
+  }
+
+  private final Clock clock;
+  private final Map<WorkerId, Entry> workers = new HashMap<>();
+
+  public WorkerRegistry(Clock clock) {
+    this.clock = clock;
+  }
+
+  /** A worker has proven its identity; it becomes usable once it attaches its stream. */
+  public synchronized void register(WorkerInfo info, String provider) {
+    workers.put(info.id(), new Entry(info, provider, clock.instant()));
+  }
+
+  /**
+   * Binds the worker's stream. A previous stream of the same worker is replaced (the worker
+   * reconnected) and closed. Returns false if the worker is not registered.
+   */
+  public synchronized boolean attach(WorkerId id, WorkerLink link) {
+    Entry entry = workers.get(id);
+    if (entry == null) {
+      return false;
+    }
+    WorkerLink previous = entry.link;
+    entry.link = link;
+    entry.lastSeenAt = clock.instant();
+    if (previous != null && previous != link) {
+      previous.close();
+    }
+    return true;
+  }
+
+  /** Unbinds {@code link} if it is still the worker's current stream. */
+  public synchronized void detach(WorkerId id, WorkerLink link) {
+    Entry entry = workers.get(id);
+    if (entry != null && entry.link == link) {
+      entry.link = null;
+    }
+  }
+
+  public synchronized void seen(WorkerId id) {
+    Entry entry = workers.get(id);
+    if (entry != null) {
+      entry.lastSeenAt = clock.instant();
+    }
+  }
+
+  /** Takes the free worker that has been idle longest, so work spreads over warm workers. */
+  public synchronized Optional<Reservation> reserveFree() {
+    return workers.entrySet().stream()
+        .filter(e -> e.getValue().view().isFree())
+        .min(Comparator.comparing(e -> e.getValue().idleSince))
+        .map(
+            e -> {
+              e.getValue().reserved = true;
+              return new Reservation(e.getKey(), e.getValue().link);
+            });
+  }
+
+  /** The reserved worker now runs {@code execution}. */
+  public synchronized void confirm(WorkerId id, JobId job, ExecutionId execution) {
+    Entry entry = workers.get(id);
+    if (entry != null) {
+      entry.reserved = false;
+      entry.running.put(execution, job);
+    }
+  }
+
+  /** The reservation came to nothing; the worker is free again. */
+  public synchronized void release(WorkerId id) {
+    Entry entry = workers.get(id);
+    if (entry != null) {
+      entry.reserved = false;
+    }
+  }
+
+  /** {@code execution} ended on the worker. */
+  public synchronized void finished(WorkerId id, ExecutionId execution) {
+    Entry entry = workers.get(id);
+    if (entry != null && entry.running.remove(execution) != null && entry.running.isEmpty()) {
+      entry.idleSince = clock.instant();
+    }
+  }
+
+  /** The worker is gone for good. Returns what it was running. */
+  public synchronized Map<ExecutionId, JobId> remove(WorkerId id) {
+    Entry entry = workers.remove(id);
+    if (entry == null) {
+      return Map.of();
+    }
+    if (entry.link != null) {
+      entry.link.close();
+    }
+    return Map.copyOf(entry.running);
+  }
+
+  /** Removes the worker if it is free and has been idle since before {@code cutoff}. */
+  public synchronized boolean removeIfIdleSince(WorkerId id, Instant cutoff) {
+    Entry entry = workers.get(id);
+    if (entry == null || !entry.view().isFree() || !entry.idleSince.isBefore(cutoff)) {
+      return false;
+    }
+    remove(id);
+    return true;
+  }
+
+  public synchronized Optional<WorkerView> find(WorkerId id) {
+    return Optional.ofNullable(workers.get(id)).map(Entry::view);
+  }
+
+  public synchronized Optional<WorkerLink> link(WorkerId id) {
+    return Optional.ofNullable(workers.get(id)).map(e -> e.link);
+  }
+
+  public synchronized List<WorkerView> snapshot() {
+    List<WorkerView> views = new ArrayList<>();
+    workers.values().forEach(e -> views.add(e.view()));
+    views.sort(Comparator.comparing(v -> v.info().id().value()));
+    return views;
+  }
+}

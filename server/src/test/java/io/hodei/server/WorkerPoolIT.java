@@ -1,0 +1,70 @@
+package io.hodei.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.hodei.api.v1.JobState;
+import io.hodei.api.v1.ListProvidersRequest;
+import io.hodei.api.v1.ListWorkersRequest;
+import io.hodei.api.v1.ProviderServiceGrpc;
+import io.hodei.api.v1.SchedulerServiceGrpc;
+import io.hodei.server.provisioning.PoolPolicy;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Workers are provisioned on demand, reused while they live, and stopped when idle. */
+class WorkerPoolIT {
+  @TempDir Path dir;
+
+  @Test
+  void aWorkerIsReusedForLaterJobsAndStoppedAfterItsIdleTimeout() {
+    try (var plane =
+        new ControlPlane(
+            dir, Clock.systemUTC(), new PoolPolicy(1, Duration.ofSeconds(3), Duration.ofSeconds(60)))) {
+      String first = plane.queue(ControlPlane.shell("echo", "one"));
+      assertThat(plane.follow(first).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+      String second = plane.queue(ControlPlane.shell("echo", "two"));
+      assertThat(plane.follow(second).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+
+      String worker = plane.get(first).getAttempts(0).getWorkerId();
+      assertThat(plane.get(second).getAttempts(0).getWorkerId()).isEqualTo(worker);
+      var scheduler = SchedulerServiceGrpc.newBlockingStub(plane.channel);
+      assertThat(scheduler.listWorkers(ListWorkersRequest.getDefaultInstance()).getWorkersList())
+          .extracting(w -> w.getInfo().getWorkerId())
+          .containsExactly(worker);
+
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> scheduler.listWorkers(ListWorkersRequest.getDefaultInstance()).getWorkersCount() == 0);
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  ProviderServiceGrpc.newBlockingStub(plane.channel)
+                          .listProviders(ListProvidersRequest.getDefaultInstance())
+                          .getProviders(0)
+                          .getWorkers()
+                      == 0);
+    }
+  }
+
+  @Test
+  void aPendingJobSaysWhatItWaitsForWhileNoWorkerIsFree() {
+    try (var plane =
+        new ControlPlane(
+            dir, Clock.systemUTC(), new PoolPolicy(1, Duration.ofMinutes(2), Duration.ofSeconds(60)))) {
+      String blocker = plane.queue(ControlPlane.shell("sleep", "3"));
+      await().atMost(Duration.ofSeconds(30)).until(() -> plane.get(blocker).getState() == JobState.JOB_STATE_RUNNING);
+      String waiting = plane.queue(ControlPlane.shell("echo", "later"));
+
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () -> assertThat(plane.get(waiting).getWaitingReason()).contains("local").contains("limit of 1"));
+      assertThat(plane.follow(waiting).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+    }
+  }
+}
