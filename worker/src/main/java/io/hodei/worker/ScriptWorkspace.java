@@ -1,0 +1,143 @@
+package io.hodei.worker;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The worker's private directory for job scripts: {@code <root>/job-XXXX/script}, directories and
+ * files readable only by the worker's user (0700). Each job's directory is deleted in the
+ * background once the job ends; whatever a previous run of the worker left behind is deleted on
+ * start.
+ *
+ * <p>Thread-safe: jobs only ever touch their own directory.
+ */
+final class ScriptWorkspace {
+  private static final Logger log = LoggerFactory.getLogger(ScriptWorkspace.class);
+  private static final Set<PosixFilePermission> OWNER_ONLY =
+      PosixFilePermissions.fromString("rwx------");
+
+  private final Path root;
+  private final boolean posix;
+
+  ScriptWorkspace(Path root) {
+    this.root = root;
+    this.posix = root.getFileSystem().supportedFileAttributeViews().contains("posix");
+  }
+
+  Path root() {
+    return root;
+  }
+
+  /**
+   * Creates the root if needed and deletes what is inside it. Refuses a root that is a symbolic
+   * link or belongs to another user: in a shared temp directory anyone could have placed one, and
+   * the worker would then delete or expose someone else's files.
+   */
+  void removeLeftovers() throws IOException {
+    Files.createDirectories(root, ownerOnly());
+    if (Files.isSymbolicLink(root)) {
+      throw new IOException(root + " is a symbolic link; refusing to use it");
+    }
+    // A file the worker creates is the worker's: the root must have the same owner.
+    Path probe = Files.createTempFile(root, ".owner-", "", ownerOnly());
+    UserPrincipal me;
+    try {
+      me = Files.getOwner(probe, LinkOption.NOFOLLOW_LINKS);
+    } finally {
+      Files.delete(probe);
+    }
+    UserPrincipal owner = Files.getOwner(root, LinkOption.NOFOLLOW_LINKS);
+    if (!owner.equals(me)) {
+      throw new IOException(root + " belongs to " + owner.getName() + ", not to " + me.getName());
+    }
+    if (posix) {
+      Files.setPosixFilePermissions(root, OWNER_ONLY);
+    }
+    try (Stream<Path> leftovers = Files.list(root)) {
+      for (Path leftover : leftovers.toList()) {
+        log.info("deleting leftover {}", leftover);
+        deleteTree(leftover);
+      }
+    }
+  }
+
+  /** Writes the script into a fresh private directory and returns the script's path. */
+  Path writeScript(String content) throws IOException {
+    Files.createDirectories(root, ownerOnly());
+    Path dir = Files.createTempDirectory(root, "job-", ownerOnly());
+    Path script = dir.resolve("script");
+    try {
+      Files.createFile(script, ownerOnly());
+      Files.writeString(
+          script, content, StandardCharsets.UTF_8, StandardOpenOption.TRUNCATE_EXISTING);
+      return script;
+    } catch (IOException e) {
+      deleteQuietly(dir);
+      throw e;
+    }
+  }
+
+  /** Deletes a job's directory on a virtual thread: the job's result never waits for it. */
+  void deleteInBackground(Path scriptDirectory) {
+    Thread.ofVirtual()
+        .name("delete-" + scriptDirectory.getFileName())
+        .start(() -> deleteQuietly(scriptDirectory));
+  }
+
+  private void deleteQuietly(Path dir) {
+    try {
+      deleteTree(dir);
+    } catch (IOException | UncheckedIOException e) {
+      log.warn("could not delete job directory {}: {}", dir, e.toString());
+    }
+  }
+
+  private FileAttribute<?>[] ownerOnly() {
+    return posix
+        ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(OWNER_ONLY)}
+        : new FileAttribute<?>[0];
+  }
+
+  private static void deleteTree(Path path) throws IOException {
+    if (!Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+      Files.deleteIfExists(path);
+      return;
+    }
+    Files.walkFileTree(
+        path,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+              throws IOException {
+            Files.deleteIfExists(file);
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult postVisitDirectory(Path dir, IOException failure)
+              throws IOException {
+            if (failure != null) {
+              throw failure;
+            }
+            Files.deleteIfExists(dir);
+            return FileVisitResult.CONTINUE;
+          }
+        });
+  }
+}

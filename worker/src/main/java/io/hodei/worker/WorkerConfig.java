@@ -1,0 +1,255 @@
+package io.hodei.worker;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Everything a worker agent needs to run. Built from the environment with {@link
+ * #fromEnvironment()} or from code with {@link #of(String, String, String)} and the {@code with*}
+ * methods.
+ *
+ * <p>Environment variables: {@value #ENV_TOKEN} (the one-time registration token), {@value
+ * #ENV_SERVER_ADDRESS} ({@code host:port}), {@value #ENV_WORKER_ID}; optional {@value
+ * #ENV_WORKER_NAME} (defaults to the id) and {@value #ENV_WORKER_LABELS} ({@code k=v,k=v}).
+ *
+ * @param token the one-time password traded for a session at registration; never logged
+ * @param serverAddress the control plane's worker endpoint, {@code host:port}
+ * @param workerId the id the worker registers under
+ * @param name a human-friendly name
+ * @param labels labels the scheduler matches job selectors against
+ * @param tempRoot the worker's private directory for job scripts; leftovers in it are deleted on
+ *     start
+ * @param logBatching how job output is cut into lines and grouped into messages
+ * @param reconnect how the worker retries when the server is unreachable
+ * @param outboxCapacity how many job messages (log batches, starts, results) may wait for the
+ *     stream before the jobs producing them block
+ * @param killGracePeriod how long a killed job's processes get between SIGTERM and SIGKILL
+ */
+public record WorkerConfig(
+    String token,
+    String serverAddress,
+    String workerId,
+    String name,
+    Map<String, String> labels,
+    Path tempRoot,
+    LogBatching logBatching,
+    Reconnect reconnect,
+    int outboxCapacity,
+    Duration killGracePeriod) {
+
+  public static final String ENV_TOKEN = "HODEI_TOKEN";
+  public static final String ENV_SERVER_ADDRESS = "HODEI_SERVER_ADDRESS";
+  public static final String ENV_WORKER_ID = "HODEI_WORKER_ID";
+  public static final String ENV_WORKER_NAME = "HODEI_WORKER_NAME";
+  public static final String ENV_WORKER_LABELS = "HODEI_WORKER_LABELS";
+
+  public static final int DEFAULT_OUTBOX_CAPACITY = 128;
+  public static final Duration DEFAULT_KILL_GRACE_PERIOD = Duration.ofSeconds(2);
+
+  public WorkerConfig {
+    requireText(token, ENV_TOKEN);
+    requireText(workerId, ENV_WORKER_ID);
+    ServerAddress.parse(requireText(serverAddress, ENV_SERVER_ADDRESS));
+    name = name == null || name.isBlank() ? workerId : name;
+    labels = Map.copyOf(Objects.requireNonNull(labels, "labels"));
+    Objects.requireNonNull(tempRoot, "tempRoot");
+    Objects.requireNonNull(logBatching, "logBatching");
+    Objects.requireNonNull(reconnect, "reconnect");
+    if (outboxCapacity < 1) {
+      throw new IllegalArgumentException("outboxCapacity must be at least 1: " + outboxCapacity);
+    }
+    requirePositive(killGracePeriod, "killGracePeriod");
+  }
+
+  /** A configuration with defaults for everything but the three required values. */
+  public static WorkerConfig of(String token, String serverAddress, String workerId) {
+    return new WorkerConfig(
+        token,
+        serverAddress,
+        workerId,
+        workerId,
+        Map.of(),
+        defaultTempRoot(workerId),
+        LogBatching.defaults(),
+        Reconnect.defaults(),
+        DEFAULT_OUTBOX_CAPACITY,
+        DEFAULT_KILL_GRACE_PERIOD);
+  }
+
+  /** Reads the process environment; an {@link IllegalArgumentException} names what's missing. */
+  public static WorkerConfig fromEnvironment() {
+    return fromEnvironment(System.getenv());
+  }
+
+  /** Reads the given environment (the process environment in production, a map in tests). */
+  public static WorkerConfig fromEnvironment(Map<String, String> env) {
+    List<String> missing = new ArrayList<>();
+    for (String required : List.of(ENV_TOKEN, ENV_SERVER_ADDRESS, ENV_WORKER_ID)) {
+      if (isBlank(env.get(required))) {
+        missing.add(required);
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException(
+          "missing environment variable(s): " + String.join(", ", missing));
+    }
+    String serverAddress = env.get(ENV_SERVER_ADDRESS).strip();
+    return of(env.get(ENV_TOKEN), serverAddress, env.get(ENV_WORKER_ID).strip())
+        .withName(env.get(ENV_WORKER_NAME))
+        .withLabels(parseLabels(env.getOrDefault(ENV_WORKER_LABELS, "")));
+  }
+
+  /** Parses {@code k=v,k=v}; blanks around keys and values are ignored, empty entries skipped. */
+  public static Map<String, String> parseLabels(String text) {
+    Map<String, String> labels = new LinkedHashMap<>();
+    if (text == null) {
+      return labels;
+    }
+    for (String entry : text.split(",")) {
+      if (entry.isBlank()) {
+        continue;
+      }
+      int eq = entry.indexOf('=');
+      if (eq <= 0 || entry.substring(0, eq).isBlank()) {
+        throw new IllegalArgumentException(
+            ENV_WORKER_LABELS + ": expected key=value, got '" + entry.strip() + "'");
+      }
+      String key = entry.substring(0, eq).strip();
+      if (labels.put(key, entry.substring(eq + 1).strip()) != null) {
+        throw new IllegalArgumentException(ENV_WORKER_LABELS + ": label '" + key + "' given twice");
+      }
+    }
+    return labels;
+  }
+
+  /** {@code java.io.tmpdir/hodei-worker-<workerId>}, the id cut down to file-name-safe chars. */
+  public static Path defaultTempRoot(String workerId) {
+    String safeId = workerId.replaceAll("[^A-Za-z0-9._-]", "_");
+    return Path.of(System.getProperty("java.io.tmpdir"), "hodei-worker-" + safeId);
+  }
+
+  public WorkerConfig withName(String name) {
+    return new WorkerConfig(
+        token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
+        outboxCapacity, killGracePeriod);
+  }
+
+  public WorkerConfig withLabels(Map<String, String> labels) {
+    return new WorkerConfig(
+        token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
+        outboxCapacity, killGracePeriod);
+  }
+
+  public WorkerConfig withTempRoot(Path tempRoot) {
+    return new WorkerConfig(
+        token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
+        outboxCapacity, killGracePeriod);
+  }
+
+  public WorkerConfig withLogBatching(LogBatching logBatching) {
+    return new WorkerConfig(
+        token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
+        outboxCapacity, killGracePeriod);
+  }
+
+  public WorkerConfig withReconnect(Reconnect reconnect) {
+    return new WorkerConfig(
+        token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
+        outboxCapacity, killGracePeriod);
+  }
+
+  public WorkerConfig withOutboxCapacity(int outboxCapacity) {
+    return new WorkerConfig(
+        token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
+        outboxCapacity, killGracePeriod);
+  }
+
+  public WorkerConfig withKillGracePeriod(Duration killGracePeriod) {
+    return new WorkerConfig(
+        token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
+        outboxCapacity, killGracePeriod);
+  }
+
+  /** Never prints the token. */
+  @Override
+  public String toString() {
+    return ("WorkerConfig[token=<redacted>, serverAddress=%s, workerId=%s, name=%s, labels=%s,"
+            + " tempRoot=%s, logBatching=%s, reconnect=%s, outboxCapacity=%d,"
+            + " killGracePeriod=%s]")
+        .formatted(
+            serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
+            outboxCapacity, killGracePeriod);
+  }
+
+  /**
+   * How job output becomes {@code LogBatch} messages.
+   *
+   * @param maxLineBytes longer lines are sent in pieces of this many bytes
+   * @param maxBatchBytes a batch is sent once its lines hold this many bytes
+   * @param maxBatchLines a batch is sent once it holds this many lines
+   * @param maxBatchDelay a batch is sent at the latest this long after its first line
+   */
+  public record LogBatching(
+      int maxLineBytes, int maxBatchBytes, int maxBatchLines, Duration maxBatchDelay) {
+
+    public LogBatching {
+      if (maxLineBytes < 1 || maxBatchBytes < 1 || maxBatchLines < 1) {
+        throw new IllegalArgumentException("log batching limits must be positive: " + maxLineBytes
+            + ", " + maxBatchBytes + ", " + maxBatchLines);
+      }
+      requirePositive(maxBatchDelay, "maxBatchDelay");
+    }
+
+    /** 64 KiB lines; batches of 64 KiB or 1000 lines, sent within 50 ms. */
+    public static LogBatching defaults() {
+      return new LogBatching(64 * 1024, 64 * 1024, 1000, Duration.ofMillis(50));
+    }
+  }
+
+  /**
+   * How the worker reaches the server again after losing it.
+   *
+   * @param initialBackoff the first wait; each failed try doubles it (with jitter)
+   * @param maxBackoff the longest wait between tries
+   * @param deadline the worker gives up and exits after this long without an attached stream
+   */
+  public record Reconnect(Duration initialBackoff, Duration maxBackoff, Duration deadline) {
+
+    public Reconnect {
+      requirePositive(initialBackoff, "initialBackoff");
+      requirePositive(maxBackoff, "maxBackoff");
+      requirePositive(deadline, "deadline");
+      if (maxBackoff.compareTo(initialBackoff) < 0) {
+        throw new IllegalArgumentException("maxBackoff is shorter than initialBackoff");
+      }
+    }
+
+    /** 200 ms doubling to 10 s; give up after 5 minutes. */
+    public static Reconnect defaults() {
+      return new Reconnect(Duration.ofMillis(200), Duration.ofSeconds(10), Duration.ofMinutes(5));
+    }
+  }
+
+  private static String requireText(String value, String what) {
+    if (isBlank(value)) {
+      throw new IllegalArgumentException(what + " is required");
+    }
+    return value;
+  }
+
+  private static boolean isBlank(String value) {
+    return value == null || value.isBlank();
+  }
+
+  private static void requirePositive(Duration value, String what) {
+    Objects.requireNonNull(value, what);
+    if (value.isNegative() || value.isZero()) {
+      throw new IllegalArgumentException(what + " must be positive: " + value);
+    }
+  }
+}

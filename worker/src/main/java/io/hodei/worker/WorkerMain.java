@@ -1,0 +1,72 @@
+package io.hodei.worker;
+
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs a worker agent in the foreground: {@code java io.hodei.worker.WorkerMain} with the {@code
+ * HODEI_*} environment of {@link WorkerConfig}, or {@code hodei worker}. SIGTERM stops it
+ * gracefully.
+ */
+public final class WorkerMain {
+  private static final Logger log = LoggerFactory.getLogger(WorkerMain.class);
+  /** How long SIGTERM waits for the graceful stop before the JVM goes down anyway. */
+  private static final Duration SHUTDOWN_HOOK_WAIT = Duration.ofSeconds(25);
+
+  private WorkerMain() {}
+
+  public static void main(String[] args) {
+    WorkerConfig config;
+    try {
+      config = WorkerConfig.fromEnvironment();
+    } catch (IllegalArgumentException e) {
+      System.err.println("hodei worker: " + e.getMessage());
+      System.exit(WorkerExit.FAILED.code());
+      return;
+    }
+    System.exit(run(config));
+  }
+
+  /**
+   * Runs a worker until it ends and returns the process exit code: 0 after a requested shutdown,
+   * non-zero when it had to give up (see {@link WorkerExit}). A JVM shutdown hook stops it
+   * gracefully on SIGTERM; the hook is removed again when the worker ends by itself.
+   */
+  public static int run(WorkerConfig config) {
+    WorkerAgent agent = new WorkerAgent(config);
+    Thread hook =
+        new Thread(
+            () -> {
+              agent.shutdown();
+              try {
+                if (!agent.awaitTermination(SHUTDOWN_HOOK_WAIT)) {
+                  log.warn("the worker did not stop within {}", SHUTDOWN_HOOK_WAIT);
+                }
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            },
+            "hodei-worker-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      agent.start();
+      return agent.awaitExit().code();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      log.warn("interrupted; stopping the worker");
+      agent.shutdown();
+      return agent.exitStatus().orElse(WorkerExit.FAILED).code();
+    } finally {
+      removeHook(hook);
+    }
+  }
+
+  private static void removeHook(Thread hook) {
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException e) {
+      log.debug("the JVM is shutting down; the hook stays: {}", e.toString());
+    }
+  }
+}
