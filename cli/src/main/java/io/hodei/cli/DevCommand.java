@@ -1,0 +1,86 @@
+package io.hodei.cli;
+
+import ch.qos.logback.classic.Level;
+import io.hodei.server.provisioning.PoolPolicy;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code hodei dev}: the whole control plane on embedded defaults, in the foreground. */
+@Command(
+    name = "dev",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs the control plane with an embedded SQLite store and the local-process provider.",
+      "Workers are started on demand as child processes. Stop with Ctrl-C."
+    })
+final class DevCommand implements Callable<Integer> {
+
+  @Option(names = "--port", description = "gRPC port (default: ${DEFAULT-VALUE}).", defaultValue = "50051")
+  int port;
+
+  @Option(
+      names = "--data-dir",
+      paramLabel = "DIR",
+      description = "Where the database and worker logs live (default: ${DEFAULT-VALUE}).",
+      defaultValue = ".hodei/data")
+  Path dataDir;
+
+  @Option(
+      names = "--max-workers",
+      description = "Most local workers alive at once (default: ${DEFAULT-VALUE}).",
+      defaultValue = "4")
+  int maxWorkers;
+
+  @Option(
+      names = "--idle-timeout",
+      paramLabel = "DURATION",
+      description = "Stop a worker idle this long (default: ${DEFAULT-VALUE}).",
+      defaultValue = "2m",
+      converter = Durations.Converter.class)
+  Duration idleTimeout;
+
+  @Override
+  public Integer call() throws Exception {
+    setLogLevel(Level.INFO);
+    Path data = dataDir.toAbsolutePath().normalize();
+    EmbeddedControlPlane plane;
+    try {
+      plane =
+          EmbeddedControlPlane.start(
+              data, port, new PoolPolicy(maxWorkers, idleTimeout, Duration.ofSeconds(60)));
+    } catch (RuntimeException e) {
+      throw new HodeiCli.UserError(e.getMessage(), HodeiCli.EX_UNAVAILABLE);
+    }
+    var stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  plane.close();
+                  stopped.countDown();
+                },
+                "hodei-dev-shutdown"));
+    System.out.println(
+        "hodei dev: ready on "
+            + plane.address()
+            + " (data: "
+            + data
+            + ", provider: local, max workers: "
+            + maxWorkers
+            + "). Try: ./hodei run -- echo hello");
+    System.out.flush();
+    stopped.await();
+    return 0;
+  }
+
+  static void setLogLevel(Level level) {
+    if (LoggerFactory.getLogger("io.hodei") instanceof ch.qos.logback.classic.Logger logger) {
+      logger.setLevel(level);
+    }
+  }
+}

@@ -1,0 +1,204 @@
+package io.hodei.cli;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageOrBuilder;
+import com.google.protobuf.util.JsonFormat;
+import io.hodei.api.v1.GetJobRequest;
+import io.hodei.api.v1.Job;
+import io.hodei.api.v1.JobExecutionServiceGrpc;
+import io.hodei.api.v1.JobState;
+import io.hodei.api.v1.ListJobsRequest;
+import io.hodei.wire.WireMapping;
+import java.io.PrintWriter;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code hodei jobs list|get}. */
+@Command(
+    name = "jobs",
+    mixinStandardHelpOptions = true,
+    description = "Lists jobs and shows one in detail.",
+    subcommands = {JobsCommand.ListJobs.class, JobsCommand.GetJob.class})
+final class JobsCommand {
+
+  enum Output {
+    table,
+    json
+  }
+
+  private static final DateTimeFormatter TIME =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneId.systemDefault());
+
+  @Command(name = "list", mixinStandardHelpOptions = true, description = "Lists jobs, newest first.")
+  static final class ListJobs implements Callable<Integer>, ServerOptions.HasServer {
+    @Mixin ServerOptions server = new ServerOptions();
+    @Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--state", paramLabel = "STATE", split = ",", description = "Only jobs in these states: pending, scheduled, running, succeeded, failed, cancelled, timeout.")
+    List<String> states = new ArrayList<>();
+
+    @Option(names = "--limit", description = "At most this many jobs (default: ${DEFAULT-VALUE}).", defaultValue = "50")
+    int limit;
+
+    @Option(names = {"-o", "--output"}, description = "table or json (default: ${DEFAULT-VALUE}).", defaultValue = "table")
+    Output output;
+
+    @Override
+    public ServerOptions serverOptions() {
+      return server;
+    }
+
+    @Override
+    public Integer call() {
+      var request = ListJobsRequest.newBuilder().setPageSize(Math.min(limit, 500));
+      for (String state : states) {
+        request.addStates(parseState(state));
+      }
+      var channel = server.channel();
+      try {
+        List<Job> jobs = new ArrayList<>();
+        var stub = JobExecutionServiceGrpc.newBlockingStub(channel);
+        String token = "";
+        do {
+          var page = stub.listJobs(request.setPageToken(token).build());
+          jobs.addAll(page.getJobsList());
+          token = page.getNextPageToken();
+        } while (!token.isEmpty() && jobs.size() < limit);
+        if (jobs.size() > limit) {
+          jobs = jobs.subList(0, limit);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (output == Output.json) {
+          out.println("[");
+          for (int i = 0; i < jobs.size(); i++) {
+            out.print(json(jobs.get(i)));
+            out.println(i + 1 < jobs.size() ? "," : "");
+          }
+          out.println("]");
+        } else {
+          String format = "%-36s  %-10s  %4s  %-19s  %s%n";
+          out.printf(format, "JOB ID", "STATE", "EXIT", "CREATED", "NAME");
+          for (Job job : jobs) {
+            out.printf(
+                format,
+                job.getJobId(),
+                stateName(job.getState()),
+                job.hasExitCode() ? Integer.toString(job.getExitCode()) : "-",
+                TIME.format(WireMapping.toDomain(job.getCreatedAt())),
+                job.getDefinition().getName());
+          }
+        }
+        out.flush();
+        return 0;
+      } finally {
+        ServerOptions.close(channel);
+      }
+    }
+  }
+
+  @Command(name = "get", mixinStandardHelpOptions = true, description = "Shows one job and its attempts.")
+  static final class GetJob implements Callable<Integer>, ServerOptions.HasServer {
+    @Mixin ServerOptions server = new ServerOptions();
+    @Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Parameters(paramLabel = "JOB_ID")
+    String jobId;
+
+    @Option(names = {"-o", "--output"}, description = "table or json (default: ${DEFAULT-VALUE}).", defaultValue = "table")
+    Output output;
+
+    @Override
+    public ServerOptions serverOptions() {
+      return server;
+    }
+
+    @Override
+    public Integer call() {
+      var channel = server.channel();
+      try {
+        Job job =
+            JobExecutionServiceGrpc.newBlockingStub(channel)
+                .getJob(GetJobRequest.newBuilder().setJobId(jobId).build())
+                .getJob();
+        PrintWriter out = spec.commandLine().getOut();
+        if (output == Output.json) {
+          out.println(json(job));
+        } else {
+          printDetail(out, job);
+        }
+        out.flush();
+        return 0;
+      } finally {
+        ServerOptions.close(channel);
+      }
+    }
+
+    private static void printDetail(PrintWriter out, Job job) {
+      var d = job.getDefinition();
+      out.printf("Job:       %s%n", job.getJobId());
+      out.printf("Name:      %s%n", d.getName());
+      out.printf("State:     %s%n", stateName(job.getState()));
+      if (!job.getWaitingReason().isEmpty()) {
+        out.printf("Waiting:   %s%n", job.getWaitingReason());
+      }
+      out.printf(
+          "Command:   %s%n",
+          d.getCommand().hasScript()
+              ? d.getCommand().getScript().getInterpreter() + " script"
+              : (d.getCommand().getShell().getCmd() + " " + String.join(" ", d.getCommand().getShell().getArgsList())).strip());
+      out.printf("Created:   %s%n", TIME.format(WireMapping.toDomain(job.getCreatedAt())));
+      if (job.hasFinishedAt()) {
+        out.printf("Finished:  %s%n", TIME.format(WireMapping.toDomain(job.getFinishedAt())));
+      }
+      if (job.hasExitCode()) {
+        out.printf("Exit code: %d%n", job.getExitCode());
+      }
+      if (!job.getErrorMessage().isEmpty()) {
+        out.printf("Error:     %s%n", job.getErrorMessage());
+      }
+      if (job.getAttemptsCount() > 0) {
+        out.printf("Attempts:%n");
+        for (var a : job.getAttemptsList()) {
+          out.printf(
+              "  #%d  %-10s  worker %s  exit %s%s%n",
+              a.getNumber(),
+              stateName(a.getState()),
+              a.getWorkerId(),
+              a.hasExitCode() ? Integer.toString(a.getExitCode()) : "-",
+              a.getErrorMessage().isEmpty() ? "" : "  (" + a.getErrorMessage() + ")");
+        }
+      }
+    }
+  }
+
+  static JobState parseState(String text) {
+    try {
+      return JobState.valueOf("JOB_STATE_" + text.strip().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new HodeiCli.UserError(
+          "unknown state '" + text + "'; use pending, scheduled, running, succeeded, failed, cancelled or timeout",
+          64);
+    }
+  }
+
+  static String stateName(JobState state) {
+    return state.name().substring("JOB_STATE_".length()).toLowerCase(Locale.ROOT);
+  }
+
+  static String json(MessageOrBuilder message) {
+    try {
+      return JsonFormat.printer().print(message);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+package io.hodei.cli;
+
+import io.grpc.Channel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.hodei.api.v1.JobState;
+import io.hodei.api.v1.LogLine;
+import io.hodei.api.v1.LogStream;
+import io.hodei.api.v1.LogStreamServiceGrpc;
+import io.hodei.api.v1.StreamLogsRequest;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * Prints a job's log, stdout lines to stdout and stderr lines to stderr, as bytes. When following,
+ * it survives a restarting server: it reconnects from the next line it has not printed yet.
+ */
+final class LogFollower {
+  private static final Duration RECONNECT_FOR = Duration.ofSeconds(60);
+
+  private final Channel channel;
+  private final PrintStream out;
+  private final PrintStream err;
+  private long next;
+
+  LogFollower(Channel channel, PrintStream out, PrintStream err, long from) {
+    this.channel = channel;
+    this.out = out;
+    this.err = err;
+    this.next = from;
+  }
+
+  /** Prints until the log ends; returns the final state if the job ended, empty otherwise. */
+  Optional<JobState> print(String jobId, boolean follow) {
+    var stub = LogStreamServiceGrpc.newBlockingStub(channel);
+    Instant giveUp = null;
+    while (true) {
+      try {
+        var responses =
+            stub.streamLogs(
+                StreamLogsRequest.newBuilder()
+                    .setJobId(jobId)
+                    .setFromSequence(next)
+                    .setFollow(follow)
+                    .build());
+        while (responses.hasNext()) {
+          var response = responses.next();
+          giveUp = null;
+          for (LogLine line : response.getLinesList()) {
+            PrintStream target = line.getStream() == LogStream.LOG_STREAM_STDERR ? err : out;
+            line.getData().writeTo(target);
+            target.write('\n');
+            next = line.getSequence() + 1;
+          }
+          out.flush();
+          err.flush();
+          if (response.getFinalState() != JobState.JOB_STATE_UNSPECIFIED) {
+            return Optional.of(response.getFinalState());
+          }
+        }
+        return Optional.empty();
+      } catch (StatusRuntimeException e) {
+        if (!follow || e.getStatus().getCode() != Status.Code.UNAVAILABLE) {
+          throw e;
+        }
+        Instant now = Instant.now();
+        if (giveUp == null) {
+          giveUp = now.plus(RECONNECT_FOR);
+          err.println("hodei: lost the server, reconnecting...");
+        } else if (now.isAfter(giveUp)) {
+          throw e;
+        }
+        sleep(Duration.ofMillis(500));
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+  }
+
+  private static void sleep(Duration d) {
+    try {
+      Thread.sleep(d);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

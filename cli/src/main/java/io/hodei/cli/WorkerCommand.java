@@ -1,0 +1,22 @@
+package io.hodei.cli;
+
+import io.hodei.worker.WorkerConfig;
+import io.hodei.worker.WorkerMain;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+
+/** {@code hodei worker}: the worker agent, configured from its environment. */
+@Command(
+    name = "worker",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs the worker agent. Normally started by a provider, which sets",
+      "HODEI_TOKEN (one-time registration token), HODEI_SERVER_ADDRESS and HODEI_WORKER_ID."
+    })
+final class WorkerCommand implements Callable<Integer> {
+  @Override
+  public Integer call() {
+    DevCommand.setLogLevel(ch.qos.logback.classic.Level.INFO);
+    return WorkerMain.run(WorkerConfig.fromEnvironment());
+  }
+}
