@@ -89,7 +89,11 @@ public record Job(
           case Outcome.Cancelled c -> Optional.of("cancelled: " + c.reason());
           case Outcome.WorkerLost w -> Optional.of(w.reason());
           case Outcome.TimedOut t ->
-              Optional.of("timed out after " + spec.timeout().map(Object::toString).orElse("?"));
+              Optional.of(
+                  "timed out after "
+                      + spec.timeout()
+                          .map(d -> d.toString().substring(2).toLowerCase(java.util.Locale.ROOT))
+                          .orElse("its timeout"));
         };
     Attempt ended = from.current.orElseThrow().ended(next, at, code, error);
     return from.with(next, at, Optional.of(at), Optional.of(ended));
