@@ -52,6 +52,26 @@ class WorkerPoolIT {
   }
 
   @Test
+  void aSingleJobOnAColdPoolStartsExactlyOneWorker() throws Exception {
+    try (var plane =
+        new ControlPlane(
+            dir, Clock.systemUTC(), new PoolPolicy(4, Duration.ofMinutes(2), Duration.ofSeconds(60)))) {
+      String job = plane.queue(ControlPlane.shell("echo", "alone"));
+      assertThat(plane.follow(job).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+
+      // Registered-but-not-yet-attached workers count as starting; no second one may appear.
+      await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> {
+        var provider =
+            ProviderServiceGrpc.newBlockingStub(plane.channel)
+                .listProviders(ListProvidersRequest.getDefaultInstance())
+                .getProviders(0);
+        return provider.getWorkers() + provider.getProvisioning() == 1;
+      });
+      assertThat(java.nio.file.Files.list(dir.resolve("workers")).count()).isEqualTo(1);
+    }
+  }
+
+  @Test
   void aPendingJobSaysWhatItWaitsForWhileNoWorkerIsFree() {
     try (var plane =
         new ControlPlane(

@@ -217,6 +217,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
         throw new AuthenticationException("worker " + id + " is not registered with this server");
       }
       worker = id;
+      provisioner.attached(id);
       send(ServerMessage.newBuilder().setAck(Ack.newBuilder().setKind(AckKind.ACK_KIND_ATTACHED)).build());
       log.info("worker {} attached its stream", id);
       workerFreed.run();

@@ -131,17 +131,21 @@ public final class Provisioner {
     return "waiting for a free worker: " + why + (lastFailure.isEmpty() ? "" : "; last failure: " + lastFailure);
   }
 
-  /** A worker proved its OTP. Returns the name of the pool that created it, if this server did. */
+  /**
+   * A worker proved its OTP. Returns the name of the pool that created it, if this server did. It
+   * still counts as starting until it {@link #attached attaches}: until then no job can use it.
+   */
   public synchronized Optional<String> registered(WorkerId id) {
+    Tracked tracked = starting.containsKey(id) ? starting.get(id) : live.get(id);
+    return Optional.ofNullable(tracked).map(t -> t.pool.name());
+  }
+
+  /** The worker's stream is attached: it is live and can take jobs. */
+  public synchronized void attached(WorkerId id) {
     Tracked tracked = starting.remove(id);
-    if (tracked == null) {
-      tracked = live.get(id);
+    if (tracked != null) {
+      live.put(id, tracked);
     }
-    if (tracked == null) {
-      return Optional.empty();
-    }
-    live.put(id, tracked);
-    return Optional.of(tracked.pool.name());
   }
 
   /** The worker left on its own (unregistered or vanished); forget it and free its slot. */
@@ -172,6 +176,12 @@ public final class Provisioner {
       for (var it = starting.entrySet().iterator(); it.hasNext(); ) {
         var e = it.next();
         Tracked t = e.getValue();
+        if (t.handle != null && !t.pool.provider().isAlive(t.handle)) {
+          lastFailure = "worker " + e.getKey() + " exited before it registered (see its log)";
+          log.warn("{} ({})", lastFailure, t.pool.name());
+          it.remove();
+          continue;
+        }
         if (t.handle != null && now.isAfter(t.since.plus(t.pool.policy().registrationTimeout()))) {
           lastFailure =
               "worker " + e.getKey() + " did not register within " + t.pool.policy().registrationTimeout();
