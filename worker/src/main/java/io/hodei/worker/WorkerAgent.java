@@ -565,7 +565,7 @@ public final class WorkerAgent {
       if (!takingJobs) {
         status = WorkerStatus.WORKER_STATUS_DRAINING;
       } else if (executions.isEmpty()) {
-        status = WorkerStatus.WORKER_STATUS_IDLE;
+        status = WorkerStatus.WORKER_STATUS_READY;
       } else {
         status = WorkerStatus.WORKER_STATUS_BUSY;
       }

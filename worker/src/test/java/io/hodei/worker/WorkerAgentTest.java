@@ -128,7 +128,7 @@ class WorkerAgentTest {
     assertThat(server.messagesOnStream(1).getFirst().getAttach())
         .isEqualTo(Attach.newBuilder().setWorkerId("worker-1").setSessionId("session-1").build());
     WorkerHeartbeat heartbeat = server.heartbeats().getFirst();
-    assertThat(heartbeat.getStatus()).isEqualTo(WorkerStatus.WORKER_STATUS_IDLE);
+    assertThat(heartbeat.getStatus()).isEqualTo(WorkerStatus.WORKER_STATUS_READY);
     assertThat(heartbeat.getRunningExecutionIdsList()).isEmpty();
     assertThat(heartbeat.hasAt()).isTrue();
   }

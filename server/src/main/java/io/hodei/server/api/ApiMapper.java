@@ -90,9 +90,9 @@ public final class ApiMapper {
   public static io.hodei.api.v1.Worker toApi(WorkerRegistry.WorkerView w) {
     WorkerStatus status =
         !w.attached()
-            ? WorkerStatus.WORKER_STATUS_DISCONNECTED
+            ? WorkerStatus.WORKER_STATUS_UNHEALTHY
             : w.running().isEmpty() && !w.reserved()
-                ? WorkerStatus.WORKER_STATUS_IDLE
+                ? WorkerStatus.WORKER_STATUS_READY
                 : WorkerStatus.WORKER_STATUS_BUSY;
     return io.hodei.api.v1.Worker.newBuilder()
         .setInfo(WireMapping.toWire(w.info()))
