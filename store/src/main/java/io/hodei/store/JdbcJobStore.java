@@ -5,6 +5,8 @@ import io.hodei.core.error.NotFoundException;
 import io.hodei.core.job.Attempt;
 import io.hodei.core.job.ExecutionId;
 import io.hodei.core.job.Job;
+import io.hodei.core.job.CancelRequest;
+import io.hodei.core.job.JobEvent;
 import io.hodei.core.job.JobId;
 import io.hodei.core.job.JobQuery;
 import io.hodei.core.job.JobState;
@@ -49,7 +51,8 @@ public final class JdbcJobStore implements JobStore {
   /** A job with its current attempt, in one statement so the two are consistent. */
   private static final String SELECT_JOBS =
       "SELECT j.id, j.spec, j.state, j.created_at, j.updated_at, j.finished_at, j.attempts,"
-          + " j.waiting_reason, j.version, "
+          + " j.waiting_reason, j.version, j.not_before, j.progress_percent, j.progress_message,"
+          + " j.cancel_reason, j.cancelled_by, j.cancel_requested_at, "
           + ATTEMPT_COLUMNS
           + "\nFROM jobs j"
           + " LEFT JOIN job_attempts a ON a.job_id = j.id AND a.number = j.current_attempt\n";
@@ -65,7 +68,8 @@ public final class JdbcJobStore implements JobStore {
       """
       UPDATE jobs
       SET state = ?, attempts = ?, current_attempt = ?, updated_at = ?, finished_at = ?,
-          waiting_reason = ?, version = version + 1
+          waiting_reason = ?, not_before = ?, progress_percent = ?, progress_message = ?,
+          cancel_reason = ?, cancelled_by = ?, cancel_requested_at = ?, version = version + 1
       WHERE id = ? AND version = ?\
       """;
 
@@ -97,7 +101,7 @@ public final class JdbcJobStore implements JobStore {
    *     bug
    */
   @Override
-  public Job insert(Job job) {
+  public Job insert(Job job, String event) {
     Job stored = job.withVersion(1);
     return jdbc.write(
         "insert job " + job.id(),
@@ -121,6 +125,7 @@ public final class JdbcJobStore implements JobStore {
           if (job.current().isPresent()) {
             upsertAttempt(c, job.id(), job.current().get());
           }
+          appendEvent(c, job, event);
           return stored;
         });
   }
@@ -148,6 +153,12 @@ public final class JdbcJobStore implements JobStore {
    */
   @Override
   public Job update(Job job) {
+    return update(job, null);
+  }
+
+  /** As {@link #update(Job)}, appending {@code event} (when not null) to the job's history. */
+  @Override
+  public Job update(Job job, String event) {
     long expected = job.version();
     return jdbc.write(
         "update job " + job.id(),
@@ -160,8 +171,14 @@ public final class JdbcJobStore implements JobStore {
             ps.setLong(4, Jdbc.millis(job.updatedAt()));
             Jdbc.setInstant(ps, 5, job.finishedAt());
             ps.setString(6, job.waitingReason());
-            ps.setString(7, job.id().value());
-            ps.setLong(8, expected);
+            Jdbc.setInstant(ps, 7, job.notBefore());
+            ps.setDouble(8, job.progress().percent());
+            ps.setString(9, job.progress().message());
+            Jdbc.setString(ps, 10, job.cancel().map(CancelRequest::reason));
+            Jdbc.setString(ps, 11, job.cancel().map(CancelRequest::requestedBy));
+            Jdbc.setInstant(ps, 12, job.cancel().map(CancelRequest::at));
+            ps.setString(13, job.id().value());
+            ps.setLong(14, expected);
             rows = ps.executeUpdate();
           }
           if (rows == 0) {
@@ -180,12 +197,15 @@ public final class JdbcJobStore implements JobStore {
           if (job.current().isPresent()) {
             upsertAttempt(c, job.id(), job.current().get());
           }
+          if (event != null) {
+            appendEvent(c, job, event);
+          }
           return job.withVersion(expected + 1);
         });
   }
 
   @Override
-  public List<Job> pending(int limit) {
+  public List<Job> pending(int limit, java.time.Instant now) {
     if (limit <= 0) {
       return List.of();
     }
@@ -195,11 +215,71 @@ public final class JdbcJobStore implements JobStore {
           try (PreparedStatement ps =
               c.prepareStatement(
                   SELECT_JOBS
-                      + "WHERE j.state = ? ORDER BY j.priority DESC, j.created_at ASC, j.id ASC"
-                      + " LIMIT ?")) {
+                      + "WHERE j.state = ? AND (j.not_before IS NULL OR j.not_before <= ?)"
+                      + " ORDER BY j.priority DESC, j.created_at ASC, j.id ASC LIMIT ?")) {
             ps.setString(1, JobState.PENDING.name());
-            ps.setInt(2, limit);
+            ps.setLong(2, Jdbc.millis(now));
+            ps.setInt(3, limit);
             return jobs(ps);
+          }
+        });
+  }
+
+  @Override
+  public List<Job> active() {
+    return jdbc.read(
+        "read active jobs",
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  SELECT_JOBS + "WHERE j.state IN (?, ?) ORDER BY j.created_at ASC, j.id ASC")) {
+            ps.setString(1, JobState.SCHEDULED.name());
+            ps.setString(2, JobState.RUNNING.name());
+            return jobs(ps);
+          }
+        });
+  }
+
+  @Override
+  public Optional<Job> findByExecution(ExecutionId execution) {
+    return jdbc.read(
+        "read job of execution " + execution,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  SELECT_JOBS + "WHERE a.execution_id = ?")) {
+            ps.setString(1, execution.value());
+            List<Job> found = jobs(ps);
+            return found.isEmpty() ? Optional.empty() : Optional.of(found.getFirst());
+          }
+        });
+  }
+
+  @Override
+  public List<JobEvent> events(JobId id, long fromSequence, int max) {
+    return jdbc.read(
+        "read history of job " + id,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT seq, state, at, message FROM job_events"
+                      + " WHERE job_id = ? AND seq >= ? ORDER BY seq LIMIT ?")) {
+            ps.setString(1, id.value());
+            ps.setLong(2, fromSequence);
+            ps.setInt(3, Math.max(0, max));
+            try (ResultSet rs = ps.executeQuery()) {
+              List<JobEvent> events = new ArrayList<>();
+              while (rs.next()) {
+                events.add(
+                    new JobEvent(
+                        id,
+                        rs.getLong("seq"),
+                        JobState.valueOf(rs.getString("state")),
+                        Jdbc.instant(rs, "at"),
+                        rs.getString("message")));
+              }
+              return events;
+            }
           }
         });
   }
@@ -338,6 +418,29 @@ public final class JdbcJobStore implements JobStore {
     ps.setInt(10, attempt.number());
   }
 
+  /** Appends to the job's history; the caller holds the job row for the transaction. */
+  private static void appendEvent(Connection c, Job job, String message) throws SQLException {
+    long next;
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT COALESCE(MAX(seq), 0) + 1 FROM job_events WHERE job_id = ?")) {
+      ps.setString(1, job.id().value());
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        next = rs.getLong(1);
+      }
+    }
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "INSERT INTO job_events (job_id, seq, state, at, message) VALUES (?, ?, ?, ?, ?)")) {
+      ps.setString(1, job.id().value());
+      ps.setLong(2, next);
+      ps.setString(3, job.state().name());
+      ps.setLong(4, Jdbc.millis(job.updatedAt()));
+      ps.setString(5, message);
+      ps.executeUpdate();
+    }
+  }
+
   private static OptionalLong storedVersion(Connection c, JobId id) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("SELECT version FROM jobs WHERE id = ?")) {
       ps.setString(1, id.value());
@@ -370,7 +473,22 @@ public final class JdbcJobStore implements JobStore {
         rs.getInt("attempts"),
         attempt(rs),
         rs.getString("waiting_reason"),
+        Jdbc.optionalInstant(rs, "not_before"),
+        new Job.Progress(rs.getDouble("progress_percent"), rs.getString("progress_message")),
+        cancel(rs),
         rs.getLong("version"));
+  }
+
+  private static Optional<CancelRequest> cancel(ResultSet rs) throws SQLException {
+    Optional<java.time.Instant> at = Jdbc.optionalInstant(rs, "cancel_requested_at");
+    if (at.isEmpty()) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        new CancelRequest(
+            Jdbc.optionalString(rs, "cancel_reason").orElse(""),
+            Jdbc.optionalString(rs, "cancelled_by").orElse(""),
+            at.get()));
   }
 
   /** The attempt in the {@code a_} columns; empty when the outer join found none. */

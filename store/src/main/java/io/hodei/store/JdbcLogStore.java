@@ -60,17 +60,57 @@ public final class JdbcLogStore implements LogStore {
   @Override
   public long append(JobId job, int attempt, List<LogLine> lines) {
     if (lines.isEmpty()) {
-      return jdbc.read("read the log end of job " + job, c -> nextSequence(c, job));
+      return jdbc.read(
+          "read the log end of job " + job + " attempt " + attempt,
+          c -> nextWorkerSequence(c, job, attempt));
     }
-    byte[] data = LogChunkCodec.encode(lines);
     return jdbc.write(
         "append " + lines.size() + " log lines of job " + job,
         c -> {
           dialect.lockLogOf(c, job.value());
+          long expected = nextWorkerSequence(c, job, attempt);
+          List<LogLine> fresh =
+              lines.stream().filter(line -> line.sequence() >= expected).toList();
+          if (fresh.isEmpty()) {
+            return expected;
+          }
           long first = nextSequence(c, job);
-          insertChunk(c, job, first, attempt, lines.size(), data);
-          return first + lines.size();
+          long workerFirst = fresh.getFirst().sequence();
+          insertChunk(c, job, first, attempt, workerFirst, fresh);
+          return Math.max(expected, fresh.getLast().sequence() + 1);
         });
+  }
+
+  @Override
+  public long byteCount(JobId job) {
+    return jdbc.read(
+        "count the log bytes of job " + job,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT COALESCE(SUM(byte_count), 0) FROM log_chunks WHERE job_id = ?")) {
+            ps.setString(1, job.value());
+            try (ResultSet rs = ps.executeQuery()) {
+              rs.next();
+              return rs.getLong(1);
+            }
+          }
+        });
+  }
+
+  /** The worker sequence after the attempt's last stored line: an index seek, not a scan. */
+  private static long nextWorkerSequence(Connection c, JobId job, int attempt)
+      throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT worker_first_seq + line_count FROM log_chunks"
+                + " WHERE job_id = ? AND attempt = ? ORDER BY worker_first_seq DESC LIMIT 1")) {
+      ps.setString(1, job.value());
+      ps.setInt(2, attempt);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : 0;
+      }
+    }
   }
 
   @Override
@@ -116,18 +156,24 @@ public final class JdbcLogStore implements LogStore {
   }
 
   private void insertChunk(
-      Connection c, JobId job, long first, int attempt, int lineCount, byte[] data)
+      Connection c, JobId job, long first, int attempt, long workerFirst, List<LogLine> lines)
       throws SQLException {
+    long bytes = 0;
+    for (LogLine line : lines) {
+      bytes += line.data().length;
+    }
     try (PreparedStatement ps =
         c.prepareStatement(
-            "INSERT INTO log_chunks (job_id, first_seq, line_count, attempt, data, created_at)"
-                + " VALUES (?, ?, ?, ?, ?, ?)")) {
+            "INSERT INTO log_chunks (job_id, first_seq, line_count, attempt, data, created_at,"
+                + " worker_first_seq, byte_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
       ps.setString(1, job.value());
       ps.setLong(2, first);
-      ps.setInt(3, lineCount);
+      ps.setInt(3, lines.size());
       ps.setInt(4, attempt);
-      ps.setBytes(5, data);
+      ps.setBytes(5, LogChunkCodec.encode(lines));
       ps.setLong(6, clock.millis());
+      ps.setLong(7, workerFirst);
+      ps.setLong(8, bytes);
       ps.executeUpdate();
     }
   }

@@ -28,13 +28,13 @@ public final class JdbcWorkerStore implements WorkerStore {
   private static final String UPSERT =
       """
       INSERT INTO workers (id, name, provider, hostname, ip_address, version, info, session_hash,
-                           registered_at, active)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                           registered_at, active, handle_ref)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (id) DO UPDATE SET
         name = excluded.name, provider = excluded.provider, hostname = excluded.hostname,
         ip_address = excluded.ip_address, version = excluded.version, info = excluded.info,
         session_hash = excluded.session_hash, registered_at = excluded.registered_at,
-        active = excluded.active\
+        active = excluded.active, handle_ref = excluded.handle_ref\
       """;
 
   private final Jdbc jdbc;
@@ -61,6 +61,7 @@ public final class JdbcWorkerStore implements WorkerStore {
             ps.setString(8, registration.sessionHash());
             ps.setLong(9, Jdbc.millis(registration.registeredAt()));
             ps.setInt(10, registration.active() ? 1 : 0);
+            ps.setString(11, registration.handleReference());
             return ps.executeUpdate();
           }
         });
@@ -73,7 +74,7 @@ public final class JdbcWorkerStore implements WorkerStore {
         c -> {
           try (PreparedStatement ps =
               c.prepareStatement(
-                  "SELECT info, provider, session_hash, registered_at, active"
+                  "SELECT info, provider, handle_ref, session_hash, registered_at, active"
                       + " FROM workers WHERE id = ?")) {
             ps.setString(1, id.value());
             try (ResultSet rs = ps.executeQuery()) {
@@ -84,6 +85,7 @@ public final class JdbcWorkerStore implements WorkerStore {
                   new WorkerRegistration(
                       fromJson(rs.getString("info")),
                       rs.getString("provider"),
+                      rs.getString("handle_ref"),
                       rs.getString("session_hash"),
                       Jdbc.instant(rs, "registered_at"),
                       rs.getInt("active") != 0));

@@ -2,6 +2,7 @@ package io.hodei.store;
 
 import static io.hodei.store.TestJobs.T0;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.hodei.core.job.JobId;
 import io.hodei.core.log.LogLine;
@@ -17,6 +18,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -48,11 +50,11 @@ abstract class LogStoreContract {
     Instant withNanos = Instant.parse("2030-01-01T00:00:00.123456789Z");
     List<LogLine> lines =
         List.of(
-            line(LogStream.STDOUT, "hello", T0),
-            line(LogStream.STDERR, new byte[0], T0.plusMillis(1)),
-            line(LogStream.STDOUT, notUtf8, withNanos),
-            line(LogStream.STDERR, "ünïcødé ✓", T0.plusSeconds(2)),
-            line(LogStream.STDOUT, "", T0.plusSeconds(3)));
+            line(0, LogStream.STDOUT, "hello", T0),
+            line(1, LogStream.STDERR, new byte[0], T0.plusMillis(1)),
+            line(2, LogStream.STDOUT, notUtf8, withNanos),
+            line(3, LogStream.STDERR, "ünïcødé ✓", T0.plusSeconds(2)),
+            line(4, LogStream.STDOUT, "", T0.plusSeconds(3)));
 
     long next = store.append(JOB, 1, lines);
 
@@ -65,16 +67,105 @@ abstract class LogStoreContract {
   }
 
   @Test
-  void sequencesContinueAcrossAppendsAndIgnoreTheLinesOwnNumbers() {
-    assertThat(store.append(JOB, 1, List.of(numbered(42, "a"), numbered(42, "b")))).isEqualTo(2);
-    assertThat(store.append(JOB, 1, List.of(numbered(7, "c")))).isEqualTo(3);
-    assertThat(store.append(JOB, 2, List.of(numbered(0, "d"), numbered(0, "e")))).isEqualTo(5);
+  void jobSequencesContinueAcrossAppendsAndAttempts() {
+    assertThat(store.append(JOB, 1, List.of(worker(0, "a"), worker(1, "b")))).isEqualTo(2);
+    assertThat(store.append(JOB, 1, List.of(worker(2, "c")))).isEqualTo(3);
+    assertThat(store.append(JOB, 2, List.of(worker(0, "d"), worker(1, "e")))).isEqualTo(2);
 
     List<LogLine> read = store.read(JOB, 0, 100);
 
     assertThat(read).extracting(LogLine::sequence).containsExactly(0L, 1L, 2L, 3L, 4L);
     assertThat(read).extracting(LogLine::attempt).containsExactly(1, 1, 1, 2, 2);
     assertThat(texts(read)).containsExactly("a", "b", "c", "d", "e");
+  }
+
+  // ---- de-duplication by the worker's sequence -------------------------------------------
+
+  @Test
+  void aResentBatchStoresOnlyItsNewLines() {
+    assertThat(store.append(JOB, 1, workerLines(0, 10))).isEqualTo(10);
+
+    long next = store.append(JOB, 1, workerLines(5, 10));
+
+    assertThat(next).isEqualTo(15);
+    List<LogLine> read = store.read(JOB, 0, 100);
+    assertThat(read)
+        .extracting(LogLine::sequence)
+        .containsExactlyElementsOf(LongStream.range(0, 15).boxed().toList());
+    assertThat(texts(read))
+        .doesNotHaveDuplicates()
+        .containsExactlyElementsOf(IntStream.range(0, 15).mapToObj(i -> "w" + i).toList());
+  }
+
+  @Test
+  void aBatchEntirelyBelowTheExpectedSequenceStoresNothing() {
+    store.append(JOB, 1, workerLines(0, 5));
+    long bytes = store.byteCount(JOB);
+
+    assertThat(store.append(JOB, 1, workerLines(1, 3))).isEqualTo(5);
+    assertThat(store.append(JOB, 1, workerLines(0, 5))).isEqualTo(5);
+
+    assertThat(texts(store.read(JOB, 0, 100))).containsExactly("w0", "w1", "w2", "w3", "w4");
+    assertThat(store.byteCount(JOB)).isEqualTo(bytes);
+  }
+
+  @Test
+  void attemptsNumberedEachFromZeroAreAllKeptInOrder() {
+    assertThat(store.append(JOB, 1, workerLines(0, 3, "first-"))).isEqualTo(3);
+    assertThat(store.append(JOB, 2, workerLines(0, 4, "second-"))).isEqualTo(4);
+
+    List<LogLine> read = store.read(JOB, 0, 100);
+
+    assertThat(read)
+        .extracting(LogLine::sequence, LogLine::attempt)
+        .containsExactly(
+            tuple(0L, 1),
+            tuple(1L, 1),
+            tuple(2L, 1),
+            tuple(3L, 2),
+            tuple(4L, 2),
+            tuple(5L, 2),
+            tuple(6L, 2));
+    assertThat(texts(read))
+        .containsExactly(
+            "first-0", "first-1", "first-2", "second-0", "second-1", "second-2", "second-3");
+  }
+
+  @Test
+  void eachAttemptHasItsOwnExpectedSequence() {
+    store.append(JOB, 1, workerLines(0, 3, "first-"));
+    store.append(JOB, 2, workerLines(0, 2, "second-"));
+
+    assertThat(store.append(JOB, 1, List.of())).isEqualTo(3);
+    assertThat(store.append(JOB, 2, List.of())).isEqualTo(2);
+    assertThat(store.append(JOB, 3, List.of())).isZero();
+    assertThat(store.append(JOB, 1, workerLines(0, 3, "first-"))).isEqualTo(3);
+    assertThat(store.append(JOB, 2, workerLines(1, 2, "second-"))).isEqualTo(3);
+
+    assertThat(texts(store.read(JOB, 0, 100)))
+        .containsExactly("first-0", "first-1", "first-2", "second-0", "second-1", "second-2");
+  }
+
+  @Test
+  void byteCountSumsTheBytesOfTheStoredLines() {
+    assertThat(store.byteCount(JOB)).isZero();
+    store.append(
+        JOB,
+        1,
+        List.of(
+            line(0, LogStream.STDOUT, "hello", T0),
+            line(1, LogStream.STDERR, new byte[0], T0),
+            line(2, LogStream.STDOUT, new byte[] {(byte) 0xff, 0, '\n'}, T0)));
+    store.append(JOB, 2, List.of(line(0, LogStream.STDOUT, "ñ✓", T0)));
+    long expected = 5 + 0 + 3 + "ñ✓".getBytes(StandardCharsets.UTF_8).length;
+
+    assertThat(store.byteCount(JOB)).isEqualTo(expected);
+
+    store.append(JOB, 1, List.of(line(2, LogStream.STDOUT, "resent", T0)));
+    assertThat(store.byteCount(JOB)).isEqualTo(expected);
+    store.append(new JobId("job-2"), 1, workerLines(0, 2));
+    assertThat(store.byteCount(JOB)).isEqualTo(expected);
+    assertThat(store.byteCount(new JobId("job-2"))).isEqualTo(4);
   }
 
   @Test
@@ -133,7 +224,7 @@ abstract class LogStoreContract {
   void logsOfDifferentJobsAreNumberedIndependently() {
     JobId other = new JobId("job-2");
     appendBatches(JOB, 3);
-    store.append(other, 1, List.of(numbered(0, "other")));
+    store.append(other, 1, List.of(worker(0, "other")));
 
     assertThat(store.read(other, 0, 10))
         .singleElement()
@@ -162,7 +253,8 @@ abstract class LogStoreContract {
                   for (int b = 0; b < batches; b++) {
                     List<LogLine> batch = new ArrayList<>();
                     for (int l = 0; l < linesPerBatch; l++) {
-                      batch.add(numbered(0, job + ":" + (b * linesPerBatch + l)));
+                      int n = b * linesPerBatch + l;
+                      batch.add(worker(n, job + ":" + n));
                     }
                     long next = store.append(job, 1, batch);
                     assertThat(next).isEqualTo((long) (b + 1) * linesPerBatch);
@@ -186,25 +278,24 @@ abstract class LogStoreContract {
   }
 
   @Test
-  void racingAppendsToOneJobTakeTurnsAndLoseNothing() throws Exception {
+  void racingAppendsOfDifferentAttemptsOfOneJobTakeTurnsAndLoseNothing() throws Exception {
     int writers = 4;
     int batches = 25;
     CountDownLatch start = new CountDownLatch(1);
     try (ExecutorService pool = Executors.newFixedThreadPool(writers)) {
       List<Future<?>> done = new ArrayList<>();
       for (int w = 0; w < writers; w++) {
-        String writer = "writer-" + w;
+        int attempt = w + 1;
         done.add(
             pool.submit(
                 () -> {
                   start.await();
                   for (int b = 0; b < batches; b++) {
-                    store.append(
-                        JOB,
-                        1,
+                    List<LogLine> batch =
                         List.of(
-                            numbered(0, writer + ":" + b + ":a"),
-                            numbered(0, writer + ":" + b + ":b")));
+                            worker(2L * b, attempt + ":" + b + ":a"),
+                            worker(2L * b + 1, attempt + ":" + b + ":b"));
+                    assertThat(store.append(JOB, attempt, batch)).isEqualTo(2L * b + 2);
                   }
                   return null;
                 }));
@@ -218,14 +309,57 @@ abstract class LogStoreContract {
     List<LogLine> read = store.read(JOB, 0, 10_000);
     assertThat(read)
         .extracting(LogLine::sequence)
-        .containsExactlyElementsOf(
-            IntStream.range(0, writers * batches * 2).mapToObj(i -> (long) i).toList());
+        .containsExactlyElementsOf(LongStream.range(0, writers * batches * 2).boxed().toList());
     List<String> texts = texts(read);
     for (int i = 0; i < texts.size(); i += 2) {
       // A batch is stored whole: its two lines stay adjacent.
       assertThat(texts.get(i + 1)).isEqualTo(texts.get(i).replace(":a", ":b"));
     }
     assertThat(texts).doesNotHaveDuplicates();
+    for (int attempt = 1; attempt <= writers; attempt++) {
+      int a = attempt;
+      // Each attempt's lines keep their order and carry their attempt number.
+      List<String> expected = new ArrayList<>();
+      for (int b = 0; b < batches; b++) {
+        expected.add(a + ":" + b + ":a");
+        expected.add(a + ":" + b + ":b");
+      }
+      assertThat(texts(read.stream().filter(l -> l.attempt() == a).toList()))
+          .containsExactlyElementsOf(expected);
+    }
+  }
+
+  @Test
+  void racingResendsOfTheSameLinesStoreEachLineOnce() throws Exception {
+    int senders = 4;
+    int lines = 60;
+    CountDownLatch start = new CountDownLatch(1);
+    try (ExecutorService pool = Executors.newFixedThreadPool(senders)) {
+      List<Future<?>> done = new ArrayList<>();
+      for (int s = 0; s < senders; s++) {
+        done.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  for (int first = 0; first < lines; first += 3) {
+                    store.append(JOB, 1, workerLines(first, 3));
+                  }
+                  return null;
+                }));
+      }
+      start.countDown();
+      for (Future<?> f : done) {
+        f.get(60, TimeUnit.SECONDS);
+      }
+    }
+
+    List<LogLine> read = store.read(JOB, 0, 10_000);
+    assertThat(read)
+        .extracting(LogLine::sequence)
+        .containsExactlyElementsOf(LongStream.range(0, lines).boxed().toList());
+    assertThat(texts(read))
+        .containsExactlyElementsOf(IntStream.range(0, lines).mapToObj(i -> "w" + i).toList());
+    assertThat(store.append(JOB, 1, List.of())).isEqualTo(lines);
   }
 
   // ---- helpers ---------------------------------------------------------------------------
@@ -236,7 +370,8 @@ abstract class LogStoreContract {
     for (int size : sizes) {
       List<LogLine> batch = new ArrayList<>();
       for (int i = 0; i < size; i++) {
-        batch.add(numbered(0, "line-" + n++));
+        batch.add(worker(n, "line-" + n));
+        n++;
       }
       store.append(job, 1, batch);
     }
@@ -246,16 +381,30 @@ abstract class LogStoreContract {
     return IntStream.range(from, to).mapToObj(i -> "line-" + i).toList();
   }
 
-  private static LogLine numbered(long sequence, String text) {
-    return new LogLine(sequence, 0, LogStream.STDOUT, text.getBytes(StandardCharsets.UTF_8), T0);
+  /**
+   * A stdout line as a worker hands it over: {@code sequence} is its number within the attempt. The
+   * attempt field is left 0: the store takes the attempt from the append.
+   */
+  private static LogLine worker(long sequence, String text) {
+    return line(sequence, LogStream.STDOUT, text, T0);
   }
 
-  private static LogLine line(LogStream stream, String text, Instant at) {
-    return line(stream, text.getBytes(StandardCharsets.UTF_8), at);
+  /** Worker lines {@code first .. first + count - 1}, line {@code n} reading {@code wn}. */
+  private static List<LogLine> workerLines(long first, int count) {
+    return workerLines(first, count, "w");
   }
 
-  private static LogLine line(LogStream stream, byte[] data, Instant at) {
-    return new LogLine(-1, 0, stream, data, at);
+  /** Worker lines {@code first .. first + count - 1}, line {@code n} reading prefix + n. */
+  private static List<LogLine> workerLines(long first, int count, String prefix) {
+    return LongStream.range(first, first + count).mapToObj(n -> worker(n, prefix + n)).toList();
+  }
+
+  private static LogLine line(long sequence, LogStream stream, String text, Instant at) {
+    return line(sequence, stream, text.getBytes(StandardCharsets.UTF_8), at);
+  }
+
+  private static LogLine line(long sequence, LogStream stream, byte[] data, Instant at) {
+    return new LogLine(sequence, 0, stream, data, at);
   }
 
   private static List<String> texts(List<LogLine> lines) {

@@ -92,6 +92,21 @@ final class TestJobs {
         labels);
   }
 
+  /** A spec that may run {@code maxAttempts} times in all, with a one-second backoff. */
+  static JobSpec retrying(String name, int maxAttempts) {
+    JobSpec base = named(name);
+    return new JobSpec(
+        base.name(),
+        base.command(),
+        base.env(),
+        base.workingDir(),
+        base.resources(),
+        base.constraints(),
+        base.timeout(),
+        new RetryPolicy(maxAttempts, Duration.ofSeconds(1), 2.0, Duration.ofMinutes(1)),
+        base.labels());
+  }
+
   static Job queued(JobSpec spec, Instant createdAt) {
     return Job.queued(JobId.random(), spec, createdAt);
   }

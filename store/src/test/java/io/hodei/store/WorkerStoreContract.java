@@ -52,7 +52,7 @@ abstract class WorkerStoreContract {
     WorkerInfo bare =
         new WorkerInfo(
             new WorkerId("w-bare"), "", "", "", "", Resources.NONE, Set.of(), Map.of(), List.of());
-    WorkerRegistration registration = new WorkerRegistration(bare, "local", "h", T0, true);
+    WorkerRegistration registration = new WorkerRegistration(bare, "local", "", "h", T0, true);
 
     store.save(registration);
 
@@ -87,10 +87,37 @@ abstract class WorkerStoreContract {
             new WorkerRegistration(
                 registration.info(),
                 registration.provider(),
+                registration.handleReference(),
                 registration.sessionHash(),
                 registration.registeredAt(),
                 false));
     assertThat(store.find(new WorkerId("w-2")).orElseThrow().active()).isTrue();
+  }
+
+  @Test
+  void theProvidersHandleReferenceRoundTrips() {
+    WorkerRegistration docker =
+        withHandle(registration("w-1", "session", true), "docker:3f9c2a1b7e4d");
+    WorkerRegistration unknown = withHandle(registration("w-2", "session-2", true), "");
+
+    store.save(docker);
+    store.save(unknown);
+
+    assertThat(store.find(new WorkerId("w-1")).orElseThrow().handleReference())
+        .isEqualTo("docker:3f9c2a1b7e4d");
+    assertThat(store.find(new WorkerId("w-2")).orElseThrow().handleReference()).isEmpty();
+  }
+
+  @Test
+  void savingAgainReplacesTheHandleReferenceAndDeactivatingKeepsIt() {
+    store.save(withHandle(registration("w-1", "session", true), "pid:100"));
+    store.save(withHandle(registration("w-1", "session", true), "pid:200"));
+
+    store.deactivate(new WorkerId("w-1"));
+
+    WorkerRegistration found = store.find(new WorkerId("w-1")).orElseThrow();
+    assertThat(found.handleReference()).isEqualTo("pid:200");
+    assertThat(found.active()).isFalse();
   }
 
   @Test
@@ -114,6 +141,12 @@ abstract class WorkerStoreContract {
             List.of(
                 new Taint("dedicated", "ci", TaintEffect.NO_SCHEDULE),
                 new Taint("spot", "", TaintEffect.PREFER_NO_SCHEDULE)));
-    return new WorkerRegistration(info, "local", sessionHash, T0.plusMillis(1234), active);
+    return new WorkerRegistration(
+        info, "local", "pid:4242", sessionHash, T0.plusMillis(1234), active);
+  }
+
+  private static WorkerRegistration withHandle(WorkerRegistration r, String handleReference) {
+    return new WorkerRegistration(
+        r.info(), r.provider(), handleReference, r.sessionHash(), r.registeredAt(), r.active());
   }
 }

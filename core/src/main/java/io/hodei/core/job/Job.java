@@ -3,6 +3,7 @@ package io.hodei.core.job;
 import io.hodei.core.error.IllegalTransitionException;
 import io.hodei.core.worker.WorkerId;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalInt;
 
@@ -14,6 +15,10 @@ import java.util.OptionalInt;
  * @param attempts how many attempts have been scheduled so far
  * @param current the latest attempt, if any was ever scheduled
  * @param waitingReason while Pending: what the job waits for, in words; empty otherwise
+ * @param notBefore while Pending after a failed attempt: the end of its retry backoff
+ * @param progress the last progress the running attempt reported
+ * @param cancel set once someone asked to cancel; a Running job stays Running until its worker
+ *     confirms the kill
  */
 public record Job(
     JobId id,
@@ -25,7 +30,15 @@ public record Job(
     int attempts,
     Optional<Attempt> current,
     String waitingReason,
+    Optional<Instant> notBefore,
+    Progress progress,
+    Optional<CancelRequest> cancel,
     long version) {
+
+  /** Progress as the running attempt reported it. */
+  public record Progress(double percent, String message) {
+    public static final Progress NONE = new Progress(0, "");
+  }
 
   public static Job queued(JobId id, JobSpec spec, Instant now) {
     return new Job(
@@ -38,6 +51,9 @@ public record Job(
         0,
         Optional.empty(),
         "waiting for a worker",
+        Optional.empty(),
+        Progress.NONE,
+        Optional.empty(),
         0);
   }
 
@@ -55,6 +71,9 @@ public record Job(
         number,
         Optional.of(Attempt.scheduled(number, execution, worker, now)),
         "",
+        Optional.empty(),
+        Progress.NONE,
+        cancel,
         version);
   }
 
@@ -72,28 +91,30 @@ public record Job(
   public Job finish(ExecutionId execution, Outcome outcome, Instant startedAt, Instant at) {
     requireCurrent(execution);
     Job from = this;
-    if (state == JobState.SCHEDULED
-        && !(outcome instanceof Outcome.FailedToStart || outcome instanceof Outcome.WorkerLost)) {
+    if (state == JobState.SCHEDULED && outcome.impliesStart()) {
       from = start(execution, startedAt);
     }
     JobState next = outcome.finalState();
     from.check(next);
     OptionalInt code =
-        outcome instanceof Outcome.Exited e ? OptionalInt.of(e.exitCode()) : OptionalInt.empty();
+        switch (outcome) {
+          case Outcome.Exited e -> OptionalInt.of(e.exitCode());
+          case Outcome.Failed f -> f.exitCode();
+          default -> OptionalInt.empty();
+        };
     Optional<String> error =
         switch (outcome) {
           case Outcome.Exited e when e.exitCode() != 0 ->
               Optional.of("exited with code " + e.exitCode());
           case Outcome.Exited e -> Optional.empty();
+          case Outcome.Failed f -> Optional.of(f.error());
           case Outcome.FailedToStart f -> Optional.of(f.reason());
           case Outcome.Cancelled c -> Optional.of("cancelled: " + c.reason());
           case Outcome.WorkerLost w -> Optional.of(w.reason());
           case Outcome.TimedOut t ->
               Optional.of(
                   "timed out after "
-                      + spec.timeout()
-                          .map(d -> d.toString().substring(2).toLowerCase(java.util.Locale.ROOT))
-                          .orElse("its timeout"));
+                      + spec.timeout().map(Job::humanDuration).orElse("its timeout"));
         };
     Attempt ended = from.current.orElseThrow().ended(next, at, code, error);
     return from.with(next, at, Optional.of(at), Optional.of(ended));
@@ -101,7 +122,6 @@ public record Job(
 
   /** Scheduled -> Pending: the dispatch never reached a worker that could run it. */
   public Job returnToQueue(String reason, Instant now) {
-    check(JobState.PENDING);
     if (state != JobState.SCHEDULED) {
       throw new IllegalTransitionException("job " + id + " is " + state + ", not SCHEDULED");
     }
@@ -115,13 +135,122 @@ public record Job(
         attempts,
         current.map(Attempt::returnedToQueue),
         reason,
+        Optional.empty(),
+        Progress.NONE,
+        cancel,
         version);
+  }
+
+  /** Final, with no automatic retry coming: watchers and log followers may stop here. */
+  public boolean isSettled() {
+    return state.isFinal() && !canRetry();
+  }
+
+  /** Whether the retry policy gives this failed or timed-out job another attempt. */
+  public boolean canRetry() {
+    return (state == JobState.FAILED || state == JobState.TIMEOUT)
+        && cancel.isEmpty()
+        && attempts < spec.retryPolicy().maxAttempts();
+  }
+
+  /** Failed or Timeout -> Pending, to run again once {@code notBefore} has passed (UC9). */
+  public Job retryAfter(Instant notBefore, Instant now) {
+    if (!canRetry()) {
+      throw new IllegalTransitionException(
+          "job " + id + " has no retry left (" + state + ", attempt " + attempts + " of "
+              + spec.retryPolicy().maxAttempts() + ")");
+    }
+    check(JobState.PENDING);
+    return new Job(
+        id,
+        spec,
+        JobState.PENDING,
+        createdAt,
+        now,
+        Optional.empty(),
+        attempts,
+        current,
+        "retry " + (attempts + 1) + " of " + spec.retryPolicy().maxAttempts()
+            + " waits for its backoff",
+        Optional.of(notBefore),
+        Progress.NONE,
+        Optional.empty(),
+        version);
+  }
+
+  /** A final Failed, Timeout or Cancelled job goes back to Pending on request, beyond its policy. */
+  public Job retryManually(Instant now) {
+    if (state != JobState.FAILED && state != JobState.TIMEOUT && state != JobState.CANCELLED) {
+      throw new IllegalTransitionException(
+          "only a failed, timed-out or cancelled job can be retried; job " + id + " is " + state);
+    }
+    check(JobState.PENDING);
+    return new Job(
+        id,
+        spec,
+        JobState.PENDING,
+        createdAt,
+        now,
+        Optional.empty(),
+        attempts,
+        current,
+        "waiting for a worker (manual retry)",
+        Optional.empty(),
+        Progress.NONE,
+        Optional.empty(),
+        version);
+  }
+
+  /**
+   * Asks for the job to stop (UC7). Pending and Scheduled jobs end Cancelled at once; a Running
+   * job keeps running until its worker reports the kill. Asking again is a no-op.
+   */
+  public Job requestCancel(String reason, String requestedBy, Instant now) {
+    if (state.isFinal()) {
+      throw new IllegalTransitionException(
+          "job " + id + " is already " + state.name().toLowerCase(Locale.ROOT) + "; nothing to cancel");
+    }
+    if (cancel.isPresent()) {
+      return this;
+    }
+    var request = Optional.of(new CancelRequest(reason, requestedBy, now));
+    return switch (state) {
+      case RUNNING ->
+          new Job(
+              id, spec, state, createdAt, now, finishedAt, attempts, current, waitingReason,
+              notBefore, progress, request, version);
+      case SCHEDULED -> {
+        Attempt ended =
+            current
+                .orElseThrow()
+                .ended(JobState.CANCELLED, now, OptionalInt.empty(), Optional.of("cancelled: " + reason));
+        yield new Job(
+            id, spec, JobState.CANCELLED, createdAt, now, Optional.of(now), attempts,
+            Optional.of(ended), "", Optional.empty(), progress, request, version);
+      }
+      default ->
+          new Job(
+              id, spec, JobState.CANCELLED, createdAt, now, Optional.of(now), attempts, current,
+              "", Optional.empty(), progress, request, version);
+    };
+  }
+
+  /** Progress reported by the worker running {@code execution}. */
+  public Job reportProgress(ExecutionId execution, double percent, String message, Instant now) {
+    requireCurrent(execution);
+    if (state != JobState.RUNNING) {
+      throw new IllegalTransitionException("job " + id + " is " + state + "; progress needs RUNNING");
+    }
+    return new Job(
+        id, spec, state, createdAt, now, finishedAt, attempts, current, waitingReason, notBefore,
+        new Progress(Math.max(0, Math.min(100, percent)), message), cancel, version);
   }
 
   /** Records what a Pending job waits for. Not a state change. */
   public Job waitingFor(String reason) {
     return new Job(
-        id, spec, state, createdAt, updatedAt, finishedAt, attempts, current, reason, version);
+        id, spec, state, createdAt, updatedAt, finishedAt, attempts, current, reason, notBefore,
+        progress, cancel, version);
   }
 
   public Optional<WorkerId> workerId() {
@@ -144,16 +273,12 @@ public record Job(
   /** Used by the store after it has persisted a change. */
   public Job withVersion(long newVersion) {
     return new Job(
-        id,
-        spec,
-        state,
-        createdAt,
-        updatedAt,
-        finishedAt,
-        attempts,
-        current,
-        waitingReason,
-        newVersion);
+        id, spec, state, createdAt, updatedAt, finishedAt, attempts, current, waitingReason,
+        notBefore, progress, cancel, newVersion);
+  }
+
+  static String humanDuration(java.time.Duration d) {
+    return d.toString().substring(2).toLowerCase(Locale.ROOT);
   }
 
   private Attempt requireCurrent(ExecutionId execution) {
@@ -182,6 +307,7 @@ public record Job(
   private Job with(
       JobState next, Instant now, Optional<Instant> finished, Optional<Attempt> attempt) {
     return new Job(
-        id, spec, next, createdAt, now, finished, attempts, attempt, "", version);
+        id, spec, next, createdAt, now, finished, attempts, attempt, "", Optional.empty(),
+        progress, cancel, version);
   }
 }

@@ -7,31 +7,41 @@ import io.hodei.core.worker.WorkerId;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.UnaryOperator;
+import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The job operations every entry point shares: the user API, the worker stream and the unary
  * worker calls all change jobs through here, so each change is validated by the state table,
- * persisted with a compare-and-set, and then announced to {@link JobListener}s.
+ * persisted with a compare-and-set together with an entry in the job's history, and then
+ * announced to {@link JobListener}s.
  *
  * <p>Thread-safe. Races between writers are settled by the store's version check: the loser
- * re-reads the job and re-applies its change once, which fails cleanly if the change no longer
- * makes sense (for example a result for an execution that was meanwhile cancelled).
+ * re-reads the job and re-applies its change, which fails cleanly if the change no longer makes
+ * sense (for example a result for an execution that was meanwhile cancelled).
  */
 public final class JobService {
   private static final Logger log = LoggerFactory.getLogger(JobService.class);
 
   private final JobStore store;
   private final Clock clock;
+  private final RandomGenerator random;
   private final List<JobListener> listeners = new CopyOnWriteArrayList<>();
 
   public JobService(JobStore store, Clock clock) {
+    this(store, clock, RandomGenerator.getDefault());
+  }
+
+  /** {@code random} draws the jitter of retry backoffs. */
+  public JobService(JobStore store, Clock clock, RandomGenerator random) {
     this.store = store;
     this.clock = clock;
+    this.random = random;
   }
 
   public void addListener(JobListener listener) {
@@ -40,7 +50,7 @@ public final class JobService {
 
   public Job queue(JobSpec spec) {
     JobSpecValidator.validate(spec);
-    Job job = store.insert(Job.queued(JobId.random(), spec, clock.instant()));
+    Job job = store.insert(Job.queued(JobId.random(), spec, clock.instant()), "queued");
     log.info("job {} queued: {}", job.id(), spec.command().summary());
     announce(job);
     return job;
@@ -48,6 +58,24 @@ public final class JobService {
 
   public Job get(JobId id) {
     return store.find(id).orElseThrow(() -> new NotFoundException("job", id.value()));
+  }
+
+  /** The job whose current attempt is {@code execution}; unknown executions are refused. */
+  public Job byExecution(ExecutionId execution) {
+    return store
+        .findByExecution(execution)
+        .orElseThrow(
+            () -> new IllegalTransitionException("execution " + execution + " is not known"));
+  }
+
+  /** The job whose current attempt is {@code execution}, if there is one. */
+  public java.util.Optional<Job> findByExecution(ExecutionId execution) {
+    return store.findByExecution(execution);
+  }
+
+  /** Scheduled and Running jobs. */
+  public List<Job> active() {
+    return store.active();
   }
 
   public Page<Job> list(JobQuery query) {
@@ -58,38 +86,99 @@ public final class JobService {
     return store.attempts(id);
   }
 
+  public List<JobEvent> events(JobId id, long fromSequence, int max) {
+    return store.events(id, fromSequence, max);
+  }
+
   /** Pending -> Scheduled on {@code worker}, under a fresh execution id. */
   public Job assign(JobId id, WorkerId worker) {
     ExecutionId execution = ExecutionId.random();
-    return change(id, job -> job.assignTo(worker, execution, clock.instant()));
+    Instant now = clock.instant();
+    return change(
+        id,
+        job -> job.assignTo(worker, execution, now),
+        job -> "scheduled on " + worker + " (attempt " + job.attempts() + ")");
   }
 
   public Job start(JobId id, ExecutionId execution, Instant at) {
-    return change(id, job -> job.start(execution, at));
+    return change(
+        id,
+        job -> job.start(execution, at),
+        job -> "running on " + job.current().orElseThrow().workerId());
   }
 
   /**
-   * Ends the execution as {@code outcome} says. Idempotent per execution: a repeated report of an
-   * execution that already ended returns the job unchanged.
+   * Ends the execution as {@code outcome} says, then, if the job failed or timed out and its
+   * retry policy allows, puts it back in the queue behind its backoff. Idempotent per execution:
+   * a repeated report of an execution that already ended returns the job unchanged.
    */
   public Job finish(JobId id, ExecutionId execution, Outcome outcome, Instant startedAt) {
     Job current = get(id);
-    if (current.state().isFinal() && current.executionId().filter(execution::equals).isPresent()) {
+    if (!current.state().isActive()
+        && current.executionId().filter(execution::equals).isPresent()) {
       return current;
     }
-    return change(id, job -> job.finish(execution, outcome, startedAt, clock.instant()));
+    Instant now = clock.instant();
+    Job ended =
+        change(
+            id,
+            job -> job.finish(execution, outcome, startedAt, now),
+            job ->
+                job.state().name().toLowerCase(Locale.ROOT)
+                    + job.errorMessage().map(e -> ": " + e).orElse(""));
+    return ended.canRetry() ? scheduleRetry(ended) : ended;
+  }
+
+  /** Ends the attempt of a worker that went silent: cancelled if that was asked, else lost. */
+  public Job settleLostExecution(JobId id, ExecutionId execution, String why) {
+    Job job = get(id);
+    Outcome outcome =
+        job.cancel().isPresent()
+            ? new Outcome.Cancelled(job.cancel().get().reason() + " (" + why + ")")
+            : new Outcome.WorkerLost(why);
+    return finish(id, execution, outcome, clock.instant());
   }
 
   /** Scheduled -> Pending when the dispatch to {@code execution}'s worker did not happen. */
   public Job returnToQueue(JobId id, ExecutionId execution, String reason) {
+    Instant now = clock.instant();
     return change(
         id,
         job -> {
           if (job.executionId().filter(execution::equals).isEmpty()) {
             throw new IllegalTransitionException("execution " + execution + " is not current");
           }
-          return job.returnToQueue(reason, clock.instant());
-        });
+          return job.returnToQueue(reason, now);
+        },
+        job -> "back in the queue: " + reason);
+  }
+
+  /**
+   * UC7. Returns the job after the request: Cancelled for a job that had not started; still
+   * Running, with the request recorded, for one whose worker must stop it first.
+   */
+  public Job cancel(JobId id, String reason, String requestedBy) {
+    Instant now = clock.instant();
+    return change(
+        id,
+        job -> job.requestCancel(reason, requestedBy, now),
+        job ->
+            (job.state() == JobState.CANCELLED ? "cancelled" : "cancel requested")
+                + " by "
+                + requestedBy
+                + (reason.isBlank() ? "" : ": " + reason));
+  }
+
+  /** UC9, by hand: a final Failed, Timeout or Cancelled job runs again. */
+  public Job retry(JobId id) {
+    Instant now = clock.instant();
+    return change(id, job -> job.retryManually(now), job -> "retried on request");
+  }
+
+  public Job reportProgress(ExecutionId execution, double percent, String message) {
+    Job job = byExecution(execution);
+    Instant now = clock.instant();
+    return change(job.id(), j -> j.reportProgress(execution, percent, message, now), null);
   }
 
   /** Records what a Pending job waits for; a no-op if it changed state or already says so. */
@@ -105,11 +194,42 @@ public final class JobService {
     }
   }
 
-  private Job change(JobId id, UnaryOperator<Job> transition) {
+  private Job scheduleRetry(Job failed) {
+    int next = failed.attempts() + 1;
+    var backoff = failed.spec().retryPolicy().backoffBefore(next, random);
+    Instant now = clock.instant();
+    try {
+      return change(
+          failed.id(),
+          job -> job.retryAfter(now.plus(backoff), now),
+          job ->
+              "retry "
+                  + next
+                  + " of "
+                  + job.spec().retryPolicy().maxAttempts()
+                  + " in "
+                  + Job.humanDuration(backoff));
+    } catch (IllegalTransitionException e) {
+      // Cancelled or retried by hand in between: that decision stands.
+      log.debug("job {} not retried: {}", failed.id(), e.getMessage());
+      return get(failed.id());
+    }
+  }
+
+  /**
+   * Applies {@code transition} to the stored job and persists it, with {@code event} (if not null)
+   * describing the change in the job's history.
+   */
+  private Job change(
+      JobId id, UnaryOperator<Job> transition, java.util.function.Function<Job, String> event) {
     for (int attempt = 0; ; attempt++) {
-      Job next = transition.apply(get(id));
+      Job before = get(id);
+      Job next = transition.apply(before);
+      if (next == before) {
+        return before;
+      }
       try {
-        Job stored = store.update(next);
+        Job stored = event == null ? store.update(next) : store.update(next, event.apply(next));
         announce(stored);
         return stored;
       } catch (ConflictException raced) {

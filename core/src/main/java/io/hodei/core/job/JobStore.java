@@ -13,19 +13,35 @@ import java.util.Optional;
  */
 public interface JobStore {
 
-  /** Persists a new job; returns it as stored (version 1). */
-  Job insert(Job job);
+  /** Persists a new job and its first history event; returns it as stored (version 1). */
+  Job insert(Job job, String event);
 
   Optional<Job> find(JobId id);
 
   /**
    * Persists {@code job} if the stored version still equals {@code job.version()}, together with
-   * its current attempt. Returns the job with its new version.
+   * its current attempt. Returns the job with its new version. A missing job is a {@link
+   * io.hodei.core.error.NotFoundException}.
    */
   Job update(Job job);
 
-  /** Pending jobs in dispatch order: higher priority first, then oldest first. */
-  List<Job> pending(int limit);
+  /** As {@link #update(Job)}, and appends {@code event} to the job's history in the same step. */
+  Job update(Job job, String event);
+
+  /**
+   * Pending jobs that may run at {@code now} (no retry backoff left), in dispatch order: higher
+   * priority first, then oldest first.
+   */
+  List<Job> pending(int limit, java.time.Instant now);
+
+  /** Scheduled and Running jobs, oldest first. */
+  List<Job> active();
+
+  /** The job whose current attempt is {@code execution}, if any. */
+  Optional<Job> findByExecution(ExecutionId execution);
+
+  /** Up to {@code max} history events of the job with sequence >= {@code fromSequence}. */
+  List<JobEvent> events(JobId id, long fromSequence, int max);
 
   Page<Job> list(JobQuery query);
 

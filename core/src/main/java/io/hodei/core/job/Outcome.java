@@ -1,10 +1,15 @@
 package io.hodei.core.job;
 
-/** How an execution ended, as the worker saw it. Decides the job's final state. */
+import java.util.OptionalInt;
+
+/** How an execution ended, as the worker (or the server, for a lost worker) saw it. */
 public sealed interface Outcome {
 
   /** The process ran and exited with {@code exitCode}. */
   record Exited(int exitCode) implements Outcome {}
+
+  /** The worker declared the attempt failed, with or without an exit code (FailJob). */
+  record Failed(OptionalInt exitCode, String error) implements Outcome {}
 
   /** The process could not be started at all. */
   record FailedToStart(String reason) implements Outcome {}
@@ -21,10 +26,16 @@ public sealed interface Outcome {
   default JobState finalState() {
     return switch (this) {
       case Exited e -> e.exitCode() == 0 ? JobState.SUCCEEDED : JobState.FAILED;
+      case Failed f -> JobState.FAILED;
       case FailedToStart f -> JobState.FAILED;
       case Cancelled c -> JobState.CANCELLED;
       case TimedOut t -> JobState.TIMEOUT;
       case WorkerLost w -> JobState.FAILED;
     };
+  }
+
+  /** Whether a report of this outcome means the process did start. */
+  default boolean impliesStart() {
+    return !(this instanceof FailedToStart || this instanceof WorkerLost || this instanceof Cancelled);
   }
 }

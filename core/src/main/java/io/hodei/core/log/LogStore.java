@@ -10,12 +10,18 @@ import java.util.List;
 public interface LogStore {
 
   /**
-   * Appends {@code lines} after the job's last line, numbering them consecutively; their own
-   * {@code sequence} values are ignored. Atomic: either every line is stored or none is.
+   * Appends an attempt's lines after the job's last line, numbering them consecutively in the
+   * job's sequence. The lines arrive numbered by the worker, per attempt, from 0 (their {@code
+   * sequence}); lines whose worker number is below the attempt's next expected one were stored
+   * before (the worker re-sent them after a reconnect) and are skipped. Atomic: either every new
+   * line is stored or none is.
    *
-   * @return the sequence the next appended line will get
+   * @return the attempt's next expected worker sequence: every line numbered below it is stored
    */
   long append(JobId job, int attempt, List<LogLine> lines);
+
+  /** Bytes of line data stored for the job, over all attempts. */
+  long byteCount(JobId job);
 
   /** Up to {@code maxLines} lines with sequence >= {@code fromSequence}, in order. */
   List<LogLine> read(JobId job, long fromSequence, int maxLines);
