@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,26 +24,42 @@ import org.slf4j.LoggerFactory;
  * in that order.
  *
  * <p>Threads: {@link #run()} runs on the execution's own virtual thread; each output stream has a
- * reader virtual thread; a kill runs on a virtual thread of its own. {@link #stop} may be called
- * from any thread, any number of times: the first call decides the outcome (CANCELLED or
- * TIMED_OUT) unless the process had already ended by itself. The result is queued only after
- * both pipes hit end of file (or the drain timeout passed) and every line went into a batch, so
- * the result always follows the execution's last log batch.
+ * reader virtual thread; the kill runs on a virtual thread of its own. {@link #stop} may be called
+ * from any thread, any number of times, also before the process is started: the first call
+ * decides the outcome (CANCELLED or TIMED_OUT) unless the process had already ended by itself,
+ * and the process is killed exactly once through {@link ProcessKiller}, however the stop and the
+ * start interleave (a stop that comes before the start means the process is never started). Once
+ * a stop was requested the result reports it, even if the job then exits by itself, cleanly or
+ * not, during the grace period.
+ *
+ * <p>The result is queued only after both pipes hit end of file (or the drain timeout passed),
+ * every line went into a batch and, for a stopped job, the kill is done; so the result always
+ * follows the execution's last log batch, and a stopped job's processes are gone (or were sent
+ * SIGKILL) when it is reported.
  */
 final class JobExecution {
   private static final Logger log = LoggerFactory.getLogger(JobExecution.class);
   private static final int READ_BUFFER_BYTES = 16 * 1024;
-  /** How long to wait, after the process exits, for its pipes to close beyond the kill grace. */
+  /**
+   * How long to wait, after a process exits by itself, for its pipes to close: a process it left
+   * behind may still hold them.
+   */
+  private static final Duration PIPE_DRAIN = Duration.ofSeconds(5);
+  /** The same for a killed job, beyond the kill's grace period. */
   private static final Duration PIPE_DRAIN_EXTRA = Duration.ofSeconds(3);
 
   private final RunJobCommand command;
   private final ProcessLauncher launcher;
   private final ScriptWorkspace workspace;
   private final Outbox outbox;
+  private final ProcessKiller killer;
   private final WorkerConfig config;
   private final AtomicReference<StopRequest> stopRequest = new AtomicReference<>();
+  private final AtomicBoolean killStarted = new AtomicBoolean();
+  private final CountDownLatch killDone = new CountDownLatch(1);
   private final CountDownLatch ended = new CountDownLatch(1);
-  private volatile Process process;
+  /** Set once the process is started; read by {@link #stop} on other threads. */
+  private volatile ProcessLauncher.Launched launched;
 
   private record StopRequest(JobOutcome outcome, String reason) {}
 
@@ -51,11 +68,13 @@ final class JobExecution {
       ProcessLauncher launcher,
       ScriptWorkspace workspace,
       Outbox outbox,
+      ProcessKiller killer,
       WorkerConfig config) {
     this.command = command;
     this.launcher = launcher;
     this.workspace = workspace;
     this.outbox = outbox;
+    this.killer = killer;
     this.config = config;
   }
 
@@ -87,19 +106,24 @@ final class JobExecution {
   }
 
   /**
-   * Kills the job's process tree, reporting {@code outcome} with {@code reason}. No effect once
-   * the process has ended by itself or after an earlier stop.
+   * Kills the job's processes, reporting {@code outcome} with {@code reason}; if the process is
+   * still being started, it is killed once started. No effect once the process has ended by
+   * itself or after an earlier stop.
    */
   void stop(JobOutcome outcome, String reason) {
-    Process running = process;
-    if (running != null && !running.isAlive()) {
+    ProcessLauncher.Launched current = launched;
+    if (current != null && !current.process().isAlive()) {
       return;
     }
-    if (stopRequest.compareAndSet(null, new StopRequest(outcome, reason))) {
-      log.info("stopping execution {}: {}", executionId(), reason);
-      if (running != null) {
-        killInBackground(running);
-      }
+    if (!stopRequest.compareAndSet(null, new StopRequest(outcome, reason))) {
+      return;
+    }
+    log.info("stopping execution {}: {}", executionId(), reason);
+    // Read again: execute() publishes the process before it looks for a stop request, so at
+    // least one of the two sees the other (both may: the kill starts only once).
+    current = launched;
+    if (current != null) {
+      killInBackground(current);
     }
   }
 
@@ -109,22 +133,29 @@ final class JobExecution {
   }
 
   private JobResult execute() throws InterruptedException {
-    ProcessLauncher.Launched launched;
+    StopRequest early = stopRequest.get();
+    if (early != null) {
+      log.info("stopped before it was started; not starting it");
+      return result(early.outcome(), -1, early.reason(), null, 0);
+    }
+    ProcessLauncher.Launched job;
     try {
-      launched = launcher.launch(command);
+      job = launcher.launch(command);
     } catch (ProcessLauncher.LaunchFailure failure) {
       log.warn("failed to start: {}", failure.getMessage());
       return result(JobOutcome.JOB_OUTCOME_FAILED_TO_START, -1, failure.getMessage(), null, 0);
     }
-    Process started = launched.process();
-    process = started;
+    Process started = job.process();
+    launched = job;
     try {
       if (stopRequest.get() != null) {
-        killInBackground(started); // stop() came while the process was being started
+        killInBackground(job); // stop() came while the process was being started
       }
       Instant startedAt = Instant.now();
       long startedNanos = System.nanoTime();
-      log.info("started pid {}", started.pid());
+      log.info(
+          "started pid {}{}",
+          started.pid(), job.ownProcessGroup() ? " in a process group of its own" : "");
       outbox.enqueue(
           WorkerMessage.newBuilder()
               .setJobStarted(
@@ -150,17 +181,23 @@ final class JobExecution {
         }
       }
       int exitCode = started.waitFor();
-      awaitPipes(stdout, stderr);
-      long lines = batcher.close();
+      // The outcome is decided here: a stop requested after the exit doesn't change it.
       StopRequest stop = stopRequest.get();
+      Duration drain = stop == null ? PIPE_DRAIN : killer.gracePeriod().plus(PIPE_DRAIN_EXTRA);
+      long deadline = System.nanoTime() + drain.toNanos();
+      awaitPipes(stdout, stderr, deadline);
+      if (stop != null) {
+        awaitKill(deadline);
+      }
+      long lines = batcher.close();
       return stop == null
           ? result(JobOutcome.JOB_OUTCOME_EXITED, exitCode, "", startedAt, lines)
           : result(stop.outcome(), exitCode, stop.reason(), startedAt, lines);
     } catch (InterruptedException e) {
-      ProcessTree.kill(started.toHandle(), config.killGracePeriod());
+      killer.kill(started.toHandle(), job.ownProcessGroup());
       throw e;
     } finally {
-      launched.scriptDirectory().ifPresent(workspace::deleteInBackground);
+      job.scriptDirectory().ifPresent(workspace::deleteInBackground);
     }
   }
 
@@ -200,8 +237,8 @@ final class JobExecution {
     }
   }
 
-  private void awaitPipes(Thread stdout, Thread stderr) throws InterruptedException {
-    long deadline = System.nanoTime() + config.killGracePeriod().plus(PIPE_DRAIN_EXTRA).toNanos();
+  private void awaitPipes(Thread stdout, Thread stderr, long deadline)
+      throws InterruptedException {
     for (Thread reader : new Thread[] {stdout, stderr}) {
       long left = Math.max(1, deadline - System.nanoTime());
       if (!reader.join(Duration.ofNanos(left))) {
@@ -213,16 +250,30 @@ final class JobExecution {
     }
   }
 
-  private void killInBackground(Process target) {
+  /** Waits for the kill to be done, so that the report follows it. */
+  private void awaitKill(long deadline) throws InterruptedException {
+    long left = Math.max(1, deadline - System.nanoTime());
+    if (!killDone.await(left, TimeUnit.NANOSECONDS)) {
+      log.warn("the kill of execution {} has not finished; reporting it anyway", executionId());
+    }
+  }
+
+  /** Starts the kill of the job's processes, unless it was started already. */
+  private void killInBackground(ProcessLauncher.Launched target) {
+    if (!killStarted.compareAndSet(false, true)) {
+      return;
+    }
     Thread.ofVirtual()
         .name("kill-" + executionId())
         .start(
             () -> {
               try (var _ = JobLogContext.enter(jobId(), executionId())) {
-                ProcessTree.kill(target.toHandle(), config.killGracePeriod());
+                killer.kill(target.process().toHandle(), target.ownProcessGroup());
               } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 log.warn("interrupted while killing execution {}", executionId());
+              } finally {
+                killDone.countDown();
               }
             });
   }

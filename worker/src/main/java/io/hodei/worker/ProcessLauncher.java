@@ -13,8 +13,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Starts the process a {@link RunJobCommand} asks for. A shell command's program and arguments are
- * executed directly (no shell in between; the program is looked up on the worker's PATH). A
- * script is written to a private file and run as {@code interpreter <file>}.
+ * executed directly (no shell in between). A script is written to a private file and run as
+ * {@code interpreter <file>}.
+ *
+ * <p>With {@code setsid} available, every job runs in a session and process group of its own, so
+ * that {@link ProcessKiller} can signal all of it, orphans included: the worker starts {@code
+ * setsid program args...}, and since a child of the JVM is no group leader, {@code setsid} makes
+ * itself one and execs the program in place: the job's pid is its process group id. The program
+ * is looked up beforehand, as {@code setsid} will ({@code execvp} with the job's own {@code PATH}
+ * and working directory), so that a missing program is still reported as failing to start rather
+ * than as {@code setsid}'s exit code. Without {@code setsid}, the program is started directly, in
+ * the worker's process group.
  *
  * <p>The child's environment is the worker's environment minus {@value WorkerConfig#ENV_TOKEN}
  * (the worker's one-time token never reaches a job), plus the job's own variables. Its stdin is
@@ -27,14 +36,23 @@ final class ProcessLauncher {
 
   private final Map<String, String> workerEnvironment;
   private final ScriptWorkspace workspace;
+  private final Optional<Path> setsid;
 
-  ProcessLauncher(Map<String, String> workerEnvironment, ScriptWorkspace workspace) {
+  /**
+   * @param setsid the {@code setsid} program; empty: jobs run in the worker's process group
+   */
+  ProcessLauncher(
+      Map<String, String> workerEnvironment, ScriptWorkspace workspace, Optional<Path> setsid) {
     this.workerEnvironment = Map.copyOf(workerEnvironment);
     this.workspace = workspace;
+    this.setsid = setsid;
   }
 
-  /** A started job process, and the script directory to delete after it, if any. */
-  record Launched(Process process, Optional<Path> scriptDirectory) {}
+  /**
+   * A started job process, the script directory to delete after it, if any, and whether the
+   * process leads a process group of its own (its pid being the group's id).
+   */
+  record Launched(Process process, Optional<Path> scriptDirectory, boolean ownProcessGroup) {}
 
   /** The job could not be started; the message says why, in words fit for the job's result. */
   static final class LaunchFailure extends Exception {
@@ -72,18 +90,27 @@ final class ProcessLauncher {
       }
       case COMMANDTYPE_NOT_SET -> throw new LaunchFailure("run_job carries no command", null);
     }
+    String program = argv.getFirst();
     try {
-      Process process = processBuilder(argv, command).start();
+      ProcessBuilder builder = processBuilder(command);
+      if (setsid.isPresent()) {
+        requireExecutable(program, builder);
+        argv.addFirst(setsid.get().toString());
+      }
+      Process process = builder.command(argv).start();
       feedStdin(process, command);
-      return new Launched(process, scriptDirectory);
+      return new Launched(process, scriptDirectory, setsid.isPresent());
+    } catch (LaunchFailure e) {
+      scriptDirectory.ifPresent(workspace::deleteInBackground);
+      throw e;
     } catch (IOException | IllegalArgumentException | UnsupportedOperationException e) {
       scriptDirectory.ifPresent(workspace::deleteInBackground);
-      throw new LaunchFailure("cannot start '" + argv.getFirst() + "': " + e.getMessage(), e);
+      throw new LaunchFailure("cannot start '" + program + "': " + e.getMessage(), e);
     }
   }
 
-  private ProcessBuilder processBuilder(List<String> argv, RunJobCommand command) {
-    ProcessBuilder builder = new ProcessBuilder(argv);
+  private ProcessBuilder processBuilder(RunJobCommand command) {
+    ProcessBuilder builder = new ProcessBuilder();
     Map<String, String> env = builder.environment();
     env.clear();
     env.putAll(workerEnvironment);
@@ -93,6 +120,19 @@ final class ProcessLauncher {
       builder.directory(new File(command.getWorkingDir()));
     }
     return builder;
+  }
+
+  /** Fails unless {@code setsid} will find {@code program} (it looks it up as execvp does). */
+  private static void requireExecutable(String program, ProcessBuilder builder)
+      throws LaunchFailure {
+    Path workingDirectory =
+        builder.directory() == null ? Path.of("").toAbsolutePath() : builder.directory().toPath();
+    Executables.Resolution resolution =
+        Executables.resolve(program, builder.environment().get("PATH"), workingDirectory);
+    if (resolution.executable().isEmpty()) {
+      throw new LaunchFailure(
+          "cannot start '" + program + "': " + resolution.problem(), null);
+    }
   }
 
   /**

@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@link #attached()} completes when the server acknowledges the attach; {@link #ended()}
  * completes, with the final status, when the call is over for any reason. The fields {@code
- * control}, {@code isAttached} and {@code isEnded} belong to the outbox and are guarded by its
- * lock.
+ * control}, {@code replay}, {@code isAttached} and {@code isEnded} belong to the outbox and are
+ * guarded by its lock.
  */
 final class StreamSession implements ClientResponseObserver<WorkerMessage, ServerMessage> {
   private static final Logger log = LoggerFactory.getLogger(StreamSession.class);
@@ -48,6 +48,7 @@ final class StreamSession implements ClientResponseObserver<WorkerMessage, Serve
 
   // Guarded by the outbox's lock.
   final ArrayDeque<WorkerMessage> control = new ArrayDeque<>();
+  final ArrayDeque<WorkerMessage> replay = new ArrayDeque<>();
   boolean isAttached;
   boolean isEnded;
 
@@ -125,6 +126,7 @@ final class StreamSession implements ClientResponseObserver<WorkerMessage, Serve
         attached.complete(null);
       }
       case ACK_KIND_JOB_RESULT -> outbox.acknowledgeResult(ack.getExecutionId());
+      case ACK_KIND_LOG_BATCH -> outbox.acknowledgeLogs(ack.getExecutionId(), ack.getLogSequence());
       case ACK_KIND_RUN_JOB, ACK_KIND_UNSPECIFIED, UNRECOGNIZED ->
           log.warn(
               "stream {}: unexpected ack {} for {}", number, ack.getKind(), ack.getExecutionId());

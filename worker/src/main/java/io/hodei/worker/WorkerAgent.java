@@ -19,6 +19,7 @@ import io.hodei.api.v1.WorkerInfo;
 import io.hodei.api.v1.WorkerMessage;
 import io.hodei.api.v1.WorkerStatus;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -50,12 +51,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads, all virtual: one supervisor (registration, connecting, reconnecting, stopping); the
  * outbox's single sender; one heartbeat ticker; per job, one execution thread plus one reader per
- * output pipe. gRPC's own threads only deliver server messages, which are handled without
- * blocking.
+ * output pipe, and one for its kill when it is stopped. gRPC's own threads only deliver server
+ * messages, which are handled without blocking.
  *
  * <p>Invariants: an execution id is run at most once (a repeated {@code run_job} is only acked);
- * once shutdown has begun no job is started (one lock orders the two); results stay in
- * the outbox until the server acknowledges them, across reconnects.
+ * once shutdown has begun no job is started (one lock orders the two); log batches and results
+ * stay in the outbox until the server acknowledges them, across reconnects, and are sent again on
+ * every new stream, an execution's logs always before its result; every job runs in a process
+ * group of its own when {@code setsid} is on the PATH, and is killed through {@link
+ * ProcessKiller}, whether cancelled, timed out or stopped with the worker.
  */
 public final class WorkerAgent {
   private static final Logger log = LoggerFactory.getLogger(WorkerAgent.class);
@@ -81,6 +85,7 @@ public final class WorkerAgent {
   private final WorkerConfig config;
   private final ScriptWorkspace workspace;
   private final ProcessLauncher launcher;
+  private final ProcessKiller killer;
   private final Outbox outbox;
   private final CompletableFuture<Void> shutdownRequested = new CompletableFuture<>();
   private final CompletableFuture<Void> heartbeatsStopped = new CompletableFuture<>();
@@ -120,7 +125,20 @@ public final class WorkerAgent {
   WorkerAgent(WorkerConfig config, Map<String, String> workerEnvironment) {
     this.config = config;
     this.workspace = new ScriptWorkspace(config.tempRoot());
-    this.launcher = new ProcessLauncher(workerEnvironment, workspace);
+    String path = workerEnvironment.get("PATH");
+    Optional<Path> setsid = Executables.find("setsid", path);
+    Optional<Path> kill = Executables.find("kill", path);
+    if (setsid.isEmpty() || kill.isEmpty()) {
+      String missing = setsid.isEmpty() ? (kill.isEmpty() ? "setsid and kill" : "setsid") : "kill";
+      log.warn(
+          "{} not found on PATH: jobs run in the worker's process group, and killing a job"
+              + " reaches only the processes still descended from it (orphans survive)",
+          missing);
+      setsid = Optional.empty();
+      kill = Optional.empty();
+    }
+    this.launcher = new ProcessLauncher(workerEnvironment, workspace, setsid);
+    this.killer = new ProcessKiller(kill, config.killGracePeriod());
     this.outbox = new Outbox(config.outboxCapacity());
   }
 
@@ -188,6 +206,16 @@ public final class WorkerAgent {
     return outbox.notReadyWaits();
   }
 
+  /** Diagnostics for tests: log batches sent and not yet acknowledged by the server. */
+  int unacknowledgedLogBatches() {
+    return outbox.unacknowledgedLogBatches();
+  }
+
+  /** Diagnostics for tests: executions whose result the server has not acknowledged yet. */
+  List<String> resultsAwaitingAcknowledgement() {
+    return outbox.resultsAwaitingAcknowledgement();
+  }
+
   // ---- Server commands (gRPC threads; must not block) ----
 
   private void acceptRunJob(StreamSession from, RunJobCommand command) {
@@ -205,7 +233,7 @@ public final class WorkerAgent {
           Thread.ofVirtual().name("reject-" + executionId).start(() -> reportRejected(command));
           return;
         }
-        job = new JobExecution(command, launcher, workspace, outbox, config);
+        job = new JobExecution(command, launcher, workspace, outbox, killer, config);
         running.put(executionId, job);
       }
       log.info("run_job received (attempt {})", command.getAttempt());
@@ -213,11 +241,17 @@ public final class WorkerAgent {
     }
   }
 
+  /**
+   * Stops the execution, whether the user cancelled it or the server moved it on (it presumed
+   * this worker lost): reported CANCELLED with the command's reason. An execution still being
+   * started is killed once started. Cancels of executions that aren't running here (any more)
+   * are ignored: the server may send them for executions that already ended.
+   */
   private void acceptCancelJob(CancelJobCommand command) {
     try (var _ = JobLogContext.enter(command.getJobId(), command.getExecutionId())) {
       JobExecution job = running.get(command.getExecutionId());
       if (job == null) {
-        log.info("cancel_job for an execution that isn't running here; ignored");
+        log.debug("cancel_job for an execution that isn't running here; ignored");
         return;
       }
       String reason = command.getReason().isBlank() ? "cancelled" : command.getReason();
@@ -459,8 +493,8 @@ public final class WorkerAgent {
     if (attached) {
       if (!outbox.awaitSettled(SETTLE_TIMEOUT)) {
         log.warn(
-            "shutting down with {} result(s) the server has not acknowledged",
-            outbox.unacknowledgedResults().size());
+            "shutting down with {} result(s) and {} log batch(es) the server has not acknowledged",
+            outbox.resultsAwaitingAcknowledgement().size(), outbox.unacknowledgedLogBatches());
       }
       outbox.terminate(session, false, "worker shutting down");
       try {
@@ -502,7 +536,9 @@ public final class WorkerAgent {
     }
     log.info("stopping {} running job(s): {}", jobs.size(), reason);
     for (JobExecution job : jobs) {
-      job.stop(JobOutcome.JOB_OUTCOME_CANCELLED, reason);
+      try (var _ = JobLogContext.enter(job.jobId(), job.executionId())) {
+        job.stop(JobOutcome.JOB_OUTCOME_CANCELLED, reason);
+      }
     }
     long deadline = System.nanoTime() + config.killGracePeriod().plus(JOB_STOP_EXTRA).toNanos();
     for (JobExecution job : jobs) {
@@ -558,13 +594,30 @@ public final class WorkerAgent {
     }
   }
 
+  /**
+   * The worker's state as the server needs it.
+   *
+   * <p>{@code running_execution_ids}: every execution this worker still answers for, that is
+   * every execution whose process is running (or being started: from the accepted {@code
+   * run_job} until its result is queued) and every execution whose result the server has not
+   * acknowledged yet (queued, written or to be sent again). The server relies on it to tell a
+   * returning worker to drop executions it no longer owns, and to requeue scheduled jobs whose
+   * {@code run_job} this worker never received. An execution's result is queued before the
+   * execution leaves {@link #running}, and the two are read in that order, so an execution
+   * moving from one to the other is never missed.
+   *
+   * <p>{@code status}: BUSY while a process runs (or is being started), READY when none does,
+   * even with results still awaiting acknowledgement; DRAINING once the worker is shutting down.
+   */
   private WorkerMessage heartbeat() {
-    List<String> executions = List.copyOf(running.keySet());
+    Set<String> executions = new LinkedHashSet<>(running.keySet());
+    boolean runningNothing = executions.isEmpty();
+    executions.addAll(outbox.resultsAwaitingAcknowledgement());
     WorkerStatus status;
     synchronized (jobsLock) {
       if (!takingJobs) {
         status = WorkerStatus.WORKER_STATUS_DRAINING;
-      } else if (executions.isEmpty()) {
+      } else if (runningNothing) {
         status = WorkerStatus.WORKER_STATUS_READY;
       } else {
         status = WorkerStatus.WORKER_STATUS_BUSY;

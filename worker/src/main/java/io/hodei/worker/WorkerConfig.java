@@ -15,7 +15,9 @@ import java.util.Objects;
  *
  * <p>Environment variables: {@value #ENV_TOKEN} (the one-time registration token), {@value
  * #ENV_SERVER_ADDRESS} ({@code host:port}), {@value #ENV_WORKER_ID}; optional {@value
- * #ENV_WORKER_NAME} (defaults to the id) and {@value #ENV_WORKER_LABELS} ({@code k=v,k=v}).
+ * #ENV_WORKER_NAME} (defaults to the id), {@value #ENV_WORKER_LABELS} ({@code k=v,k=v}) and
+ * {@value #ENV_KILL_GRACE} (a duration such as {@code 10s}, {@code 500ms} or {@code 2m}; see
+ * {@link #parseDuration}).
  *
  * @param token the one-time password traded for a session at registration; never logged
  * @param serverAddress the control plane's worker endpoint, {@code host:port}
@@ -27,8 +29,10 @@ import java.util.Objects;
  * @param logBatching how job output is cut into lines and grouped into messages
  * @param reconnect how the worker retries when the server is unreachable
  * @param outboxCapacity how many job messages (log batches, starts, results) may wait for the
- *     stream before the jobs producing them block
+ *     stream, log batches sent but not yet acknowledged by the server included, before the jobs
+ *     producing them block
  * @param killGracePeriod how long a killed job's processes get between SIGTERM and SIGKILL
+ *     (default {@link #DEFAULT_KILL_GRACE_PERIOD})
  */
 public record WorkerConfig(
     String token,
@@ -47,9 +51,10 @@ public record WorkerConfig(
   public static final String ENV_WORKER_ID = "HODEI_WORKER_ID";
   public static final String ENV_WORKER_NAME = "HODEI_WORKER_NAME";
   public static final String ENV_WORKER_LABELS = "HODEI_WORKER_LABELS";
+  public static final String ENV_KILL_GRACE = "HODEI_KILL_GRACE";
 
   public static final int DEFAULT_OUTBOX_CAPACITY = 128;
-  public static final Duration DEFAULT_KILL_GRACE_PERIOD = Duration.ofSeconds(2);
+  public static final Duration DEFAULT_KILL_GRACE_PERIOD = Duration.ofSeconds(10);
 
   public WorkerConfig {
     requireText(token, ENV_TOKEN);
@@ -99,9 +104,53 @@ public record WorkerConfig(
           "missing environment variable(s): " + String.join(", ", missing));
     }
     String serverAddress = env.get(ENV_SERVER_ADDRESS).strip();
-    return of(env.get(ENV_TOKEN), serverAddress, env.get(ENV_WORKER_ID).strip())
-        .withName(env.get(ENV_WORKER_NAME))
-        .withLabels(parseLabels(env.getOrDefault(ENV_WORKER_LABELS, "")));
+    WorkerConfig config =
+        of(env.get(ENV_TOKEN), serverAddress, env.get(ENV_WORKER_ID).strip())
+            .withName(env.get(ENV_WORKER_NAME))
+            .withLabels(parseLabels(env.getOrDefault(ENV_WORKER_LABELS, "")));
+    String killGrace = env.get(ENV_KILL_GRACE);
+    return isBlank(killGrace)
+        ? config
+        : config.withKillGracePeriod(parseDuration(killGrace, ENV_KILL_GRACE));
+  }
+
+  /**
+   * Parses a positive duration written as a whole number and a unit: {@code ms}, {@code s},
+   * {@code m} or {@code h} ({@code 500ms}, {@code 10s}, {@code 2m}). The error names {@code
+   * variable}.
+   */
+  public static Duration parseDuration(String text, String variable) {
+    String value = text == null ? "" : text.strip();
+    int unitStart = 0;
+    while (unitStart < value.length() && Character.isDigit(value.charAt(unitStart))) {
+      unitStart++;
+    }
+    String amount = value.substring(0, unitStart);
+    String unit = value.substring(unitStart).strip();
+    Duration duration;
+    try {
+      if (amount.isEmpty()) {
+        throw new NumberFormatException("no amount");
+      }
+      long number = Long.parseLong(amount);
+      duration =
+          switch (unit) {
+            case "ms" -> Duration.ofMillis(number);
+            case "s" -> Duration.ofSeconds(number);
+            case "m" -> Duration.ofMinutes(number);
+            case "h" -> Duration.ofHours(number);
+            default -> throw new NumberFormatException("unknown unit");
+          };
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new IllegalArgumentException(
+          variable + ": expected a duration such as 10s, 500ms or 2m (units ms, s, m, h), got '"
+              + value + "'");
+    }
+    if (duration.isZero()) {
+      throw new IllegalArgumentException(
+          variable + ": must be longer than zero, got '" + value + "'");
+    }
+    return duration;
   }
 
   /** Parses {@code k=v,k=v}; blanks around keys and values are ignored, empty entries skipped. */

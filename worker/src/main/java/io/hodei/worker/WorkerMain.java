@@ -11,8 +11,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class WorkerMain {
   private static final Logger log = LoggerFactory.getLogger(WorkerMain.class);
-  /** How long SIGTERM waits for the graceful stop before the JVM goes down anyway. */
-  private static final Duration SHUTDOWN_HOOK_WAIT = Duration.ofSeconds(25);
+  /**
+   * How long SIGTERM waits for the graceful stop, beyond the kill grace period, before the JVM
+   * goes down anyway: the jobs' kill, then delivering their results and unregistering.
+   */
+  private static final Duration SHUTDOWN_HOOK_EXTRA = Duration.ofSeconds(20);
 
   private WorkerMain() {}
 
@@ -31,17 +34,19 @@ public final class WorkerMain {
   /**
    * Runs a worker until it ends and returns the process exit code: 0 after a requested shutdown,
    * non-zero when it had to give up (see {@link WorkerExit}). A JVM shutdown hook stops it
-   * gracefully on SIGTERM; the hook is removed again when the worker ends by itself.
+   * gracefully on SIGTERM, waiting up to the kill grace period plus {@link #SHUTDOWN_HOOK_EXTRA};
+   * the hook is removed again when the worker ends by itself.
    */
   public static int run(WorkerConfig config) {
     WorkerAgent agent = new WorkerAgent(config);
+    Duration hookWait = config.killGracePeriod().plus(SHUTDOWN_HOOK_EXTRA);
     Thread hook =
         new Thread(
             () -> {
               agent.shutdown();
               try {
-                if (!agent.awaitTermination(SHUTDOWN_HOOK_WAIT)) {
-                  log.warn("the worker did not stop within {}", SHUTDOWN_HOOK_WAIT);
+                if (!agent.awaitTermination(hookWait)) {
+                  log.warn("the worker did not stop within {}", hookWait);
                 }
               } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -11,6 +11,7 @@ import io.hodei.api.v1.Attach;
 import io.hodei.api.v1.CancelJobCommand;
 import io.hodei.api.v1.JobResult;
 import io.hodei.api.v1.JobStarted;
+import io.hodei.api.v1.LogBatch;
 import io.hodei.api.v1.LogLine;
 import io.hodei.api.v1.LogStream;
 import io.hodei.api.v1.RegisterRequest;
@@ -27,8 +28,11 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.BitSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -38,6 +42,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The server side of the worker protocol, under the test's control: a real gRPC server on
  * 127.0.0.1 that records everything the worker sends and lets the test send commands, hold back
  * acks, slow down, drop the stream, or forget sessions.
+ *
+ * <p>Log batches are acknowledged as the real server does: after each batch, {@code
+ * ACK_KIND_LOG_BATCH} with the first sequence number of the execution it has not received yet
+ * (duplicates count once), unless {@link #ackLogs} is off; {@link #resumeLogAcks()} turns it back
+ * on and acknowledges what arrived meanwhile.
  */
 final class FakeControlPlane implements AutoCloseable {
   static final String GOOD_TOKEN = "otp-good";
@@ -53,6 +62,8 @@ final class FakeControlPlane implements AutoCloseable {
   final AtomicInteger unavailableRegistrations = new AtomicInteger();
   volatile Duration heartbeatInterval = Duration.ofMillis(200);
   volatile boolean ackResults = true;
+  /** Whether log batches are acknowledged as they arrive. */
+  volatile boolean ackLogs = true;
   /** How long the server takes over each stream message: with gRPC flow control, a slow peer. */
   volatile Duration delayPerMessage = Duration.ZERO;
 
@@ -60,6 +71,8 @@ final class FakeControlPlane implements AutoCloseable {
   private final Set<String> sessions = ConcurrentHashMap.newKeySet();
   private final List<WorkerStream> streams = new CopyOnWriteArrayList<>();
   private final AtomicInteger sessionCounter = new AtomicInteger();
+  /** Per execution, the sequence numbers received; guarded by itself. */
+  private final Map<String, BitSet> sequencesReceived = new ConcurrentHashMap<>();
 
   private FakeControlPlane(int flowControlWindow) {
     NettyServerBuilder builder =
@@ -109,6 +122,14 @@ final class FakeControlPlane implements AutoCloseable {
     latestStream().send(ack(executionId, AckKind.ACK_KIND_JOB_RESULT));
   }
 
+  /** Acknowledges log batches again, starting with everything received while they were held. */
+  void resumeLogAcks() {
+    ackLogs = true;
+    for (String executionId : sequencesReceived.keySet()) {
+      latestStream().send(logAck(executionId, storedBelow(executionId)));
+    }
+  }
+
   /** Breaks the current stream the way a server restart or network failure would. */
   void dropStream() {
     latestStream().fail(Status.UNAVAILABLE.withDescription("dropped by the test"));
@@ -149,6 +170,26 @@ final class FakeControlPlane implements AutoCloseable {
     return messages().stream()
         .filter(m -> m.hasLogBatch() && m.getLogBatch().getExecutionId().equals(executionId))
         .count();
+  }
+
+  /** The first sequence number of the execution not received yet: all below it are here. */
+  long storedBelow(String executionId) {
+    BitSet received = sequencesReceived.get(executionId);
+    if (received == null) {
+      return 0;
+    }
+    synchronized (received) {
+      return received.nextClearBit(0);
+    }
+  }
+
+  /** The lines of an execution, one per sequence number, in sequence order (as stored). */
+  List<LogLine> uniqueLines(String executionId) {
+    Map<Long, LogLine> bySequence = new TreeMap<>();
+    for (LogLine line : lines(executionId)) {
+      bySequence.putIfAbsent(line.getSequence(), line);
+    }
+    return List.copyOf(bySequence.values());
   }
 
   /** All lines of an execution, in the order they arrived. */
@@ -203,6 +244,28 @@ final class FakeControlPlane implements AutoCloseable {
     return ServerMessage.newBuilder()
         .setAck(Ack.newBuilder().setExecutionId(executionId).setKind(kind))
         .build();
+  }
+
+  private static ServerMessage logAck(String executionId, long storedBelow) {
+    return ServerMessage.newBuilder()
+        .setAck(
+            Ack.newBuilder()
+                .setExecutionId(executionId)
+                .setKind(AckKind.ACK_KIND_LOG_BATCH)
+                .setLogSequence(storedBelow))
+        .build();
+  }
+
+  /** Stores a batch's sequence numbers; returns the execution's new {@link #storedBelow}. */
+  private long store(LogBatch batch) {
+    BitSet received =
+        sequencesReceived.computeIfAbsent(batch.getExecutionId(), _ -> new BitSet());
+    synchronized (received) {
+      for (LogLine line : batch.getLinesList()) {
+        received.set(Math.toIntExact(line.getSequence()));
+      }
+      return received.nextClearBit(0);
+    }
   }
 
   private final class Service extends WorkerAgentServiceGrpc.WorkerAgentServiceImplBase {
@@ -301,6 +364,12 @@ final class FakeControlPlane implements AutoCloseable {
         return;
       }
       received.add(new Received(number, message));
+      if (message.hasLogBatch()) {
+        long storedBelow = store(message.getLogBatch());
+        if (ackLogs) {
+          send(logAck(message.getLogBatch().getExecutionId(), storedBelow));
+        }
+      }
       if (message.hasJobResult() && ackResults) {
         send(ack(message.getJobResult().getExecutionId(), AckKind.ACK_KIND_JOB_RESULT));
       }

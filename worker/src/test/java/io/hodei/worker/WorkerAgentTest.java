@@ -15,98 +15,23 @@ import io.hodei.api.v1.WorkerInfo;
 import io.hodei.api.v1.WorkerMessage;
 import io.hodei.api.v1.WorkerStatus;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
-import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The real worker agent, real processes, and a real gRPC server on 127.0.0.1 playing the control
  * plane ({@link FakeControlPlane}).
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
-class WorkerAgentTest {
-  @TempDir Path dir;
-  private FakeControlPlane server;
-  private WorkerAgent agent;
-
-  @BeforeAll
-  static void pollOften() {
-    Awaitility.setDefaultPollInterval(Duration.ofMillis(20));
-    Awaitility.setDefaultTimeout(Duration.ofSeconds(10));
-  }
-
-  @AfterAll
-  static void resetAwaitility() {
-    Awaitility.reset();
-  }
-
-  @BeforeEach
-  void startServer() {
-    server = FakeControlPlane.start();
-  }
-
-  @AfterEach
-  void stopEverything() throws InterruptedException {
-    if (agent != null) {
-      agent.shutdown();
-      assertThat(agent.awaitTermination(Duration.ofSeconds(15))).isTrue();
-    }
-    server.close();
-  }
-
-  private WorkerConfig config() {
-    return WorkerConfig.of(GOOD_TOKEN, server.address(), "worker-1")
-        .withName("test worker")
-        .withLabels(Map.of("zone", "test"))
-        .withTempRoot(dir.resolve("worker-tmp"))
-        .withKillGracePeriod(Duration.ofMillis(500))
-        .withReconnect(
-            new WorkerConfig.Reconnect(
-                Duration.ofMillis(50), Duration.ofMillis(500), Duration.ofSeconds(20)));
-  }
-
-  /** Starts the worker with the token in its own environment, as a launched worker has it. */
-  private void startWorker(WorkerConfig config) {
-    Map<String, String> environment = new HashMap<>(System.getenv());
-    environment.put(WorkerConfig.ENV_TOKEN, config.token());
-    agent = new WorkerAgent(config, environment);
-    agent.start();
-  }
-
-  private void startAttachedWorker(WorkerConfig config) {
-    startWorker(config);
-    awaitAttachedStreams(1);
-  }
-
-  private void awaitAttachedStreams(int count) {
-    await()
-        .untilAsserted(
-            () ->
-                assertThat(server.messages().stream().filter(WorkerMessage::hasAttach))
-                    .hasSize(count));
-  }
-
-  private JobResult awaitResult(String executionId) {
-    await().untilAsserted(() -> assertThat(server.results(executionId)).isNotEmpty());
-    return server.results(executionId).getFirst();
-  }
-
+class WorkerAgentTest extends AgentTestSupport {
   @Test
   void aWorkerRegistersWithItsTokenAndMachineThenAttachesAndSendsHeartbeats() {
     startWorker(config());
@@ -326,7 +251,7 @@ class WorkerAgentTest {
     server.close();
     server = FakeControlPlane.startWithFlowControlWindow(64 * 1024);
     server.delayPerMessage = Duration.ofMillis(5); // 200 batches: the server needs at least 1 s
-    startAttachedWorker(config().withOutboxCapacity(2));
+    startAttachedWorker(config().withOutboxCapacity(8));
 
     // seq alone takes a few milliseconds; the job reports how long writing its output took.
     server.runJob(
@@ -459,49 +384,5 @@ class WorkerAgentTest {
 
     assertThat(leftover.getParent()).doesNotExist();
     assertThat(config().tempRoot()).isDirectory();
-  }
-
-  // ---- helpers ----
-
-  private static String kind(WorkerMessage message) {
-    return switch (message.getPayloadCase()) {
-      case ATTACH -> "attach";
-      case HEARTBEAT -> "heartbeat";
-      case LOG_BATCH -> "log_batch";
-      case JOB_RESULT -> "job_result";
-      case JOB_STARTED -> "job_started";
-      case ACK -> "ack " + message.getAck().getKind().name().replace("ACK_KIND_", "");
-      case PAYLOAD_NOT_SET -> "empty";
-    };
-  }
-
-  /** {@code sleep <seconds>} processes started, directly or not, by this JVM. */
-  private static List<ProcessHandle> sleepingDescendants(String seconds) {
-    return ProcessHandle.current()
-        .descendants()
-        .filter(p -> p.info().command().map(c -> c.endsWith("/sleep")).orElse(false))
-        .filter(p -> hasArguments(p, seconds))
-        .filter(WorkerAgentTest::running)
-        .toList();
-  }
-
-  static boolean hasArguments(ProcessHandle process, String... arguments) {
-    return process.info().arguments().map(a -> List.of(a).equals(List.of(arguments))).orElse(false);
-  }
-
-  /** Alive and not a zombie (an orphan waiting for init to reap it has ended all the same). */
-  private static boolean running(ProcessHandle process) {
-    if (!process.isAlive()) {
-      return false;
-    }
-    try {
-      Path file = Path.of("/proc", Long.toString(process.pid()), "stat");
-      String stat = Files.readString(file, StandardCharsets.ISO_8859_1);
-      return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
-    } catch (NoSuchFileException e) {
-      return false;
-    } catch (IOException e) {
-      return process.isAlive();
-    }
   }
 }

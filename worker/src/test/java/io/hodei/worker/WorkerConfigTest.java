@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -66,6 +68,43 @@ class WorkerConfigTest {
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> WorkerConfig.parseLabels("a=1,a=2"))
         .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void theKillGracePeriodIsTenSecondsUnlessTheEnvironmentSetsIt() {
+    Map<String, String> required =
+        Map.of("HODEI_TOKEN", "t", "HODEI_SERVER_ADDRESS", "h:1", "HODEI_WORKER_ID", "w");
+    assertThat(WorkerConfig.fromEnvironment(required).killGracePeriod())
+        .isEqualTo(Duration.ofSeconds(10));
+
+    Map<String, String> env = new HashMap<>(required);
+    env.put("HODEI_KILL_GRACE", " 2m ");
+    assertThat(WorkerConfig.fromEnvironment(env).killGracePeriod())
+        .isEqualTo(Duration.ofMinutes(2));
+  }
+
+  @Test
+  void durationsAreAWholeNumberAndAUnit() {
+    assertThat(WorkerConfig.parseDuration("500ms", "V")).isEqualTo(Duration.ofMillis(500));
+    assertThat(WorkerConfig.parseDuration("10s", "V")).isEqualTo(Duration.ofSeconds(10));
+    assertThat(WorkerConfig.parseDuration("2m", "V")).isEqualTo(Duration.ofMinutes(2));
+    assertThat(WorkerConfig.parseDuration("1h", "V")).isEqualTo(Duration.ofHours(1));
+  }
+
+  @Test
+  void aMalformedKillGraceIsRefusedNamingTheVariable() {
+    for (String bad : List.of("10", "ten seconds", "1.5s", "-1s", "s", "5 d", "0s", "")) {
+      Map<String, String> env =
+          Map.of(
+              "HODEI_TOKEN", "t",
+              "HODEI_SERVER_ADDRESS", "h:1",
+              "HODEI_WORKER_ID", "w",
+              "HODEI_KILL_GRACE", bad.isEmpty() ? "99999999999999999999s" : bad);
+      assertThatThrownBy(() -> WorkerConfig.fromEnvironment(env))
+          .as(bad)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageStartingWith("HODEI_KILL_GRACE: ");
+    }
   }
 
   @Test
