@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -33,9 +34,16 @@ public final class LocalProcessProvider implements WorkerProvider {
    * @param workerCommand the program and arguments that start a worker agent
    * @param logDir where each worker's own log file goes
    * @param stopGrace how long a worker gets to shut down after SIGTERM before it is killed
+   * @param workerEnv extra environment for every worker (for example {@code HODEI_KILL_GRACE})
    */
-  public record Config(String name, List<String> workerCommand, Path logDir, Duration stopGrace) {
+  public record Config(
+      String name,
+      List<String> workerCommand,
+      Path logDir,
+      Duration stopGrace,
+      Map<String, String> workerEnv) {
     public Config {
+      workerEnv = Map.copyOf(workerEnv);
       workerCommand = List.copyOf(workerCommand);
       if (workerCommand.isEmpty()) {
         throw new IllegalArgumentException("worker command must not be empty");
@@ -70,6 +78,7 @@ public final class LocalProcessProvider implements WorkerProvider {
               .redirectErrorStream(true)
               .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
               .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+      builder.environment().putAll(config.workerEnv());
       builder.environment().putAll(launch.workerEnvironment());
       Process process = builder.start();
       processes.put(launch.workerId(), process);
@@ -83,29 +92,68 @@ public final class LocalProcessProvider implements WorkerProvider {
     }
   }
 
+  /**
+   * Stops the worker: SIGTERM, then a kill after the grace period. A worker started by an earlier
+   * run of the control plane is found by its pid (the handle's reference).
+   */
   @Override
   public void destroy(WorkerHandle handle) {
     Process process = processes.remove(handle.workerId());
-    if (process == null || !process.isAlive()) {
+    Optional<ProcessHandle> target =
+        process != null ? Optional.of(process.toHandle()) : adopted(handle);
+    if (target.isEmpty() || !target.get().isAlive()) {
       return;
     }
-    process.destroy();
+    ProcessHandle worker = target.get();
+    worker.destroy();
     try {
-      if (!process.waitFor(config.stopGrace().toMillis(), TimeUnit.MILLISECONDS)) {
-        log.warn("local worker {} ignored SIGTERM for {}, killing it", handle.workerId(), config.stopGrace());
-        killTree(process.toHandle());
-      }
+      worker.onExit().get(config.stopGrace().toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      killTree(process.toHandle());
+      killTree(worker);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      log.warn("local worker {} ignored SIGTERM for {}, killing it", handle.workerId(), config.stopGrace());
+      killTree(worker);
     }
-    log.info("stopped local worker {} (pid {})", handle.workerId(), process.pid());
+    log.info("stopped local worker {} (pid {})", handle.workerId(), worker.pid());
   }
 
   @Override
   public boolean isAlive(WorkerHandle handle) {
     Process process = processes.get(handle.workerId());
-    return process != null && process.isAlive();
+    if (process != null) {
+      return process.isAlive();
+    }
+    return adopted(handle).map(ProcessHandle::isAlive).orElse(false);
+  }
+
+  /**
+   * The process of a worker this provider did not start in this run, by the pid it recorded. A
+   * pid can be recycled, so the process must also carry the worker's id in its environment.
+   */
+  private static Optional<ProcessHandle> adopted(WorkerHandle handle) {
+    long pid;
+    try {
+      pid = Long.parseLong(handle.reference());
+    } catch (NumberFormatException e) {
+      return Optional.empty();
+    }
+    return ProcessHandle.of(pid).filter(p -> carriesWorkerId(pid, handle.workerId()));
+  }
+
+  private static boolean carriesWorkerId(long pid, WorkerId worker) {
+    try {
+      byte[] environ = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "environ"));
+      String entries = new String(environ, java.nio.charset.StandardCharsets.UTF_8);
+      return ("\0" + entries).contains("\0HODEI_WORKER_ID=" + worker.value() + "\0");
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** The pid of a worker this provider started, while it runs. */
+  public Optional<Long> pid(WorkerId worker) {
+    return Optional.ofNullable(processes.get(worker)).filter(Process::isAlive).map(Process::pid);
   }
 
   @Override
@@ -133,8 +181,16 @@ public final class LocalProcessProvider implements WorkerProvider {
     }
   }
 
+  /** SIGKILL to the worker and what it started, then waits (briefly) until it is gone. */
   private static void killTree(ProcessHandle root) {
     root.descendants().forEach(ProcessHandle::destroyForcibly);
     root.destroyForcibly();
+    try {
+      root.onExit().get(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      log.warn("pid {} still exists 5 s after SIGKILL", root.pid());
+    }
   }
 }

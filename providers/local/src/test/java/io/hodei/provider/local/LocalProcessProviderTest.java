@@ -19,7 +19,7 @@ class LocalProcessProviderTest {
 
   private LocalProcessProvider provider(List<String> command) {
     return new LocalProcessProvider(
-        new LocalProcessProvider.Config("local", command, dir.resolve("workers"), Duration.ofSeconds(2)));
+        new LocalProcessProvider.Config("local", command, dir.resolve("workers"), Duration.ofSeconds(2), Map.of()));
   }
 
   @Test
@@ -61,5 +61,22 @@ class LocalProcessProviderTest {
     assertThat(provider(List.of("/nonexistent/java")).health())
         .isInstanceOfSatisfying(
             ProviderHealth.Unhealthy.class, u -> assertThat(u.reason()).contains("/nonexistent/java"));
+  }
+
+  @Test
+  void aWorkerStartedByAnEarlierRunIsFoundByItsPidAndWorkerId() throws Exception {
+    var first = provider(List.of("/bin/sh", "-c", "echo up; exec sleep 60"));
+    var handle = first.create(new WorkerLaunch(new WorkerId("w-old"), "otp", "127.0.0.1:1", Map.of()));
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(dir.resolve("workers/w-old.log")).contains("up"));
+
+    // A new provider instance, as after a restart of the control plane, knows only the handle.
+    var restarted = provider(List.of("/bin/sh"));
+    var recorded = new io.hodei.core.provider.WorkerHandle(new WorkerId("w-old"), "local", handle.reference());
+    var impostor = new io.hodei.core.provider.WorkerHandle(new WorkerId("w-other"), "local", handle.reference());
+
+    assertThat(restarted.isAlive(recorded)).isTrue();
+    assertThat(restarted.isAlive(impostor)).isFalse();
+    restarted.destroy(recorded);
+    assertThat(restarted.isAlive(recorded)).isFalse();
   }
 }
