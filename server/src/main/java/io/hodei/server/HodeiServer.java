@@ -19,6 +19,7 @@ import io.hodei.server.api.SchedulerApi;
 import io.hodei.server.api.WorkerAgentApi;
 import io.hodei.server.provisioning.Provisioner;
 import io.hodei.server.scheduling.Dispatcher;
+import io.hodei.server.workers.SilentWorkerCheck;
 import io.hodei.server.workers.WorkerRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -50,6 +51,7 @@ public final class HodeiServer implements AutoCloseable {
   private final Provisioner provisioner;
   private final Dispatcher dispatcher;
   private final WorkerAgentApi workerApi;
+  private final SilentWorkerCheck silentWorkers;
   private final ExecutorService callExecutor = Executors.newVirtualThreadPerTaskExecutor();
   private volatile Server server;
   private volatile String address;
@@ -63,13 +65,19 @@ public final class HodeiServer implements AutoCloseable {
     // same job read back.
     this.clock = Clock.tick(sourceClock, Duration.ofMillis(1));
     this.jobService = new JobService(stores.jobs(), clock);
-    this.registry = new WorkerRegistry(clock);
+    this.registry = new WorkerRegistry(this.clock, config.heartbeatTimeout());
     var otps = new OtpService(stores.otps(), this.clock, OtpService.DEFAULT_TTL);
     this.provisioner =
         new Provisioner(pools, otps, registry, this::workerAddress, clock, this::wakeDispatcher);
     this.dispatcher =
         new Dispatcher(
-            stores.jobs(), jobService, registry, provisioner, ApiMapper::runCommand, config.dispatchTick());
+            stores.jobs(),
+            jobService,
+            registry,
+            provisioner,
+            ApiMapper::runCommand,
+            config.dispatchTick(),
+            this.clock);
     this.workerApi =
         new WorkerAgentApi(
             otps,
@@ -81,7 +89,11 @@ public final class HodeiServer implements AutoCloseable {
             signals,
             this::wakeDispatcher,
             config.heartbeatInterval(),
-            clock);
+            config.logCapBytes(),
+            this.clock);
+    this.silentWorkers =
+        new SilentWorkerCheck(
+            jobService, registry, config.heartbeatTimeout(), config.timeoutMargin(), this.clock);
     jobService.addListener(
         job -> {
           signals.signal(job.id());
@@ -101,23 +113,26 @@ public final class HodeiServer implements AutoCloseable {
 
   /** Starts serving on the given builder; tests may hand in any transport. */
   public synchronized HodeiServer start(ServerBuilder<?> builder) {
-    var interceptor = GrpcErrors.interceptor();
+    var errors = GrpcErrors.interceptor();
+    var caller = JobExecutionApi.callerCapture();
     try {
       server =
           builder
               .executor(callExecutor)
-              .addService(ServerInterceptors.intercept(new JobExecutionApi(jobService), interceptor))
               .addService(
                   ServerInterceptors.intercept(
-                      new LogStreamApi(jobService, stores.logs(), signals), interceptor))
-              .addService(ServerInterceptors.intercept(workerApi, interceptor))
-              .addService(
-                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry), interceptor))
-              .addService(
-                  ServerInterceptors.intercept(new ProviderApi(provisioner, clock), interceptor))
+                      new JobExecutionApi(jobService, registry, signals, clock), errors, caller))
               .addService(
                   ServerInterceptors.intercept(
-                      new MetricsServiceGrpc.MetricsServiceImplBase() {}, interceptor))
+                      new LogStreamApi(jobService, stores.logs(), signals), errors))
+              .addService(ServerInterceptors.intercept(workerApi, errors))
+              .addService(
+                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner), errors))
+              .addService(
+                  ServerInterceptors.intercept(new ProviderApi(provisioner, clock), errors))
+              .addService(
+                  ServerInterceptors.intercept(
+                      new MetricsServiceGrpc.MetricsServiceImplBase() {}, errors))
               .build()
               .start();
     } catch (IOException e) {
@@ -191,6 +206,7 @@ public final class HodeiServer implements AutoCloseable {
           var orphans = registry.remove(gone);
           workerApi.settleLost(gone, orphans, "worker " + gone + " stopped while running the job");
         }
+        silentWorkers.settleJobsOfSilentWorkers();
         if (!clock.instant().isBefore(nextHealthCheck)) {
           provisioner.checkHealth();
           nextHealthCheck = clock.instant().plus(HEALTH_CHECK_EVERY);

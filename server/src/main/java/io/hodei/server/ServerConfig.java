@@ -11,18 +11,36 @@ import java.util.Optional;
  * @param advertisedAddress host:port that workers use to reach this server; defaults to the bound
  *     address
  * @param heartbeatInterval how often workers send heartbeats
+ * @param heartbeatTimeout a worker silent this long is lost: its jobs are retried or failed
+ * @param timeoutMargin how far past its timeout a job of a silent worker may run before the server
+ *     declares it timed out itself
+ * @param logCapBytes most bytes of output kept per job; later output is replaced by a marker
  * @param dispatchTick longest pause of the scheduling loop when nothing wakes it
- * @param housekeepingInterval how often workers are checked for expiry and idleness
+ * @param housekeepingInterval how often workers and running jobs are checked
  */
 public record ServerConfig(
     String bindHost,
     int port,
     Optional<String> advertisedAddress,
     Duration heartbeatInterval,
+    Duration heartbeatTimeout,
+    Duration timeoutMargin,
+    long logCapBytes,
     Duration dispatchTick,
     Duration housekeepingInterval) {
 
   public static final int DEFAULT_PORT = 50051;
+  public static final long DEFAULT_LOG_CAP = 100L * 1024 * 1024;
+
+  public ServerConfig {
+    if (!heartbeatTimeout.minus(heartbeatInterval).isPositive()) {
+      throw new IllegalArgumentException(
+          "heartbeat timeout (" + heartbeatTimeout + ") must exceed the interval (" + heartbeatInterval + ")");
+    }
+    if (logCapBytes < 1024) {
+      throw new IllegalArgumentException("log cap must be at least 1 KiB, got " + logCapBytes);
+    }
+  }
 
   public static ServerConfig defaults() {
     return new ServerConfig(
@@ -30,12 +48,35 @@ public record ServerConfig(
         DEFAULT_PORT,
         Optional.empty(),
         Duration.ofSeconds(5),
+        Duration.ofSeconds(15),
+        Duration.ofSeconds(30),
+        DEFAULT_LOG_CAP,
         Duration.ofSeconds(1),
         Duration.ofSeconds(1));
   }
 
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(
-        bindHost, newPort, advertisedAddress, heartbeatInterval, dispatchTick, housekeepingInterval);
+        bindHost, newPort, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
+        logCapBytes, dispatchTick, housekeepingInterval);
+  }
+
+  /** Heartbeat every {@code interval}; a worker silent for {@code timeout} is lost. */
+  public ServerConfig withHeartbeats(Duration interval, Duration timeout) {
+    return new ServerConfig(
+        bindHost, port, advertisedAddress, interval, timeout, timeoutMargin, logCapBytes,
+        dispatchTick, housekeepingInterval);
+  }
+
+  public ServerConfig withLogCap(long bytes) {
+    return new ServerConfig(
+        bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
+        bytes, dispatchTick, housekeepingInterval);
+  }
+
+  public ServerConfig withTimeoutMargin(Duration margin) {
+    return new ServerConfig(
+        bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, margin,
+        logCapBytes, dispatchTick, housekeepingInterval);
   }
 }

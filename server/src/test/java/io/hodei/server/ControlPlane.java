@@ -37,15 +37,26 @@ final class ControlPlane implements AutoCloseable {
   final LocalProcessProvider provider;
 
   ControlPlane(Path dir, Clock clock, PoolPolicy policy) {
+    this(dir, clock, policy, ServerConfig.defaults().withPort(0), List.of());
+  }
+
+  /**
+   * @param workerCommand the worker's command line; empty for a real worker JVM
+   */
+  ControlPlane(Path dir, Clock clock, PoolPolicy policy, ServerConfig config, List<String> workerCommand) {
     database = Database.sqlite(dir.resolve("data"));
     stores = Stores.open(database);
     provider =
         new LocalProcessProvider(
             new LocalProcessProvider.Config(
-                "local", workerCommand(), dir.resolve("workers"), Duration.ofSeconds(10)));
+                "local",
+                workerCommand.isEmpty() ? workerCommand() : workerCommand,
+                dir.resolve("workers"),
+                Duration.ofSeconds(10),
+                java.util.Map.of("HODEI_KILL_GRACE", "1s")));
     server =
         new HodeiServer(
-                ServerConfig.defaults().withPort(0),
+                config,
                 stores,
                 List.of(new Provisioner.Pool(provider, policy)),
                 clock)

@@ -27,7 +27,13 @@ public final class ApiMapper {
             .setAttempt(job.attempts())
             .setCreatedAt(toWire(job.createdAt()))
             .setUpdatedAt(toWire(job.updatedAt()))
-            .setWaitingReason(job.waitingReason());
+            .setWaitingReason(job.waitingReason())
+            .setProgressPercentage(job.progress().percent())
+            .setProgressMessage(job.progress().message())
+            .setMaxAttempts(job.spec().retryPolicy().maxAttempts());
+    job.notBefore().ifPresent(t -> b.setNotBefore(toWire(t)));
+    job.cancel()
+        .ifPresent(c -> b.setCancelReason(c.reason()).setCancelledBy(c.requestedBy()));
     job.finishedAt().ifPresent(t -> b.setFinishedAt(toWire(t)));
     job.exitCode().ifPresent(b::setExitCode);
     job.errorMessage().ifPresent(b::setErrorMessage);
@@ -78,6 +84,7 @@ public final class ApiMapper {
   public static io.hodei.api.v1.LogLine toApi(LogLine line) {
     return io.hodei.api.v1.LogLine.newBuilder()
         .setSequence(line.sequence())
+        .setAttempt(line.attempt())
         .setStream(
             line.stream() == LogStream.STDERR
                 ? io.hodei.api.v1.LogStream.LOG_STREAM_STDERR
@@ -89,7 +96,7 @@ public final class ApiMapper {
 
   public static io.hodei.api.v1.Worker toApi(WorkerRegistry.WorkerView w) {
     WorkerStatus status =
-        !w.attached()
+        !w.isHealthy()
             ? WorkerStatus.WORKER_STATUS_UNHEALTHY
             : w.running().isEmpty() && !w.reserved()
                 ? WorkerStatus.WORKER_STATUS_READY

@@ -1,14 +1,41 @@
 package io.hodei.server.api;
 
 import io.grpc.stub.StreamObserver;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.hodei.api.v1.AssignJobRequest;
+import io.hodei.api.v1.AssignJobResponse;
+import io.hodei.api.v1.CancelJobCommand;
+import io.hodei.api.v1.CancelJobRequest;
+import io.hodei.api.v1.CancelJobResponse;
+import io.hodei.api.v1.CompleteJobRequest;
+import io.hodei.api.v1.CompleteJobResponse;
+import io.hodei.api.v1.FailJobRequest;
+import io.hodei.api.v1.FailJobResponse;
 import io.hodei.api.v1.GetJobRequest;
 import io.hodei.api.v1.GetJobResponse;
 import io.hodei.api.v1.JobExecutionServiceGrpc;
 import io.hodei.api.v1.ListJobsRequest;
 import io.hodei.api.v1.ListJobsResponse;
 import io.hodei.api.v1.QueueJobRequest;
+import io.hodei.api.v1.JobEvent;
 import io.hodei.api.v1.QueueJobResponse;
+import io.hodei.api.v1.RetryJobRequest;
+import io.hodei.api.v1.RetryJobResponse;
+import io.hodei.api.v1.ServerMessage;
+import io.hodei.api.v1.StartJobRequest;
+import io.hodei.api.v1.StartJobResponse;
+import io.hodei.api.v1.UpdateProgressRequest;
+import io.hodei.api.v1.UpdateProgressResponse;
+import io.hodei.api.v1.WatchJobRequest;
 import io.hodei.core.error.InvalidSpecException;
+import io.hodei.core.error.NotFoundException;
+import io.hodei.core.job.ExecutionId;
+import io.hodei.core.job.Outcome;
+import io.hodei.core.worker.WorkerId;
+import io.hodei.server.workers.WorkerRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.OptionalInt;
 import io.hodei.core.job.Job;
 import io.hodei.core.job.JobId;
 import io.hodei.core.job.JobQuery;
@@ -25,10 +52,218 @@ import java.util.Optional;
  * issue that brings them.
  */
 public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionServiceImplBase {
-  private final JobService jobs;
+  private static final Duration MAX_WAIT = Duration.ofSeconds(1);
 
-  public JobExecutionApi(JobService jobs) {
+  private final JobService jobs;
+  private final WorkerRegistry registry;
+  private final JobSignals signals;
+  private final Clock clock;
+
+  public JobExecutionApi(JobService jobs, WorkerRegistry registry, JobSignals signals, Clock clock) {
     this.jobs = jobs;
+    this.registry = registry;
+    this.signals = signals;
+    this.clock = clock;
+  }
+
+  @Override
+  public void cancelJob(CancelJobRequest request, StreamObserver<CancelJobResponse> response) {
+    JobId id = jobId(request.getJobId());
+    Job before = jobs.get(id);
+    Job after = jobs.cancel(id, request.getReason(), caller());
+    // A job that may be on a worker is stopped there too: a Running one ends Cancelled once its
+    // worker confirms, a Scheduled one may already have reached it.
+    if (before.state().isActive()) {
+      before
+          .workerId()
+          .flatMap(registry::link)
+          .ifPresent(
+              link ->
+                  link.send(
+                      ServerMessage.newBuilder()
+                          .setCancelJob(
+                              CancelJobCommand.newBuilder()
+                                  .setJobId(id.value())
+                                  .setExecutionId(before.executionId().orElseThrow().value())
+                                  .setReason(request.getReason().isBlank() ? "cancelled" : request.getReason()))
+                          .build()));
+    }
+    response.onNext(
+        CancelJobResponse.newBuilder().setJob(ApiMapper.toApi(after, jobs.attempts(id))).build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void retryJob(RetryJobRequest request, StreamObserver<RetryJobResponse> response) {
+    JobId id = jobId(request.getJobId());
+    Job job = jobs.retry(id);
+    response.onNext(
+        RetryJobResponse.newBuilder().setJob(ApiMapper.toApi(job, jobs.attempts(id))).build());
+    response.onCompleted();
+  }
+
+  /**
+   * The job's history from {@code from_sequence} (or only its current state), then every change
+   * as it is persisted, until the job is final. Reads the store only, so it is exact across
+   * restarts: each event is an entry of the job's persisted history.
+   */
+  @Override
+  public void watchJob(WatchJobRequest request, StreamObserver<JobEvent> response) {
+    JobId id = jobId(request.getJobId());
+    Job job = jobs.get(id);
+    var call = (ServerCallStreamObserver<JobEvent>) response;
+    long next = request.getFromSequence();
+    if (next <= 0) {
+      var history = jobs.events(id, 1, Integer.MAX_VALUE);
+      var latest = history.isEmpty() ? null : history.getLast();
+      response.onNext(event(job, latest));
+      next = latest == null ? 1 : latest.sequence() + 1;
+    }
+    while (!call.isCancelled()) {
+      var change = signals.nextChange(id);
+      job = jobs.get(id);
+      var events = jobs.events(id, next, 100);
+      for (var e : events) {
+        response.onNext(event(job, e));
+        next = e.sequence() + 1;
+      }
+      if (!events.isEmpty()) {
+        continue;
+      }
+      if (job.isSettled()) {
+        response.onCompleted();
+        return;
+      }
+      JobSignals.await(change, MAX_WAIT);
+      if (Thread.currentThread().isInterrupted()) {
+        return;
+      }
+    }
+  }
+
+  // ---- the unary worker calls of UC2/UC3 --------------------------------------------------
+
+  @Override
+  public void assignJob(AssignJobRequest request, StreamObserver<AssignJobResponse> response) {
+    JobId id = jobId(request.getJobId());
+    if (request.getWorkerId().isBlank()) {
+      throw new InvalidSpecException("worker_id", "must not be empty");
+    }
+    WorkerId worker = new WorkerId(request.getWorkerId());
+    if (registry.find(worker).isEmpty()) {
+      throw new NotFoundException("worker", worker.value());
+    }
+    Job job = jobs.assign(id, worker);
+    ExecutionId execution = job.executionId().orElseThrow();
+    registry.confirm(worker, id, execution);
+    response.onNext(AssignJobResponse.newBuilder().setExecutionId(execution.value()).build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void startJob(StartJobRequest request, StreamObserver<StartJobResponse> response) {
+    ExecutionId execution = executionId(request.getExecutionId());
+    Job job = jobs.byExecution(execution);
+    touch(job);
+    jobs.start(job.id(), execution, clock.instant());
+    response.onNext(StartJobResponse.getDefaultInstance());
+    response.onCompleted();
+  }
+
+  @Override
+  public void updateProgress(
+      UpdateProgressRequest request, StreamObserver<UpdateProgressResponse> response) {
+    ExecutionId execution = executionId(request.getExecutionId());
+    double percent = request.getProgressPercentage();
+    if (Double.isNaN(percent) || percent < 0 || percent > 100) {
+      throw new InvalidSpecException("progress_percentage", "must be between 0 and 100");
+    }
+    touch(jobs.byExecution(execution));
+    jobs.reportProgress(execution, percent, request.getMessage());
+    response.onNext(UpdateProgressResponse.getDefaultInstance());
+    response.onCompleted();
+  }
+
+  @Override
+  public void completeJob(CompleteJobRequest request, StreamObserver<CompleteJobResponse> response) {
+    ExecutionId execution = executionId(request.getExecutionId());
+    if (request.getExitCode() != 0) {
+      throw new InvalidSpecException(
+          "exit_code", "CompleteJob reports success (0); report exit code " + request.getExitCode() + " with FailJob");
+    }
+    finishUnary(execution, new Outcome.Exited(0));
+    response.onNext(CompleteJobResponse.getDefaultInstance());
+    response.onCompleted();
+  }
+
+  @Override
+  public void failJob(FailJobRequest request, StreamObserver<FailJobResponse> response) {
+    ExecutionId execution = executionId(request.getExecutionId());
+    String error =
+        request.getErrorMessage().isBlank()
+            ? "failed" + (request.getExitCode() != 0 ? " with exit code " + request.getExitCode() : "")
+            : request.getErrorMessage();
+    finishUnary(
+        execution,
+        new Outcome.Failed(
+            request.getExitCode() != 0 ? OptionalInt.of(request.getExitCode()) : OptionalInt.empty(),
+            error));
+    response.onNext(FailJobResponse.getDefaultInstance());
+    response.onCompleted();
+  }
+
+  private void finishUnary(ExecutionId execution, Outcome outcome) {
+    Job job = jobs.byExecution(execution);
+    touch(job);
+    Job done = jobs.finish(job.id(), execution, outcome, clock.instant());
+    job.workerId().ifPresent(w -> registry.finished(w, execution));
+    signals.signal(done.id());
+  }
+
+  /** A worker using the unary calls shows it is alive by making them. */
+  private void touch(Job job) {
+    job.workerId().ifPresent(registry::seen);
+  }
+
+  private static ExecutionId executionId(String value) {
+    if (value.isBlank()) {
+      throw new InvalidSpecException("execution_id", "must not be empty");
+    }
+    return new ExecutionId(value);
+  }
+
+  private JobEvent event(Job job, io.hodei.core.job.JobEvent e) {
+    var b = JobEvent.newBuilder().setJobId(job.id().value()).setJob(ApiMapper.toApi(job, List.of()));
+    if (e == null) {
+      return b.setState(WireMapping.toWire(job.state())).setAt(WireMapping.toWire(job.updatedAt())).build();
+    }
+    return b.setState(WireMapping.toWire(e.state()))
+        .setAt(WireMapping.toWire(e.at()))
+        .setSequence(e.sequence())
+        .setMessage(e.message())
+        .build();
+  }
+
+  /** Who is calling, for the record. Authentication arrives later; until then, the peer address. */
+  private static String caller() {
+    var address = CALLER.get();
+    return address == null ? "anonymous" : "anonymous@" + address;
+  }
+
+  /** Filled by {@link #callerCapture()} from the transport's remote address. */
+  static final io.grpc.Context.Key<String> CALLER = io.grpc.Context.key("hodei-caller");
+
+  /** Puts the caller's address into the call context for {@link #caller()}. */
+  public static io.grpc.ServerInterceptor callerCapture() {
+    return new io.grpc.ServerInterceptor() {
+      @Override
+      public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(
+          io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers, io.grpc.ServerCallHandler<Q, R> next) {
+        var remote = call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+        var context = io.grpc.Context.current().withValue(CALLER, remote == null ? null : remote.toString().replaceFirst("^/", ""));
+        return io.grpc.Contexts.interceptCall(context, call, headers, next);
+      }
+    };
   }
 
   @Override

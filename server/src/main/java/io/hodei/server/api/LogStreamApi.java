@@ -17,7 +17,7 @@ import java.util.List;
 
 /**
  * Serves a job's log from the store: history from any offset, then, with {@code follow}, live
- * lines as they are persisted, until the job is final and every line has been sent. Because it
+ * lines as they are persisted, until the job is final (with no retry coming) and every line has been sent. Because it
  * reads only the store, it behaves the same during the job, after it and after a restart.
  */
 public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImplBase {
@@ -37,6 +37,9 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
   @Override
   public void streamLogs(StreamLogsRequest request, StreamObserver<StreamLogsResponse> response) {
     JobId id = JobExecutionApi.jobId(request.getJobId());
+    if (request.getAttempt() < 0) {
+      throw new InvalidSpecException("attempt", "must not be negative");
+    }
     if (request.getFromSequence() < 0) {
       throw new InvalidSpecException("from_sequence", "must not be negative");
     }
@@ -51,14 +54,18 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
       List<LogLine> lines = logs.read(id, next, LINES_PER_MESSAGE);
       if (!lines.isEmpty()) {
         var b = StreamLogsResponse.newBuilder();
-        lines.forEach(line -> b.addLines(ApiMapper.toApi(line)));
-        response.onNext(b.build());
+        lines.stream()
+            .filter(line -> request.getAttempt() == 0 || line.attempt() == request.getAttempt())
+            .forEach(line -> b.addLines(ApiMapper.toApi(line)));
+        if (b.getLinesCount() > 0) {
+          response.onNext(b.build());
+        }
         next = lines.getLast().sequence() + 1;
         continue;
       }
-      if (job.state().isFinal() || !request.getFollow()) {
+      if (job.isSettled() || !request.getFollow()) {
         var last = StreamLogsResponse.newBuilder();
-        if (job.state().isFinal()) {
+        if (job.isSettled()) {
           last.setFinalState(WireMapping.toWire(job.state()));
         }
         response.onNext(last.build());

@@ -12,6 +12,7 @@ import io.hodei.api.v1.ServerMessage;
 import io.hodei.api.v1.UnregisterRequest;
 import io.hodei.api.v1.UnregisterResponse;
 import io.hodei.api.v1.WorkerAgentServiceGrpc;
+import io.hodei.api.v1.WorkerHeartbeat;
 import io.hodei.api.v1.WorkerMessage;
 import io.hodei.core.error.AuthenticationException;
 import io.hodei.core.error.HodeiException;
@@ -21,9 +22,7 @@ import io.hodei.core.job.ExecutionId;
 import io.hodei.core.job.JobId;
 import io.hodei.core.job.JobService;
 import io.hodei.core.job.Outcome;
-import io.hodei.core.log.LogLine;
 import io.hodei.core.log.LogStore;
-import io.hodei.core.log.LogStream;
 import io.hodei.core.worker.OtpService;
 import io.hodei.core.worker.Secrets;
 import io.hodei.core.worker.WorkerId;
@@ -35,8 +34,6 @@ import io.hodei.server.workers.WorkerRegistry;
 import io.hodei.wire.WireMapping;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +56,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
   private final Runnable workerFreed;
   private final Duration heartbeatInterval;
   private final Clock clock;
+  private final LogIngest logIngest;
 
   public WorkerAgentApi(
       OtpService otps,
@@ -70,6 +68,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       JobSignals signals,
       Runnable workerFreed,
       Duration heartbeatInterval,
+      long logCapBytes,
       Clock clock) {
     this.otps = otps;
     this.workerStore = workerStore;
@@ -81,6 +80,13 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     this.workerFreed = workerFreed;
     this.heartbeatInterval = heartbeatInterval;
     this.clock = clock;
+    this.logIngest = new LogIngest(logs, logCapBytes, clock);
+    jobs.addListener(
+        job -> {
+          if (!job.state().isActive()) {
+            logIngest.forget(job.id());
+          }
+        });
   }
 
   @Override
@@ -95,10 +101,17 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       log.warn("registration of worker {} refused: {}", info.id(), e.getMessage());
       throw e;
     }
-    String provider = provisioner.registered(info.id()).orElse("external");
+    var origin = provisioner.registered(info.id());
+    String provider = origin.map(Provisioner.Origin::pool).orElse("external");
     String session = UUID.randomUUID().toString();
     workerStore.save(
-        new WorkerRegistration(info, provider, Secrets.sha256Hex(session), clock.instant(), true));
+        new WorkerRegistration(
+            info,
+            provider,
+            origin.map(Provisioner.Origin::handleReference).orElse(""),
+            Secrets.sha256Hex(session),
+            clock.instant(),
+            true));
     registry.register(info, provider);
     log.info("worker {} registered ({} on {})", info.id(), provider, info.hostname());
     response.onNext(
@@ -127,12 +140,26 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     return new Connection((ServerCallStreamObserver<ServerMessage>) response);
   }
 
+  /**
+   * Brings back a worker registered before this server restarted: into the registry with the
+   * executions the store says it holds, and under its pool's charge again.
+   */
+  private void resume(WorkerRegistration registration) {
+    WorkerId id = registration.info().id();
+    registry.register(registration.info(), registration.provider());
+    jobs.active().stream()
+        .filter(job -> job.workerId().filter(id::equals).isPresent())
+        .forEach(job -> registry.confirm(id, job.id(), job.executionId().orElseThrow()));
+    provisioner.adopt(id, registration.provider(), registration.handleReference());
+    log.info("worker {} resumed its session after a restart", id);
+  }
+
   /** Ends, as failed, the jobs a vanished worker held. */
   public void settleLost(WorkerId worker, java.util.Map<ExecutionId, JobId> running, String why) {
     running.forEach(
         (execution, job) -> {
           try {
-            jobs.finish(job, execution, new Outcome.WorkerLost(why), clock.instant());
+            jobs.settleLostExecution(job, execution, why);
           } catch (HodeiException e) {
             log.debug("job {} of lost worker {} already settled: {}", job, worker, e.getMessage());
           }
@@ -140,6 +167,10 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
   }
 
   private WorkerId authenticate(String workerId, String session) {
+    return authenticated(workerId, session).info().id();
+  }
+
+  private WorkerRegistration authenticated(String workerId, String session) {
     if (workerId.isBlank() || session.isBlank()) {
       throw new AuthenticationException("worker id and session id are required");
     }
@@ -154,7 +185,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
         Secrets.sha256Hex(session).getBytes(java.nio.charset.StandardCharsets.US_ASCII))) {
       throw new AuthenticationException("session does not belong to worker " + id);
     }
-    return id;
+    return registration;
   }
 
   /**
@@ -182,7 +213,8 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
         MDC.put("workerId", worker.value());
         registry.seen(worker);
         switch (message.getPayloadCase()) {
-          case HEARTBEAT, ACK -> {}
+          case ACK -> {}
+          case HEARTBEAT -> reconcile(message.getHeartbeat());
           case JOB_STARTED -> {
             var started = message.getJobStarted();
             jobs.start(
@@ -212,7 +244,12 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       if (!message.hasAttach()) {
         throw new AuthenticationException("the first message on a worker stream must be attach");
       }
-      WorkerId id = authenticate(message.getAttach().getWorkerId(), message.getAttach().getSessionId());
+      var registration =
+          authenticated(message.getAttach().getWorkerId(), message.getAttach().getSessionId());
+      WorkerId id = registration.info().id();
+      if (registry.find(id).isEmpty()) {
+        resume(registration);
+      }
       if (!registry.attach(id, this)) {
         throw new AuthenticationException("worker " + id + " is not registered with this server");
       }
@@ -228,28 +265,86 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
         return;
       }
       JobId job = new JobId(batch.getJobId());
-      var current = jobs.get(job);
       var execution = new ExecutionId(batch.getExecutionId());
+      var current = jobs.get(job);
+      long stored;
       if (current.executionId().filter(execution::equals).isEmpty() || !current.state().isActive()) {
-        log.info("dropping log batch of stale execution {} of job {}", execution, job);
-        return;
+        // Output of an execution the job has moved past: not kept, but acknowledged so the
+        // worker lets go of it.
+        log.info("discarding log batch of stale execution {} of job {}", execution, job);
+        stored = batch.getLines(batch.getLinesCount() - 1).getSequence() + 1;
+      } else {
+        stored = logIngest.ingest(current, batch);
+        signals.signal(job);
       }
-      List<LogLine> lines = new ArrayList<>(batch.getLinesCount());
-      for (var line : batch.getLinesList()) {
-        lines.add(
-            new LogLine(
-                line.getSequence(),
-                current.attempts(),
-                line.getStream() == io.hodei.api.v1.LogStream.LOG_STREAM_STDERR
-                    ? LogStream.STDERR
-                    : LogStream.STDOUT,
-                line.getData().toByteArray(),
-                line.hasAt() ? WireMapping.toDomain(line.getAt()) : clock.instant()));
-      }
-      logs.append(job, current.attempts(), lines);
-      signals.signal(job);
+      send(
+          ServerMessage.newBuilder()
+              .setAck(
+                  Ack.newBuilder()
+                      .setExecutionId(execution.value())
+                      .setKind(AckKind.ACK_KIND_LOG_BATCH)
+                      .setLogSequence(stored))
+              .build());
     }
 
+    /**
+     * Compares what the worker says it runs with what the store says it owns. It is told to drop
+     * executions it no longer owns (it was presumed lost and the job moved on, or the job was
+     * cancelled). A Scheduled job it does not know of after a grace period never reached it, and
+     * goes back to the queue; a Running one it does not know of is settled as lost.
+     */
+    private void reconcile(WorkerHeartbeat heartbeat) {
+      var reported = new java.util.HashSet<String>(heartbeat.getRunningExecutionIdsList());
+      for (String executionId : reported) {
+        var execution = new ExecutionId(executionId);
+        var owner = jobs.findByExecution(execution);
+        boolean owned =
+            owner.isPresent()
+                && owner.get().state().isActive()
+                && owner.get().workerId().filter(worker::equals).isPresent();
+        if (!owned) {
+          log.info("worker {} runs execution {} it no longer owns; telling it to stop", worker, execution);
+          send(
+              ServerMessage.newBuilder()
+                  .setCancelJob(
+                      io.hodei.api.v1.CancelJobCommand.newBuilder()
+                          .setJobId(owner.map(j -> j.id().value()).orElse(""))
+                          .setExecutionId(executionId)
+                          .setReason("this worker no longer owns the execution"))
+                  .build());
+        }
+      }
+      var now = clock.instant();
+      var view = registry.find(worker);
+      if (view.isEmpty()) {
+        return;
+      }
+      view.get()
+          .running()
+          .forEach(
+              (execution, jobId) -> {
+                if (reported.contains(execution.value())) {
+                  return;
+                }
+                var job = jobs.get(jobId);
+                var attempt = job.current().filter(a -> a.executionId().equals(execution));
+                if (attempt.isEmpty() || !job.state().isActive()) {
+                  registry.finished(worker, execution);
+                  return;
+                }
+                if (attempt.get().scheduledAt().plus(heartbeatInterval.multipliedBy(2)).isAfter(now)) {
+                  return; // the command may still be on its way
+                }
+                registry.finished(worker, execution);
+                if (job.state() == io.hodei.core.job.JobState.SCHEDULED) {
+                  jobs.returnToQueue(jobId, execution, "worker " + worker + " never received the job");
+                } else {
+                  jobs.settleLostExecution(
+                      jobId, execution, "worker " + worker + " no longer runs the job");
+                }
+                workerFreed.run();
+              });
+    }
     private void complete(JobResult result) {
       JobId job = new JobId(result.getJobId());
       ExecutionId execution = new ExecutionId(result.getExecutionId());

@@ -131,13 +131,46 @@ public final class Provisioner {
     return "waiting for a free worker: " + why + (lastFailure.isEmpty() ? "" : "; last failure: " + lastFailure);
   }
 
+  /** The pool that created a worker, and the provider's reference to it if already known. */
+  public record Origin(String pool, String handleReference) {}
+
   /**
-   * A worker proved its OTP. Returns the name of the pool that created it, if this server did. It
-   * still counts as starting until it {@link #attached attaches}: until then no job can use it.
+   * A worker proved its OTP. Returns where it came from, if this server created it. It still
+   * counts as starting until it {@link #attached attaches}: until then no job can use it.
    */
-  public synchronized Optional<String> registered(WorkerId id) {
+  public synchronized Optional<Origin> registered(WorkerId id) {
     Tracked tracked = starting.containsKey(id) ? starting.get(id) : live.get(id);
-    return Optional.ofNullable(tracked).map(t -> t.pool.name());
+    return Optional.ofNullable(tracked)
+        .map(t -> new Origin(t.pool.name(), t.handle == null ? "" : t.handle.reference()));
+  }
+
+  /**
+   * Takes charge again of a worker created before this server (re)started, so that it counts
+   * against its pool and is stopped when idle. No-op for a worker already tracked or whose pool
+   * no longer exists.
+   */
+  public synchronized void adopt(WorkerId id, String poolName, String handleReference) {
+    if (live.containsKey(id) || starting.containsKey(id)) {
+      return;
+    }
+    for (Pool pool : pools) {
+      if (pool.name().equals(poolName)) {
+        Tracked tracked = new Tracked(pool, clock.instant());
+        if (!handleReference.isEmpty()) {
+          tracked.handle = new WorkerHandle(id, poolName, handleReference);
+        }
+        live.put(id, tracked);
+        log.info("adopted worker {} of {} after a restart", id, poolName);
+        return;
+      }
+    }
+  }
+
+  /** Workers being created or not yet attached: their ids, pools and since when. */
+  public synchronized List<Map.Entry<WorkerId, String>> startingWorkers() {
+    return starting.entrySet().stream()
+        .map(e -> Map.entry(e.getKey(), e.getValue().pool.name()))
+        .toList();
   }
 
   /** The worker's stream is attached: it is live and can take jobs. */

@@ -38,6 +38,7 @@ public final class Dispatcher {
   private final Provisioner provisioner;
   private final Function<Job, ServerMessage> runCommand;
   private final Duration tick;
+  private final java.time.Clock clock;
   private final Semaphore wakeups = new Semaphore(0);
   private volatile boolean running;
   private Thread thread;
@@ -48,13 +49,15 @@ public final class Dispatcher {
       WorkerRegistry registry,
       Provisioner provisioner,
       Function<Job, ServerMessage> runCommand,
-      Duration tick) {
+      Duration tick,
+      java.time.Clock clock) {
     this.jobs = jobs;
     this.jobService = jobService;
     this.registry = registry;
     this.provisioner = provisioner;
     this.runCommand = runCommand;
     this.tick = tick;
+    this.clock = clock;
   }
 
   public synchronized void start() {
@@ -106,7 +109,7 @@ public final class Dispatcher {
 
   /** One pass over the head of the queue. Returns true if it should run again at once. */
   boolean dispatchPass() {
-    List<Job> pending = jobs.pending(BATCH);
+    List<Job> pending = jobs.pending(BATCH, clock.instant());
     if (pending.isEmpty()) {
       return false;
     }

@@ -5,6 +5,7 @@ import io.hodei.core.job.JobId;
 import io.hodei.core.worker.WorkerId;
 import io.hodei.core.worker.WorkerInfo;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -19,7 +20,8 @@ import java.util.Optional;
  * each runs. In memory only; the durable registration is in the worker store.
  *
  * <p>Thread-safe: every method holds the registry's monitor for a short, I/O-free section. A
- * worker is <em>free</em> when it is attached, not reserved and runs nothing. {@link #reserveFree}
+ * worker is <em>free</em> when it is attached, not silent (heard from within the heartbeat
+ * timeout), not reserved and runs nothing. {@link #reserveFree}
  * hands a free worker to exactly one dispatcher, which must then call {@link #confirm} or {@link
  * #release}.
  */
@@ -34,10 +36,16 @@ public final class WorkerRegistry {
       Map<ExecutionId, JobId> running,
       Instant registeredAt,
       Instant lastSeenAt,
-      Instant idleSince) {
+      Instant idleSince,
+      boolean silent) {
 
     public boolean isFree() {
-      return attached && !reserved && running.isEmpty();
+      return attached && !silent && !reserved && running.isEmpty();
+    }
+
+    /** Attached and heard from recently. */
+    public boolean isHealthy() {
+      return attached && !silent;
     }
   }
 
@@ -62,17 +70,28 @@ public final class WorkerRegistry {
       this.idleSince = now;
     }
 
-    WorkerView view() {
+    WorkerView view(Instant now, Duration silenceLimit) {
       return new WorkerView(
-          info, provider, link != null, reserved, Map.copyOf(running), registeredAt, lastSeenAt, idleSince);
+          info,
+          provider,
+          link != null,
+          reserved,
+          Map.copyOf(running),
+          registeredAt,
+          lastSeenAt,
+          idleSince,
+          lastSeenAt.plus(silenceLimit).isBefore(now));
     }
   }
 
   private final Clock clock;
+  private final Duration silenceLimit;
   private final Map<WorkerId, Entry> workers = new HashMap<>();
 
-  public WorkerRegistry(Clock clock) {
+  /** @param silenceLimit a worker not heard from for this long is silent: no jobs go to it */
+  public WorkerRegistry(Clock clock, Duration silenceLimit) {
     this.clock = clock;
+    this.silenceLimit = silenceLimit;
   }
 
   /** A worker has proven its identity; it becomes usable once it attaches its stream. */
@@ -116,7 +135,7 @@ public final class WorkerRegistry {
   /** Takes the free worker that has been idle longest, so work spreads over warm workers. */
   public synchronized Optional<Reservation> reserveFree() {
     return workers.entrySet().stream()
-        .filter(e -> e.getValue().view().isFree())
+        .filter(e -> e.getValue().view(clock.instant(), silenceLimit).isFree())
         .min(Comparator.comparing(e -> e.getValue().idleSince))
         .map(
             e -> {
@@ -165,7 +184,7 @@ public final class WorkerRegistry {
   /** Removes the worker if it is free and has been idle since before {@code cutoff}. */
   public synchronized boolean removeIfIdleSince(WorkerId id, Instant cutoff) {
     Entry entry = workers.get(id);
-    if (entry == null || !entry.view().isFree() || !entry.idleSince.isBefore(cutoff)) {
+    if (entry == null || !entry.view(clock.instant(), silenceLimit).isFree() || !entry.idleSince.isBefore(cutoff)) {
       return false;
     }
     remove(id);
@@ -173,7 +192,7 @@ public final class WorkerRegistry {
   }
 
   public synchronized Optional<WorkerView> find(WorkerId id) {
-    return Optional.ofNullable(workers.get(id)).map(Entry::view);
+    return Optional.ofNullable(workers.get(id)).map(e -> e.view(clock.instant(), silenceLimit));
   }
 
   public synchronized Optional<WorkerLink> link(WorkerId id) {
@@ -182,7 +201,8 @@ public final class WorkerRegistry {
 
   public synchronized List<WorkerView> snapshot() {
     List<WorkerView> views = new ArrayList<>();
-    workers.values().forEach(e -> views.add(e.view()));
+    Instant now = clock.instant();
+    workers.values().forEach(e -> views.add(e.view(now, silenceLimit)));
     views.sort(Comparator.comparing(v -> v.info().id().value()));
     return views;
   }

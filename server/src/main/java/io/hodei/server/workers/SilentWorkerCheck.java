@@ -1,0 +1,108 @@
+package io.hodei.server.workers;
+
+import io.hodei.core.error.HodeiException;
+import io.hodei.core.job.Job;
+import io.hodei.core.job.JobService;
+import io.hodei.core.job.JobState;
+import io.hodei.core.job.Outcome;
+import io.hodei.core.worker.WorkerId;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * Settles the jobs of workers that went silent, so no job stays Scheduled or Running forever after
+ * a worker crash.
+ *
+ * <p>A worker is silent when nothing arrived from it for the heartbeat timeout; after a restart of
+ * the control plane, workers it has not heard from yet count from the restart. A silent worker's
+ * Running job past its own timeout plus a margin ends Timeout (the worker would have enforced it);
+ * any other of its jobs ends Cancelled if a cancel was asked, else Failed as "worker lost" — and
+ * is then retried if its policy allows. If the worker comes back, it is told to drop those
+ * executions (see the heartbeat reconciliation).
+ *
+ * <p>Runs on the housekeeping thread only; every change goes through {@link JobService}, whose
+ * compare-and-set makes a race with a late result harmless (one of the two wins, the other is
+ * refused).
+ */
+public final class SilentWorkerCheck {
+  private static final Logger log = LoggerFactory.getLogger(SilentWorkerCheck.class);
+
+  private final JobService jobs;
+  private final WorkerRegistry registry;
+  private final Duration heartbeatTimeout;
+  private final Duration timeoutMargin;
+  private final Instant startedAt;
+  private final Clock clock;
+
+  public SilentWorkerCheck(
+      JobService jobs,
+      WorkerRegistry registry,
+      Duration heartbeatTimeout,
+      Duration timeoutMargin,
+      Clock clock) {
+    this.jobs = jobs;
+    this.registry = registry;
+    this.heartbeatTimeout = heartbeatTimeout;
+    this.timeoutMargin = timeoutMargin;
+    this.clock = clock;
+    this.startedAt = clock.instant();
+  }
+
+  /** One pass over the active jobs. Returns how many it settled. */
+  public int settleJobsOfSilentWorkers() {
+    Instant now = clock.instant();
+    int settled = 0;
+    for (Job job : jobs.active()) {
+      WorkerId worker = job.current().orElseThrow().workerId();
+      Instant lastHeard =
+          registry.find(worker).map(WorkerRegistry.WorkerView::lastSeenAt).orElse(startedAt);
+      if (lastHeard.isBefore(startedAt)) {
+        lastHeard = startedAt;
+      }
+      Duration silent = Duration.between(lastHeard, now);
+      if (silent.compareTo(heartbeatTimeout) < 0) {
+        continue;
+      }
+      var execution = job.executionId().orElseThrow();
+      MDC.put("jobId", job.id().value());
+      MDC.put("workerId", worker.value());
+      try {
+        String why =
+            "worker " + worker + " was lost: nothing heard from it for " + silent.toSeconds() + "s";
+        if (pastItsTimeout(job, now)) {
+          log.warn("job {} ran past its timeout on silent worker {}; timing it out", job.id(), worker);
+          jobs.finish(job.id(), execution, new Outcome.TimedOut(), now);
+        } else {
+          log.warn("{}; settling job {}", why, job.id());
+          jobs.settleLostExecution(job.id(), execution, why);
+        }
+        registry.finished(worker, execution);
+        settled++;
+      } catch (HodeiException e) {
+        log.debug("job {} moved on before it could be settled: {}", job.id(), e.getMessage());
+      } finally {
+        MDC.remove("jobId");
+        MDC.remove("workerId");
+      }
+    }
+    return settled;
+  }
+
+  private boolean pastItsTimeout(Job job, Instant now) {
+    if (job.state() != JobState.RUNNING || job.spec().timeout().isEmpty()) {
+      return false;
+    }
+    Duration timeout = job.spec().timeout().get();
+    if (timeout.isZero()) {
+      return false;
+    }
+    return job.current()
+        .flatMap(a -> a.startedAt())
+        .map(started -> now.isAfter(started.plus(timeout).plus(timeoutMargin)))
+        .orElse(false);
+  }
+}

@@ -1,0 +1,121 @@
+package io.hodei.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.hodei.api.v1.AssignJobRequest;
+import io.hodei.api.v1.CompleteJobRequest;
+import io.hodei.api.v1.FailJobRequest;
+import io.hodei.api.v1.JobState;
+import io.hodei.api.v1.RegisterRequest;
+import io.hodei.api.v1.StartJobRequest;
+import io.hodei.api.v1.UpdateProgressRequest;
+import io.hodei.api.v1.WorkerAgentServiceGrpc;
+import io.hodei.api.v1.WorkerInfo;
+import io.hodei.core.worker.OtpService;
+import io.hodei.core.worker.WorkerId;
+import io.hodei.server.provisioning.PoolPolicy;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * UC2/UC3 through the unary calls: a registered worker is assigned a job and reports its start,
+ * progress and end. The provider cannot start workers here, so nothing else takes the jobs.
+ */
+class UnaryWorkerApiIT {
+  @TempDir Path dir;
+  ControlPlane plane;
+  static final String WORKER = "w-unary";
+
+  @BeforeEach
+  void start() {
+    plane =
+        new ControlPlane(
+            dir,
+            Clock.systemUTC(),
+            PoolPolicy.DEFAULT,
+            ServerConfig.defaults().withPort(0),
+            List.of("/nonexistent/hodei-worker"));
+    var otp = new OtpService(plane.stores.otps(), Clock.systemUTC(), Duration.ofMinutes(5)).issue(new WorkerId(WORKER));
+    WorkerAgentServiceGrpc.newBlockingStub(plane.channel)
+        .register(
+            RegisterRequest.newBuilder()
+                .setAuthToken(otp.token())
+                .setWorkerInfo(WorkerInfo.newBuilder().setWorkerId(WORKER).setName(WORKER))
+                .build());
+  }
+
+  @AfterEach
+  void stop() {
+    plane.close();
+  }
+
+  private String assign(String jobId) {
+    return plane.jobs().assignJob(AssignJobRequest.newBuilder().setJobId(jobId).setWorkerId(WORKER).build()).getExecutionId();
+  }
+
+  private Status.Code refusal(Runnable call) {
+    return catchThrowableOfType(StatusRuntimeException.class, call::run).getStatus().getCode();
+  }
+
+  @Test
+  void aWorkerAssignedAJobStartsItReportsProgressAndCompletesIt() {
+    String job = plane.queue(ControlPlane.shell("make", "all"));
+    String execution = assign(job);
+    assertThat(plane.get(job).getState()).isEqualTo(JobState.JOB_STATE_SCHEDULED);
+
+    plane.jobs().startJob(StartJobRequest.newBuilder().setExecutionId(execution).build());
+    plane.jobs().updateProgress(
+        UpdateProgressRequest.newBuilder().setExecutionId(execution).setProgressPercentage(40).setMessage("compiling").build());
+    var halfway = plane.get(job);
+    plane.jobs().completeJob(CompleteJobRequest.newBuilder().setExecutionId(execution).build());
+
+    assertThat(halfway.getState()).isEqualTo(JobState.JOB_STATE_RUNNING);
+    assertThat(halfway.getProgressPercentage()).isEqualTo(40);
+    assertThat(halfway.getProgressMessage()).isEqualTo("compiling");
+    var done = plane.get(job);
+    assertThat(done.getState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+    assertThat(done.getAttempts(0).getWorkerId()).isEqualTo(WORKER);
+  }
+
+  @Test
+  void aFailedJobKeepsTheReportedExitCodeAndError() {
+    String job = plane.queue(ControlPlane.shell("make", "test"));
+    String execution = assign(job);
+    plane.jobs().startJob(StartJobRequest.newBuilder().setExecutionId(execution).build());
+
+    plane.jobs().failJob(FailJobRequest.newBuilder().setExecutionId(execution).setExitCode(2).setErrorMessage("3 tests failed").build());
+
+    var done = plane.get(job);
+    assertThat(done.getState()).isEqualTo(JobState.JOB_STATE_FAILED);
+    assertThat(done.getExitCode()).isEqualTo(2);
+    assertThat(done.getErrorMessage()).isEqualTo("3 tests failed");
+  }
+
+  @Test
+  void staleAndUnknownExecutionsAreRefusedAsFailedPrecondition() {
+    String job = plane.queue(ControlPlane.shell("true"));
+    String execution = assign(job);
+    plane.jobs().completeJob(CompleteJobRequest.newBuilder().setExecutionId(execution).build());
+
+    assertThat(refusal(() -> plane.jobs().startJob(StartJobRequest.newBuilder().setExecutionId(execution).build())))
+        .isEqualTo(Status.Code.FAILED_PRECONDITION);
+    assertThat(refusal(() -> plane.jobs().updateProgress(
+            UpdateProgressRequest.newBuilder().setExecutionId(execution).setProgressPercentage(50).build())))
+        .isEqualTo(Status.Code.FAILED_PRECONDITION);
+    assertThat(refusal(() -> plane.jobs().startJob(StartJobRequest.newBuilder().setExecutionId("no-such-execution").build())))
+        .isEqualTo(Status.Code.FAILED_PRECONDITION);
+    assertThat(refusal(() -> plane.jobs().assignJob(AssignJobRequest.newBuilder().setJobId(job).setWorkerId(WORKER).build())))
+        .isEqualTo(Status.Code.FAILED_PRECONDITION);
+    assertThat(refusal(() -> plane.jobs().completeJob(CompleteJobRequest.newBuilder().setExecutionId(execution).setExitCode(3).build())))
+        .isEqualTo(Status.Code.INVALID_ARGUMENT);
+  }
+}
