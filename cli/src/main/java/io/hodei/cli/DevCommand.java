@@ -1,6 +1,7 @@
 package io.hodei.cli;
 
 import ch.qos.logback.classic.Level;
+import io.hodei.server.ServerConfig;
 import io.hodei.server.provisioning.PoolPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -44,6 +45,37 @@ final class DevCommand implements Callable<Integer> {
       converter = Durations.Converter.class)
   Duration idleTimeout;
 
+  @Option(
+      names = "--heartbeat-interval",
+      paramLabel = "DURATION",
+      description = "How often workers send heartbeats (default: ${DEFAULT-VALUE}).",
+      defaultValue = "5s",
+      converter = Durations.Converter.class)
+  Duration heartbeatInterval;
+
+  @Option(
+      names = "--heartbeat-timeout",
+      paramLabel = "DURATION",
+      description = "A worker silent this long is lost; its jobs are retried or failed (default: ${DEFAULT-VALUE}).",
+      defaultValue = "15s",
+      converter = Durations.Converter.class)
+  Duration heartbeatTimeout;
+
+  @Option(
+      names = "--kill-grace",
+      paramLabel = "DURATION",
+      description = "Between SIGTERM and SIGKILL when a job is cancelled or times out (default: ${DEFAULT-VALUE}).",
+      defaultValue = "10s",
+      converter = Durations.Converter.class)
+  Duration killGrace;
+
+  @Option(
+      names = "--log-cap",
+      paramLabel = "MIB",
+      description = "Most output kept per job, in MiB; the rest is cut with a marker (default: ${DEFAULT-VALUE}).",
+      defaultValue = "100")
+  long logCapMib;
+
   @Override
   public Integer call() throws Exception {
     setLogLevel(Level.INFO);
@@ -52,7 +84,15 @@ final class DevCommand implements Callable<Integer> {
     try {
       plane =
           EmbeddedControlPlane.start(
-              data, port, new PoolPolicy(maxWorkers, idleTimeout, Duration.ofSeconds(60)));
+              data,
+              ServerConfig.defaults()
+                  .withPort(port)
+                  .withHeartbeats(heartbeatInterval, heartbeatTimeout)
+                  .withLogCap(logCapMib * 1024 * 1024),
+              new PoolPolicy(maxWorkers, idleTimeout, Duration.ofSeconds(60)),
+              java.util.Map.of("HODEI_KILL_GRACE", killGrace.toMillis() + "ms"));
+    } catch (IllegalArgumentException e) {
+      throw new HodeiCli.UserError(e.getMessage(), 64);
     } catch (RuntimeException e) {
       throw new HodeiCli.UserError(e.getMessage(), HodeiCli.EX_UNAVAILABLE);
     }

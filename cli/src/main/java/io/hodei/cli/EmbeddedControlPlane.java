@@ -23,6 +23,14 @@ final class EmbeddedControlPlane implements AutoCloseable {
   }
 
   static EmbeddedControlPlane start(Path dataDir, int port, PoolPolicy policy) {
+    return start(dataDir, ServerConfig.defaults().withPort(port), policy, java.util.Map.of());
+  }
+
+  /**
+   * @param workerEnv extra environment for every local worker
+   */
+  static EmbeddedControlPlane start(
+      Path dataDir, ServerConfig config, PoolPolicy policy, java.util.Map<String, String> workerEnv) {
     Path data = dataDir.toAbsolutePath().normalize();
     var database = Database.sqlite(data);
     try {
@@ -33,10 +41,11 @@ final class EmbeddedControlPlane implements AutoCloseable {
                   "local",
                   WorkerLauncher.command(data),
                   data.resolve("workers"),
-                  Duration.ofSeconds(15)));
+                  Duration.ofSeconds(15),
+                  workerEnv));
       var server =
           new HodeiServer(
-                  ServerConfig.defaults().withPort(port),
+                  config,
                   stores,
                   List.of(new Provisioner.Pool(provider, policy)),
                   Clock.systemUTC())

@@ -16,6 +16,9 @@ import picocli.CommandLine.Command;
       RunCommand.class,
       JobsCommand.class,
       LogsCommand.class,
+      CancelCommand.class,
+      RetryCommand.class,
+      WorkersCommand.class,
       WorkerCommand.class,
       CommandLine.HelpCommand.class
     })

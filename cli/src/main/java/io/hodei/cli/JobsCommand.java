@@ -46,6 +46,19 @@ final class JobsCommand {
     @Option(names = "--state", paramLabel = "STATE", split = ",", description = "Only jobs in these states: pending, scheduled, running, succeeded, failed, cancelled, timeout.")
     List<String> states = new ArrayList<>();
 
+    @Option(names = "--label", paramLabel = "K=V", description = "Only jobs with this label; repeatable.")
+    java.util.Map<String, String> labels = new java.util.LinkedHashMap<>();
+
+    @Option(names = "--name", paramLabel = "PREFIX", description = "Only jobs whose name starts with PREFIX.")
+    String namePrefix;
+
+    @Option(
+        names = "--since",
+        paramLabel = "DURATION",
+        description = "Only jobs created within this long (e.g. 1h).",
+        converter = Durations.Converter.class)
+    java.time.Duration since;
+
     @Option(names = "--limit", description = "At most this many jobs (default: ${DEFAULT-VALUE}).", defaultValue = "50")
     int limit;
 
@@ -62,6 +75,13 @@ final class JobsCommand {
       var request = ListJobsRequest.newBuilder().setPageSize(Math.min(limit, 500));
       for (String state : states) {
         request.addStates(parseState(state));
+      }
+      request.putAllLabels(labels);
+      if (namePrefix != null) {
+        request.setNamePrefix(namePrefix);
+      }
+      if (since != null) {
+        request.setCreatedAfter(WireMapping.toWire(java.time.Instant.now().minus(since)));
       }
       var channel = server.channel();
       try {
@@ -165,14 +185,35 @@ final class JobsCommand {
       if (!job.getErrorMessage().isEmpty()) {
         out.printf("Error:     %s%n", job.getErrorMessage());
       }
+      if (job.getProgressPercentage() > 0 || !job.getProgressMessage().isEmpty()) {
+        out.printf("Progress:  %.0f%% %s%n", job.getProgressPercentage(), job.getProgressMessage());
+      }
+      if (!job.getCancelledBy().isEmpty()) {
+        out.printf(
+            "Cancel:    by %s%s%n",
+            job.getCancelledBy(),
+            job.getCancelReason().isEmpty() ? "" : ": " + job.getCancelReason());
+      }
+      if (job.getMaxAttempts() > 1) {
+        out.printf("Retries:   attempt %d of %d%n", job.getAttempt(), job.getMaxAttempts());
+      }
+      if (job.hasNotBefore()) {
+        out.printf("Next try:  %s%n", TIME.format(WireMapping.toDomain(job.getNotBefore())));
+      }
       if (job.getAttemptsCount() > 0) {
         out.printf("Attempts:%n");
         for (var a : job.getAttemptsList()) {
           out.printf(
-              "  #%d  %-10s  worker %s  exit %s%s%n",
+              "  #%d  %-10s  worker %-14s  %s  exit %s%s%n",
               a.getNumber(),
               stateName(a.getState()),
               a.getWorkerId(),
+              a.hasStartedAt()
+                  ? TIME.format(WireMapping.toDomain(a.getStartedAt()))
+                      + (a.hasFinishedAt()
+                          ? " (" + java.time.Duration.between(WireMapping.toDomain(a.getStartedAt()), WireMapping.toDomain(a.getFinishedAt())).toMillis() + " ms)"
+                          : " (running)")
+                  : "not started",
               a.hasExitCode() ? Integer.toString(a.getExitCode()) : "-",
               a.getErrorMessage().isEmpty() ? "" : "  (" + a.getErrorMessage() + ")");
         }

@@ -7,6 +7,7 @@ import io.hodei.api.v1.JobDefinition;
 import io.hodei.api.v1.JobExecutionServiceGrpc;
 import io.hodei.api.v1.JobState;
 import io.hodei.api.v1.QueueJobRequest;
+import io.hodei.api.v1.RetryPolicy;
 import io.hodei.api.v1.ScriptCommand;
 import io.hodei.api.v1.ShellCommand;
 import io.hodei.wire.WireMapping;
@@ -54,6 +55,24 @@ final class RunCommand implements Callable<Integer>, ServerOptions.HasServer {
       description = "Stop the job after this long (e.g. 30s, 5m).",
       converter = Durations.Converter.class)
   Duration timeout;
+
+  @Option(
+      names = "--retries",
+      paramLabel = "N",
+      description = "Retry a failed or timed-out job up to N more times (default: 0).",
+      defaultValue = "0")
+  int retries;
+
+  @Option(
+      names = "--retry-backoff",
+      paramLabel = "DURATION",
+      description = "Wait before the first retry, doubling each time, with jitter (default: ${DEFAULT-VALUE}).",
+      defaultValue = "1s",
+      converter = Durations.Converter.class)
+  Duration retryBackoff;
+
+  @Option(names = "--label", paramLabel = "K=V", description = "Label for the job; repeatable.")
+  Map<String, String> labels = new LinkedHashMap<>();
 
   @Option(names = "--workdir", paramLabel = "DIR", description = "Working directory on the worker (absolute).")
   String workingDir;
@@ -141,7 +160,19 @@ final class RunCommand implements Callable<Integer>, ServerOptions.HasServer {
         JobDefinition.newBuilder()
             .setName(name != null ? name : defaultName())
             .setCommand(commandSpec)
-            .putAllEnv(env);
+            .putAllEnv(env)
+            .putAllLabels(labels);
+    if (retries < 0) {
+      throw new HodeiCli.UserError("--retries must not be negative", 64);
+    }
+    if (retries > 0) {
+      b.setRetryPolicy(
+          RetryPolicy.newBuilder()
+              .setMaxAttempts(retries + 1)
+              .setInitialBackoff(WireMapping.toWire(retryBackoff))
+              .setBackoffMultiplier(2.0)
+              .setMaxBackoff(WireMapping.toWire(Duration.ofMinutes(10))));
+    }
     if (timeout != null) {
       b.setTimeout(WireMapping.toWire(timeout));
     }

@@ -141,4 +141,105 @@ class HodeiRunIT {
     assertThat(logs.exitCode()).isZero();
     assertThat(logs.stdout()).isNotEmpty();
   }
+
+  private static io.hodei.api.v1.JobExecutionServiceGrpc.JobExecutionServiceBlockingStub api(io.grpc.ManagedChannel channel) {
+    return io.hodei.api.v1.JobExecutionServiceGrpc.newBlockingStub(channel);
+  }
+
+  @Test
+  void runExits130WhenItsJobIsCancelled() throws Exception {
+    var run =
+        java.util.concurrent.CompletableFuture.supplyAsync(
+            () -> hodei("run", "-q", "--server", plane.address(), "--name", "to-cancel", "--", "sleep", "60"));
+    var channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forTarget(plane.address()).usePlaintext().build();
+    try {
+      // The CLI holds this JVM's stdout while it runs, so the cancel goes through the API.
+      var running =
+          org.awaitility.Awaitility.await()
+              .atMost(Duration.ofSeconds(30))
+              .until(
+                  () ->
+                      api(channel).listJobs(
+                              io.hodei.api.v1.ListJobsRequest.newBuilder()
+                                  .setNamePrefix("to-cancel")
+                                  .addStates(io.hodei.api.v1.JobState.JOB_STATE_RUNNING)
+                                  .build())
+                          .getJobsList(),
+                  jobs -> !jobs.isEmpty());
+      api(channel).cancelJob(
+          io.hodei.api.v1.CancelJobRequest.newBuilder().setJobId(running.getFirst().getJobId()).build());
+
+      assertThat(run.get(60, java.util.concurrent.TimeUnit.SECONDS).exitCode()).isEqualTo(130);
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  @Test
+  void cancelRecordsTheReasonAndRefusesAFinishedJob() {
+    var channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forTarget(plane.address()).usePlaintext().build();
+    String id;
+    try {
+      id =
+          api(channel)
+              .queueJob(
+                  io.hodei.api.v1.QueueJobRequest.newBuilder()
+                      .setDefinition(
+                          io.hodei.api.v1.JobDefinition.newBuilder()
+                              .setName("cancel-me")
+                              .setCommand(
+                                  io.hodei.api.v1.CommandSpec.newBuilder()
+                                      .setShell(io.hodei.api.v1.ShellCommand.newBuilder().setCmd("sleep").addArgs("60"))))
+                      .build())
+              .getJobId();
+    } finally {
+      channel.shutdownNow();
+    }
+
+    var cancel = hodei("cancel", id, "--reason", "changed my mind", "--server", plane.address());
+
+    assertThat(cancel.exitCode()).isZero();
+    assertThat(cancel.stdout()).contains(id);
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> hodei("jobs", "get", id, "--server", plane.address()).stdout().contains("State:     cancelled"));
+    assertThat(hodei("jobs", "get", id, "--server", plane.address()).stdout()).contains("changed my mind");
+    var again = hodei("cancel", id, "--server", plane.address());
+    assertThat(again.exitCode()).isEqualTo(HodeiCli.EX_DATAERR);
+    assertThat(again.stderr()).contains("already cancelled");
+  }
+
+  @Test
+  void retryRunsAFailedJobAgainAndRunRetriesOnItsOwn() throws Exception {
+    Path flag = dir.resolve("retry-flag");
+    var result =
+        hodei(
+            "run", "-q", "--server", plane.address(), "--retries", "2", "--retry-backoff", "100ms", "--",
+            "sh", "-c", "if [ -f " + flag + " ]; then echo recovered; else touch " + flag + "; exit 5; fi");
+
+    assertThat(result.exitCode()).isZero();
+    assertThat(result.stdout()).isEqualTo("recovered\n");
+
+    var failed = hodei("run", "-q", "--server", plane.address(), "--name", "fails-once-more", "--", "false");
+    assertThat(failed.exitCode()).isEqualTo(1);
+    String id =
+        hodei("jobs", "list", "--server", plane.address(), "--name", "fails-once-more", "-o", "json")
+            .stdout().lines().filter(l -> l.contains("\"jobId\"")).findFirst().orElseThrow().split("\"")[3];
+    var retried = hodei("retry", id, "--server", plane.address());
+    assertThat(retried.exitCode()).isZero();
+    assertThat(retried.stdout()).contains("attempt 2");
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> hodei("jobs", "get", id, "--server", plane.address()).stdout().contains("#2  failed"));
+  }
+
+  @Test
+  void workersListShowsTheLocalWorkersAndTheirState() {
+    hodei("run", "-q", "--server", plane.address(), "--", "true");
+
+    var workers = hodei("workers", "list", "--server", plane.address());
+
+    assertThat(workers.exitCode()).isZero();
+    assertThat(workers.stdout()).contains("WORKER").contains("local").containsPattern("w-\\w+\\s+(ready|busy)");
+  }
 }

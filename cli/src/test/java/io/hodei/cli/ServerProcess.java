@@ -1,0 +1,98 @@
+package io.hodei.cli;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code hodei dev} as a real, separate process, so tests can kill it with SIGKILL and start it
+ * again on the same data directory and port.
+ */
+final class ServerProcess implements AutoCloseable {
+  final Path dataDir;
+  final int port;
+  final List<String> extraArgs;
+  private Process process;
+
+  ServerProcess(Path dataDir, List<String> extraArgs) throws IOException {
+    this.dataDir = dataDir;
+    this.extraArgs = List.copyOf(extraArgs);
+    try (var socket = new ServerSocket(0)) {
+      this.port = socket.getLocalPort();
+    }
+  }
+
+  /** Starts the server and waits for its "ready" line. */
+  ServerProcess start() throws Exception {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("--enable-native-access=ALL-UNNAMED");
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(HodeiCli.class.getName());
+    command.add("dev");
+    command.add("--port");
+    command.add(Integer.toString(port));
+    command.add("--data-dir");
+    command.add(dataDir.toString());
+    command.addAll(extraArgs);
+    process =
+        new ProcessBuilder(command)
+            // Kept in target/ so that a failed run can be read afterwards.
+            .redirectError(ProcessBuilder.Redirect.appendTo(Path.of("target", "server-process.log").toFile()))
+            .start();
+    var ready = new CompletableFuture<String>();
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              try (var reader =
+                  new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = reader.readLine()) != null) {
+                  if (line.contains("ready on")) {
+                    ready.complete(line);
+                  }
+                }
+                ready.completeExceptionally(new IllegalStateException("server exited before it was ready"));
+              } catch (IOException e) {
+                ready.completeExceptionally(e);
+              }
+            });
+    ready.get(60, TimeUnit.SECONDS);
+    return this;
+  }
+
+  String address() {
+    return "127.0.0.1:" + port;
+  }
+
+  ManagedChannel channel() {
+    return NettyChannelBuilder.forTarget(address()).usePlaintext().build();
+  }
+
+  /** SIGKILL: no shutdown hook runs, workers are left as they are. */
+  void kill9() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (process != null && process.isAlive()) {
+      process.destroy();
+      if (!process.waitFor(Duration.ofSeconds(30).toSeconds(), TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+      }
+    }
+  }
+}
