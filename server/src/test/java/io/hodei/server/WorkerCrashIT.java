@@ -126,4 +126,35 @@ class WorkerCrashIT {
     assertThat(job.getAttempts(0).getState()).isEqualTo(JobState.JOB_STATE_FAILED);
     assertThat(job.getAttemptsList()).hasSize(2);
   }
+
+  @Test
+  void aJobPastItsTimeoutOnASilentWorkerIsTimedOutByTheServer() throws Exception {
+    plane.close();
+    plane =
+        new ControlPlane(
+            dir,
+            Clock.systemUTC(),
+            new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)),
+            ServerConfig.defaults()
+                .withPort(0)
+                .withHeartbeats(Duration.ofMillis(300), Duration.ofMillis(2000))
+                .withTimeoutMargin(Duration.ofMillis(200)),
+            List.of());
+    Path pids = dir.resolve("pids");
+    String id =
+        plane.queue(
+            LifecycleIT.sh("echo $$ >> " + pids + "; exec sleep 60").toBuilder()
+                .setTimeout(com.google.protobuf.util.Durations.fromMillis(1000))
+                .build());
+    WorkerId worker = workerOf(id);
+    long workerPid = plane.provider.pid(worker).orElseThrow();
+
+    signal("STOP", workerPid); // the worker cannot enforce the timeout now
+    try {
+      assertThat(plane.follow(id).finalState()).isEqualTo(JobState.JOB_STATE_TIMEOUT);
+      assertThat(plane.get(id).getErrorMessage()).contains("timed out");
+    } finally {
+      signal("CONT", workerPid);
+    }
+  }
 }

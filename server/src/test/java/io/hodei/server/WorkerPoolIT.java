@@ -36,9 +36,14 @@ class WorkerPoolIT {
           .extracting(w -> w.getInfo().getWorkerId())
           .containsExactly(worker);
 
+      // Stopped when idle: listed as terminated for a while, and its process is gone.
       await()
           .atMost(Duration.ofSeconds(30))
-          .until(() -> scheduler.listWorkers(ListWorkersRequest.getDefaultInstance()).getWorkersCount() == 0);
+          .untilAsserted(
+              () ->
+                  assertThat(scheduler.listWorkers(ListWorkersRequest.getDefaultInstance()).getWorkersList())
+                      .extracting(w -> w.getStatus())
+                      .containsExactly(io.hodei.api.v1.WorkerStatus.WORKER_STATUS_TERMINATED));
       await()
           .atMost(Duration.ofSeconds(30))
           .until(

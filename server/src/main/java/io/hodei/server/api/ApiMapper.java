@@ -95,15 +95,27 @@ public final class ApiMapper {
   }
 
   public static io.hodei.api.v1.Worker toApi(WorkerRegistry.WorkerView w) {
-    WorkerStatus status =
-        !w.isHealthy()
-            ? WorkerStatus.WORKER_STATUS_UNHEALTHY
-            : w.running().isEmpty() && !w.reserved()
-                ? WorkerStatus.WORKER_STATUS_READY
-                : WorkerStatus.WORKER_STATUS_BUSY;
+    return io.hodei.api.v1.Worker.newBuilder(toApiWithoutStatus(w)).setStatus(status(w)).build();
+  }
+
+  static WorkerStatus status(WorkerRegistry.WorkerView w) {
+    if (w.terminatedAt().isPresent()) {
+      return WorkerStatus.WORKER_STATUS_TERMINATED;
+    }
+    if (w.draining()) {
+      return WorkerStatus.WORKER_STATUS_DRAINING;
+    }
+    if (!w.isHealthy()) {
+      return WorkerStatus.WORKER_STATUS_UNHEALTHY;
+    }
+    return w.running().isEmpty() && !w.reserved()
+        ? WorkerStatus.WORKER_STATUS_READY
+        : WorkerStatus.WORKER_STATUS_BUSY;
+  }
+
+  private static io.hodei.api.v1.Worker toApiWithoutStatus(WorkerRegistry.WorkerView w) {
     return io.hodei.api.v1.Worker.newBuilder()
         .setInfo(WireMapping.toWire(w.info()))
-        .setStatus(status)
         .setProvider(w.provider())
         .addAllRunningJobIds(w.running().values().stream().map(id -> id.value()).sorted().toList())
         .setRegisteredAt(toWire(w.registeredAt()))

@@ -214,7 +214,12 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
         registry.seen(worker);
         switch (message.getPayloadCase()) {
           case ACK -> {}
-          case HEARTBEAT -> reconcile(message.getHeartbeat());
+          case HEARTBEAT -> {
+            if (message.getHeartbeat().getStatus() == io.hodei.api.v1.WorkerStatus.WORKER_STATUS_DRAINING) {
+              registry.draining(worker);
+            }
+            reconcile(message.getHeartbeat());
+          }
           case JOB_STARTED -> {
             var started = message.getJobStarted();
             jobs.start(

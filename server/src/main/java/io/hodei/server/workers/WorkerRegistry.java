@@ -37,10 +37,12 @@ public final class WorkerRegistry {
       Instant registeredAt,
       Instant lastSeenAt,
       Instant idleSince,
-      boolean silent) {
+      boolean silent,
+      boolean draining,
+      java.util.Optional<Instant> terminatedAt) {
 
     public boolean isFree() {
-      return attached && !silent && !reserved && running.isEmpty();
+      return attached && !silent && !draining && !reserved && running.isEmpty();
     }
 
     /** Attached and heard from recently. */
@@ -61,6 +63,8 @@ public final class WorkerRegistry {
     final Map<ExecutionId, JobId> running = new LinkedHashMap<>();
     Instant lastSeenAt;
     Instant idleSince;
+    boolean draining;
+    Instant terminatedAt;
 
     Entry(WorkerInfo info, String provider, Instant now) {
       this.info = info;
@@ -80,13 +84,19 @@ public final class WorkerRegistry {
           registeredAt,
           lastSeenAt,
           idleSince,
-          lastSeenAt.plus(silenceLimit).isBefore(now));
+          lastSeenAt.plus(silenceLimit).isBefore(now),
+          draining,
+          java.util.Optional.ofNullable(terminatedAt));
     }
   }
 
   private final Clock clock;
   private final Duration silenceLimit;
   private final Map<WorkerId, Entry> workers = new HashMap<>();
+  /** Workers that left, newest last, kept a while so listings can show them as terminated. */
+  private final java.util.ArrayDeque<Entry> terminated = new java.util.ArrayDeque<>();
+  private static final int TERMINATED_KEPT = 50;
+  private static final Duration TERMINATED_SHOWN_FOR = Duration.ofMinutes(10);
 
   /** @param silenceLimit a worker not heard from for this long is silent: no jobs go to it */
   public WorkerRegistry(Clock clock, Duration silenceLimit) {
@@ -169,6 +179,14 @@ public final class WorkerRegistry {
     }
   }
 
+  /** The worker says it is shutting down: it gets no new jobs. */
+  public synchronized void draining(WorkerId id) {
+    Entry entry = workers.get(id);
+    if (entry != null) {
+      entry.draining = true;
+    }
+  }
+
   /** The worker is gone for good. Returns what it was running. */
   public synchronized Map<ExecutionId, JobId> remove(WorkerId id) {
     Entry entry = workers.remove(id);
@@ -177,6 +195,12 @@ public final class WorkerRegistry {
     }
     if (entry.link != null) {
       entry.link.close();
+      entry.link = null;
+    }
+    entry.terminatedAt = clock.instant();
+    terminated.addLast(entry);
+    while (terminated.size() > TERMINATED_KEPT) {
+      terminated.removeFirst();
     }
     return Map.copyOf(entry.running);
   }
@@ -203,6 +227,10 @@ public final class WorkerRegistry {
     List<WorkerView> views = new ArrayList<>();
     Instant now = clock.instant();
     workers.values().forEach(e -> views.add(e.view(now, silenceLimit)));
+    terminated.removeIf(e -> e.terminatedAt.plus(TERMINATED_SHOWN_FOR).isBefore(now));
+    terminated.stream()
+        .filter(e -> !workers.containsKey(e.info.id()))
+        .forEach(e -> views.add(e.view(now, silenceLimit)));
     views.sort(Comparator.comparing(v -> v.info().id().value()));
     return views;
   }
