@@ -15,12 +15,9 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code hodei jobs list|get}. */
 @Command(
@@ -39,10 +36,7 @@ final class JobsCommand {
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneId.systemDefault());
 
   @Command(name = "list", mixinStandardHelpOptions = true, description = "Lists jobs, newest first.")
-  static final class ListJobs implements Callable<Integer>, ServerOptions.HasServer {
-    @Mixin ServerOptions server = new ServerOptions();
-    @Spec picocli.CommandLine.Model.CommandSpec spec;
-
+  static final class ListJobs extends ClientCommand {
     @Option(names = "--state", paramLabel = "STATE", split = ",", description = "Only jobs in these states: pending, scheduled, running, succeeded, failed, cancelled, timeout.")
     List<String> states = new ArrayList<>();
 
@@ -66,12 +60,7 @@ final class JobsCommand {
     Output output;
 
     @Override
-    public ServerOptions serverOptions() {
-      return server;
-    }
-
-    @Override
-    public Integer call() {
+    int run(io.grpc.ManagedChannel channel, PrintWriter out) {
       var request = ListJobsRequest.newBuilder().setPageSize(Math.min(limit, 500));
       for (String state : states) {
         request.addStates(parseState(state));
@@ -83,53 +72,43 @@ final class JobsCommand {
       if (since != null) {
         request.setCreatedAfter(WireMapping.toWire(java.time.Instant.now().minus(since)));
       }
-      var channel = server.channel();
-      try {
-        List<Job> jobs = new ArrayList<>();
-        var stub = JobExecutionServiceGrpc.newBlockingStub(channel);
-        String token = "";
-        do {
-          var page = stub.listJobs(request.setPageToken(token).build());
-          jobs.addAll(page.getJobsList());
-          token = page.getNextPageToken();
-        } while (!token.isEmpty() && jobs.size() < limit);
-        if (jobs.size() > limit) {
-          jobs = jobs.subList(0, limit);
-        }
-        PrintWriter out = spec.commandLine().getOut();
-        if (output == Output.json) {
-          out.println("[");
-          for (int i = 0; i < jobs.size(); i++) {
-            out.print(json(jobs.get(i)));
-            out.println(i + 1 < jobs.size() ? "," : "");
-          }
-          out.println("]");
-        } else {
-          String format = "%-36s  %-10s  %4s  %-19s  %s%n";
-          out.printf(format, "JOB ID", "STATE", "EXIT", "CREATED", "NAME");
-          for (Job job : jobs) {
-            out.printf(
-                format,
-                job.getJobId(),
-                stateName(job.getState()),
-                job.hasExitCode() ? Integer.toString(job.getExitCode()) : "-",
-                TIME.format(WireMapping.toDomain(job.getCreatedAt())),
-                job.getDefinition().getName());
-          }
-        }
-        out.flush();
-        return 0;
-      } finally {
-        ServerOptions.close(channel);
+      List<Job> jobs = new ArrayList<>();
+      var stub = JobExecutionServiceGrpc.newBlockingStub(channel);
+      String token = "";
+      do {
+        var page = stub.listJobs(request.setPageToken(token).build());
+        jobs.addAll(page.getJobsList());
+        token = page.getNextPageToken();
+      } while (!token.isEmpty() && jobs.size() < limit);
+      if (jobs.size() > limit) {
+        jobs = jobs.subList(0, limit);
       }
+      if (output == Output.json) {
+        out.println("[");
+        for (int i = 0; i < jobs.size(); i++) {
+          out.print(json(jobs.get(i)));
+          out.println(i + 1 < jobs.size() ? "," : "");
+        }
+        out.println("]");
+      } else {
+        String format = "%-36s  %-10s  %4s  %-19s  %s%n";
+        out.printf(format, "JOB ID", "STATE", "EXIT", "CREATED", "NAME");
+        for (Job job : jobs) {
+          out.printf(
+              format,
+              job.getJobId(),
+              stateName(job.getState()),
+              job.hasExitCode() ? Integer.toString(job.getExitCode()) : "-",
+              TIME.format(WireMapping.toDomain(job.getCreatedAt())),
+              job.getDefinition().getName());
+        }
+      }
+      return 0;
     }
   }
 
   @Command(name = "get", mixinStandardHelpOptions = true, description = "Shows one job and its attempts.")
-  static final class GetJob implements Callable<Integer>, ServerOptions.HasServer {
-    @Mixin ServerOptions server = new ServerOptions();
-    @Spec picocli.CommandLine.Model.CommandSpec spec;
-
+  static final class GetJob extends ClientCommand {
     @Parameters(paramLabel = "JOB_ID")
     String jobId;
 
@@ -137,29 +116,17 @@ final class JobsCommand {
     Output output;
 
     @Override
-    public ServerOptions serverOptions() {
-      return server;
-    }
-
-    @Override
-    public Integer call() {
-      var channel = server.channel();
-      try {
-        Job job =
-            JobExecutionServiceGrpc.newBlockingStub(channel)
-                .getJob(GetJobRequest.newBuilder().setJobId(jobId).build())
-                .getJob();
-        PrintWriter out = spec.commandLine().getOut();
-        if (output == Output.json) {
-          out.println(json(job));
-        } else {
-          printDetail(out, job);
-        }
-        out.flush();
-        return 0;
-      } finally {
-        ServerOptions.close(channel);
+    int run(io.grpc.ManagedChannel channel, PrintWriter out) {
+      Job job =
+          JobExecutionServiceGrpc.newBlockingStub(channel)
+              .getJob(GetJobRequest.newBuilder().setJobId(jobId).build())
+              .getJob();
+      if (output == Output.json) {
+        out.println(json(job));
+      } else {
+        printDetail(out, job);
       }
+      return 0;
     }
 
     private static void printDetail(PrintWriter out, Job job) {

@@ -1,8 +1,8 @@
 package io.hodei.cli;
 
-import java.util.concurrent.Callable;
+import io.grpc.ManagedChannel;
+import java.io.PrintWriter;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -11,9 +11,7 @@ import picocli.CommandLine.Parameters;
     name = "logs",
     mixinStandardHelpOptions = true,
     description = "Prints a job's output: stdout lines to stdout, stderr lines to stderr.")
-final class LogsCommand implements Callable<Integer>, ServerOptions.HasServer {
-  @Mixin ServerOptions server = new ServerOptions();
-
+final class LogsCommand extends ClientCommand {
   @Parameters(paramLabel = "JOB_ID")
   String jobId;
 
@@ -24,18 +22,8 @@ final class LogsCommand implements Callable<Integer>, ServerOptions.HasServer {
   long from;
 
   @Override
-  public ServerOptions serverOptions() {
-    return server;
-  }
-
-  @Override
-  public Integer call() {
-    var channel = server.channel();
-    try {
-      new LogFollower(channel, System.out, System.err, from).print(jobId, follow);
-      return 0;
-    } finally {
-      ServerOptions.close(channel);
-    }
+  int run(ManagedChannel channel, PrintWriter out) {
+    new LogFollower(channel, System.out, System.err, from).print(jobId, follow);
+    return 0;
   }
 }

@@ -19,9 +19,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
+import io.grpc.ManagedChannel;
+import java.io.PrintWriter;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -36,12 +36,10 @@ import picocli.CommandLine.Parameters;
       "  hodei run -- echo hello",
       "  hodei run --script build.sh --interpreter bash"
     })
-final class RunCommand implements Callable<Integer>, ServerOptions.HasServer {
+final class RunCommand extends ClientCommand {
   static final int EXIT_TIMEOUT = 124;
   static final int EXIT_CANCELLED = 130;
   static final int EXIT_NOT_STARTED = 127;
-
-  @Mixin ServerOptions server = new ServerOptions();
 
   @Option(names = "--name", description = "Job name (default: the command).")
   String name;
@@ -92,33 +90,24 @@ final class RunCommand implements Callable<Integer>, ServerOptions.HasServer {
   @Parameters(paramLabel = "CMD", description = "The program and its arguments, after --.")
   List<String> command = new ArrayList<>();
 
+  /** Job output goes to this process's stdout and stderr as bytes, not through {@code out}. */
   @Override
-  public ServerOptions serverOptions() {
-    return server;
-  }
-
-  @Override
-  public Integer call() {
+  int run(ManagedChannel channel, PrintWriter out) {
     JobDefinition definition = definition();
-    var channel = server.channel();
-    try {
-      var jobs = JobExecutionServiceGrpc.newBlockingStub(channel);
-      String jobId = jobs.queueJob(QueueJobRequest.newBuilder().setDefinition(definition).build()).getJobId();
-      status("queued job " + jobId);
-      Thread waiting = quiet ? null : Thread.ofVirtual().start(() -> reportWaiting(jobs, jobId));
-      var finalState = new LogFollower(channel, System.out, System.err, 0).print(jobId, true);
-      if (waiting != null) {
-        waiting.interrupt();
-      }
-      Job job = jobs.getJob(GetJobRequest.newBuilder().setJobId(jobId).build()).getJob();
-      JobState state = finalState.orElse(job.getState());
-      if (state != JobState.JOB_STATE_SUCCEEDED) {
-        status("job " + jobId + " " + describe(job));
-      }
-      return exitCode(state, job);
-    } finally {
-      ServerOptions.close(channel);
+    var jobs = JobExecutionServiceGrpc.newBlockingStub(channel);
+    String jobId = jobs.queueJob(QueueJobRequest.newBuilder().setDefinition(definition).build()).getJobId();
+    status("queued job " + jobId);
+    Thread waiting = quiet ? null : Thread.ofVirtual().start(() -> reportWaiting(jobs, jobId));
+    var finalState = new LogFollower(channel, System.out, System.err, 0).print(jobId, true);
+    if (waiting != null) {
+      waiting.interrupt();
     }
+    Job job = jobs.getJob(GetJobRequest.newBuilder().setJobId(jobId).build()).getJob();
+    JobState state = finalState.orElse(job.getState());
+    if (state != JobState.JOB_STATE_SUCCEEDED) {
+      status("job " + jobId + " " + describe(job));
+    }
+    return exitCode(state, job);
   }
 
   static int exitCode(JobState state, Job job) {
