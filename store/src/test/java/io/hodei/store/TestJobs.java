@@ -41,7 +41,11 @@ final class TestJobs {
                 new Toleration("dedicated", "ci", false, TaintEffect.NO_SCHEDULE),
                 new Toleration("flaky", "", true, TaintEffect.PREFER_NO_SCHEDULE)),
             Optional.of("local"),
-            7),
+            7,
+            java.util.Set.of("shell", "docker"),
+            Optional.of("eu-west-1a"),
+            Optional.of("eu-west-1"),
+            Optional.of("bin-pack")),
         Optional.of(Duration.ofMinutes(30)),
         new RetryPolicy(3, Duration.ofSeconds(2), 1.5, Duration.ofMinutes(1)),
         Map.of("team", "infra", "env", "prod"));
@@ -72,7 +76,7 @@ final class TestJobs {
         base.env(),
         base.workingDir(),
         base.resources(),
-        new Constraints(List.of(), List.of(), Optional.empty(), priority),
+        Constraints.NONE.withPriority(priority),
         base.timeout(),
         base.retryPolicy(),
         base.labels());

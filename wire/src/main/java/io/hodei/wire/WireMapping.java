@@ -140,10 +140,16 @@ public final class WireMapping {
                     new io.hodei.core.job.Toleration(
                         t.getKey(), t.getValue(), t.getExists(), toDomain(t.getEffect())))
             .toList(),
-        c.getPreferredProvider().isEmpty()
-            ? Optional.empty()
-            : Optional.of(c.getPreferredProvider()),
-        c.getPriority());
+        optional(c.getPreferredProvider()),
+        c.getPriority(),
+        new java.util.HashSet<>(c.getRequiredCapabilitiesList()),
+        optional(c.getPreferredZone()),
+        optional(c.getPreferredRegion()),
+        optional(c.getStrategy()));
+  }
+
+  private static Optional<String> optional(String value) {
+    return value.isEmpty() ? Optional.empty() : Optional.of(value);
   }
 
   private static io.hodei.api.v1.JobConstraints toWire(Constraints c) {
@@ -171,6 +177,10 @@ public final class WireMapping {
                 .toList())
         .setPreferredProvider(c.preferredProvider().orElse(""))
         .setPriority(c.priority())
+        .addAllRequiredCapabilities(c.requiredCapabilities().stream().sorted().toList())
+        .setPreferredZone(c.preferredZone().orElse(""))
+        .setPreferredRegion(c.preferredRegion().orElse(""))
+        .setStrategy(c.strategy().orElse(""))
         .build();
   }
 

@@ -72,6 +72,16 @@ public final class JobSpecValidator {
               }
             });
     validateRetry(spec.retryPolicy());
+    spec.constraints()
+        .strategy()
+        .ifPresent(
+            name -> {
+              if (io.hodei.core.scheduling.Strategy.parse(name).isEmpty()) {
+                throw invalid(
+                    "constraints.strategy",
+                    "unknown strategy '" + name + "'; known: " + io.hodei.core.scheduling.Strategy.names());
+              }
+            });
     spec.labels()
         .keySet()
         .forEach(

@@ -1,0 +1,251 @@
+package io.hodei.core.scheduling;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.hodei.core.job.CommandSpec;
+import io.hodei.core.job.Constraints;
+import io.hodei.core.job.JobSpec;
+import io.hodei.core.job.LabelRequirement;
+import io.hodei.core.job.Resources;
+import io.hodei.core.job.Toleration;
+import io.hodei.core.worker.Taint;
+import io.hodei.core.worker.TaintEffect;
+import io.hodei.core.worker.WorkerId;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import org.junit.jupiter.api.Test;
+
+class SchedulerTest {
+  private static final Resources FOUR_CPU = new Resources(4, 8L << 30, 0, 0);
+
+  private static Candidate worker(String id, Map<String, String> labels, List<Taint> taints, int running) {
+    return new Candidate(
+        new WorkerId(id), "local", labels, taints, Set.of("shell", "script"), FOUR_CPU, Resources.NONE, running);
+  }
+
+  private static Candidate worker(String id) {
+    return worker(id, Map.of(), List.of(), 0);
+  }
+
+  private static JobSpec job(Constraints constraints, Resources resources) {
+    var base = JobSpec.of("j", new CommandSpec.Shell("true", List.of()));
+    return new JobSpec(
+        base.name(), base.command(), base.env(), base.workingDir(), resources, constraints,
+        base.timeout(), base.retryPolicy(), base.labels());
+  }
+
+  private static Constraints constraints(
+      List<LabelRequirement> selector, List<Toleration> tolerations, Set<String> capabilities, String strategy) {
+    return new Constraints(
+        selector, tolerations, Optional.empty(), 0, capabilities, Optional.empty(), Optional.empty(),
+        Optional.ofNullable(strategy));
+  }
+
+  private final Scheduler scheduler = new Scheduler(Strategy.LEAST_CONNECTIONS);
+
+  @Test
+  void aNoScheduleTaintRepelsJobsThatDoNotTolerateIt() {
+    var gpu = worker("w-gpu", Map.of(), List.of(new Taint("gpu", "true", TaintEffect.NO_SCHEDULE)), 0);
+
+    var plain = scheduler.place(job(Constraints.NONE, Resources.NONE), List.of(gpu));
+    var tolerating =
+        scheduler.place(
+            job(constraints(List.of(), List.of(new Toleration("gpu", "true", false, TaintEffect.NO_SCHEDULE)), Set.of(), null), Resources.NONE),
+            List.of(gpu));
+    var anyValue =
+        scheduler.place(
+            job(constraints(List.of(), List.of(new Toleration("gpu", "", true, TaintEffect.NO_SCHEDULE)), Set.of(), null), Resources.NONE),
+            List.of(gpu));
+
+    assertThat(plain.worker()).isEmpty();
+    assertThat(plain.rejections()).extracting(Rejection::toString)
+        .containsExactly("worker w-gpu: taint gpu=true:NoSchedule not tolerated");
+    assertThat(tolerating.worker()).contains(new WorkerId("w-gpu"));
+    assertThat(anyValue.worker()).contains(new WorkerId("w-gpu"));
+  }
+
+  @Test
+  void aPreferNoScheduleTaintDoesNotRepel() {
+    var soft = worker("w-soft", Map.of(), List.of(new Taint("spot", "true", TaintEffect.PREFER_NO_SCHEDULE)), 0);
+    assertThat(scheduler.place(job(Constraints.NONE, Resources.NONE), List.of(soft)).worker()).isPresent();
+  }
+
+  @Test
+  void everyKindOfLabelRequirementIsHonoured() {
+    var a = worker("w-a", Map.of("zone", "a", "arch", "amd64"), List.of(), 0);
+    var b = worker("w-b", Map.of("zone", "b"), List.of(), 0);
+    var cases = Map.of(
+        new LabelRequirement("zone", LabelRequirement.Operator.EQUALS, List.of("a")), "w-a",
+        new LabelRequirement("zone", LabelRequirement.Operator.IN, List.of("b", "c")), "w-b",
+        new LabelRequirement("zone", LabelRequirement.Operator.NOT_IN, List.of("a")), "w-b",
+        new LabelRequirement("arch", LabelRequirement.Operator.EXISTS, List.of()), "w-a",
+        new LabelRequirement("arch", LabelRequirement.Operator.DOES_NOT_EXIST, List.of()), "w-b");
+    cases.forEach(
+        (requirement, expected) ->
+            assertThat(
+                    scheduler
+                        .explain(job(constraints(List.of(requirement), List.of(), Set.of(), null), Resources.NONE), List.of(a, b))
+                        .worker())
+                .as(requirement.toString())
+                .contains(new WorkerId(expected)));
+  }
+
+  @Test
+  void aRejectedSelectorSaysWhatTheWorkerHas() {
+    var b = worker("w-b", Map.of("zone", "b"), List.of(), 0);
+    var placement =
+        scheduler.explain(
+            job(constraints(List.of(new LabelRequirement("zone", LabelRequirement.Operator.IN, List.of("a", "c"))), List.of(), Set.of(), null), Resources.NONE),
+            List.of(b));
+    assertThat(placement.rejections()).extracting(Rejection::reason)
+        .containsExactly("label selector zone in (a,c) not met (zone=b)");
+  }
+
+  @Test
+  void resourcesMustFitTheFreeCapacity() {
+    var busy = new Candidate(new WorkerId("w-busy"), "local", Map.of(), List.of(), Set.of(), FOUR_CPU, new Resources(3, 0, 0, 0), 1);
+    var idle = worker("w-idle");
+    var twoCpu = job(Constraints.NONE, new Resources(2, 0, 0, 0));
+
+    var placement = scheduler.explain(twoCpu, List.of(busy, idle));
+
+    assertThat(placement.worker()).contains(new WorkerId("w-idle"));
+    assertThat(placement.rejections()).extracting(Rejection::toString)
+        .contains("worker w-busy: needs 2.00 cpu, 1.00 of 4.00 free");
+    assertThat(scheduler.explain(job(Constraints.NONE, new Resources(0, 0, 0, 1)), List.of(idle)).rejections())
+        .extracting(Rejection::reason).containsExactly("needs 1 gpu, 0 free");
+  }
+
+  @Test
+  void requiredCapabilitiesMustAllBeOffered() {
+    var placement =
+        scheduler.explain(job(constraints(List.of(), List.of(), Set.of("shell", "docker"), null), Resources.NONE), List.of(worker("w-1")));
+    assertThat(placement.worker()).isEmpty();
+    assertThat(placement.rejections()).extracting(Rejection::reason).containsExactly("lacks capability docker");
+  }
+
+  @Test
+  void leastConnectionsPicksTheWorkerRunningFewestJobs() {
+    var placement =
+        scheduler.explain(job(Constraints.NONE, Resources.NONE),
+            List.of(worker("w-1", Map.of(), List.of(), 3), worker("w-2", Map.of(), List.of(), 1), worker("w-3", Map.of(), List.of(), 2)));
+    assertThat(placement.worker()).contains(new WorkerId("w-2"));
+    assertThat(placement.summary()).isEqualTo("worker w-2 (least-connections)");
+    assertThat(placement.rejections()).extracting(Rejection::reason)
+        .containsOnly("fits, but least-connections chose w-2");
+  }
+
+  @Test
+  void roundRobinTakesEachWorkerInTurn() {
+    var workers = List.of(worker("w-1"), worker("w-2"), worker("w-3"));
+    var spec = job(constraints(List.of(), List.of(), Set.of(), "round-robin"), Resources.NONE);
+    List<String> chosen = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      chosen.add(scheduler.place(spec, workers).worker().orElseThrow().value());
+    }
+    assertThat(chosen).containsExactly("w-1", "w-2", "w-3", "w-1", "w-2");
+  }
+
+  @Test
+  void binPackFillsTheFullestWorkerAndSpreadTheEmptiest() {
+    var full = new Candidate(new WorkerId("w-full"), "local", Map.of(), List.of(), Set.of(), FOUR_CPU, new Resources(3, 0, 0, 0), 3);
+    var empty = worker("w-empty");
+    var oneCpu = new Resources(1, 0, 0, 0);
+    assertThat(scheduler.explain(job(constraints(List.of(), List.of(), Set.of(), "bin-pack"), oneCpu), List.of(full, empty)).worker())
+        .contains(new WorkerId("w-full"));
+    assertThat(scheduler.explain(job(constraints(List.of(), List.of(), Set.of(), "spread"), oneCpu), List.of(full, empty)).worker())
+        .contains(new WorkerId("w-empty"));
+  }
+
+  @Test
+  void softPreferencesWinOverTheStrategyButNeverOverHardConstraints() {
+    var inZone = worker("w-z", Map.of("zone", "eu-1a"), List.of(), 5);
+    var elsewhere = worker("w-x", Map.of("zone", "us-1"), List.of(), 0);
+    var prefersZone =
+        new Constraints(List.of(), List.of(), Optional.empty(), 0, Set.of(), Optional.of("eu-1a"), Optional.empty(), Optional.empty());
+
+    assertThat(scheduler.explain(job(prefersZone, Resources.NONE), List.of(inZone, elsewhere)).worker())
+        .contains(new WorkerId("w-z"));
+    var tainted = worker("w-z", Map.of("zone", "eu-1a"), List.of(new Taint("x", "y", TaintEffect.NO_SCHEDULE)), 0);
+    assertThat(scheduler.explain(job(prefersZone, Resources.NONE), List.of(tainted, elsewhere)).worker())
+        .contains(new WorkerId("w-x"));
+  }
+
+  @Test
+  void noWorkersMeansNoPlacementAndSaysSo() {
+    var placement = scheduler.explain(job(Constraints.NONE, Resources.NONE), List.of());
+    assertThat(placement.worker()).isEmpty();
+    assertThat(placement.summary()).isEqualTo("no worker is free");
+  }
+
+  // ---- properties ------------------------------------------------------------------------
+
+  @Provide
+  Arbitrary<List<Candidate>> workers() {
+    Arbitrary<Candidate> one =
+        Combinators.combine(
+                Arbitraries.integers().between(1, 99),
+                Arbitraries.of("a", "b", "c"),
+                Arbitraries.of(true, false),
+                Arbitraries.integers().between(0, 4),
+                Arbitraries.doubles().between(0, 4))
+            .as(
+                (n, zone, tainted, running, used) ->
+                    new Candidate(
+                        new WorkerId("w-" + n),
+                        "local",
+                        Map.of("zone", zone),
+                        tainted ? List.of(new Taint("gpu", "true", TaintEffect.NO_SCHEDULE)) : List.of(),
+                        Set.of("shell"),
+                        FOUR_CPU,
+                        new Resources(used, 0, 0, 0),
+                        running));
+    return one.list().ofMaxSize(8).uniqueElements(c -> c.id());
+  }
+
+  @Property
+  void theChosenWorkerAlwaysFitsAndEveryWorkerIsAccountedFor(
+      @ForAll("workers") List<Candidate> workers,
+      @ForAll boolean tolerate,
+      @ForAll("zones") String zone,
+      @ForAll("cpus") double cpu,
+      @ForAll Strategy strategy) {
+    var spec =
+        job(
+            constraints(
+                List.of(new LabelRequirement("zone", LabelRequirement.Operator.IN, List.of(zone))),
+                tolerate ? List.of(new Toleration("gpu", "true", false, TaintEffect.NO_SCHEDULE)) : List.of(),
+                Set.of(),
+                strategy.wireName()),
+            new Resources(cpu, 0, 0, 0));
+
+    var placement = new Scheduler(Strategy.LEAST_CONNECTIONS).explain(spec, workers);
+
+    placement.worker().ifPresent(id -> {
+      var chosen = workers.stream().filter(w -> w.id().equals(id)).findFirst().orElseThrow();
+      assertThat(Fit.check(spec, chosen)).isEmpty();
+    });
+    boolean anyFits = workers.stream().anyMatch(w -> Fit.check(spec, w).isEmpty());
+    assertThat(placement.worker().isPresent()).isEqualTo(anyFits);
+    assertThat(placement.rejections()).hasSize(workers.size() - (anyFits ? 1 : 0));
+  }
+
+  @Provide
+  Arbitrary<String> zones() {
+    return Arbitraries.of("a", "b", "c");
+  }
+
+  @Provide
+  Arbitrary<Double> cpus() {
+    return Arbitraries.of(0.0, 0.5, 1.0, 2.0, 4.0, 5.0);
+  }
+}
