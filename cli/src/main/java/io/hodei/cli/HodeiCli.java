@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       DevCommand.class,
       RunCommand.class,
+      ScheduleCommand.class,
       JobsCommand.class,
       LogsCommand.class,
       CancelCommand.class,

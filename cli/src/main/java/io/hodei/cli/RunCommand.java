@@ -1,29 +1,16 @@
 package io.hodei.cli;
 
-import io.hodei.api.v1.CommandSpec;
 import io.hodei.api.v1.GetJobRequest;
 import io.hodei.api.v1.Job;
 import io.hodei.api.v1.JobDefinition;
 import io.hodei.api.v1.JobExecutionServiceGrpc;
 import io.hodei.api.v1.JobState;
 import io.hodei.api.v1.QueueJobRequest;
-import io.hodei.api.v1.RetryPolicy;
-import io.hodei.api.v1.ScriptCommand;
-import io.hodei.api.v1.ShellCommand;
-import io.hodei.wire.WireMapping;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import io.grpc.ManagedChannel;
 import java.io.PrintWriter;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** {@code hodei run}: queue a job, follow its output, exit with its exit code. */
 @Command(
@@ -41,59 +28,15 @@ final class RunCommand extends ClientCommand {
   static final int EXIT_CANCELLED = 130;
   static final int EXIT_NOT_STARTED = 127;
 
-  @Option(names = "--name", description = "Job name (default: the command).")
-  String name;
-
-  @Option(names = "--env", paramLabel = "K=V", description = "Environment variable for the job; repeatable.")
-  Map<String, String> env = new LinkedHashMap<>();
-
-  @Option(
-      names = "--timeout",
-      paramLabel = "DURATION",
-      description = "Stop the job after this long (e.g. 30s, 5m).",
-      converter = Durations.Converter.class)
-  Duration timeout;
-
-  @Option(
-      names = "--retries",
-      paramLabel = "N",
-      description = "Retry a failed or timed-out job up to N more times (default: 0).",
-      defaultValue = "0")
-  int retries;
-
-  @Option(
-      names = "--retry-backoff",
-      paramLabel = "DURATION",
-      description = "Wait before the first retry, doubling each time, with jitter (default: ${DEFAULT-VALUE}).",
-      defaultValue = "1s",
-      converter = Durations.Converter.class)
-  Duration retryBackoff;
-
-  @Option(names = "--label", paramLabel = "K=V", description = "Label for the job; repeatable.")
-  Map<String, String> labels = new LinkedHashMap<>();
-
-  @Option(names = "--workdir", paramLabel = "DIR", description = "Working directory on the worker (absolute).")
-  String workingDir;
-
-  @Option(names = "--script", paramLabel = "FILE", description = "Run this script file instead of a command.")
-  Path script;
-
-  @Option(
-      names = "--interpreter",
-      description = "Interpreter for --script (default: ${DEFAULT-VALUE}).",
-      defaultValue = "bash")
-  String interpreter;
+  @Mixin JobOptions job = new JobOptions();
 
   @Option(names = {"-q", "--quiet"}, description = "Print only the job's output.")
   boolean quiet;
 
-  @Parameters(paramLabel = "CMD", description = "The program and its arguments, after --.")
-  List<String> command = new ArrayList<>();
-
   /** Job output goes to this process's stdout and stderr as bytes, not through {@code out}. */
   @Override
   int run(ManagedChannel channel, PrintWriter out) {
-    JobDefinition definition = definition();
+    JobDefinition definition = job.definition();
     var jobs = JobExecutionServiceGrpc.newBlockingStub(channel);
     String jobId = jobs.queueJob(QueueJobRequest.newBuilder().setDefinition(definition).build()).getJobId();
     status("queued job " + jobId);
@@ -117,63 +60,6 @@ final class RunCommand extends ClientCommand {
       case JOB_STATE_CANCELLED -> EXIT_CANCELLED;
       default -> job.hasExitCode() && job.getExitCode() != 0 ? job.getExitCode() : EXIT_NOT_STARTED;
     };
-  }
-
-  private JobDefinition definition() {
-    CommandSpec commandSpec;
-    if (script != null) {
-      if (!command.isEmpty()) {
-        throw new HodeiCli.UserError("give either --script FILE or a command after --, not both", 64);
-      }
-      try {
-        commandSpec =
-            CommandSpec.newBuilder()
-                .setScript(
-                    ScriptCommand.newBuilder()
-                        .setInterpreter(interpreter)
-                        .setContent(Files.readString(script)))
-                .build();
-      } catch (IOException e) {
-        throw new HodeiCli.UserError("cannot read script " + script + ": " + e.getMessage(), 66);
-      }
-    } else {
-      if (command.isEmpty()) {
-        throw new HodeiCli.UserError("nothing to run: give a command after -- or --script FILE", 64);
-      }
-      commandSpec =
-          CommandSpec.newBuilder()
-              .setShell(ShellCommand.newBuilder().setCmd(command.getFirst()).addAllArgs(command.subList(1, command.size())))
-              .build();
-    }
-    var b =
-        JobDefinition.newBuilder()
-            .setName(name != null ? name : defaultName())
-            .setCommand(commandSpec)
-            .putAllEnv(env)
-            .putAllLabels(labels);
-    if (retries < 0) {
-      throw new HodeiCli.UserError("--retries must not be negative", 64);
-    }
-    if (retries > 0) {
-      b.setRetryPolicy(
-          RetryPolicy.newBuilder()
-              .setMaxAttempts(retries + 1)
-              .setInitialBackoff(WireMapping.toWire(retryBackoff))
-              .setBackoffMultiplier(2.0)
-              .setMaxBackoff(WireMapping.toWire(Duration.ofMinutes(10))));
-    }
-    if (timeout != null) {
-      b.setTimeout(WireMapping.toWire(timeout));
-    }
-    if (workingDir != null) {
-      b.setWorkingDir(workingDir);
-    }
-    return b.build();
-  }
-
-  private String defaultName() {
-    String base = script != null ? script.getFileName().toString() : String.join(" ", command);
-    return base.length() > 80 ? base.substring(0, 80) : base;
   }
 
   private void reportWaiting(JobExecutionServiceGrpc.JobExecutionServiceBlockingStub jobs, String jobId) {

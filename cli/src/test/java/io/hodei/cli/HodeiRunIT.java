@@ -242,4 +242,20 @@ class HodeiRunIT {
     assertThat(workers.exitCode()).isZero();
     assertThat(workers.stdout()).contains("WORKER").contains("local").containsPattern("w-\\w+\\s+(ready|busy)");
   }
+
+  @Test
+  void scheduleExplainsWithoutQueuingWhyNoWorkerFits() {
+    hodei("run", "-q", "--server", plane.address(), "--", "true"); // a warm, free worker
+
+    var decision =
+        hodei("schedule", "--server", plane.address(), "--capability", "docker", "--selector", "zone in (mars)", "--", "echo");
+    var fits = hodei("schedule", "--server", plane.address(), "--", "echo");
+
+    assertThat(decision.exitCode()).isZero();
+    assertThat(decision.stdout()).containsPattern("worker w-\\w+: label selector zone in \\(mars\\) not met \\(no zone label\\)");
+    assertThat(fits.stdout()).startsWith("would run now on worker w-");
+    var refused = hodei("schedule", "--server", plane.address(), "--strategy", "fastest", "--", "echo");
+    assertThat(refused.exitCode()).isEqualTo(HodeiCli.EX_DATAERR);
+    assertThat(refused.stderr()).contains("definition.constraints.strategy").contains("round-robin");
+  }
 }

@@ -50,6 +50,7 @@ public final class HodeiServer implements AutoCloseable {
   private final WorkerRegistry registry;
   private final Provisioner provisioner;
   private final Dispatcher dispatcher;
+  private final io.hodei.core.scheduling.Scheduler scheduler;
   private final WorkerAgentApi workerApi;
   private final SilentWorkerCheck silentWorkers;
   private final ExecutorService callExecutor = Executors.newVirtualThreadPerTaskExecutor();
@@ -66,6 +67,7 @@ public final class HodeiServer implements AutoCloseable {
     this.clock = Clock.tick(sourceClock, Duration.ofMillis(1));
     this.jobService = new JobService(stores.jobs(), clock);
     this.registry = new WorkerRegistry(this.clock, config.heartbeatTimeout());
+    this.scheduler = new io.hodei.core.scheduling.Scheduler(config.strategy());
     var otps = new OtpService(stores.otps(), this.clock, OtpService.DEFAULT_TTL);
     this.provisioner =
         new Provisioner(pools, otps, registry, this::workerAddress, clock, this::wakeDispatcher);
@@ -76,6 +78,7 @@ public final class HodeiServer implements AutoCloseable {
             registry,
             provisioner,
             ApiMapper::runCommand,
+            scheduler,
             config.dispatchTick(),
             this.clock);
     this.workerApi =
@@ -127,7 +130,7 @@ public final class HodeiServer implements AutoCloseable {
                       new LogStreamApi(jobService, stores.logs(), signals), errors))
               .addService(ServerInterceptors.intercept(workerApi, errors))
               .addService(
-                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner), errors))
+                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner, scheduler), errors))
               .addService(
                   ServerInterceptors.intercept(new ProviderApi(provisioner, clock), errors))
               .addService(

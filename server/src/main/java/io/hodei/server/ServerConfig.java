@@ -17,6 +17,7 @@ import java.util.Optional;
  * @param logCapBytes most bytes of output kept per job; later output is replaced by a marker
  * @param dispatchTick longest pause of the scheduling loop when nothing wakes it
  * @param housekeepingInterval how often workers and running jobs are checked
+ * @param strategy how a worker is chosen among those that fit, unless a job names its own
  */
 public record ServerConfig(
     String bindHost,
@@ -27,7 +28,8 @@ public record ServerConfig(
     Duration timeoutMargin,
     long logCapBytes,
     Duration dispatchTick,
-    Duration housekeepingInterval) {
+    Duration housekeepingInterval,
+    io.hodei.core.scheduling.Strategy strategy) {
 
   public static final int DEFAULT_PORT = 50051;
   public static final long DEFAULT_LOG_CAP = 100L * 1024 * 1024;
@@ -52,31 +54,38 @@ public record ServerConfig(
         Duration.ofSeconds(30),
         DEFAULT_LOG_CAP,
         Duration.ofSeconds(1),
-        Duration.ofSeconds(1));
+        Duration.ofSeconds(1),
+        io.hodei.core.scheduling.Strategy.LEAST_CONNECTIONS);
   }
 
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(
         bindHost, newPort, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy);
   }
 
   /** Heartbeat every {@code interval}; a worker silent for {@code timeout} is lost. */
   public ServerConfig withHeartbeats(Duration interval, Duration timeout) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, interval, timeout, timeoutMargin, logCapBytes,
-        dispatchTick, housekeepingInterval);
+        dispatchTick, housekeepingInterval, strategy);
   }
 
   public ServerConfig withLogCap(long bytes) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        bytes, dispatchTick, housekeepingInterval);
+        bytes, dispatchTick, housekeepingInterval, strategy);
   }
 
   public ServerConfig withTimeoutMargin(Duration margin) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, margin,
-        logCapBytes, dispatchTick, housekeepingInterval);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy);
+  }
+
+  public ServerConfig withStrategy(io.hodei.core.scheduling.Strategy newStrategy) {
+    return new ServerConfig(
+        bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
+        logCapBytes, dispatchTick, housekeepingInterval, newStrategy);
   }
 }

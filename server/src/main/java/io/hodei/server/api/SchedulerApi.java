@@ -8,19 +8,92 @@ import io.hodei.api.v1.ListWorkersResponse;
 import io.hodei.api.v1.SchedulerServiceGrpc;
 import io.hodei.core.job.JobState;
 import io.hodei.core.job.JobStore;
+import io.hodei.api.v1.Rejection;
+import io.hodei.api.v1.ScheduleJobRequest;
+import io.hodei.api.v1.ScheduleJobResponse;
+import io.hodei.api.v1.SchedulingDecision;
+import io.hodei.core.error.InvalidSpecException;
+import io.hodei.core.job.JobSpec;
+import io.hodei.core.job.JobSpecValidator;
+import io.hodei.core.scheduling.Scheduler;
 import io.hodei.server.provisioning.Provisioner;
+import io.hodei.wire.WireMapping;
 import io.hodei.server.workers.WorkerRegistry;
 
-/** The queue and the workers as the scheduler sees them. {@code ScheduleJob} comes later. */
+/** The queue, the workers, and scheduling decisions explained. */
 public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImplBase {
   private final JobStore jobs;
   private final WorkerRegistry registry;
   private final Provisioner provisioner;
+  private final Scheduler scheduler;
 
-  public SchedulerApi(JobStore jobs, WorkerRegistry registry, Provisioner provisioner) {
+  public SchedulerApi(
+      JobStore jobs, WorkerRegistry registry, Provisioner provisioner, Scheduler scheduler) {
     this.jobs = jobs;
     this.registry = registry;
     this.provisioner = provisioner;
+    this.scheduler = scheduler;
+  }
+
+  /**
+   * Where the job would go now, and why every other worker and provider was not chosen. Nothing
+   * is queued and nothing changes, not even the round-robin cursor.
+   */
+  @Override
+  public void scheduleJob(ScheduleJobRequest request, StreamObserver<ScheduleJobResponse> response) {
+    if (!request.hasDefinition()) {
+      throw new InvalidSpecException("definition", "is required");
+    }
+    JobSpec spec = JobSpecValidator.validate(WireMapping.toDomain(request.getDefinition()));
+    var placement = scheduler.explain(spec, registry.freeCandidates());
+    var decision = SchedulingDecision.newBuilder();
+    placement.rejections().forEach(r -> decision.addRejections(rejection(r.candidate(), r.reason())));
+    for (var w : registry.snapshot()) {
+      if (!w.isFree() && w.terminatedAt().isEmpty()) {
+        decision.addRejections(rejection("worker " + w.info().id(), notFree(w)));
+      }
+    }
+    if (placement.worker().isPresent()) {
+      decision.setWorkerId(placement.worker().get().value());
+      decision.setSummary("would run now on " + placement.summary());
+    } else {
+      String provider = null;
+      for (var pool : provisioner.pools()) {
+        var health = provisioner.checkHealth().get(pool.name());
+        if (!health.canProvision()) {
+          decision.addRejections(rejection("provider " + pool.name(), Provisioner.describe(health)));
+        } else if (provisioner.count(pool) >= pool.policy().maxWorkers()) {
+          decision.addRejections(
+              rejection(
+                  "provider " + pool.name(),
+                  "at its limit of " + pool.policy().maxWorkers() + " workers"));
+        } else if (provider == null) {
+          provider = pool.name();
+        }
+      }
+      if (provider != null) {
+        decision.setProvisionWithProvider(provider);
+        decision.setSummary(placement.summary() + "; would start a worker with provider " + provider);
+      } else {
+        decision.setSummary(placement.summary() + "; no provider can start a worker now: the job would wait");
+      }
+    }
+    response.onNext(ScheduleJobResponse.newBuilder().setDecision(decision).build());
+    response.onCompleted();
+  }
+
+  private static Rejection rejection(String candidate, String reason) {
+    return Rejection.newBuilder().setCandidate(candidate).setReason(reason).build();
+  }
+
+  private static String notFree(WorkerRegistry.WorkerView w) {
+    if (w.draining()) {
+      return "draining";
+    }
+    if (!w.isHealthy()) {
+      return w.attached() ? "unhealthy: not heard from for a while" : "unhealthy: not connected";
+    }
+    return "busy with " + w.running().size() + " job(s)";
   }
 
   @Override

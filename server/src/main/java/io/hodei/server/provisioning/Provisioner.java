@@ -342,7 +342,7 @@ public final class Provisioner {
     }
   }
 
-  static String describe(ProviderHealth h) {
+  public static String describe(ProviderHealth h) {
     return switch (h) {
       case ProviderHealth.Healthy x -> "healthy";
       case ProviderHealth.Degraded d -> "degraded: " + d.reason();

@@ -37,6 +37,7 @@ public final class Dispatcher {
   private final WorkerRegistry registry;
   private final Provisioner provisioner;
   private final Function<Job, ServerMessage> runCommand;
+  private final io.hodei.core.scheduling.Scheduler scheduler;
   private final Duration tick;
   private final java.time.Clock clock;
   private final Semaphore wakeups = new Semaphore(0);
@@ -49,6 +50,7 @@ public final class Dispatcher {
       WorkerRegistry registry,
       Provisioner provisioner,
       Function<Job, ServerMessage> runCommand,
+      io.hodei.core.scheduling.Scheduler scheduler,
       Duration tick,
       java.time.Clock clock) {
     this.jobs = jobs;
@@ -56,6 +58,7 @@ public final class Dispatcher {
     this.registry = registry;
     this.provisioner = provisioner;
     this.runCommand = runCommand;
+    this.scheduler = scheduler;
     this.tick = tick;
     this.clock = clock;
   }
@@ -107,6 +110,16 @@ public final class Dispatcher {
     }
   }
 
+  /** The rejections of a placement, in words; empty when there simply was no free worker. */
+  static String explain(io.hodei.core.scheduling.Scheduler.Placement placement) {
+    if (placement.rejections().isEmpty()) {
+      return "";
+    }
+    return placement.summary()
+        + ": "
+        + String.join("; ", placement.rejections().stream().map(Object::toString).toList());
+  }
+
   /** One pass over the head of the queue. Returns true if it should run again at once. */
   boolean dispatchPass() {
     List<Job> pending = jobs.pending(BATCH, clock.instant());
@@ -114,15 +127,16 @@ public final class Dispatcher {
       return false;
     }
     List<Job> unplaced = new ArrayList<>();
+    java.util.Map<Job, String> why = new java.util.HashMap<>();
     int placed = 0;
     for (Job job : pending) {
-      if (!unplaced.isEmpty()) {
-        unplaced.add(job); // FIFO: once one job waits, the ones behind it wait too
-        continue;
-      }
-      var reservation = registry.reserveFree();
+      // In queue order; a job that fits no free worker does not hold back the ones behind it
+      // that do (aging in the queue order keeps it from starving).
+      var placement = scheduler.place(job.spec(), registry.freeCandidates());
+      var reservation = placement.worker().flatMap(registry::reserve);
       if (reservation.isEmpty()) {
         unplaced.add(job);
+        why.put(job, explain(placement));
         continue;
       }
       var worker = reservation.get();
@@ -150,9 +164,10 @@ public final class Dispatcher {
       }
     }
     if (!unplaced.isEmpty()) {
-      String reason = provisioner.ensureCapacity(unplaced.size());
+      String provisioning = provisioner.ensureCapacity(unplaced.size());
       for (Job job : unplaced) {
-        jobService.noteWaiting(job, reason);
+        String placement = why.get(job);
+        jobService.noteWaiting(job, placement.isEmpty() ? provisioning : provisioning + "; " + placement);
       }
     }
     return placed > 0 && pending.size() == BATCH;

@@ -142,6 +142,40 @@ public final class WorkerRegistry {
     }
   }
 
+  /**
+   * The free workers as scheduling candidates. A worker runs one job at a time for now, so a free
+   * worker has nothing allocated.
+   */
+  public synchronized List<io.hodei.core.scheduling.Candidate> freeCandidates() {
+    Instant now = clock.instant();
+    List<io.hodei.core.scheduling.Candidate> free = new ArrayList<>();
+    for (Entry e : workers.values()) {
+      if (e.view(now, silenceLimit).isFree()) {
+        free.add(
+            new io.hodei.core.scheduling.Candidate(
+                e.info.id(),
+                e.provider,
+                e.info.labels(),
+                e.info.taints(),
+                e.info.capabilities(),
+                e.info.capacity(),
+                io.hodei.core.job.Resources.NONE,
+                e.running.size()));
+      }
+    }
+    return free;
+  }
+
+  /** Reserves {@code id} for one dispatcher if it is still free. */
+  public synchronized Optional<Reservation> reserve(WorkerId id) {
+    Entry entry = workers.get(id);
+    if (entry == null || !entry.view(clock.instant(), silenceLimit).isFree()) {
+      return Optional.empty();
+    }
+    entry.reserved = true;
+    return Optional.of(new Reservation(id, entry.link));
+  }
+
   /** Takes the free worker that has been idle longest, so work spreads over warm workers. */
   public synchronized Optional<Reservation> reserveFree() {
     return workers.entrySet().stream()

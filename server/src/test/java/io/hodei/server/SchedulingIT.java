@@ -1,0 +1,80 @@
+package io.hodei.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.hodei.api.v1.JobConstraints;
+import io.hodei.api.v1.JobState;
+import io.hodei.api.v1.LabelRequirement;
+import io.hodei.api.v1.ScheduleJobRequest;
+import io.hodei.api.v1.SchedulerServiceGrpc;
+import io.hodei.api.v1.SelectorOperator;
+import io.hodei.server.provisioning.PoolPolicy;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Constraints are enforced on real workers, and every decision says why. */
+class SchedulingIT {
+  @TempDir Path dir;
+
+  @Test
+  void aJobNoWorkerFitsWaitsAndSaysWhyWhileOthersRunPastIt() {
+    try (var plane =
+        new ControlPlane(
+            dir, Clock.systemUTC(), new PoolPolicy(1, Duration.ofMinutes(2), Duration.ofSeconds(60)),
+            ServerConfig.defaults().withPort(0), List.of())) {
+      var needsGpu =
+          ControlPlane.shell("true").toBuilder()
+              .setConstraints(JobConstraints.newBuilder().addRequiredCapabilities("gpu-driver"))
+              .build();
+      String stuck = plane.queue(needsGpu);
+      String behind = plane.queue(ControlPlane.shell("echo", "overtakes"));
+
+      assertThat(plane.follow(behind).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () -> assertThat(plane.get(stuck).getWaitingReason()).contains("lacks capability gpu-driver"));
+      assertThat(plane.get(stuck).getState()).isEqualTo(JobState.JOB_STATE_PENDING);
+    }
+  }
+
+  @Test
+  void scheduleJobExplainsEveryRejectedWorkerAndQueuesNothing() {
+    try (var plane = ControlPlane.start(dir)) {
+      plane.follow(plane.queue(ControlPlane.shell("true"))); // one warm worker
+      var scheduler = SchedulerServiceGrpc.newBlockingStub(plane.channel);
+
+      var inZone =
+          scheduler.scheduleJob(
+              ScheduleJobRequest.newBuilder()
+                  .setDefinition(
+                      ControlPlane.shell("true").toBuilder()
+                          .setConstraints(
+                              JobConstraints.newBuilder()
+                                  .addLabelSelector(
+                                      LabelRequirement.newBuilder()
+                                          .setKey("zone")
+                                          .setOperator(SelectorOperator.SELECTOR_OPERATOR_EQUALS)
+                                          .addValues("mars"))))
+                  .build());
+      var anywhere =
+          scheduler.scheduleJob(ScheduleJobRequest.newBuilder().setDefinition(ControlPlane.shell("true")).build());
+
+      assertThat(inZone.getDecision().hasWorkerId()).isFalse();
+      assertThat(inZone.getDecision().getRejectionsList())
+          .anySatisfy(r -> {
+            assertThat(r.getCandidate()).startsWith("worker w-");
+            assertThat(r.getReason()).isEqualTo("label selector zone=mars not met (no zone label)");
+          });
+      assertThat(inZone.getDecision().getProvisionWithProvider()).isEqualTo("local");
+      assertThat(anywhere.getDecision().getWorkerId()).startsWith("w-");
+      assertThat(anywhere.getDecision().getSummary()).contains("least-connections");
+      assertThat(plane.jobs().listJobs(io.hodei.api.v1.ListJobsRequest.getDefaultInstance()).getJobsCount()).isEqualTo(1);
+    }
+  }
+}
