@@ -12,6 +12,7 @@ import io.hodei.core.job.JobQuery;
 import io.hodei.core.job.JobState;
 import io.hodei.core.job.JobStore;
 import io.hodei.core.job.Page;
+import io.hodei.core.scheduling.QueueOrder;
 import io.hodei.core.worker.WorkerId;
 import io.hodei.wire.WireMapping;
 import java.sql.Connection;
@@ -89,9 +90,16 @@ public final class JdbcJobStore implements JobStore {
       """;
 
   private final Jdbc jdbc;
+  private final java.time.Duration agingStep;
 
   public JdbcJobStore(Database database) {
+    this(database, QueueOrder.DEFAULT_STEP);
+  }
+
+  /** @param agingStep a pending job gains one priority level per step it waits */
+  public JdbcJobStore(Database database, java.time.Duration agingStep) {
     this.jdbc = new Jdbc(database);
+    this.agingStep = agingStep;
   }
 
   /**
@@ -209,19 +217,31 @@ public final class JdbcJobStore implements JobStore {
     if (limit <= 0) {
       return List.of();
     }
+    // Aged priority is not indexable, but the jobs it ranks first are among the highest base
+    // priorities or among the oldest: two index-ordered reads, merged, instead of a full sort.
     return jdbc.read(
         "read pending jobs",
         c -> {
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  SELECT_JOBS
-                      + "WHERE j.state = ? AND (j.not_before IS NULL OR j.not_before <= ?)"
-                      + " ORDER BY j.priority DESC, j.created_at ASC, j.id ASC LIMIT ?")) {
-            ps.setString(1, JobState.PENDING.name());
-            ps.setLong(2, Jdbc.millis(now));
-            ps.setInt(3, limit);
-            return jobs(ps);
+          var merged = new java.util.LinkedHashMap<JobId, Job>();
+          for (String order :
+              List.of("j.priority DESC, j.created_at ASC, j.id ASC", "j.created_at ASC, j.id ASC")) {
+            try (PreparedStatement ps =
+                c.prepareStatement(
+                    SELECT_JOBS
+                        + "WHERE j.state = ? AND (j.not_before IS NULL OR j.not_before <= ?)"
+                        + " ORDER BY "
+                        + order
+                        + " LIMIT ?")) {
+              ps.setString(1, JobState.PENDING.name());
+              ps.setLong(2, Jdbc.millis(now));
+              ps.setInt(3, limit);
+              jobs(ps).forEach(job -> merged.putIfAbsent(job.id(), job));
+            }
           }
+          return merged.values().stream()
+              .sorted(QueueOrder.comparator(now, agingStep))
+              .limit(limit)
+              .toList();
         });
   }
 

@@ -439,6 +439,19 @@ abstract class JobStoreContract {
   }
 
   @Test
+  void aLowPriorityJobThatWaitedLongOvertakesNewerHigherPriorityJobs() {
+    Job starving = insert(TestJobs.queued(TestJobs.withPriority("starving", 0), T0));
+    for (int i = 0; i < 5; i++) {
+      insert(TestJobs.queued(TestJobs.withPriority("urgent-" + i, 3), T0.plusSeconds(600 + i)));
+    }
+
+    // Ten minutes on, the old job has aged to priority 10 (one level a minute) and leads, even
+    // though it is neither among the two highest base priorities nor is the limit generous.
+    assertThat(store.pending(2, T0.plusSeconds(600))).extracting(Job::id).first().isEqualTo(starving.id());
+    assertThat(store.pending(2, T0.plusSeconds(60))).extracting(Job::id).doesNotContain(starving.id());
+  }
+
+  @Test
   void pendingJobsCreatedInTheSameMillisecondComeOutInIdOrder() {
     Job b = insert(TestJobs.queued("b", TestJobs.named("b"), T0));
     Job a = insert(TestJobs.queued("a", TestJobs.named("a"), T0));

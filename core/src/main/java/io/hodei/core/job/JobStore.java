@@ -29,8 +29,8 @@ public interface JobStore {
   Job update(Job job, String event);
 
   /**
-   * Pending jobs that may run at {@code now} (no retry backoff left), in dispatch order: higher
-   * priority first, then oldest first.
+   * Pending jobs that may run at {@code now} (no retry backoff left), in dispatch order: {@link
+   * io.hodei.core.scheduling.QueueOrder} — aged priority first, then oldest first.
    */
   List<Job> pending(int limit, java.time.Instant now);
 
