@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
       CancelCommand.class,
       RetryCommand.class,
       WorkersCommand.class,
+      ProvidersCommand.class,
       WorkerCommand.class,
       CommandLine.HelpCommand.class
     })

@@ -13,7 +13,11 @@ import picocli.CommandLine.Option;
     name = "workers",
     mixinStandardHelpOptions = true,
     description = "Shows workers.",
-    subcommands = {WorkersCommand.ListWorkers.class})
+    subcommands = {
+      WorkersCommand.ListWorkers.class,
+      WorkersCommand.Drain.class,
+      WorkersCommand.Deregister.class
+    })
 final class WorkersCommand {
 
   @Command(name = "list", mixinStandardHelpOptions = true, description = "Lists workers and what they run.")
@@ -41,6 +45,47 @@ final class WorkersCommand {
               String.join(",", w.getRunningJobIdsList()));
         }
       }
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "drain",
+      mixinStandardHelpOptions = true,
+      description = "No new jobs go to the worker; it stops once its running jobs end.")
+  static final class Drain extends ClientCommand {
+    @picocli.CommandLine.Parameters(paramLabel = "WORKER_ID")
+    String workerId;
+
+    @Override
+    int run(ManagedChannel channel, PrintWriter out) {
+      var worker =
+          SchedulerServiceGrpc.newBlockingStub(channel)
+              .drainWorker(io.hodei.api.v1.DrainWorkerRequest.newBuilder().setWorkerId(workerId).build())
+              .getWorker();
+      out.println(
+          "draining worker " + workerId + ": " + worker.getRunningJobIdsCount() + " job(s) still running");
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "deregister",
+      mixinStandardHelpOptions = true,
+      description = "Removes the worker now; jobs it was running are retried or failed.")
+  static final class Deregister extends ClientCommand {
+    @picocli.CommandLine.Parameters(paramLabel = "WORKER_ID")
+    String workerId;
+
+    @Option(names = "--reason", paramLabel = "TEXT", defaultValue = "", description = "Why; recorded.")
+    String reason;
+
+    @Override
+    int run(ManagedChannel channel, PrintWriter out) {
+      SchedulerServiceGrpc.newBlockingStub(channel)
+          .deregisterWorker(
+              io.hodei.api.v1.DeregisterWorkerRequest.newBuilder().setWorkerId(workerId).setReason(reason).build());
+      out.println("deregistered worker " + workerId);
       return 0;
     }
   }

@@ -258,4 +258,23 @@ class HodeiRunIT {
     assertThat(refused.exitCode()).isEqualTo(HodeiCli.EX_DATAERR);
     assertThat(refused.stderr()).contains("definition.constraints.strategy").contains("round-robin");
   }
+
+  @Test
+  void providersListAndHealthShowTheLocalProvider() {
+    var list = hodei("providers", "list", "--server", plane.address());
+    var health = hodei("providers", "health", "--server", plane.address());
+
+    assertThat(list.exitCode()).isZero();
+    assertThat(list.stdout()).containsPattern("local\\s+local\\s+healthy");
+    assertThat(health.exitCode()).isZero();
+    assertThat(health.stdout().strip()).isEqualTo("local: healthy");
+  }
+
+  @Test
+  void drainingAnUnknownWorkerIsAClearError() {
+    var result = hodei("workers", "drain", "w-nobody", "--server", plane.address());
+
+    assertThat(result.exitCode()).isEqualTo(HodeiCli.EX_NOINPUT);
+    assertThat(result.stderr()).contains("worker w-nobody not found");
+  }
 }

@@ -130,7 +130,7 @@ public final class HodeiServer implements AutoCloseable {
                       new LogStreamApi(jobService, stores.logs(), signals), errors))
               .addService(ServerInterceptors.intercept(workerApi, errors))
               .addService(
-                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner, scheduler), errors))
+                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner, scheduler, workerApi::retire), errors))
               .addService(
                   ServerInterceptors.intercept(new ProviderApi(provisioner, clock), errors))
               .addService(
@@ -210,6 +210,9 @@ public final class HodeiServer implements AutoCloseable {
           workerApi.settleLost(gone, orphans, "worker " + gone + " stopped while running the job");
         }
         silentWorkers.settleJobsOfSilentWorkers();
+        for (var drained : registry.drained()) {
+          workerApi.retire(drained, "drained");
+        }
         if (!clock.instant().isBefore(nextHealthCheck)) {
           provisioner.checkHealth();
           nextHealthCheck = clock.instant().plus(HEALTH_CHECK_EVERY);

@@ -92,4 +92,63 @@ class WorkerPoolIT {
       assertThat(plane.follow(waiting).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
     }
   }
+
+  @Test
+  void aDrainedWorkerTakesNoNewJobsAndStopsWhenItsJobEnds() {
+    try (var plane =
+        new ControlPlane(
+            dir, Clock.systemUTC(), new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)))) {
+      String longJob = plane.queue(ControlPlane.shell("sleep", "3"));
+      await().atMost(Duration.ofSeconds(30)).until(() -> plane.get(longJob).getState() == JobState.JOB_STATE_RUNNING);
+      String drained = plane.get(longJob).getWorkerId();
+      var scheduler = SchedulerServiceGrpc.newBlockingStub(plane.channel);
+
+      var worker =
+          scheduler.drainWorker(io.hodei.api.v1.DrainWorkerRequest.newBuilder().setWorkerId(drained).build()).getWorker();
+      String next = plane.queue(ControlPlane.shell("echo", "elsewhere"));
+
+      assertThat(worker.getStatus()).isEqualTo(io.hodei.api.v1.WorkerStatus.WORKER_STATUS_DRAINING);
+      assertThat(plane.follow(next).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+      assertThat(plane.get(next).getWorkerId()).isNotEqualTo(drained);
+      assertThat(plane.follow(longJob).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () ->
+                  assertThat(scheduler.listWorkers(ListWorkersRequest.getDefaultInstance()).getWorkersList())
+                      .filteredOn(w -> w.getInfo().getWorkerId().equals(drained))
+                      .extracting(w -> w.getStatus())
+                      .containsExactly(io.hodei.api.v1.WorkerStatus.WORKER_STATUS_TERMINATED));
+    }
+  }
+
+  @Test
+  void aDeregisteredWorkersJobIsRetriedElsewhere() throws Exception {
+    try (var plane =
+        new ControlPlane(
+            dir, Clock.systemUTC(), new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)))) {
+      java.nio.file.Path flag = dir.resolve("flag");
+      String id =
+          plane.queue(
+              LifecycleIT.withRetries(
+                  LifecycleIT.sh("if [ -f " + flag + " ]; then echo again; else touch " + flag + "; exec sleep 60; fi"), 2));
+      await().atMost(Duration.ofSeconds(30)).until(() -> plane.get(id).getState() == JobState.JOB_STATE_RUNNING);
+      String first = plane.get(id).getWorkerId();
+
+      SchedulerServiceGrpc.newBlockingStub(plane.channel)
+          .deregisterWorker(
+              io.hodei.api.v1.DeregisterWorkerRequest.newBuilder().setWorkerId(first).setReason("hardware fault").build());
+
+      assertThat(plane.follow(id).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+      var job = plane.get(id);
+      assertThat(job.getAttempts(0).getErrorMessage()).contains("deregistered: hardware fault");
+      assertThat(job.getAttempts(1).getWorkerId()).isNotEqualTo(first);
+      var refused =
+          org.assertj.core.api.Assertions.catchThrowableOfType(
+              io.grpc.StatusRuntimeException.class,
+              () -> SchedulerServiceGrpc.newBlockingStub(plane.channel)
+                  .deregisterWorker(io.hodei.api.v1.DeregisterWorkerRequest.newBuilder().setWorkerId("w-nobody").build()));
+      assertThat(refused.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.NOT_FOUND);
+    }
+  }
 }

@@ -8,7 +8,13 @@ import io.hodei.api.v1.ListWorkersResponse;
 import io.hodei.api.v1.SchedulerServiceGrpc;
 import io.hodei.core.job.JobState;
 import io.hodei.core.job.JobStore;
+import io.hodei.api.v1.DeregisterWorkerRequest;
+import io.hodei.api.v1.DeregisterWorkerResponse;
+import io.hodei.api.v1.DrainWorkerRequest;
+import io.hodei.api.v1.DrainWorkerResponse;
 import io.hodei.api.v1.Rejection;
+import io.hodei.core.error.NotFoundException;
+import io.hodei.core.worker.WorkerId;
 import io.hodei.api.v1.ScheduleJobRequest;
 import io.hodei.api.v1.ScheduleJobResponse;
 import io.hodei.api.v1.SchedulingDecision;
@@ -26,13 +32,52 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
   private final WorkerRegistry registry;
   private final Provisioner provisioner;
   private final Scheduler scheduler;
+  private final java.util.function.BiConsumer<WorkerId, String> retire;
 
+  /** @param retire takes a worker out for good, settling its jobs (see WorkerAgentApi#retire) */
   public SchedulerApi(
-      JobStore jobs, WorkerRegistry registry, Provisioner provisioner, Scheduler scheduler) {
+      JobStore jobs,
+      WorkerRegistry registry,
+      Provisioner provisioner,
+      Scheduler scheduler,
+      java.util.function.BiConsumer<WorkerId, String> retire) {
     this.jobs = jobs;
     this.registry = registry;
     this.provisioner = provisioner;
     this.scheduler = scheduler;
+    this.retire = retire;
+  }
+
+  @Override
+  public void drainWorker(DrainWorkerRequest request, StreamObserver<DrainWorkerResponse> response) {
+    WorkerId id = workerId(request.getWorkerId());
+    if (!registry.draining(id)) {
+      throw new NotFoundException("worker", id.value());
+    }
+    response.onNext(
+        DrainWorkerResponse.newBuilder()
+            .setWorker(ApiMapper.toApi(registry.find(id).orElseThrow()))
+            .build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void deregisterWorker(
+      DeregisterWorkerRequest request, StreamObserver<DeregisterWorkerResponse> response) {
+    WorkerId id = workerId(request.getWorkerId());
+    if (registry.find(id).filter(w -> w.terminatedAt().isEmpty()).isEmpty()) {
+      throw new NotFoundException("worker", id.value());
+    }
+    retire.accept(id, "deregistered" + (request.getReason().isBlank() ? "" : ": " + request.getReason()));
+    response.onNext(DeregisterWorkerResponse.getDefaultInstance());
+    response.onCompleted();
+  }
+
+  private static WorkerId workerId(String value) {
+    if (value.isBlank()) {
+      throw new InvalidSpecException("worker_id", "must not be empty");
+    }
+    return new WorkerId(value);
   }
 
   /**

@@ -126,11 +126,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
   @Override
   public void unregister(UnregisterRequest request, StreamObserver<UnregisterResponse> response) {
     WorkerId id = authenticate(request.getWorkerId(), request.getSessionId());
-    workerStore.deactivate(id);
-    var orphans = registry.remove(id);
-    settleLost(id, orphans, "worker " + id + " unregistered while running the job");
-    provisioner.gone(id);
-    log.info("worker {} unregistered: {}", id, request.getReason());
+    retire(id, "unregistered: " + request.getReason());
     response.onNext(UnregisterResponse.getDefaultInstance());
     response.onCompleted();
   }
@@ -152,6 +148,18 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
         .forEach(job -> registry.confirm(id, job.id(), job.executionId().orElseThrow()));
     provisioner.adopt(id, registration.provider(), registration.handleReference());
     log.info("worker {} resumed its session after a restart", id);
+  }
+
+  /**
+   * Takes a worker out for good: its session can no longer be resumed, its provider destroys it,
+   * and the jobs it still held are settled as lost (and retried if their policy allows).
+   */
+  public void retire(WorkerId id, String why) {
+    workerStore.deactivate(id);
+    var orphans = registry.remove(id);
+    settleLost(id, orphans, "worker " + id + " " + why + " while running the job");
+    provisioner.gone(id);
+    log.info("worker {} retired: {}", id, why);
   }
 
   /** Ends, as failed, the jobs a vanished worker held. */

@@ -213,12 +213,24 @@ public final class WorkerRegistry {
     }
   }
 
-  /** The worker says it is shutting down: it gets no new jobs. */
-  public synchronized void draining(WorkerId id) {
+  /**
+   * The worker takes no new jobs (it is shutting down, or an admin drains it). Returns false if no
+   * such worker is registered.
+   */
+  public synchronized boolean draining(WorkerId id) {
     Entry entry = workers.get(id);
     if (entry != null) {
       entry.draining = true;
     }
+    return entry != null;
+  }
+
+  /** Draining workers that run nothing any more: they can be stopped. */
+  public synchronized List<WorkerId> drained() {
+    return workers.values().stream()
+        .filter(e -> e.draining && e.running.isEmpty() && !e.reserved)
+        .map(e -> e.info.id())
+        .toList();
   }
 
   /** The worker is gone for good. Returns what it was running. */
