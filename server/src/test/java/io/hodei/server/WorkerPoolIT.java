@@ -12,6 +12,7 @@ import io.hodei.server.provisioning.PoolPolicy;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -149,6 +150,75 @@ class WorkerPoolIT {
               () -> SchedulerServiceGrpc.newBlockingStub(plane.channel)
                   .deregisterWorker(io.hodei.api.v1.DeregisterWorkerRequest.newBuilder().setWorkerId("w-nobody").build()));
       assertThat(refused.getStatus().getCode()).isEqualTo(io.grpc.Status.Code.NOT_FOUND);
+    }
+  }
+
+  private static List<io.hodei.api.v1.Worker> workers(ControlPlane plane) {
+    return SchedulerServiceGrpc.newBlockingStub(plane.channel)
+        .listWorkers(ListWorkersRequest.getDefaultInstance())
+        .getWorkersList();
+  }
+
+  @Test
+  void aWarmPoolStartsWorkersBeforeAnyJobAndKeepsThemPastTheIdleTimeout() {
+    try (var plane =
+        new ControlPlane(
+            dir, Clock.systemUTC(), new PoolPolicy(3, Duration.ofSeconds(1), Duration.ofSeconds(60)).withMinIdle(2))) {
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> assertThat(workers(plane)).extracting(w -> w.getStatus())
+                  .containsExactly(io.hodei.api.v1.WorkerStatus.WORKER_STATUS_READY, io.hodei.api.v1.WorkerStatus.WORKER_STATUS_READY));
+      // Well past the idle timeout, the two warm workers are still there, and no third appeared.
+      await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
+          .until(() -> workers(plane).stream().filter(w -> w.getStatus() == io.hodei.api.v1.WorkerStatus.WORKER_STATUS_READY).count() == 2
+              && workers(plane).size() == 2);
+      String job = plane.queue(ControlPlane.shell("echo", "warm"));
+      assertThat(plane.follow(job).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+    }
+  }
+
+  @Test
+  void anEphemeralWorkerRunsOneJobAndIsThenStopped() {
+    try (var plane =
+        new ControlPlane(
+            dir, Clock.systemUTC(), new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)).asEphemeral())) {
+      String first = plane.queue(ControlPlane.shell("echo", "one"));
+      assertThat(plane.follow(first).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+      String second = plane.queue(ControlPlane.shell("echo", "two"));
+      assertThat(plane.follow(second).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+
+      String firstWorker = plane.get(first).getAttempts(0).getWorkerId();
+      assertThat(plane.get(second).getAttempts(0).getWorkerId()).isNotEqualTo(firstWorker);
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> assertThat(workers(plane))
+                  .filteredOn(w -> w.getInfo().getWorkerId().equals(firstWorker))
+                  .extracting(w -> w.getStatus())
+                  .containsExactly(io.hodei.api.v1.WorkerStatus.WORKER_STATUS_TERMINATED));
+    }
+  }
+
+  @Test
+  void aWorkerPastItsMaxLifetimeIsRetiredAndReplaced() {
+    try (var plane =
+        new ControlPlane(
+            dir, Clock.systemUTC(), new PoolPolicy(1, Duration.ofMinutes(2), Duration.ofSeconds(60)).withMaxLifetime(Duration.ofSeconds(2)))) {
+      String first = plane.queue(ControlPlane.shell("echo", "one"));
+      assertThat(plane.follow(first).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+      String old = plane.get(first).getAttempts(0).getWorkerId();
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .untilAsserted(
+              () -> assertThat(workers(plane))
+                  .filteredOn(w -> w.getInfo().getWorkerId().equals(old))
+                  .extracting(w -> w.getStatus())
+                  .containsExactly(io.hodei.api.v1.WorkerStatus.WORKER_STATUS_TERMINATED));
+
+      String second = plane.queue(ControlPlane.shell("echo", "two"));
+      assertThat(plane.follow(second).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+      assertThat(plane.get(second).getAttempts(0).getWorkerId()).isNotEqualTo(old);
     }
   }
 }

@@ -6,10 +6,21 @@ import java.time.Duration;
  * How many workers a provider may run and how long they live.
  *
  * @param maxWorkers workers alive or being created, at most
- * @param idleTimeout a worker idle this long is stopped
+ * @param idleTimeout a worker idle this long is stopped (never below {@code minIdle})
  * @param registrationTimeout a created worker that has not registered by then is destroyed
+ * @param minIdle warm workers kept ready even with no work queued
+ * @param maxLifetime a worker older than this takes no new jobs and is stopped once idle; zero
+ *     means no limit
+ * @param ephemeral each worker runs one job, then is stopped
  */
-public record PoolPolicy(int maxWorkers, Duration idleTimeout, Duration registrationTimeout) {
+public record PoolPolicy(
+    int maxWorkers,
+    Duration idleTimeout,
+    Duration registrationTimeout,
+    int minIdle,
+    Duration maxLifetime,
+    boolean ephemeral) {
+
   public static final PoolPolicy DEFAULT =
       new PoolPolicy(4, Duration.ofMinutes(2), Duration.ofSeconds(60));
 
@@ -17,5 +28,26 @@ public record PoolPolicy(int maxWorkers, Duration idleTimeout, Duration registra
     if (maxWorkers < 1) {
       throw new IllegalArgumentException("max workers must be at least 1, got " + maxWorkers);
     }
+    if (minIdle < 0 || minIdle > maxWorkers) {
+      throw new IllegalArgumentException(
+          "min idle must be between 0 and max workers (" + maxWorkers + "), got " + minIdle);
+    }
+  }
+
+  /** No warm workers, no lifetime limit, workers reused across jobs. */
+  public PoolPolicy(int maxWorkers, Duration idleTimeout, Duration registrationTimeout) {
+    this(maxWorkers, idleTimeout, registrationTimeout, 0, Duration.ZERO, false);
+  }
+
+  public PoolPolicy withMinIdle(int warm) {
+    return new PoolPolicy(maxWorkers, idleTimeout, registrationTimeout, warm, maxLifetime, ephemeral);
+  }
+
+  public PoolPolicy withMaxLifetime(Duration lifetime) {
+    return new PoolPolicy(maxWorkers, idleTimeout, registrationTimeout, minIdle, lifetime, ephemeral);
+  }
+
+  public PoolPolicy asEphemeral() {
+    return new PoolPolicy(maxWorkers, idleTimeout, registrationTimeout, minIdle, maxLifetime, true);
   }
 }

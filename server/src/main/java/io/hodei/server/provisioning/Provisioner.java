@@ -232,7 +232,12 @@ public final class Provisioner {
           it.remove();
           continue;
         }
-        if (registry.removeIfIdleSince(e.getKey(), now.minus(t.pool.policy().idleTimeout()))) {
+        var policy = t.pool.policy();
+        if (!policy.maxLifetime().isZero() && now.isAfter(t.since.plus(policy.maxLifetime()))) {
+          registry.draining(e.getKey()); // retired by the server once its jobs end
+        }
+        if (idleCount(t.pool) > policy.minIdle()
+            && registry.removeIfIdleSince(e.getKey(), now.minus(policy.idleTimeout()))) {
           log.info(
               "worker {} idle for {}, stopping it", e.getKey(), t.pool.policy().idleTimeout());
           toDestroy.add(e);
@@ -241,10 +246,41 @@ public final class Provisioner {
       }
     }
     toDestroy.forEach(e -> destroyLater(e.getValue().handle, e.getValue().pool));
+    keepWarm();
     if (!toDestroy.isEmpty() || !vanished.isEmpty()) {
       capacityChanged.run();
     }
     return vanished;
+  }
+
+  /** Starts workers until each pool has its minimum of idle (or starting) workers. */
+  private synchronized void keepWarm() {
+    if (shutdown) {
+      return;
+    }
+    for (Pool pool : pools) {
+      int warm = idleCount(pool) + starting(pool);
+      ProviderHealth h = health.computeIfAbsent(pool.name(), n -> pool.provider().health());
+      while (h.canProvision() && warm < pool.policy().minIdle() && count(pool) < pool.policy().maxWorkers()) {
+        startWorker(pool);
+        warm++;
+      }
+    }
+  }
+
+  /** Live workers of the pool that are free right now. */
+  private synchronized int idleCount(Pool pool) {
+    return (int)
+        live.entrySet().stream()
+            .filter(e -> e.getValue().pool == pool)
+            .filter(e -> registry.find(e.getKey()).map(WorkerRegistry.WorkerView::isFree).orElse(false))
+            .count();
+  }
+
+  /** Whether the worker belongs to a pool whose workers run one job each. */
+  public synchronized boolean isEphemeral(WorkerId id) {
+    Tracked t = live.get(id);
+    return t != null && t.pool.policy().ephemeral();
   }
 
   /** Re-checks every provider's health now. */

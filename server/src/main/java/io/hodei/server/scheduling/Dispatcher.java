@@ -146,6 +146,9 @@ public final class Dispatcher {
         Job assigned = jobService.assign(job.id(), worker.workerId());
         ExecutionId execution = assigned.executionId().orElseThrow();
         registry.confirm(worker.workerId(), job.id(), execution);
+        if (provisioner.isEphemeral(worker.workerId())) {
+          registry.draining(worker.workerId()); // one job, then it is retired
+        }
         if (worker.link().send(runCommand.apply(assigned))) {
           placed++;
           log.debug("job {} sent to worker {}", job.id(), worker.workerId());
