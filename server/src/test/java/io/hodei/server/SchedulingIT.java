@@ -22,10 +22,10 @@ class SchedulingIT {
   @TempDir Path dir;
 
   @Test
-  void aJobNoWorkerFitsWaitsAndSaysWhyWhileOthersRunPastIt() {
+  void aJobNoWorkerFitsWaitsAndSaysWhyWhileOthersRunPastIt() throws Exception {
     try (var plane =
         new ControlPlane(
-            dir, Clock.systemUTC(), new PoolPolicy(1, Duration.ofMinutes(2), Duration.ofSeconds(60)),
+            dir, Clock.systemUTC(), new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)),
             ServerConfig.defaults().withPort(0), List.of())) {
       var needsGpu =
           ControlPlane.shell("true").toBuilder()
@@ -40,6 +40,10 @@ class SchedulingIT {
           .untilAsserted(
               () -> assertThat(plane.get(stuck).getWaitingReason()).contains("lacks capability gpu-driver"));
       assertThat(plane.get(stuck).getState()).isEqualTo(JobState.JOB_STATE_PENDING);
+      assertThat(plane.get(stuck).getWaitingReason())
+          .contains("provider local: its workers would not fit: lacks capability gpu-driver");
+      // No worker was started for the job that no local worker could run.
+      assertThat(java.nio.file.Files.list(dir.resolve("workers")).count()).isEqualTo(1);
     }
   }
 
@@ -71,7 +75,14 @@ class SchedulingIT {
             assertThat(r.getCandidate()).startsWith("worker w-");
             assertThat(r.getReason()).isEqualTo("label selector zone=mars not met (no zone label)");
           });
-      assertThat(inZone.getDecision().getProvisionWithProvider()).isEqualTo("local");
+      // A new local worker would not carry the label either, so none would be started.
+      assertThat(inZone.getDecision().getProvisionWithProvider()).isEmpty();
+      assertThat(inZone.getDecision().getRejectionsList())
+          .anySatisfy(r -> {
+            assertThat(r.getCandidate()).isEqualTo("provider local");
+            assertThat(r.getReason()).isEqualTo("its workers would not fit: label selector zone=mars not met (no zone label)");
+          });
+      assertThat(inZone.getDecision().getSummary()).contains("the job would wait");
       assertThat(anywhere.getDecision().getWorkerId()).startsWith("w-");
       assertThat(anywhere.getDecision().getSummary()).contains("least-connections");
       assertThat(plane.jobs().listJobs(io.hodei.api.v1.ListJobsRequest.getDefaultInstance()).getJobsCount()).isEqualTo(1);

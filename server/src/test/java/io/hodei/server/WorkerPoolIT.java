@@ -221,4 +221,22 @@ class WorkerPoolIT {
       assertThat(plane.get(second).getAttempts(0).getWorkerId()).isNotEqualTo(old);
     }
   }
+
+  @Test
+  void aBurstOfFiftyJobsNeverStartsMoreWorkersThanThePoolAllows() throws Exception {
+    try (var plane =
+        new ControlPlane(
+            dir, Clock.systemUTC(), new PoolPolicy(3, Duration.ofMinutes(2), Duration.ofSeconds(60)))) {
+      List<String> ids = new java.util.ArrayList<>();
+      for (int i = 0; i < 50; i++) {
+        ids.add(plane.queue(ControlPlane.shell("echo", "burst-" + i)));
+      }
+      for (String id : ids) {
+        assertThat(plane.follow(id).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+      }
+      assertThat(java.nio.file.Files.list(dir.resolve("workers")).count()).isBetween(1L, 3L);
+      assertThat(ids.stream().map(id -> plane.get(id).getAttempts(0).getWorkerId()).distinct().count())
+          .isBetween(1L, 3L);
+    }
+  }
 }

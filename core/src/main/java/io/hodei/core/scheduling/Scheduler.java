@@ -36,6 +36,11 @@ public final class Scheduler {
     return defaultStrategy;
   }
 
+  /** Empty if the job may run on the candidate; otherwise the first reason it may not. */
+  public static Optional<String> whyNot(JobSpec spec, Candidate candidate) {
+    return Fit.check(spec, candidate);
+  }
+
   /** The strategy a job gets: its own if it names a known one, else the server's. */
   public Strategy strategyFor(JobSpec spec) {
     return spec.constraints().strategy().flatMap(Strategy::parse).orElse(defaultStrategy);

@@ -107,6 +107,11 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
         var health = provisioner.checkHealth().get(pool.name());
         if (!health.canProvision()) {
           decision.addRejections(rejection("provider " + pool.name(), Provisioner.describe(health)));
+        } else if (Scheduler.whyNot(spec, Provisioner.candidateOf(pool)).isPresent()) {
+          decision.addRejections(
+              rejection(
+                  "provider " + pool.name(),
+                  "its workers would not fit: " + Scheduler.whyNot(spec, Provisioner.candidateOf(pool)).get()));
         } else if (provisioner.count(pool) >= pool.policy().maxWorkers()) {
           decision.addRejections(
               rejection(

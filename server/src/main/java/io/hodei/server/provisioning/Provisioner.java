@@ -38,11 +38,30 @@ import org.slf4j.MDC;
 public final class Provisioner {
   private static final Logger log = LoggerFactory.getLogger(Provisioner.class);
 
-  /** A provider and the policy of its pool. */
-  public record Pool(WorkerProvider provider, PoolPolicy policy) {
+  /**
+   * A provider, the policy of its pool, and what its workers will offer: the scheduler's view of
+   * a worker that does not exist yet, to decide whether starting one helps a job.
+   */
+  public record Pool(WorkerProvider provider, PoolPolicy policy, WorkerProfile profile) {
+    /** Workers that run shell commands and scripts, with no labels and unstated capacity. */
+    public Pool(WorkerProvider provider, PoolPolicy policy) {
+      this(provider, policy, WorkerProfile.SHELL);
+    }
+
     public String name() {
       return provider.name();
     }
+  }
+
+  /** What a pool's workers offer. Zero capacity in a dimension means "not stated". */
+  public record WorkerProfile(
+      java.util.Set<String> capabilities,
+      Map<String, String> labels,
+      List<io.hodei.core.worker.Taint> taints,
+      io.hodei.core.job.Resources capacity) {
+    public static final WorkerProfile SHELL =
+        new WorkerProfile(
+            java.util.Set.of("shell", "script"), Map.of(), List.of(), io.hodei.core.job.Resources.NONE);
   }
 
   private static final class Tracked {
@@ -92,43 +111,78 @@ public final class Provisioner {
   }
 
   /**
-   * Makes sure workers exist or are coming for {@code unplacedJobs} jobs that found no free worker,
-   * within each pool's limit. Returns, in words, what those jobs now wait for.
+   * Makes sure a worker exists or is coming for each job that found no free worker, from a pool
+   * whose workers would fit it (the job's preferred provider first), within each pool's limit.
+   * Workers already being started are counted before new ones are asked for, so concurrent demand
+   * never over-provisions. Returns, per job and in the same order, what it now waits for.
    */
-  public synchronized String ensureCapacity(int unplacedJobs) {
-    if (unplacedJobs <= 0 || shutdown) {
-      return "";
+  public synchronized List<String> ensureCapacity(List<io.hodei.core.job.JobSpec> unplaced) {
+    List<String> reasons = new ArrayList<>(unplaced.size());
+    if (shutdown) {
+      unplaced.forEach(j -> reasons.add("the control plane is shutting down"));
+      return reasons;
     }
-    int needed = unplacedJobs - starting.size();
-    List<String> refusals = new ArrayList<>();
+    Map<Pool, Integer> unclaimed = new HashMap<>();
     for (Pool pool : pools) {
-      ProviderHealth h = health.computeIfAbsent(pool.name(), n -> pool.provider().health());
-      if (!h.canProvision()) {
-        refusals.add("provider " + pool.name() + ": " + describe(h));
-        continue;
-      }
-      while (needed > 0 && count(pool) < pool.policy().maxWorkers()) {
-        startWorker(pool);
-        needed--;
-      }
-      if (needed > 0) {
+      unclaimed.put(pool, starting(pool));
+    }
+    for (var spec : unplaced) {
+      List<String> refusals = new ArrayList<>();
+      String reason = null;
+      for (Pool pool : inPreferenceOrder(spec)) {
+        ProviderHealth h = health.computeIfAbsent(pool.name(), n -> pool.provider().health());
+        if (!h.canProvision()) {
+          refusals.add("provider " + pool.name() + ": " + describe(h));
+          continue;
+        }
+        var misfit = io.hodei.core.scheduling.Scheduler.whyNot(spec, candidateOf(pool));
+        if (misfit.isPresent()) {
+          refusals.add("provider " + pool.name() + ": its workers would not fit: " + misfit.get());
+          continue;
+        }
+        if (unclaimed.get(pool) > 0) {
+          unclaimed.merge(pool, -1, Integer::sum);
+          reason = "waiting for a worker being started by provider " + pool.name();
+          break;
+        }
+        if (count(pool) < pool.policy().maxWorkers()) {
+          WorkerId id = startWorker(pool);
+          reason = "waiting for worker " + id + " being started by provider " + pool.name();
+          break;
+        }
         refusals.add(
-            "provider "
-                + pool.name()
-                + ": at its limit of "
-                + pool.policy().maxWorkers()
-                + " workers, all busy");
+            "provider " + pool.name() + ": at its limit of " + pool.policy().maxWorkers() + " workers");
       }
+      if (reason == null) {
+        reason =
+            "waiting for a free worker; "
+                + (refusals.isEmpty() ? "no provider is configured" : String.join("; ", refusals))
+                + (lastFailure.isEmpty() ? "" : "; last failure: " + lastFailure);
+      }
+      reasons.add(reason);
     }
-    if (!starting.isEmpty()) {
-      return "waiting for "
-          + starting.size()
-          + " worker(s) being started ("
-          + String.join(", ", starting.keySet().stream().map(WorkerId::value).sorted().toList())
-          + ")";
-    }
-    String why = refusals.isEmpty() ? "no provider is configured" : String.join("; ", refusals);
-    return "waiting for a free worker: " + why + (lastFailure.isEmpty() ? "" : "; last failure: " + lastFailure);
+    return reasons;
+  }
+
+  private List<Pool> inPreferenceOrder(io.hodei.core.job.JobSpec spec) {
+    var preferred = spec.constraints().preferredProvider();
+    return pools.stream()
+        .sorted(java.util.Comparator.comparing((Pool p) -> preferred.filter(p.name()::equals).isEmpty()))
+        .toList();
+  }
+
+  /** A worker the pool would start, as a scheduling candidate. */
+  public static io.hodei.core.scheduling.Candidate candidateOf(Pool pool) {
+    var profile = pool.profile();
+    return new io.hodei.core.scheduling.Candidate(
+        new WorkerId("w-new"),
+        pool.name(),
+        profile.labels(),
+        profile.taints(),
+        profile.capabilities(),
+        profile.capacity(),
+        io.hodei.core.job.Resources.NONE,
+        0);
   }
 
   /** The pool that created a worker, and the provider's reference to it if already known. */
@@ -330,7 +384,7 @@ public final class Provisioner {
             });
   }
 
-  private void startWorker(Pool pool) {
+  private WorkerId startWorker(Pool pool) {
     WorkerId id = WorkerId.random();
     Tracked tracked = new Tracked(pool, clock.instant());
     starting.put(id, tracked);
@@ -364,6 +418,7 @@ public final class Provisioner {
                 MDC.remove("workerId");
               }
             });
+    return id;
   }
 
   private void destroyLater(WorkerHandle handle, Pool pool) {

@@ -167,10 +167,13 @@ public final class Dispatcher {
       }
     }
     if (!unplaced.isEmpty()) {
-      String provisioning = provisioner.ensureCapacity(unplaced.size());
-      for (Job job : unplaced) {
+      List<String> provisioning =
+          provisioner.ensureCapacity(unplaced.stream().map(Job::spec).toList());
+      for (int i = 0; i < unplaced.size(); i++) {
+        Job job = unplaced.get(i);
         String placement = why.get(job);
-        jobService.noteWaiting(job, placement.isEmpty() ? provisioning : provisioning + "; " + placement);
+        jobService.noteWaiting(
+            job, placement.isEmpty() ? provisioning.get(i) : provisioning.get(i) + "; " + placement);
       }
     }
     return placed > 0 && pending.size() == BATCH;
