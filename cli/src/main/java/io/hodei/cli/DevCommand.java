@@ -76,6 +76,20 @@ final class DevCommand implements Callable<Integer> {
       defaultValue = "100")
   long logCapMib;
 
+  @Option(
+      names = "--strategy",
+      paramLabel = "NAME",
+      description = "How workers are chosen unless a job says otherwise: round-robin, least-connections, bin-pack, spread or affinity (default: ${DEFAULT-VALUE}).",
+      defaultValue = "least-connections")
+  String strategy;
+
+  @Option(
+      names = "--min-idle",
+      paramLabel = "N",
+      description = "Warm workers kept ready even with no work (default: ${DEFAULT-VALUE}).",
+      defaultValue = "0")
+  int minIdle;
+
   @Override
   public Integer call() throws Exception {
     setLogLevel(Level.INFO);
@@ -87,9 +101,16 @@ final class DevCommand implements Callable<Integer> {
               data,
               ServerConfig.defaults()
                   .withPort(port)
+                  .withStrategy(
+                      io.hodei.core.scheduling.Strategy.parse(strategy)
+                          .orElseThrow(
+                              () ->
+                                  new IllegalArgumentException(
+                                      "--strategy: unknown strategy '" + strategy + "'; known: "
+                                          + io.hodei.core.scheduling.Strategy.names())))
                   .withHeartbeats(heartbeatInterval, heartbeatTimeout)
                   .withLogCap(logCapMib * 1024 * 1024),
-              new PoolPolicy(maxWorkers, idleTimeout, Duration.ofSeconds(60)),
+              new PoolPolicy(maxWorkers, idleTimeout, Duration.ofSeconds(60)).withMinIdle(minIdle),
               java.util.Map.of("HODEI_KILL_GRACE", killGrace.toMillis() + "ms"));
     } catch (IllegalArgumentException e) {
       throw new HodeiCli.UserError(e.getMessage(), 64);

@@ -88,4 +88,63 @@ class SchedulingIT {
       assertThat(plane.jobs().listJobs(io.hodei.api.v1.ListJobsRequest.getDefaultInstance()).getJobsCount()).isEqualTo(1);
     }
   }
+
+  @Test
+  void anUnhealthyProviderIsSkippedAndTheSkipIsExplained() throws Exception {
+    var database = io.hodei.store.Database.sqlite(dir.resolve("data"));
+    var broken =
+        new io.hodei.provider.local.LocalProcessProvider(
+            new io.hodei.provider.local.LocalProcessProvider.Config(
+                "broken", List.of("/nonexistent/java"), dir.resolve("broken"), Duration.ofSeconds(5), java.util.Map.of()));
+    var local =
+        new io.hodei.provider.local.LocalProcessProvider(
+            new io.hodei.provider.local.LocalProcessProvider.Config(
+                "local", ControlPlane.workerCommand(), dir.resolve("workers"), Duration.ofSeconds(5), java.util.Map.of()));
+    var policy = new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60));
+    try (var server =
+            new HodeiServer(
+                    ServerConfig.defaults().withPort(0),
+                    io.hodei.store.Stores.open(database),
+                    List.of(
+                        new io.hodei.server.provisioning.Provisioner.Pool(broken, policy),
+                        new io.hodei.server.provisioning.Provisioner.Pool(local, policy)),
+                    Clock.systemUTC())
+                .start()) {
+      var channel =
+          io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forTarget(server.address()).usePlaintext().build();
+      try {
+        var prefersBroken =
+            ControlPlane.shell("echo", "ran").toBuilder()
+                .setConstraints(JobConstraints.newBuilder().setPreferredProvider("broken"))
+                .build();
+        var decision =
+            SchedulerServiceGrpc.newBlockingStub(channel)
+                .scheduleJob(ScheduleJobRequest.newBuilder().setDefinition(prefersBroken).build())
+                .getDecision();
+        String id =
+            io.hodei.api.v1.JobExecutionServiceGrpc.newBlockingStub(channel)
+                .queueJob(io.hodei.api.v1.QueueJobRequest.newBuilder().setDefinition(prefersBroken).build())
+                .getJobId();
+
+        assertThat(decision.getProvisionWithProvider()).isEqualTo("local");
+        assertThat(decision.getRejectionsList())
+            .anySatisfy(r -> {
+              assertThat(r.getCandidate()).isEqualTo("provider broken");
+              assertThat(r.getReason()).isEqualTo("unhealthy: worker program /nonexistent/java is not executable");
+            });
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () -> io.hodei.api.v1.JobExecutionServiceGrpc.newBlockingStub(channel)
+                        .getJob(io.hodei.api.v1.GetJobRequest.newBuilder().setJobId(id).build())
+                        .getJob()
+                        .getState()
+                    == JobState.JOB_STATE_SUCCEEDED);
+      } finally {
+        channel.shutdownNow();
+      }
+    } finally {
+      database.close();
+    }
+  }
 }
