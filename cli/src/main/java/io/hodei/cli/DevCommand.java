@@ -90,6 +90,13 @@ final class DevCommand implements Callable<Integer> {
       defaultValue = "0")
   int minIdle;
 
+  @Option(
+      names = "--jobs-per-worker",
+      paramLabel = "N",
+      description = "Jobs one local worker runs at once, within its resources (default: ${DEFAULT-VALUE}).",
+      defaultValue = "1")
+  int jobsPerWorker;
+
   @Override
   public Integer call() throws Exception {
     setLogLevel(Level.INFO);
@@ -110,7 +117,7 @@ final class DevCommand implements Callable<Integer> {
                                           + io.hodei.core.scheduling.Strategy.names())))
                   .withHeartbeats(heartbeatInterval, heartbeatTimeout)
                   .withLogCap(logCapMib * 1024 * 1024),
-              new PoolPolicy(maxWorkers, idleTimeout, Duration.ofSeconds(60)).withMinIdle(minIdle),
+              new PoolPolicy(maxWorkers, idleTimeout, Duration.ofSeconds(60)).withMinIdle(minIdle).withJobsPerWorker(jobsPerWorker),
               java.util.Map.of("HODEI_KILL_GRACE", killGrace.toMillis() + "ms"));
     } catch (IllegalArgumentException e) {
       throw new HodeiCli.UserError(e.getMessage(), 64);

@@ -239,4 +239,24 @@ class WorkerPoolIT {
           .isBetween(1L, 3L);
     }
   }
+
+  @Test
+  void aWorkerRunsSeveralJobsAtOnceUpToItsSlots() {
+    try (var plane =
+        new ControlPlane(
+            dir, Clock.systemUTC(), new PoolPolicy(1, Duration.ofMinutes(2), Duration.ofSeconds(60)).withJobsPerWorker(2))) {
+      String a = plane.queue(ControlPlane.shell("sleep", "3"));
+      String b = plane.queue(ControlPlane.shell("sleep", "3"));
+      String c = plane.queue(ControlPlane.shell("echo", "third"));
+
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () -> plane.get(a).getState() == JobState.JOB_STATE_RUNNING
+                  && plane.get(b).getState() == JobState.JOB_STATE_RUNNING);
+      assertThat(plane.get(a).getWorkerId()).isEqualTo(plane.get(b).getWorkerId());
+      assertThat(plane.get(c).getState()).isEqualTo(JobState.JOB_STATE_PENDING);
+      assertThat(plane.follow(c).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+    }
+  }
 }

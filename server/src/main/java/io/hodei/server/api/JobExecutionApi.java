@@ -155,7 +155,7 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     }
     Job job = jobs.assign(id, worker);
     ExecutionId execution = job.executionId().orElseThrow();
-    registry.confirm(worker, id, execution);
+    registry.confirm(worker, id, execution, job.spec().resources());
     response.onNext(AssignJobResponse.newBuilder().setExecutionId(execution.value()).build());
     response.onCompleted();
   }

@@ -112,7 +112,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
             Secrets.sha256Hex(session),
             clock.instant(),
             true));
-    registry.register(info, provider);
+    registry.register(info, provider, provisioner.slotsFor(provider));
     log.info("worker {} registered ({} on {})", info.id(), provider, info.hostname());
     response.onNext(
         RegisterResponse.newBuilder()
@@ -142,10 +142,14 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
    */
   private void resume(WorkerRegistration registration) {
     WorkerId id = registration.info().id();
-    registry.register(registration.info(), registration.provider());
+    registry.register(
+        registration.info(), registration.provider(), provisioner.slotsFor(registration.provider()));
     jobs.active().stream()
         .filter(job -> job.workerId().filter(id::equals).isPresent())
-        .forEach(job -> registry.confirm(id, job.id(), job.executionId().orElseThrow()));
+        .forEach(
+            job ->
+                registry.confirm(
+                    id, job.id(), job.executionId().orElseThrow(), job.spec().resources()));
     provisioner.adopt(id, registration.provider(), registration.handleReference());
     log.info("worker {} resumed its session after a restart", id);
   }

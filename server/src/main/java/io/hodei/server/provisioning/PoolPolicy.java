@@ -12,6 +12,7 @@ import java.time.Duration;
  * @param maxLifetime a worker older than this takes no new jobs and is stopped once idle; zero
  *     means no limit
  * @param ephemeral each worker runs one job, then is stopped
+ * @param jobsPerWorker jobs one worker runs at once, at most (within its resources)
  */
 public record PoolPolicy(
     int maxWorkers,
@@ -19,7 +20,8 @@ public record PoolPolicy(
     Duration registrationTimeout,
     int minIdle,
     Duration maxLifetime,
-    boolean ephemeral) {
+    boolean ephemeral,
+    int jobsPerWorker) {
 
   public static final PoolPolicy DEFAULT =
       new PoolPolicy(4, Duration.ofMinutes(2), Duration.ofSeconds(60));
@@ -27,6 +29,9 @@ public record PoolPolicy(
   public PoolPolicy {
     if (maxWorkers < 1) {
       throw new IllegalArgumentException("max workers must be at least 1, got " + maxWorkers);
+    }
+    if (jobsPerWorker < 1) {
+      throw new IllegalArgumentException("jobs per worker must be at least 1, got " + jobsPerWorker);
     }
     if (minIdle < 0 || minIdle > maxWorkers) {
       throw new IllegalArgumentException(
@@ -36,18 +41,22 @@ public record PoolPolicy(
 
   /** No warm workers, no lifetime limit, workers reused across jobs. */
   public PoolPolicy(int maxWorkers, Duration idleTimeout, Duration registrationTimeout) {
-    this(maxWorkers, idleTimeout, registrationTimeout, 0, Duration.ZERO, false);
+    this(maxWorkers, idleTimeout, registrationTimeout, 0, Duration.ZERO, false, 1);
   }
 
   public PoolPolicy withMinIdle(int warm) {
-    return new PoolPolicy(maxWorkers, idleTimeout, registrationTimeout, warm, maxLifetime, ephemeral);
+    return new PoolPolicy(maxWorkers, idleTimeout, registrationTimeout, warm, maxLifetime, ephemeral, jobsPerWorker);
   }
 
   public PoolPolicy withMaxLifetime(Duration lifetime) {
-    return new PoolPolicy(maxWorkers, idleTimeout, registrationTimeout, minIdle, lifetime, ephemeral);
+    return new PoolPolicy(maxWorkers, idleTimeout, registrationTimeout, minIdle, lifetime, ephemeral, jobsPerWorker);
   }
 
   public PoolPolicy asEphemeral() {
-    return new PoolPolicy(maxWorkers, idleTimeout, registrationTimeout, minIdle, maxLifetime, true);
+    return new PoolPolicy(maxWorkers, idleTimeout, registrationTimeout, minIdle, maxLifetime, true, jobsPerWorker);
+  }
+
+  public PoolPolicy withJobsPerWorker(int jobs) {
+    return new PoolPolicy(maxWorkers, idleTimeout, registrationTimeout, minIdle, maxLifetime, ephemeral, jobs);
   }
 }

@@ -331,6 +331,15 @@ public final class Provisioner {
             .count();
   }
 
+  /** How many jobs a worker of the named pool runs at once; 1 for workers of no known pool. */
+  public int slotsFor(String poolName) {
+    return pools.stream()
+        .filter(p -> p.name().equals(poolName))
+        .mapToInt(p -> p.policy().ephemeral() ? 1 : p.policy().jobsPerWorker())
+        .findFirst()
+        .orElse(1);
+  }
+
   /** Whether the worker belongs to a pool whose workers run one job each. */
   public synchronized boolean isEphemeral(WorkerId id) {
     Tracked t = live.get(id);

@@ -145,7 +145,7 @@ public final class Dispatcher {
       try {
         Job assigned = jobService.assign(job.id(), worker.workerId());
         ExecutionId execution = assigned.executionId().orElseThrow();
-        registry.confirm(worker.workerId(), job.id(), execution);
+        registry.confirm(worker.workerId(), job.id(), execution, job.spec().resources());
         if (provisioner.isEphemeral(worker.workerId())) {
           registry.draining(worker.workerId()); // one job, then it is retired
         }

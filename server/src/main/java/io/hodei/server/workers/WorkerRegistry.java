@@ -20,10 +20,10 @@ import java.util.Optional;
  * each runs. In memory only; the durable registration is in the worker store.
  *
  * <p>Thread-safe: every method holds the registry's monitor for a short, I/O-free section. A
- * worker is <em>free</em> when it is attached, not silent (heard from within the heartbeat
- * timeout), not reserved and runs nothing. {@link #reserveFree}
- * hands a free worker to exactly one dispatcher, which must then call {@link #confirm} or {@link
- * #release}.
+ * worker <em>can take a job</em> when it is attached, not silent (heard from within the heartbeat
+ * timeout), not draining, not reserved, and runs fewer jobs than its slots; it is <em>free</em>
+ * when it also runs nothing. {@link #reserve} hands such a worker to exactly one dispatcher,
+ * which must then call {@link #confirm} or {@link #release}.
  */
 public final class WorkerRegistry {
 
@@ -39,10 +39,18 @@ public final class WorkerRegistry {
       Instant idleSince,
       boolean silent,
       boolean draining,
-      java.util.Optional<Instant> terminatedAt) {
+      java.util.Optional<Instant> terminatedAt,
+      int slots,
+      io.hodei.core.job.Resources allocated) {
 
+    /** Attached, healthy, taking jobs, and running nothing. */
     public boolean isFree() {
-      return attached && !silent && !draining && !reserved && running.isEmpty();
+      return canTakeMore() && running.isEmpty();
+    }
+
+    /** Attached, healthy, taking jobs, with a job slot left. */
+    public boolean canTakeMore() {
+      return attached && !silent && !draining && !reserved && running.size() < slots;
     }
 
     /** Attached and heard from recently. */
@@ -61,13 +69,16 @@ public final class WorkerRegistry {
     WorkerLink link;
     boolean reserved;
     final Map<ExecutionId, JobId> running = new LinkedHashMap<>();
+    final Map<ExecutionId, io.hodei.core.job.Resources> allocated = new HashMap<>();
+    final int slots;
     Instant lastSeenAt;
     Instant idleSince;
     boolean draining;
     Instant terminatedAt;
 
-    Entry(WorkerInfo info, String provider, Instant now) {
+    Entry(WorkerInfo info, String provider, int slots, Instant now) {
       this.info = info;
+      this.slots = slots;
       this.provider = provider;
       this.registeredAt = now;
       this.lastSeenAt = now;
@@ -86,7 +97,23 @@ public final class WorkerRegistry {
           idleSince,
           lastSeenAt.plus(silenceLimit).isBefore(now),
           draining,
-          java.util.Optional.ofNullable(terminatedAt));
+          java.util.Optional.ofNullable(terminatedAt),
+          slots,
+          allocatedTotal());
+    }
+
+    io.hodei.core.job.Resources allocatedTotal() {
+      double cpu = 0;
+      long memory = 0;
+      long disk = 0;
+      int gpu = 0;
+      for (var r : allocated.values()) {
+        cpu += r.cpuCores();
+        memory += r.memoryBytes();
+        disk += r.diskBytes();
+        gpu += r.gpu();
+      }
+      return new io.hodei.core.job.Resources(cpu, memory, disk, gpu);
     }
   }
 
@@ -104,9 +131,13 @@ public final class WorkerRegistry {
     this.silenceLimit = silenceLimit;
   }
 
-  /** A worker has proven its identity; it becomes usable once it attaches its stream. */
-  public synchronized void register(WorkerInfo info, String provider) {
-    workers.put(info.id(), new Entry(info, provider, clock.instant()));
+  /**
+   * A worker has proven its identity; it becomes usable once it attaches its stream.
+   *
+   * @param slots how many jobs it may run at once (its pool's policy)
+   */
+  public synchronized void register(WorkerInfo info, String provider, int slots) {
+    workers.put(info.id(), new Entry(info, provider, Math.max(1, slots), clock.instant()));
   }
 
   /**
@@ -143,14 +174,15 @@ public final class WorkerRegistry {
   }
 
   /**
-   * The free workers as scheduling candidates. A worker runs one job at a time for now, so a free
-   * worker has nothing allocated.
+   * The workers that can take a job now, as scheduling candidates: attached, healthy, not
+   * draining, with a job slot left. Each carries what its running jobs requested, so the
+   * scheduler fits new jobs into what is left.
    */
   public synchronized List<io.hodei.core.scheduling.Candidate> freeCandidates() {
     Instant now = clock.instant();
     List<io.hodei.core.scheduling.Candidate> free = new ArrayList<>();
     for (Entry e : workers.values()) {
-      if (e.view(now, silenceLimit).isFree()) {
+      if (e.view(now, silenceLimit).canTakeMore()) {
         free.add(
             new io.hodei.core.scheduling.Candidate(
                 e.info.id(),
@@ -159,7 +191,7 @@ public final class WorkerRegistry {
                 e.info.taints(),
                 e.info.capabilities(),
                 e.info.capacity(),
-                io.hodei.core.job.Resources.NONE,
+                e.allocatedTotal(),
                 e.running.size()));
       }
     }
@@ -169,31 +201,21 @@ public final class WorkerRegistry {
   /** Reserves {@code id} for one dispatcher if it is still free. */
   public synchronized Optional<Reservation> reserve(WorkerId id) {
     Entry entry = workers.get(id);
-    if (entry == null || !entry.view(clock.instant(), silenceLimit).isFree()) {
+    if (entry == null || !entry.view(clock.instant(), silenceLimit).canTakeMore()) {
       return Optional.empty();
     }
     entry.reserved = true;
     return Optional.of(new Reservation(id, entry.link));
   }
 
-  /** Takes the free worker that has been idle longest, so work spreads over warm workers. */
-  public synchronized Optional<Reservation> reserveFree() {
-    return workers.entrySet().stream()
-        .filter(e -> e.getValue().view(clock.instant(), silenceLimit).isFree())
-        .min(Comparator.comparing(e -> e.getValue().idleSince))
-        .map(
-            e -> {
-              e.getValue().reserved = true;
-              return new Reservation(e.getKey(), e.getValue().link);
-            });
-  }
-
-  /** The reserved worker now runs {@code execution}. */
-  public synchronized void confirm(WorkerId id, JobId job, ExecutionId execution) {
+  /** The reserved worker now runs {@code execution}, which asked for {@code requested}. */
+  public synchronized void confirm(
+      WorkerId id, JobId job, ExecutionId execution, io.hodei.core.job.Resources requested) {
     Entry entry = workers.get(id);
     if (entry != null) {
       entry.reserved = false;
       entry.running.put(execution, job);
+      entry.allocated.put(execution, requested);
     }
   }
 
@@ -208,6 +230,9 @@ public final class WorkerRegistry {
   /** {@code execution} ended on the worker. */
   public synchronized void finished(WorkerId id, ExecutionId execution) {
     Entry entry = workers.get(id);
+    if (entry != null) {
+      entry.allocated.remove(execution);
+    }
     if (entry != null && entry.running.remove(execution) != null && entry.running.isEmpty()) {
       entry.idleSince = clock.instant();
     }
