@@ -217,4 +217,61 @@ class LifecycleIT {
                 .build());
     assertThat(next.getJobsList()).extracting(j -> j.getJobId()).containsExactly(a);
   }
+
+  @Test
+  void aSlowLogReaderGetsEveryLineInOrderAtItsOwnPace() throws Exception {
+    // This class's plane caps logs at 4 KiB; this test needs a whole 108 KiB log.
+    try (var uncapped = ControlPlane.start(dir.resolve("uncapped"))) {
+      readSlowly(uncapped);
+    }
+  }
+
+  private static void readSlowly(ControlPlane plane) throws Exception {
+    String id = plane.queue(sh("seq 1 20000"));
+    assertThat(plane.follow(id).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+
+    var received = new java.util.concurrent.CopyOnWriteArrayList<String>();
+    var done = new java.util.concurrent.CompletableFuture<Void>();
+    io.hodei.api.v1.LogStreamServiceGrpc.newStub(plane.channel)
+        .streamLogs(
+            io.hodei.api.v1.StreamLogsRequest.newBuilder().setJobId(id).build(),
+            new io.grpc.stub.ClientResponseObserver<io.hodei.api.v1.StreamLogsRequest, io.hodei.api.v1.StreamLogsResponse>() {
+              io.grpc.stub.ClientCallStreamObserver<io.hodei.api.v1.StreamLogsRequest> call;
+
+              @Override
+              public void beforeStart(io.grpc.stub.ClientCallStreamObserver<io.hodei.api.v1.StreamLogsRequest> requestStream) {
+                call = requestStream;
+                requestStream.disableAutoRequestWithInitial(1);
+              }
+
+              @Override
+              public void onNext(io.hodei.api.v1.StreamLogsResponse value) {
+                value.getLinesList().forEach(l -> received.add(l.getData().toStringUtf8()));
+                Thread.ofVirtual().start(() -> {
+                  try {
+                    Thread.sleep(20); // a slow reader
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                  call.request(1);
+                });
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                done.completeExceptionally(t);
+              }
+
+              @Override
+              public void onCompleted() {
+                done.complete(null);
+              }
+            });
+    done.get(60, TimeUnit.SECONDS);
+
+    assertThat(received).hasSize(20000);
+    assertThat(received.getFirst()).isEqualTo("1");
+    assertThat(received.getLast()).isEqualTo("20000");
+    assertThat(received).isSortedAccordingTo(java.util.Comparator.comparingInt(Integer::parseInt));
+  }
 }

@@ -17,8 +17,9 @@ import java.util.List;
 
 /**
  * Serves a job's log from the store: history from any offset, then, with {@code follow}, live
- * lines as they are persisted, until the job is final (with no retry coming) and every line has been sent. Because it
- * reads only the store, it behaves the same during the job, after it and after a restart.
+ * lines as they are persisted, at the pace the reader takes them (gRPC flow control), until the
+ * job is final (with no retry coming) and every line has been sent. Because it reads only the
+ * store, it behaves the same during the job, after it and after a restart.
  */
 public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImplBase {
   private static final int LINES_PER_MESSAGE = 1000;
@@ -45,6 +46,9 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
     }
     jobs.get(id); // NOT_FOUND before anything is streamed
     var call = (ServerCallStreamObserver<StreamLogsResponse>) response;
+    // A slow reader holds the reading back instead of making the server buffer the whole log.
+    var ready = new java.util.concurrent.Semaphore(0);
+    call.setOnReadyHandler(ready::release);
     long next = request.getFromSequence();
     while (!call.isCancelled()) {
       var change = signals.nextChange(id);
@@ -58,6 +62,7 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
             .filter(line -> request.getAttempt() == 0 || line.attempt() == request.getAttempt())
             .forEach(line -> b.addLines(ApiMapper.toApi(line)));
         if (b.getLinesCount() > 0) {
+          awaitReady(call, ready);
           response.onNext(b.build());
         }
         next = lines.getLast().sequence() + 1;
@@ -77,5 +82,19 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
         return;
       }
     }
+  }
+
+  /** Waits until gRPC's outbound buffer has room (or the call ended); re-checks every second. */
+  private static void awaitReady(
+      ServerCallStreamObserver<?> call, java.util.concurrent.Semaphore ready) {
+    while (!call.isReady() && !call.isCancelled()) {
+      try {
+        ready.tryAcquire(1, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    ready.drainPermits();
   }
 }
