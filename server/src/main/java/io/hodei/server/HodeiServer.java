@@ -161,14 +161,6 @@ public final class HodeiServer implements AutoCloseable {
     return address;
   }
 
-  public JobService jobs() {
-    return jobService;
-  }
-
-  public WorkerRegistry workers() {
-    return registry;
-  }
-
   /** Stops accepting calls, stops every worker this server started, and waits for calls to end. */
   @Override
   public void close() {

@@ -354,10 +354,6 @@ public final class Provisioner {
     return Map.copyOf(health);
   }
 
-  public synchronized Optional<ProviderHealth> cachedHealth(String pool) {
-    return Optional.ofNullable(health.get(pool));
-  }
-
   /** Workers alive or being started, per pool. */
   public synchronized int count(Pool pool) {
     return (int)
