@@ -6,6 +6,9 @@ import io.hodei.server.provisioning.PoolPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -97,30 +100,55 @@ final class DevCommand implements Callable<Integer> {
       defaultValue = "1")
   int jobsPerWorker;
 
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
+      description = "YAML configuration (default: env HODEI_CONFIG, else none). Flags and HODEI_* variables win over it.")
+  Path config;
+
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
     setLogLevel(Level.INFO);
     Path data = dataDir.toAbsolutePath().normalize();
+    Settings settings = new Settings(spec, loadConfig(), System.getenv());
     EmbeddedControlPlane plane;
     try {
+      int resolvedPort = settings.value("--port", port, "HODEI_PORT", Integer::parseInt, settings.file.server().port());
+      String resolvedStrategy =
+          settings.value("--strategy", strategy, "HODEI_STRATEGY", x -> x, settings.file.server().strategy());
+      Duration interval =
+          settings.value("--heartbeat-interval", heartbeatInterval, "HODEI_HEARTBEAT_INTERVAL", Durations::parse,
+              HodeiConfig.duration(settings.file.server().heartbeatInterval(), "server.heartbeat-interval").orElse(null));
+      Duration timeout =
+          settings.value("--heartbeat-timeout", heartbeatTimeout, "HODEI_HEARTBEAT_TIMEOUT", Durations::parse,
+              HodeiConfig.duration(settings.file.server().heartbeatTimeout(), "server.heartbeat-timeout").orElse(null));
+      Duration grace =
+          settings.value("--kill-grace", killGrace, "HODEI_KILL_GRACE", Durations::parse,
+              HodeiConfig.duration(settings.file.server().killGrace(), "server.kill-grace").orElse(null));
+      long capMib =
+          settings.value("--log-cap", logCapMib, "HODEI_LOG_CAP_MIB", Long::parseLong, settings.file.server().logCapMib());
       plane =
           EmbeddedControlPlane.start(
               data,
               ServerConfig.defaults()
-                  .withPort(port)
+                  .withPort(resolvedPort)
                   .withStrategy(
-                      io.hodei.core.scheduling.Strategy.parse(strategy)
+                      io.hodei.core.scheduling.Strategy.parse(resolvedStrategy)
                           .orElseThrow(
                               () ->
                                   new IllegalArgumentException(
-                                      "--strategy: unknown strategy '" + strategy + "'; known: "
+                                      "strategy: unknown strategy '" + resolvedStrategy + "'; known: "
                                           + io.hodei.core.scheduling.Strategy.names())))
-                  .withHeartbeats(heartbeatInterval, heartbeatTimeout)
-                  .withLogCap(logCapMib * 1024 * 1024),
-              new PoolPolicy(maxWorkers, idleTimeout, Duration.ofSeconds(60)).withMinIdle(minIdle).withJobsPerWorker(jobsPerWorker),
-              java.util.Map.of("HODEI_KILL_GRACE", killGrace.toMillis() + "ms"));
+                  .withHeartbeats(interval, timeout)
+                  .withLogCap(capMib * 1024 * 1024),
+              localPools(settings),
+              java.util.Map.of("HODEI_KILL_GRACE", grace.toMillis() + "ms"));
     } catch (IllegalArgumentException e) {
       throw new HodeiCli.UserError(e.getMessage(), 64);
+    } catch (HodeiCli.UserError e) {
+      throw e;
     } catch (RuntimeException e) {
       throw new HodeiCli.UserError(e.getMessage(), HodeiCli.EX_UNAVAILABLE);
     }
@@ -138,8 +166,8 @@ final class DevCommand implements Callable<Integer> {
             + plane.address()
             + " (data: "
             + data
-            + ", provider: local, max workers: "
-            + maxWorkers
+            + ", providers: "
+            + String.join(", ", plane.providers())
             + "). Try: ./hodei run -- echo hello");
     System.out.flush();
     stopped.await();
@@ -149,6 +177,78 @@ final class DevCommand implements Callable<Integer> {
   static void setLogLevel(Level level) {
     if (LoggerFactory.getLogger("io.hodei") instanceof ch.qos.logback.classic.Logger logger) {
       logger.setLevel(level);
+    }
+  }
+
+  private HodeiConfig loadConfig() {
+    Path file = config;
+    if (file == null && System.getenv("HODEI_CONFIG") != null && !System.getenv("HODEI_CONFIG").isBlank()) {
+      file = Path.of(System.getenv("HODEI_CONFIG"));
+    }
+    return file == null ? HodeiConfig.EMPTY : HodeiConfig.load(file);
+  }
+
+  /**
+   * The local pools: those the file names (every one must be of type local for now), or one
+   * called "local". The pool flags apply to the pool called "local".
+   */
+  private List<EmbeddedControlPlane.LocalPool> localPools(Settings settings) {
+    Map<String, HodeiConfig.Provider> configured = new LinkedHashMap<>(settings.file.providers());
+    if (configured.isEmpty()) {
+      configured.put("local", new HodeiConfig.Provider("local", null, null, null, null, null, null, null));
+    }
+    List<EmbeddedControlPlane.LocalPool> pools = new java.util.ArrayList<>();
+    for (var entry : configured.entrySet()) {
+      String name = entry.getKey();
+      var provider = entry.getValue();
+      String type = provider.type() == null ? "local" : provider.type();
+      if (!type.equals("local")) {
+        throw new HodeiCli.UserError(
+            "providers." + name + ".type: provider type '" + type + "' is not available yet; use local", 65);
+      }
+      var defaults = new PoolPolicy(maxWorkers, idleTimeout, Duration.ofSeconds(60)).withMinIdle(minIdle).withJobsPerWorker(jobsPerWorker);
+      var fromFile = provider.policy(name, defaults);
+      var policy =
+          name.equals("local")
+              ? new PoolPolicy(
+                  settings.value("--max-workers", maxWorkers, "HODEI_MAX_WORKERS", Integer::parseInt, provider.maxWorkers()),
+                  settings.value("--idle-timeout", idleTimeout, "HODEI_IDLE_TIMEOUT", Durations::parse, fromFile.idleTimeout()),
+                  fromFile.registrationTimeout(),
+                  settings.value("--min-idle", minIdle, "HODEI_MIN_IDLE", Integer::parseInt, provider.minIdle()),
+                  fromFile.maxLifetime(),
+                  fromFile.ephemeral(),
+                  settings.value("--jobs-per-worker", jobsPerWorker, "HODEI_JOBS_PER_WORKER", Integer::parseInt, provider.jobsPerWorker()))
+              : fromFile;
+      pools.add(new EmbeddedControlPlane.LocalPool(name, policy, provider.labelsOrEmpty()));
+    }
+    return pools;
+  }
+
+  /** Where a setting comes from: the flag if given, else the environment, else the file, else the flag's default. */
+  static final class Settings {
+    private final picocli.CommandLine.Model.CommandSpec spec;
+    final HodeiConfig file;
+    private final Map<String, String> env;
+
+    Settings(picocli.CommandLine.Model.CommandSpec spec, HodeiConfig file, Map<String, String> env) {
+      this.spec = spec;
+      this.file = file;
+      this.env = env;
+    }
+
+    <T> T value(String flag, T flagValue, String envName, java.util.function.Function<String, T> parse, T fromFile) {
+      if (spec.commandLine().getParseResult().hasMatchedOption(flag)) {
+        return flagValue;
+      }
+      String fromEnv = env.get(envName);
+      if (fromEnv != null && !fromEnv.isBlank()) {
+        try {
+          return parse.apply(fromEnv.strip());
+        } catch (RuntimeException e) {
+          throw new HodeiCli.UserError(envName + "='" + fromEnv + "': " + e.getMessage(), 64);
+        }
+      }
+      return fromFile != null ? fromFile : flagValue;
     }
   }
 }

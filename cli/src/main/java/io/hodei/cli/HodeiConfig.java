@@ -1,0 +1,139 @@
+package io.hodei.cli;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.hodei.server.provisioning.PoolPolicy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The control plane's configuration file (YAML). Every key is optional; what it does not say
+ * keeps its default, and command-line flags and {@code HODEI_*} environment variables win over
+ * it. Unknown keys are errors, so a typo never passes silently.
+ *
+ * <pre>
+ * server:
+ *   port: 50051
+ *   strategy: least-connections
+ *   heartbeat-interval: 5s
+ *   heartbeat-timeout: 15s
+ *   kill-grace: 10s
+ *   log-cap-mib: 100
+ * providers:
+ *   local:
+ *     type: local
+ *     max-workers: 4
+ *     min-idle: 0
+ *     idle-timeout: 2m
+ *     max-lifetime: 0s
+ *     ephemeral: false
+ *     jobs-per-worker: 1
+ *     labels: {zone: eu-1a}
+ * </pre>
+ */
+record HodeiConfig(Server server, Map<String, Provider> providers) {
+
+  @JsonIgnoreProperties(ignoreUnknown = false)
+  record Server(
+      Integer port,
+      String strategy,
+      String heartbeatInterval,
+      String heartbeatTimeout,
+      String killGrace,
+      Long logCapMib) {
+    static final Server EMPTY = new Server(null, null, null, null, null, null);
+  }
+
+  record Provider(
+      String type,
+      Integer maxWorkers,
+      Integer minIdle,
+      String idleTimeout,
+      String maxLifetime,
+      Boolean ephemeral,
+      Integer jobsPerWorker,
+      Map<String, String> labels) {
+
+    /** The pool policy this provider's section describes, over {@code defaults}. */
+    PoolPolicy policy(String name, PoolPolicy defaults) {
+      var policy =
+          new PoolPolicy(
+              maxWorkers != null ? maxWorkers : defaults.maxWorkers(),
+              duration(idleTimeout, "providers." + name + ".idle-timeout").orElse(defaults.idleTimeout()),
+              defaults.registrationTimeout(),
+              minIdle != null ? minIdle : defaults.minIdle(),
+              duration(maxLifetime, "providers." + name + ".max-lifetime").orElse(defaults.maxLifetime()),
+              ephemeral != null ? ephemeral : defaults.ephemeral(),
+              jobsPerWorker != null ? jobsPerWorker : defaults.jobsPerWorker());
+      return policy;
+    }
+
+    Map<String, String> labelsOrEmpty() {
+      return labels == null ? Map.of() : labels;
+    }
+  }
+
+  static final HodeiConfig EMPTY = new HodeiConfig(Server.EMPTY, Map.of());
+
+  HodeiConfig {
+    server = server == null ? Server.EMPTY : server;
+    providers = providers == null ? Map.of() : new LinkedHashMap<>(providers);
+  }
+
+  private static final ObjectMapper YAML =
+      new ObjectMapper(new YAMLFactory())
+          .setPropertyNamingStrategy(PropertyNamingStrategies.KEBAB_CASE)
+          .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  /** Reads {@code file}; a missing, unreadable or malformed file is a one-line user error. */
+  static HodeiConfig load(Path file) {
+    if (!Files.isRegularFile(file)) {
+      throw new HodeiCli.UserError("configuration file " + file + " does not exist", 66);
+    }
+    try {
+      String text = Files.readString(file);
+      if (text.isBlank()) {
+        return EMPTY;
+      }
+      HodeiConfig config = YAML.readValue(text, HodeiConfig.class);
+      return config == null ? EMPTY : config;
+    } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
+      throw new HodeiCli.UserError(
+          "configuration file " + file + ": unknown key " + path(e) + "; known there: "
+              + String.join(", ", e.getKnownPropertyIds().stream().map(Object::toString).sorted().toList()),
+          65);
+    } catch (JsonMappingException e) {
+      throw new HodeiCli.UserError(
+          "configuration file " + file + ": " + e.getOriginalMessage() + " at " + path(e), 65);
+    } catch (IOException e) {
+      throw new HodeiCli.UserError("cannot read configuration file " + file + ": " + e.getMessage(), 66);
+    }
+  }
+
+  private static String path(JsonMappingException e) {
+    return e.getPath().stream()
+        .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+        .reduce((a, b) -> a + "." + b)
+        .orElse("the top");
+  }
+
+  static Optional<Duration> duration(String text, String key) {
+    if (text == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(Durations.parse(text));
+    } catch (RuntimeException e) {
+      throw new HodeiCli.UserError(key + ": " + e.getMessage(), 65);
+    }
+  }
+}
