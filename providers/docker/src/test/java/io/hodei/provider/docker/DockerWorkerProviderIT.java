@@ -1,0 +1,335 @@
+package io.hodei.provider.docker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.Frame;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import io.hodei.core.error.UnavailableException;
+import io.hodei.core.provider.ProviderHealth;
+import io.hodei.core.provider.WorkerHandle;
+import io.hodei.core.provider.WorkerLaunch;
+import io.hodei.core.worker.WorkerId;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Against a real Docker engine ({@code DOCKER_HOST}, else the local socket), with a tiny image
+ * built from this machine's /bin/sh by {@code build-test-image.sh}. Skipped when no engine answers.
+ */
+class DockerWorkerProviderIT {
+  static final String IMAGE = "hodei-test-sh:latest";
+  static final String PROVIDER = "it-docker";
+  /** On containers the tests make themselves, so that cleanup finds them. */
+  static final String TEST_LABEL = "io.hodei.it";
+  static final long MEMORY = 64L * 1024 * 1024;
+
+  static String host;
+  static DockerClient docker;
+
+  private final List<DockerWorkerProvider> providers = new ArrayList<>();
+
+  @BeforeAll
+  static void engineAndImage() throws Exception {
+    host = Optional.ofNullable(System.getenv("DOCKER_HOST")).filter(h -> !h.isBlank()).orElse(DockerWorkerProvider.DEFAULT_DOCKER_HOST);
+    var config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
+    docker =
+        DockerClientImpl.getInstance(
+            config,
+            new ZerodepDockerHttpClient.Builder()
+                .dockerHost(config.getDockerHost())
+                .sslConfig(config.getSSLConfig())
+                .connectionTimeout(Duration.ofSeconds(3))
+                .responseTimeout(Duration.ofSeconds(60))
+                .build());
+    String problem = null;
+    try {
+      docker.pingCmd().exec();
+    } catch (RuntimeException e) {
+      problem = DockerWorkerProvider.reason(e);
+    }
+    String why = problem;
+    assumeTrue(why == null, () -> "no Docker engine at " + host + ": start dockerd, see .ci/run (" + why + ")");
+
+    Path script = Path.of(DockerWorkerProviderIT.class.getResource("/build-test-image.sh").toURI());
+    var build = new ProcessBuilder("bash", script.toString(), IMAGE).redirectErrorStream(true);
+    build.environment().put("DOCKER_HOST", host);
+    Process process = build.start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
+    assertEquals(0, process.exitValue(), () -> "could not build " + IMAGE + ":\n" + output);
+  }
+
+  @AfterAll
+  static void closeClient() throws Exception {
+    if (docker != null) {
+      docker.close();
+    }
+  }
+
+  @AfterEach
+  void removeEveryTestContainer() {
+    providers.forEach(DockerWorkerProvider::close);
+    for (Container c : docker.listContainersCmd().withShowAll(true).exec()) {
+      Map<String, String> labels = c.getLabels() == null ? Map.of() : c.getLabels();
+      boolean ours =
+          "true".equals(labels.get(TEST_LABEL))
+              || ("true".equals(labels.get(DockerWorkerProvider.LABEL_MANAGED))
+                  && labels.getOrDefault(DockerWorkerProvider.LABEL_PROVIDER, "").startsWith("it-"));
+      if (ours) {
+        try {
+          docker.removeContainerCmd(c.getId()).withForce(true).exec();
+        } catch (NotFoundException e) {
+          // gone already
+        }
+      }
+    }
+  }
+
+  private DockerWorkerProvider provider(String name, String image, List<String> command, Duration grace) {
+    var config =
+        DockerWorkerProvider.Config.defaults(name, image)
+            .withDockerHost(host)
+            .withLimits(0.5, MEMORY, 64)
+            .withCommand(command)
+            .withWorkerEnv(Map.of("EXTRA", "x", "HODEI_TOKEN", "overridden-by-the-launch"))
+            .withStopGrace(grace);
+    var provider = new DockerWorkerProvider(config);
+    providers.add(provider);
+    return provider;
+  }
+
+  private DockerWorkerProvider sleeper(String name) {
+    return provider(name, IMAGE, List.of("sh", "-c", "sleep 300"), Duration.ofSeconds(5));
+  }
+
+  private static WorkerLaunch launch(WorkerId worker) {
+    return new WorkerLaunch(worker, "otp-" + worker.value(), "127.0.0.1:7070", Map.of("FROM_LAUNCH", "y"));
+  }
+
+  private static WorkerId newWorker() {
+    return new WorkerId("w-it-" + UUID.randomUUID().toString().substring(0, 8));
+  }
+
+  private static Optional<InspectContainerResponse> inspect(String idOrName) {
+    try {
+      return Optional.of(docker.inspectContainerCmd(idOrName).exec());
+    } catch (NotFoundException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static String logs(String containerId) throws InterruptedException {
+    var out = new StringBuilder();
+    docker
+        .logContainerCmd(containerId)
+        .withStdOut(true)
+        .withStdErr(true)
+        .exec(
+            new ResultCallback.Adapter<Frame>() {
+              @Override
+              public void onNext(Frame frame) {
+                out.append(new String(frame.getPayload(), StandardCharsets.UTF_8));
+              }
+            })
+        .awaitCompletion(5, TimeUnit.SECONDS);
+    return out.toString();
+  }
+
+  @Test
+  void aWorkerRunsInALabelledLimitedContainerOnTheHostNetworkWithItsRegistrationEnvironment() throws Exception {
+    var provider =
+        provider(
+            PROVIDER,
+            IMAGE,
+            List.of("sh", "-c", "echo $HODEI_WORKER_ID $HODEI_SERVER_ADDRESS $HODEI_TOKEN; sleep 300"),
+            Duration.ofSeconds(5));
+    WorkerId worker = newWorker();
+
+    WorkerHandle handle = provider.create(launch(worker));
+
+    assertThat(handle.workerId()).isEqualTo(worker);
+    assertThat(handle.provider()).isEqualTo(PROVIDER);
+    InspectContainerResponse c = inspect(handle.reference()).orElseThrow();
+    assertThat(c.getName()).isEqualTo("/hodei-" + worker.value());
+    assertThat(c.getState().getRunning()).isTrue();
+    assertThat(c.getConfig().getLabels())
+        .containsEntry("io.hodei.managed", "true")
+        .containsEntry("io.hodei.provider", PROVIDER)
+        .containsEntry("io.hodei.worker-id", worker.value());
+    HostConfig hc = c.getHostConfig();
+    assertThat(hc.getNetworkMode()).isEqualTo("host");
+    assertThat(hc.getMemory()).isEqualTo(MEMORY);
+    assertThat(hc.getNanoCPUs()).isEqualTo(500_000_000L);
+    assertThat(hc.getPidsLimit()).isEqualTo(64L);
+    assertThat(hc.getInit()).isTrue();
+    assertThat(c.getConfig().getEnv())
+        .contains(
+            "HODEI_TOKEN=otp-" + worker.value(),
+            "HODEI_WORKER_ID=" + worker.value(),
+            "HODEI_SERVER_ADDRESS=127.0.0.1:7070",
+            "EXTRA=x",
+            "FROM_LAUNCH=y");
+    await().atMost(Duration.ofSeconds(10))
+        .until(() -> logs(handle.reference()).contains(worker.value()));
+    assertThat(logs(handle.reference()).strip())
+        .isEqualTo(worker.value() + " 127.0.0.1:7070 otp-" + worker.value());
+    assertThat(provider.isAlive(handle)).isTrue();
+
+    long start = System.nanoTime();
+    provider.destroy(handle);
+
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5)); // SIGTERM sufficed
+    assertThat(inspect(handle.reference())).isEmpty();
+    assertThat(provider.isAlive(handle)).isFalse();
+    provider.destroy(handle); // idempotent
+  }
+
+  @Test
+  void aWorkerThatIgnoresSigtermIsKilledAfterTheGrace() {
+    var provider =
+        provider(PROVIDER, IMAGE, List.of("sh", "-c", "trap '' TERM; while :; do sleep 1; done"), Duration.ofSeconds(1));
+    WorkerHandle handle = provider.create(launch(newWorker()));
+    assertThat(provider.isAlive(handle)).isTrue();
+
+    long start = System.nanoTime();
+    provider.destroy(handle);
+
+    Duration took = Duration.ofNanos(System.nanoTime() - start);
+    assertThat(took).isBetween(Duration.ofSeconds(1), Duration.ofSeconds(10));
+    assertThat(inspect(handle.reference())).isEmpty();
+  }
+
+  @Test
+  void isAliveIsFalseOnceTheWorkerExitedAndForAContainerOfAnotherWorker() {
+    var provider = provider(PROVIDER, IMAGE, List.of("sh", "-c", "sleep 1"), Duration.ofSeconds(5));
+    WorkerHandle handle = provider.create(launch(newWorker()));
+    var impostor = new WorkerHandle(newWorker(), PROVIDER, handle.reference());
+
+    assertThat(provider.isAlive(impostor)).isFalse();
+    provider.destroy(impostor); // not its container: left alone
+    assertThat(inspect(handle.reference())).isPresent();
+
+    await().atMost(Duration.ofSeconds(15)).until(() -> !provider.isAlive(handle));
+    assertThat(inspect(handle.reference())).isPresent(); // exited, not removed
+    provider.destroy(handle);
+    assertThat(inspect(handle.reference())).isEmpty();
+  }
+
+  @Test
+  void aProviderStartedAgainFindsItsWorkersByTheirHandles() {
+    WorkerHandle handle = sleeper(PROVIDER).create(launch(newWorker()));
+    var restarted = sleeper(PROVIDER);
+
+    assertThat(restarted.isAlive(handle)).isTrue();
+    restarted.destroy(handle);
+    assertThat(restarted.isAlive(handle)).isFalse();
+  }
+
+  @Test
+  void healthIsHealthyWithTheImageAndDegradedNamingTheImageWithoutIt() {
+    assertThat(sleeper(PROVIDER).health()).isEqualTo(new ProviderHealth.Healthy());
+
+    var missing = provider(PROVIDER, "hodei-missing-image:nope", List.of(), Duration.ofSeconds(1));
+    assertThat(missing.health())
+        .isEqualTo(
+            new ProviderHealth.Degraded(
+                "image hodei-missing-image:nope not found; build it with docker/build-worker-image.sh"));
+  }
+
+  @Test
+  void anUnreachableEngineIsUnhealthyNamingTheHost() {
+    var provider =
+        new DockerWorkerProvider(
+            DockerWorkerProvider.Config.defaults(PROVIDER, IMAGE).withDockerHost("unix:///nonexistent.sock"));
+    providers.add(provider);
+    long start = System.nanoTime();
+
+    var health = provider.health();
+
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+    assertThat(health)
+        .isInstanceOfSatisfying(
+            ProviderHealth.Unhealthy.class,
+            u -> assertThat(u.reason()).startsWith("cannot connect to unix:///nonexistent.sock: "));
+  }
+
+  @Test
+  void createWithAMissingImageFailsNamingTheImageAndTheBuildScript() {
+    var provider = provider(PROVIDER, "hodei-missing-image:nope", List.of(), Duration.ofSeconds(1));
+    WorkerId worker = newWorker();
+
+    assertThatThrownBy(() -> provider.create(launch(worker)))
+        .isInstanceOf(UnavailableException.class)
+        .hasMessageContaining("hodei-missing-image:nope")
+        .hasMessageContaining("docker/build-worker-image.sh");
+    assertThat(inspect(DockerWorkerProvider.containerName(worker))).isEmpty();
+  }
+
+  @Test
+  void aWorkerWhoseProgramIsMissingIsSoonNotAliveAndItsLogSaysWhy() throws Exception {
+    // The init process starts the program, so the engine starts the container and the failure
+    // shows as an exit, which the control plane notices as a worker that died before registering.
+    var provider = provider(PROVIDER, IMAGE, List.of("/no/such/program"), Duration.ofSeconds(1));
+
+    WorkerHandle handle = provider.create(launch(newWorker()));
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> !provider.isAlive(handle));
+    assertThat(logs(handle.reference())).contains("/no/such/program");
+    provider.destroy(handle);
+    assertThat(inspect(handle.reference())).isEmpty();
+  }
+
+  @Test
+  void removeOrphansRemovesOnlyThisProvidersContainersOfUnknownWorkers() {
+    var provider = sleeper(PROVIDER);
+    WorkerHandle known = provider.create(launch(newWorker()));
+    WorkerHandle orphan = provider.create(launch(newWorker()));
+    WorkerHandle stoppedOrphan = provider.create(launch(newWorker()));
+    docker.killContainerCmd(stoppedOrphan.reference()).exec();
+    await().atMost(Duration.ofSeconds(10)).until(() -> !provider.isAlive(stoppedOrphan));
+    WorkerHandle otherProviders = sleeper("it-other").create(launch(newWorker()));
+    String unmanaged =
+        docker
+            .createContainerCmd(IMAGE)
+            .withName("hodei-it-unmanaged-" + UUID.randomUUID().toString().substring(0, 8))
+            .withLabels(Map.of(TEST_LABEL, "true"))
+            .withCmd("sleep", "300")
+            .withHostConfig(HostConfig.newHostConfig().withNetworkMode("host"))
+            .exec()
+            .getId();
+    docker.startContainerCmd(unmanaged).exec();
+
+    List<WorkerId> removed = provider.removeOrphans(known.workerId()::equals);
+
+    assertThat(removed).containsExactlyInAnyOrder(orphan.workerId(), stoppedOrphan.workerId());
+    assertThat(inspect(orphan.reference())).isEmpty();
+    assertThat(inspect(stoppedOrphan.reference())).isEmpty();
+    assertThat(provider.isAlive(known)).isTrue();
+    assertThat(inspect(otherProviders.reference())).isPresent();
+    assertThat(inspect(unmanaged).map(c -> c.getState().getRunning())).contains(true);
+    assertThat(provider.removeOrphans(known.workerId()::equals)).isEmpty();
+  }
+}
