@@ -89,7 +89,7 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
                           .build()));
     }
     response.onNext(
-        CancelJobResponse.newBuilder().setJob(ApiMapper.toApi(after, jobs.attempts(id))).build());
+        CancelJobResponse.newBuilder().setJob(withAttempts(after)).build());
     response.onCompleted();
   }
 
@@ -98,13 +98,13 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     JobId id = jobId(request.getJobId());
     Job job = jobs.retry(id);
     response.onNext(
-        RetryJobResponse.newBuilder().setJob(ApiMapper.toApi(job, jobs.attempts(id))).build());
+        RetryJobResponse.newBuilder().setJob(withAttempts(job)).build());
     response.onCompleted();
   }
 
   /**
    * The job's history from {@code from_sequence} (or only its current state), then every change
-   * as it is persisted, until the job is final. Reads the store only, so it is exact across
+   * as it is persisted, until the job is final with no automatic retry coming. Reads the store only, so it is exact across
    * restarts: each event is an entry of the job's persisted history.
    */
   @Override
@@ -225,6 +225,11 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     job.workerId().ifPresent(registry::seen);
   }
 
+  /** The job as the API shows it in detail: with every attempt. */
+  private io.hodei.api.v1.Job withAttempts(Job job) {
+    return ApiMapper.toApi(job, jobs.attempts(job.id()));
+  }
+
   private static ExecutionId executionId(String value) {
     if (value.isBlank()) {
       throw new InvalidSpecException("execution_id", "must not be empty");
@@ -289,7 +294,7 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     JobId id = jobId(request.getJobId());
     Job job = jobs.get(id);
     response.onNext(
-        GetJobResponse.newBuilder().setJob(ApiMapper.toApi(job, jobs.attempts(id))).build());
+        GetJobResponse.newBuilder().setJob(withAttempts(job)).build());
     response.onCompleted();
   }
 
