@@ -21,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tag=${1:-hodei-worker:dev}
-tools=${HODEI_IMAGE_TOOLS:-sleep cat env ls mkdir rm}
+tools=${HODEI_IMAGE_TOOLS:-echo test seq sha256sum sleep cat env ls mkdir rm cp mv touch chmod ln head tail wc sort uniq tr cut tee date id uname hostname basename dirname printf true false grep sed}
 uid=10001
 
 jar=cli/target/hodei.jar

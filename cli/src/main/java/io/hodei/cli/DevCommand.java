@@ -9,6 +9,8 @@ import java.util.concurrent.Callable;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import io.hodei.provider.docker.DockerWorkerProvider;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -19,8 +21,8 @@ import picocli.CommandLine.Option;
     name = "dev",
     mixinStandardHelpOptions = true,
     description = {
-      "Runs the control plane with an embedded SQLite store and the local-process provider.",
-      "Workers are started on demand as child processes. Stop with Ctrl-C."
+      "Runs the control plane with an embedded SQLite store.",
+      "Workers are started on demand as child processes (or, with --provider docker, as containers). Stop with Ctrl-C."
     })
 final class DevCommand implements Callable<Integer> {
 
@@ -101,6 +103,22 @@ final class DevCommand implements Callable<Integer> {
   int jobsPerWorker;
 
   @Option(
+      names = "--provider",
+      paramLabel = "TYPE",
+      description = {
+        "Where workers run: local (child processes) or docker (containers of --docker-image; build it with"
+            + " docker/build-worker-image.sh). Default: local. With --config, keeps only the providers of that name or type."
+      })
+  String provider;
+
+  @Option(
+      names = "--docker-image",
+      paramLabel = "IMAGE",
+      description = "Worker image of the docker provider (default: ${DEFAULT-VALUE}).",
+      defaultValue = "hodei-worker:dev")
+  String dockerImage;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description = "YAML configuration (default: env HODEI_CONFIG, else none). Flags and HODEI_* variables win over it.")
@@ -143,7 +161,7 @@ final class DevCommand implements Callable<Integer> {
                                           + io.hodei.core.scheduling.Strategy.names())))
                   .withHeartbeats(interval, timeout)
                   .withLogCap(capMib * 1024 * 1024),
-              localPools(settings),
+              pools(settings),
               java.util.Map.of("HODEI_KILL_GRACE", grace.toMillis() + "ms"));
     } catch (IllegalArgumentException e) {
       throw new HodeiCli.UserError(e.getMessage(), 64);
@@ -169,6 +187,10 @@ final class DevCommand implements Callable<Integer> {
             + ", providers: "
             + String.join(", ", plane.providers())
             + "). Try: ./hodei run -- echo hello");
+    plane.problems()
+        .forEach(
+            (name, problem) ->
+                System.out.println("hodei dev: warning: provider " + name + " is " + problem));
     System.out.flush();
     stopped.await();
     return 0;
@@ -189,39 +211,98 @@ final class DevCommand implements Callable<Integer> {
   }
 
   /**
-   * The local pools: those the file names (every one must be of type local for now), or one
-   * called "local". The pool flags apply to the pool called "local".
+   * The pools: those the file names, or one default pool named after {@code --provider} ("local"
+   * unless told otherwise). With a file, {@code --provider} keeps only the pools of that name or
+   * type. The pool flags apply to the pool named like {@code --provider}.
    */
-  private List<EmbeddedControlPlane.LocalPool> localPools(Settings settings) {
+  List<EmbeddedControlPlane.PoolSpec> pools(Settings settings) {
+    String chosen = settings.value("--provider", provider, "HODEI_PROVIDER", x -> x, null);
+    boolean choseOne = chosen != null;
+    String defaultName = choseOne ? chosen : "local";
     Map<String, HodeiConfig.Provider> configured = new LinkedHashMap<>(settings.file.providers());
     if (configured.isEmpty()) {
-      configured.put("local", new HodeiConfig.Provider("local", null, null, null, null, null, null, null));
+      if (!PROVIDER_TYPES.contains(defaultName)) {
+        throw new HodeiCli.UserError(
+            "--provider: unknown provider type '" + defaultName + "'; known: " + String.join(", ", PROVIDER_TYPES), 64);
+      }
+      configured.put(defaultName, HodeiConfig.Provider.ofType(defaultName));
+    } else if (choseOne) {
+      configured.entrySet().removeIf(e -> !e.getKey().equals(chosen) && !e.getValue().typeOrLocal().equals(chosen));
+      if (configured.isEmpty()) {
+        throw new HodeiCli.UserError(
+            "--provider: the configuration file has no provider named or of type '" + chosen + "'; it has: "
+                + String.join(", ", settings.file.providers().keySet()),
+            64);
+      }
     }
-    List<EmbeddedControlPlane.LocalPool> pools = new java.util.ArrayList<>();
+    List<EmbeddedControlPlane.PoolSpec> pools = new java.util.ArrayList<>();
     for (var entry : configured.entrySet()) {
       String name = entry.getKey();
-      var provider = entry.getValue();
-      String type = provider.type() == null ? "local" : provider.type();
-      if (!type.equals("local")) {
-        throw new HodeiCli.UserError(
-            "providers." + name + ".type: provider type '" + type + "' is not available yet; use local", 65);
-      }
-      var defaults = new PoolPolicy(maxWorkers, idleTimeout, Duration.ofSeconds(60)).withMinIdle(minIdle).withJobsPerWorker(jobsPerWorker);
-      var fromFile = provider.policy(name, defaults);
+      var section = entry.getValue();
+      String type = section.typeOrLocal();
+      var defaults =
+          new PoolPolicy(maxWorkers, idleTimeout, Duration.ofSeconds(60)).withMinIdle(minIdle).withJobsPerWorker(jobsPerWorker);
+      var fromFile = section.policy(name, defaults);
       var policy =
-          name.equals("local")
+          name.equals(defaultName)
               ? new PoolPolicy(
-                  settings.value("--max-workers", maxWorkers, "HODEI_MAX_WORKERS", Integer::parseInt, provider.maxWorkers()),
+                  settings.value("--max-workers", maxWorkers, "HODEI_MAX_WORKERS", Integer::parseInt, section.maxWorkers()),
                   settings.value("--idle-timeout", idleTimeout, "HODEI_IDLE_TIMEOUT", Durations::parse, fromFile.idleTimeout()),
                   fromFile.registrationTimeout(),
-                  settings.value("--min-idle", minIdle, "HODEI_MIN_IDLE", Integer::parseInt, provider.minIdle()),
+                  settings.value("--min-idle", minIdle, "HODEI_MIN_IDLE", Integer::parseInt, section.minIdle()),
                   fromFile.maxLifetime(),
                   fromFile.ephemeral(),
-                  settings.value("--jobs-per-worker", jobsPerWorker, "HODEI_JOBS_PER_WORKER", Integer::parseInt, provider.jobsPerWorker()))
+                  settings.value("--jobs-per-worker", jobsPerWorker, "HODEI_JOBS_PER_WORKER", Integer::parseInt, section.jobsPerWorker()))
               : fromFile;
-      pools.add(new EmbeddedControlPlane.LocalPool(name, policy, provider.labelsOrEmpty()));
+      switch (type) {
+        case "local" -> {
+          if (!section.dockerKeys().isEmpty()) {
+            throw new HodeiCli.UserError(
+                "providers." + name + ": " + String.join(", ", section.dockerKeys())
+                    + " apply to docker pools only; this pool is of type local",
+                65);
+          }
+          pools.add(new EmbeddedControlPlane.PoolSpec.Local(name, policy, section.labelsOrEmpty()));
+        }
+        case "docker" ->
+            pools.add(
+                new EmbeddedControlPlane.PoolSpec.Docker(
+                    name, policy, section.labelsOrEmpty(), dockerConfig(name, section, settings, name.equals(defaultName))));
+        default ->
+            throw new HodeiCli.UserError(
+                "providers." + name + ".type: unknown provider type '" + type + "'; known: "
+                    + String.join(", ", PROVIDER_TYPES),
+                65);
+      }
     }
     return pools;
+  }
+
+  static final List<String> PROVIDER_TYPES = List.of("local", "docker");
+
+  /** The Docker provider of pool {@code name}: file keys over defaults; the engine from DOCKER_HOST unless the file names one. */
+  private DockerWorkerProvider.Config dockerConfig(
+      String name, HodeiConfig.Provider section, Settings settings, boolean flagsApply) {
+    String key = "providers." + name + ".";
+    String image =
+        flagsApply
+            ? settings.value("--docker-image", dockerImage, "HODEI_DOCKER_IMAGE", x -> x, section.image())
+            : (section.image() != null ? section.image() : dockerImage);
+    String host =
+        section.dockerHost() != null
+            ? section.dockerHost()
+            : settings.env("DOCKER_HOST").orElse(DockerWorkerProvider.DEFAULT_DOCKER_HOST);
+    double cpus = section.cpus() != null ? section.cpus() : DockerWorkerProvider.Config.DEFAULT_CPUS;
+    long memory =
+        section.memory() != null
+            ? JobOptions.bytes(section.memory(), key + "memory")
+            : DockerWorkerProvider.Config.DEFAULT_MEMORY_BYTES;
+    long pids = section.pidsLimit() != null ? section.pidsLimit() : DockerWorkerProvider.Config.DEFAULT_PIDS_LIMIT;
+    try {
+      return DockerWorkerProvider.Config.defaults(name, image).withDockerHost(host).withLimits(cpus, memory, pids);
+    } catch (IllegalArgumentException e) {
+      throw new HodeiCli.UserError("providers." + name + ": " + e.getMessage(), 65);
+    }
   }
 
   /** Where a setting comes from: the flag if given, else the environment, else the file, else the flag's default. */
@@ -234,6 +315,10 @@ final class DevCommand implements Callable<Integer> {
       this.spec = spec;
       this.file = file;
       this.env = env;
+    }
+
+    Optional<String> env(String name) {
+      return Optional.ofNullable(env.get(name)).filter(v -> !v.isBlank()).map(String::strip);
     }
 
     <T> T value(String flag, T flagValue, String envName, java.util.function.Function<String, T> parse, T fromFile) {

@@ -1,5 +1,9 @@
 package io.hodei.cli;
 
+import io.hodei.core.job.Resources;
+import io.hodei.core.provider.ProviderHealth;
+import io.hodei.core.provider.WorkerProvider;
+import io.hodei.provider.docker.DockerWorkerProvider;
 import io.hodei.provider.local.LocalProcessProvider;
 import io.hodei.server.HodeiServer;
 import io.hodei.server.ServerConfig;
@@ -10,79 +14,138 @@ import io.hodei.store.Stores;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
-/** The control plane on its embedded defaults: SQLite in {@code dataDir}, local workers. */
+/** The control plane on its embedded store (SQLite in {@code dataDir}) with the given worker pools. */
 final class EmbeddedControlPlane implements AutoCloseable {
   private final Database database;
   private final HodeiServer server;
-  private final List<String> providers;
+  private final List<WorkerProvider> providers;
+  private final List<String> descriptions;
 
-  private EmbeddedControlPlane(Database database, HodeiServer server, List<String> providers) {
+  private EmbeddedControlPlane(
+      Database database, HodeiServer server, List<WorkerProvider> providers, List<String> descriptions) {
     this.database = database;
     this.server = server;
     this.providers = List.copyOf(providers);
+    this.descriptions = List.copyOf(descriptions);
   }
 
-  /** A pool of local-process workers: its name, policy and the labels its workers carry. */
-  record LocalPool(String name, PoolPolicy policy, java.util.Map<String, String> labels) {}
+  /** A pool of workers as the command line and the configuration file describe it. */
+  sealed interface PoolSpec {
+    String name();
+
+    PoolPolicy policy();
+
+    /** Labels every worker of the pool carries. */
+    Map<String, String> labels();
+
+    /** Workers as child processes of this control plane. */
+    record Local(String name, PoolPolicy policy, Map<String, String> labels) implements PoolSpec {}
+
+    /**
+     * Workers as containers on a Docker engine. {@code docker.name()} must equal {@code name}; its
+     * worker environment is completed with the control plane's.
+     */
+    record Docker(String name, PoolPolicy policy, Map<String, String> labels, DockerWorkerProvider.Config docker)
+        implements PoolSpec {
+      public Docker {
+        if (!docker.name().equals(name)) {
+          throw new IllegalArgumentException("docker pool " + name + " has a provider named " + docker.name());
+        }
+      }
+    }
+  }
 
   static EmbeddedControlPlane start(Path dataDir, int port, PoolPolicy policy) {
     return start(
         dataDir,
         ServerConfig.defaults().withPort(port),
-        List.of(new LocalPool("local", policy, java.util.Map.of())),
-        java.util.Map.of());
+        List.of(new PoolSpec.Local("local", policy, Map.of())),
+        Map.of());
   }
 
   /**
-   * @param workerEnv extra environment for every local worker
+   * @param workerEnv extra environment for every worker, local or in a container
    */
   static EmbeddedControlPlane start(
-      Path dataDir, ServerConfig config, List<LocalPool> localPools, java.util.Map<String, String> workerEnv) {
+      Path dataDir, ServerConfig config, List<? extends PoolSpec> specs, Map<String, String> workerEnv) {
     Path data = dataDir.toAbsolutePath().normalize();
     var database = Database.sqlite(data);
+    List<WorkerProvider> providers = new ArrayList<>();
     try {
       var stores = Stores.open(database);
-      List<Provisioner.Pool> pools = new java.util.ArrayList<>();
-      for (LocalPool local : localPools) {
-        var env = new java.util.HashMap<>(workerEnv);
-        if (!local.labels().isEmpty()) {
+      List<Provisioner.Pool> pools = new ArrayList<>();
+      List<String> descriptions = new ArrayList<>();
+      for (PoolSpec spec : specs) {
+        var env = new HashMap<>(workerEnv);
+        if (!spec.labels().isEmpty()) {
           env.put(
               "HODEI_WORKER_LABELS",
               String.join(
-                  ",", local.labels().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).sorted().toList()));
+                  ",", spec.labels().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).sorted().toList()));
         }
-        var provider =
-            new LocalProcessProvider(
-                new LocalProcessProvider.Config(
-                    local.name(),
-                    WorkerLauncher.command(data),
-                    data.resolve("workers"),
-                    Duration.ofSeconds(15),
-                    env));
-        var profile =
-            new Provisioner.WorkerProfile(
-                Provisioner.WorkerProfile.SHELL.capabilities(),
-                local.labels(),
-                List.of(),
-                io.hodei.core.job.Resources.NONE);
-        pools.add(new Provisioner.Pool(provider, local.policy(), profile));
+        var shell = Provisioner.WorkerProfile.SHELL.capabilities();
+        switch (spec) {
+          case PoolSpec.Local local -> {
+            var provider =
+                new LocalProcessProvider(
+                    new LocalProcessProvider.Config(
+                        local.name(),
+                        WorkerLauncher.command(data),
+                        data.resolve("workers"),
+                        Duration.ofSeconds(15),
+                        env));
+            providers.add(provider);
+            pools.add(
+                new Provisioner.Pool(
+                    provider, local.policy(), new Provisioner.WorkerProfile(shell, local.labels(), List.of(), Resources.NONE)));
+            descriptions.add(local.name() + " (local, max " + local.policy().maxWorkers() + " workers)");
+          }
+          case PoolSpec.Docker docker -> {
+            var merged = new HashMap<>(docker.docker().workerEnv());
+            merged.putAll(env);
+            var provider = new DockerWorkerProvider(docker.docker().withWorkerEnv(merged));
+            providers.add(provider);
+            var limits = docker.docker();
+            // A container's limits are its worker's capacity: a job asking for more is explained
+            // as not fitting this pool instead of waiting for a worker that could never take it.
+            var capacity = new Resources(limits.cpus(), limits.memoryBytes(), 0, 0);
+            pools.add(
+                new Provisioner.Pool(
+                    provider, docker.policy(), new Provisioner.WorkerProfile(shell, docker.labels(), List.of(), capacity)));
+            descriptions.add(
+                docker.name() + " (docker, image " + limits.image() + ", max " + docker.policy().maxWorkers() + " workers)");
+          }
+        }
       }
       var server = new HodeiServer(config, stores, pools, Clock.systemUTC()).start();
-      return new EmbeddedControlPlane(
-          database,
-          server,
-          localPools.stream().map(p -> p.name() + " (local, max " + p.policy().maxWorkers() + " workers)").toList());
+      return new EmbeddedControlPlane(database, server, providers, descriptions);
     } catch (RuntimeException e) {
+      closeProviders(providers);
       database.close();
       throw e;
     }
   }
 
-  /** Each pool as "name (max N)", for the ready line. */
+  /** Each pool as "name (type, max N workers)", for the ready line. */
   List<String> providers() {
-    return providers;
+    return descriptions;
+  }
+
+  /** Each provider that is not healthy right now, with why: worth a warning at start. */
+  Map<String, String> problems() {
+    Map<String, String> problems = new java.util.LinkedHashMap<>();
+    for (WorkerProvider provider : providers) {
+      ProviderHealth health = provider.health();
+      if (!(health instanceof ProviderHealth.Healthy)) {
+        problems.put(provider.name(), Provisioner.describe(health));
+      }
+    }
+    return problems;
   }
 
   String address() {
@@ -92,6 +155,19 @@ final class EmbeddedControlPlane implements AutoCloseable {
   @Override
   public void close() {
     server.close();
+    closeProviders(providers);
     database.close();
+  }
+
+  private static void closeProviders(List<WorkerProvider> providers) {
+    for (WorkerProvider provider : providers) {
+      if (provider instanceof AutoCloseable closeable) {
+        try {
+          closeable.close();
+        } catch (Exception e) {
+          // closing a client at shutdown: nothing left to do about it
+        }
+      }
+    }
   }
 }

@@ -38,7 +38,18 @@ import java.util.Optional;
  *     ephemeral: false
  *     jobs-per-worker: 1
  *     labels: {zone: eu-1a}
+ *   docker:
+ *     type: docker
+ *     image: hodei-worker:dev
+ *     docker-host: unix:///var/run/docker.sock
+ *     cpus: 1
+ *     memory: 512Mi
+ *     pids-limit: 512
+ *     max-workers: 4
  * </pre>
+ *
+ * The keys {@code image}, {@code docker-host}, {@code cpus}, {@code memory} and {@code
+ * pids-limit} belong to Docker pools; a local pool that sets them is refused.
  */
 record HodeiConfig(Server server, Map<String, Provider> providers) {
 
@@ -61,7 +72,32 @@ record HodeiConfig(Server server, Map<String, Provider> providers) {
       String maxLifetime,
       Boolean ephemeral,
       Integer jobsPerWorker,
-      Map<String, String> labels) {
+      Map<String, String> labels,
+      String image,
+      String dockerHost,
+      Double cpus,
+      String memory,
+      Long pidsLimit) {
+
+    /** A pool of the given type that says nothing else. */
+    static Provider ofType(String type) {
+      return new Provider(type, null, null, null, null, null, null, null, null, null, null, null, null);
+    }
+
+    String typeOrLocal() {
+      return type == null ? "local" : type;
+    }
+
+    /** The Docker keys this section sets, for refusing them on a pool of another type. */
+    java.util.List<String> dockerKeys() {
+      var keys = new java.util.ArrayList<String>();
+      if (image != null) keys.add("image");
+      if (dockerHost != null) keys.add("docker-host");
+      if (cpus != null) keys.add("cpus");
+      if (memory != null) keys.add("memory");
+      if (pidsLimit != null) keys.add("pids-limit");
+      return keys;
+    }
 
     /** The pool policy this provider's section describes, over {@code defaults}. */
     PoolPolicy policy(String name, PoolPolicy defaults) {

@@ -93,4 +93,84 @@ class HodeiConfigTest {
                 .value("--port", dev.port, "HODEI_PORT", Integer::parseInt, null))
         .hasMessageStartingWith("HODEI_PORT='many'");
   }
+
+  private static java.util.List<EmbeddedControlPlane.PoolSpec> pools(HodeiConfig file, Map<String, String> env, String... args) {
+    var dev = new DevCommand();
+    new CommandLine(dev).parseArgs(args);
+    return dev.pools(new DevCommand.Settings(dev.spec, file, env));
+  }
+
+  @Test
+  void withNoFileThePoolIsLocalUnlessProviderDockerSaysOtherwise() {
+    assertThat(pools(HodeiConfig.EMPTY, Map.of())).singleElement().isInstanceOf(EmbeddedControlPlane.PoolSpec.Local.class);
+
+    var docker = pools(HodeiConfig.EMPTY, Map.of("DOCKER_HOST", "tcp://127.0.0.1:2375"), "--provider", "docker", "--max-workers", "3");
+    assertThat(docker).singleElement().isInstanceOfSatisfying(
+        EmbeddedControlPlane.PoolSpec.Docker.class,
+        d -> {
+          assertThat(d.name()).isEqualTo("docker");
+          assertThat(d.policy().maxWorkers()).isEqualTo(3);
+          assertThat(d.docker().image()).isEqualTo("hodei-worker:dev");
+          assertThat(d.docker().dockerHost()).isEqualTo("tcp://127.0.0.1:2375");
+        });
+    assertThat(pools(HodeiConfig.EMPTY, Map.of("HODEI_PROVIDER", "docker", "HODEI_DOCKER_IMAGE", "mine:1")))
+        .singleElement()
+        .isInstanceOfSatisfying(EmbeddedControlPlane.PoolSpec.Docker.class, d -> assertThat(d.docker().image()).isEqualTo("mine:1"));
+    assertThatThrownBy(() -> pools(HodeiConfig.EMPTY, Map.of(), "--provider", "kubernetes"))
+        .hasMessage("--provider: unknown provider type 'kubernetes'; known: local, docker");
+  }
+
+  @Test
+  void aDockerSectionSetsTheImageEngineAndLimits() throws Exception {
+    var file =
+        HodeiConfig.load(
+            write(
+                """
+                providers:
+                  local:
+                    max-workers: 2
+                  containers:
+                    type: docker
+                    image: registry.example/hodei-worker:1.0
+                    docker-host: tcp://127.0.0.1:2375
+                    cpus: 0.5
+                    memory: 256Mi
+                    pids-limit: 100
+                    max-workers: 6
+                    labels: {isolation: container}
+                """));
+
+    var all = pools(file, Map.of());
+    assertThat(all).extracting(EmbeddedControlPlane.PoolSpec::name).containsExactly("local", "containers");
+    var docker = (EmbeddedControlPlane.PoolSpec.Docker) all.get(1);
+    assertThat(docker.docker())
+        .isEqualTo(
+            io.hodei.provider.docker.DockerWorkerProvider.Config.defaults("containers", "registry.example/hodei-worker:1.0")
+                .withDockerHost("tcp://127.0.0.1:2375")
+                .withLimits(0.5, 256L * 1024 * 1024, 100));
+    assertThat(docker.policy().maxWorkers()).isEqualTo(6);
+    assertThat(docker.labels()).isEqualTo(Map.of("isolation", "container"));
+
+    assertThat(pools(file, Map.of(), "--provider", "docker")).extracting(EmbeddedControlPlane.PoolSpec::name).containsExactly("containers");
+    assertThat(pools(file, Map.of(), "--provider", "local")).extracting(EmbeddedControlPlane.PoolSpec::name).containsExactly("local");
+    assertThatThrownBy(() -> pools(file, Map.of(), "--provider", "gpu"))
+        .hasMessage("--provider: the configuration file has no provider named or of type 'gpu'; it has: local, containers");
+  }
+
+  @Test
+  void dockerKeysOnALocalPoolAndUnknownTypesAreRefused() throws Exception {
+    var local = HodeiConfig.load(write("providers:\n  here:\n    type: local\n    image: x:1\n    cpus: 2\n"));
+    assertThatThrownBy(() -> pools(local, Map.of()))
+        .hasMessage("providers.here: image, cpus apply to docker pools only; this pool is of type local");
+
+    var unknown = HodeiConfig.load(write("providers:\n  k8s:\n    type: kubernetes\n"));
+    assertThatThrownBy(() -> pools(unknown, Map.of()))
+        .hasMessage("providers.k8s.type: unknown provider type 'kubernetes'; known: local, docker");
+
+    var badMemory = HodeiConfig.load(write("providers:\n  d:\n    type: docker\n    memory: lots\n"));
+    assertThatThrownBy(() -> pools(badMemory, Map.of())).hasMessageStartingWith("providers.d.memory 'lots'");
+
+    var negative = HodeiConfig.load(write("providers:\n  d:\n    type: docker\n    cpus: -1\n"));
+    assertThatThrownBy(() -> pools(negative, Map.of())).hasMessageStartingWith("providers.d: cpus must be");
+  }
 }

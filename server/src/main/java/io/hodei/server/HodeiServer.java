@@ -9,6 +9,7 @@ import io.hodei.core.Storage;
 import io.hodei.core.job.JobService;
 import io.hodei.core.job.JobState;
 import io.hodei.core.worker.OtpService;
+import io.hodei.core.worker.WorkerRegistration;
 import io.hodei.server.api.ApiMapper;
 import io.hodei.server.api.GrpcErrors;
 import io.hodei.server.api.JobExecutionApi;
@@ -41,6 +42,7 @@ import org.slf4j.LoggerFactory;
 public final class HodeiServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(HodeiServer.class);
   private static final Duration HEALTH_CHECK_EVERY = Duration.ofSeconds(30);
+  private static final Duration ORPHAN_CHECK_EVERY = Duration.ofMinutes(1);
 
   private final ServerConfig config;
   private final Storage stores;
@@ -58,6 +60,7 @@ public final class HodeiServer implements AutoCloseable {
   private volatile String address;
   private volatile boolean running;
   private Thread housekeeping;
+  private Thread orphanSweeper;
 
   public HodeiServer(ServerConfig config, Storage stores, List<Provisioner.Pool> pools, Clock sourceClock) {
     this.config = config;
@@ -145,8 +148,11 @@ public final class HodeiServer implements AutoCloseable {
     int port = server.getListenSockets().isEmpty() ? config.port() : port(server);
     address = config.advertisedAddress().orElse(hostForClients(config.bindHost()) + ":" + port);
     running = true;
+    // Pools are provisioned from only once their health is known: learn it before the first pass.
+    provisioner.checkHealth();
     dispatcher.start();
     housekeeping = Thread.ofPlatform().name("reap-workers").daemon().start(this::housekeep);
+    orphanSweeper = Thread.ofVirtual().name("remove-orphans").start(this::sweepOrphans);
     log.info("control plane listening on {}:{}", config.bindHost(), port);
     return this;
   }
@@ -168,6 +174,9 @@ public final class HodeiServer implements AutoCloseable {
     dispatcher.shutdown();
     if (housekeeping != null) {
       housekeeping.interrupt();
+    }
+    if (orphanSweeper != null) {
+      orphanSweeper.interrupt();
     }
     provisioner.shutdown();
     Server s = server;
@@ -194,7 +203,7 @@ public final class HodeiServer implements AutoCloseable {
   }
 
   private void housekeep() {
-    Instant nextHealthCheck = clock.instant();
+    Instant nextHealthCheck = clock.instant().plus(HEALTH_CHECK_EVERY);
     while (running) {
       try {
         for (var gone : provisioner.reap()) {
@@ -216,6 +225,37 @@ public final class HodeiServer implements AutoCloseable {
         Thread.sleep(config.housekeepingInterval());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  /**
+   * Removes workers the providers run but this server does not track: at start (what a crash left
+   * behind), then every minute (what a failed destroy left behind). Until the longest
+   * registration timeout of the pools has passed since start, a worker still registered in the
+   * store is spared: it may be about to resume its session.
+   */
+  private void sweepOrphans() {
+    Duration window =
+        provisioner.pools().stream()
+            .map(p -> p.policy().registrationTimeout())
+            .max(Duration::compareTo)
+            .orElse(Duration.ZERO);
+    Instant resumeUntil = clock.instant().plus(window);
+    while (running) {
+      boolean resuming = clock.instant().isBefore(resumeUntil);
+      try {
+        provisioner.removeOrphans(
+            id ->
+                resuming
+                    && stores.workers().find(id).map(WorkerRegistration::active).orElse(false));
+      } catch (RuntimeException e) {
+        log.error("looking for orphaned workers failed; retrying", e);
+      }
+      try {
+        Thread.sleep(resuming ? Duration.between(clock.instant(), resumeUntil).plusSeconds(1) : ORPHAN_CHECK_EVERY);
+      } catch (InterruptedException e) {
         return;
       }
     }

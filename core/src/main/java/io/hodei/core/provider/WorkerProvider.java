@@ -1,5 +1,9 @@
 package io.hodei.core.provider;
 
+import io.hodei.core.worker.WorkerId;
+import java.util.List;
+import java.util.function.Predicate;
+
 /**
  * Creates and destroys workers on some infrastructure (local processes, Docker, Kubernetes...).
  * Implementations must be safe to call from several threads; {@link #create} may block for as
@@ -28,4 +32,18 @@ public interface WorkerProvider {
 
   /** Checks the infrastructure now. Never throws: failures are {@link ProviderHealth.Unhealthy}. */
   ProviderHealth health();
+
+  /**
+   * Removes the workers this provider created earlier that the control plane does not know, for
+   * example after it crashed, or after a destroy failed while the infrastructure was unreachable.
+   * Must never touch anything this provider did not create. Providers whose workers cannot
+   * outlive the control plane unnoticed keep the default, which removes nothing.
+   *
+   * @param isKnown whether the control plane tracks the worker, or expects it to come back
+   * @return the workers removed
+   * @throws io.hodei.core.error.UnavailableException if the infrastructure cannot be asked
+   */
+  default List<WorkerId> removeOrphans(Predicate<WorkerId> isKnown) {
+    return List.of();
+  }
 }

@@ -83,7 +83,8 @@ public final class Provisioner {
   private final Runnable capacityChanged;
   private final Map<WorkerId, Tracked> starting = new HashMap<>();
   private final Map<WorkerId, Tracked> live = new HashMap<>();
-  private final Map<String, ProviderHealth> health = new HashMap<>();
+  /** Last known health per pool; written outside the monitor, because asking a provider may block. */
+  private final Map<String, ProviderHealth> health = new java.util.concurrent.ConcurrentHashMap<>();
   private String lastFailure = "";
   private boolean shutdown;
 
@@ -130,7 +131,7 @@ public final class Provisioner {
       List<String> refusals = new ArrayList<>();
       String reason = null;
       for (Pool pool : inPreferenceOrder(spec)) {
-        ProviderHealth h = health.computeIfAbsent(pool.name(), n -> pool.provider().health());
+        ProviderHealth h = healthOf(pool);
         if (!h.canProvision()) {
           refusals.add("provider " + pool.name() + ": " + describe(h));
           continue;
@@ -218,6 +219,34 @@ public final class Provisioner {
         return;
       }
     }
+  }
+
+  /**
+   * Asks every pool's provider to remove the workers it runs that nobody here tracks (see {@link
+   * WorkerProvider#removeOrphans}). A worker {@code mayReturn} vouches for, one registered before a
+   * restart whose session can still resume, is kept. A provider that cannot be asked is logged and
+   * skipped; the next pass tries again. Provider calls run outside this object's monitor.
+   *
+   * @return the workers removed
+   */
+  public List<WorkerId> removeOrphans(java.util.function.Predicate<WorkerId> mayReturn) {
+    List<WorkerId> removed = new ArrayList<>();
+    for (Pool pool : pools) {
+      try {
+        var gone = pool.provider().removeOrphans(id -> tracks(id) || mayReturn.test(id));
+        if (!gone.isEmpty()) {
+          log.info("provider {}: removed {} orphaned worker(s): {}", pool.name(), gone.size(), gone);
+        }
+        removed.addAll(gone);
+      } catch (RuntimeException e) {
+        log.warn("provider {}: could not look for orphaned workers: {}", pool.name(), e.getMessage());
+      }
+    }
+    return removed;
+  }
+
+  private synchronized boolean tracks(WorkerId id) {
+    return live.containsKey(id) || starting.containsKey(id);
   }
 
   /** Workers being created or not yet attached: their ids, pools and since when. */
@@ -314,7 +343,7 @@ public final class Provisioner {
     }
     for (Pool pool : pools) {
       int warm = idleCount(pool) + starting(pool);
-      ProviderHealth h = health.computeIfAbsent(pool.name(), n -> pool.provider().health());
+      ProviderHealth h = healthOf(pool);
       while (h.canProvision() && warm < pool.policy().minIdle() && count(pool) < pool.policy().maxWorkers()) {
         startWorker(pool);
         warm++;
@@ -347,11 +376,16 @@ public final class Provisioner {
   }
 
   /** Re-checks every provider's health now. */
-  public synchronized Map<String, ProviderHealth> checkHealth() {
+  public Map<String, ProviderHealth> checkHealth() {
     for (Pool pool : pools) {
       health.put(pool.name(), pool.provider().health());
     }
     return Map.copyOf(health);
+  }
+
+  /** The pool's last known health; Unknown (not provisioned from) until first checked. */
+  private ProviderHealth healthOf(Pool pool) {
+    return health.getOrDefault(pool.name(), new ProviderHealth.Unknown());
   }
 
   /** Workers alive or being started, per pool. */
@@ -416,8 +450,8 @@ public final class Provisioner {
                 synchronized (this) {
                   starting.remove(id);
                   lastFailure = "provider " + pool.name() + " failed to create a worker: " + e.getMessage();
-                  health.put(pool.name(), pool.provider().health());
                 }
+                health.put(pool.name(), pool.provider().health());
                 capacityChanged.run();
               } finally {
                 MDC.remove("workerId");

@@ -421,6 +421,7 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
    * @return the worker ids whose containers were removed
    * @throws UnavailableException if the engine cannot list the containers
    */
+  @Override
   public List<WorkerId> removeOrphans(Predicate<WorkerId> isKnown) {
     List<Container> containers;
     try {
