@@ -77,7 +77,14 @@ final class EmbeddedControlPlane implements AutoCloseable {
     var database = Database.sqlite(data);
     List<WorkerProvider> providers = new ArrayList<>();
     try {
-      var stores = Stores.open(database);
+      // Secrets kept for queued jobs must outlive a restart: the key comes from the environment
+      // or, for the embedded setup, from a file beside the database (created owner-only).
+      String key = System.getenv(io.hodei.store.SecretCipher.ENV_KEY);
+      var cipher =
+          key != null && !key.isBlank()
+              ? io.hodei.store.SecretCipher.fromBase64(key)
+              : io.hodei.store.SecretCipher.fromKeyFile(data.resolve("secret.key"));
+      var stores = Stores.open(database, cipher);
       List<Provisioner.Pool> pools = new ArrayList<>();
       List<String> descriptions = new ArrayList<>();
       for (PoolSpec spec : specs) {

@@ -99,6 +99,27 @@ final class JobOptions {
   @Option(names = "--strategy", paramLabel = "NAME", description = "round-robin, least-connections, bin-pack, spread or affinity.")
   String strategy;
 
+  @Option(
+      names = "--secret",
+      paramLabel = "NAME[=VALUE|=@FILE]",
+      description = {
+        "Secret for the job, repeatable: the job reads all of them as one JSON object on stdin, and their values are"
+            + " redacted from its output. NAME=@FILE reads the value from a file (one trailing newline dropped);"
+            + " NAME alone takes it from this shell's environment variable NAME, which keeps it out of the process list."
+      })
+  List<String> secrets = new ArrayList<>();
+
+  @Option(
+      names = "--no-safety-header",
+      description = "Run a bash or sh --script without the `set -euo pipefail` (bash) or `set -eu` (sh) header.")
+  boolean noSafetyHeader;
+
+  @Option(
+      names = "--log-policy",
+      paramLabel = "POLICY",
+      description = "lossless (default: a job that writes faster than its output is taken waits) or drop (lines that do not fit are dropped and counted).")
+  String logPolicy;
+
   @Parameters(paramLabel = "CMD", description = "The program and its arguments, after --.")
   List<String> command = new ArrayList<>();
 
@@ -128,7 +149,50 @@ final class JobOptions {
     if (workingDir != null) {
       b.setWorkingDir(workingDir);
     }
+    b.putAllSecrets(secretValues(System.getenv()));
+    if (logPolicy != null) {
+      b.setLogPolicy(
+          switch (logPolicy.strip().toLowerCase(java.util.Locale.ROOT)) {
+            case "lossless" -> io.hodei.api.v1.LogPolicy.LOG_POLICY_LOSSLESS;
+            case "drop" -> io.hodei.api.v1.LogPolicy.LOG_POLICY_DROP;
+            default -> throw new HodeiCli.UserError("--log-policy '" + logPolicy + "': use lossless or drop", 64);
+          });
+    }
     return b.build();
+  }
+
+  /** The values of {@code --secret}: given inline, read from a file, or taken from the environment. */
+  java.util.Map<String, String> secretValues(java.util.Map<String, String> environment) {
+    var values = new java.util.LinkedHashMap<String, String>();
+    for (String secret : secrets) {
+      int eq = secret.indexOf('=');
+      String name = (eq < 0 ? secret : secret.substring(0, eq)).strip();
+      if (name.isEmpty()) {
+        throw new HodeiCli.UserError("--secret '" + (eq < 0 ? secret : secret.substring(0, eq) + "=...") + "': the name is empty", 64);
+      }
+      String value;
+      if (eq < 0) {
+        value = environment.get(name);
+        if (value == null) {
+          throw new HodeiCli.UserError("--secret " + name + ": no environment variable " + name + " to take it from", 64);
+        }
+      } else if (secret.startsWith("@", eq + 1)) {
+        Path file = Path.of(secret.substring(eq + 2));
+        try {
+          value = Files.readString(file);
+        } catch (IOException e) {
+          throw new HodeiCli.UserError("--secret " + name + ": cannot read " + file + ": " + e.getMessage(), 66);
+        }
+        value = value.endsWith("\r\n") ? value.substring(0, value.length() - 2)
+            : value.endsWith("\n") ? value.substring(0, value.length() - 1) : value;
+      } else {
+        value = secret.substring(eq + 1);
+      }
+      if (values.put(name, value) != null) {
+        throw new HodeiCli.UserError("--secret " + name + " is given twice", 64);
+      }
+    }
+    return values;
   }
 
   private CommandSpec command() {
@@ -138,7 +202,11 @@ final class JobOptions {
       }
       try {
         return CommandSpec.newBuilder()
-            .setScript(ScriptCommand.newBuilder().setInterpreter(interpreter).setContent(Files.readString(script)))
+            .setScript(
+                ScriptCommand.newBuilder()
+                    .setInterpreter(interpreter)
+                    .setContent(Files.readString(script))
+                    .setNoSafetyHeader(noSafetyHeader))
             .build();
       } catch (IOException e) {
         throw new HodeiCli.UserError("cannot read script " + script + ": " + e.getMessage(), 66);

@@ -142,6 +142,12 @@ final class JobsCommand {
           d.getCommand().hasScript()
               ? d.getCommand().getScript().getInterpreter() + " script"
               : (d.getCommand().getShell().getCmd() + " " + String.join(" ", d.getCommand().getShell().getArgsList())).strip());
+      if (d.getSecretsCount() > 0) {
+        out.printf("Secrets:   %s (values never shown; redacted from the output)%n", String.join(", ", new java.util.TreeSet<>(d.getSecretsMap().keySet())));
+      }
+      if (d.getLogPolicy() == io.hodei.api.v1.LogPolicy.LOG_POLICY_DROP) {
+        out.printf("Logs:      drop lines the server cannot take in time%n");
+      }
       out.printf("Created:   %s%n", TIME.format(WireMapping.toDomain(job.getCreatedAt())));
       if (job.hasFinishedAt()) {
         out.printf("Finished:  %s%n", TIME.format(WireMapping.toDomain(job.getFinishedAt())));
@@ -183,6 +189,12 @@ final class JobsCommand {
                   : "not started",
               a.hasExitCode() ? Integer.toString(a.getExitCode()) : "-",
               a.getErrorMessage().isEmpty() ? "" : "  (" + a.getErrorMessage() + ")");
+          if (a.getDeliveredSecretsCount() > 0) {
+            out.printf("        secrets delivered: %s%n", String.join(", ", a.getDeliveredSecretsList()));
+          }
+          if (a.getDroppedLogLines() > 0) {
+            out.printf("        log lines dropped: %d%n", a.getDroppedLogLines());
+          }
         }
       }
     }

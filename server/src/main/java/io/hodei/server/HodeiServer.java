@@ -68,7 +68,7 @@ public final class HodeiServer implements AutoCloseable {
     // The store keeps milliseconds; ticking in milliseconds keeps a job in memory equal to the
     // same job read back.
     this.clock = Clock.tick(sourceClock, Duration.ofMillis(1));
-    this.jobService = new JobService(stores.jobs(), clock);
+    this.jobService = new JobService(stores.jobs(), stores.secrets(), clock, new java.util.Random());
     this.registry = new WorkerRegistry(this.clock, config.heartbeatTimeout());
     this.scheduler = new io.hodei.core.scheduling.Scheduler(config.strategy());
     var otps = new OtpService(stores.otps(), this.clock, OtpService.DEFAULT_TTL);
@@ -80,7 +80,7 @@ public final class HodeiServer implements AutoCloseable {
             jobService,
             registry,
             provisioner,
-            ApiMapper::runCommand,
+            (job, worker) -> ApiMapper.runCommand(job, jobService.secretsForDelivery(job, worker)),
             scheduler,
             config.dispatchTick(),
             this.clock);

@@ -46,7 +46,7 @@ public final class JdbcJobStore implements JobStore {
       a.number AS a_number, a.execution_id AS a_execution_id, a.worker_id AS a_worker_id,
       a.state AS a_state, a.scheduled_at AS a_scheduled_at, a.started_at AS a_started_at,
       a.finished_at AS a_finished_at, a.exit_code AS a_exit_code,
-      a.error_message AS a_error_message\
+      a.error_message AS a_error_message, a.dropped_log_lines AS a_dropped_log_lines\
       """;
 
   /** A job with its current attempt, in one statement so the two are consistent. */
@@ -78,15 +78,15 @@ public final class JdbcJobStore implements JobStore {
       """
       UPDATE job_attempts
       SET execution_id = ?, worker_id = ?, state = ?, scheduled_at = ?, started_at = ?,
-          finished_at = ?, exit_code = ?, error_message = ?
+          finished_at = ?, exit_code = ?, error_message = ?, dropped_log_lines = ?
       WHERE job_id = ? AND number = ?\
       """;
 
   private static final String INSERT_ATTEMPT =
       """
       INSERT INTO job_attempts (execution_id, worker_id, state, scheduled_at, started_at,
-                                finished_at, exit_code, error_message, job_id, number)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)\
+                                finished_at, exit_code, error_message, dropped_log_lines, job_id, number)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)\
       """;
 
   private final Jdbc jdbc;
@@ -434,8 +434,9 @@ public final class JdbcJobStore implements JobStore {
     Jdbc.setInstant(ps, 6, attempt.finishedAt());
     Jdbc.setInt(ps, 7, attempt.exitCode());
     Jdbc.setString(ps, 8, attempt.errorMessage());
-    ps.setString(9, job.value());
-    ps.setInt(10, attempt.number());
+    ps.setLong(9, attempt.droppedLogLines());
+    ps.setString(10, job.value());
+    ps.setInt(11, attempt.number());
   }
 
   /** Appends to the job's history; the caller holds the job row for the transaction. */
@@ -527,6 +528,7 @@ public final class JdbcJobStore implements JobStore {
             Jdbc.optionalInstant(rs, "a_started_at"),
             Jdbc.optionalInstant(rs, "a_finished_at"),
             Jdbc.optionalInt(rs, "a_exit_code"),
-            Jdbc.optionalString(rs, "a_error_message")));
+            Jdbc.optionalString(rs, "a_error_message"),
+            rs.getLong("a_dropped_log_lines")));
   }
 }

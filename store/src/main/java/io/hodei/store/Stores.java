@@ -3,17 +3,24 @@ package io.hodei.store;
 import io.hodei.core.Storage;
 
 /**
- * The four JDBC stores over one {@link Database}, for wiring a server in one line. They share the
+ * The JDBC stores over one {@link Database}, for wiring a server in one line. They share the
  * database's pool; closing the database ends them all.
  */
 public final class Stores {
   private Stores() {}
 
-  public static Storage open(Database database) {
+  /** With secrets sealed by {@code cipher}. */
+  public static Storage open(Database database, SecretCipher cipher) {
     return new Storage(
         new JdbcJobStore(database),
         new JdbcLogStore(database),
         new JdbcWorkerStore(database),
-        new JdbcOtpStore(database));
+        new JdbcOtpStore(database),
+        new JdbcSecretVault(database, cipher, java.time.Clock.systemUTC()));
+  }
+
+  /** With an in-memory key: secrets kept do not survive a restart. For tests. */
+  public static Storage open(Database database) {
+    return open(database, SecretCipher.ephemeral());
   }
 }

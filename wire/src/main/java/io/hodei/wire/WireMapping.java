@@ -47,7 +47,12 @@ public final class WireMapping {
             ? Optional.of(toDomain(d.getTimeout()))
             : Optional.empty(),
         toDomain(d.getRetryPolicy(), d.hasRetryPolicy()),
-        d.getLabelsMap());
+        d.getLabelsMap(),
+        // Names only: the values never enter the domain's spec.
+        new java.util.TreeSet<>(d.getSecretsMap().keySet()),
+        d.getLogPolicy() == io.hodei.api.v1.LogPolicy.LOG_POLICY_DROP
+            ? io.hodei.core.job.LogPolicy.DROP
+            : io.hodei.core.job.LogPolicy.LOSSLESS);
   }
 
   public static JobDefinition toWire(JobSpec spec) {
@@ -59,7 +64,13 @@ public final class WireMapping {
             .setResources(toWire(spec.resources()))
             .setConstraints(toWire(spec.constraints()))
             .setRetryPolicy(toWire(spec.retryPolicy()))
-            .putAllLabels(spec.labels());
+            .putAllLabels(spec.labels())
+            .setLogPolicy(
+                spec.logPolicy() == io.hodei.core.job.LogPolicy.DROP
+                    ? io.hodei.api.v1.LogPolicy.LOG_POLICY_DROP
+                    : io.hodei.api.v1.LogPolicy.LOG_POLICY_UNSPECIFIED);
+    // Names with empty values: what the API shows and the store keeps.
+    spec.secretNames().forEach(name -> b.putSecrets(name, ""));
     if (spec.command() != null) {
       b.setCommand(toWire(spec.command()));
     }
@@ -92,7 +103,7 @@ public final class WireMapping {
           new io.hodei.core.job.CommandSpec.Shell(c.getShell().getCmd(), c.getShell().getArgsList());
       case SCRIPT ->
           new io.hodei.core.job.CommandSpec.Script(
-              c.getScript().getInterpreter(), c.getScript().getContent());
+              c.getScript().getInterpreter(), c.getScript().getContent(), !c.getScript().getNoSafetyHeader());
       case COMMANDTYPE_NOT_SET -> null;
     };
   }
@@ -108,7 +119,8 @@ public final class WireMapping {
               .setScript(
                   ScriptCommand.newBuilder()
                       .setInterpreter(s.interpreter())
-                      .setContent(s.content()))
+                      .setContent(s.content())
+                      .setNoSafetyHeader(!s.safetyHeader()))
               .build();
     };
   }

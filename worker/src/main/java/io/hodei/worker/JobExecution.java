@@ -164,12 +164,17 @@ final class JobExecution {
                       .setExecutionId(executionId())
                       .setStartedAt(Protos.timestamp(startedAt)))
               .build());
+      LogBatcher.BatchSink sink =
+          batch -> outbox.enqueue(WorkerMessage.newBuilder().setLogBatch(batch).build());
       LogBatcher batcher =
-          LogBatcher.start(
-              jobId(),
-              executionId(),
-              config.logBatching(),
-              batch -> outbox.enqueue(WorkerMessage.newBuilder().setLogBatch(batch).build()));
+          command.getLogPolicy() == io.hodei.api.v1.LogPolicy.LOG_POLICY_DROP
+              ? LogBatcher.startDropping(
+                  jobId(),
+                  executionId(),
+                  config.logBatching(),
+                  sink,
+                  batch -> outbox.offer(WorkerMessage.newBuilder().setLogBatch(batch).build()))
+              : LogBatcher.start(jobId(), executionId(), config.logBatching(), sink);
       Thread stdout = startReader(started.getInputStream(), LogStream.LOG_STREAM_STDOUT, batcher);
       Thread stderr = startReader(started.getErrorStream(), LogStream.LOG_STREAM_STDERR, batcher);
 
@@ -190,9 +195,16 @@ final class JobExecution {
         awaitKill(deadline);
       }
       long lines = batcher.close();
-      return stop == null
-          ? result(JobOutcome.JOB_OUTCOME_EXITED, exitCode, "", startedAt, lines)
-          : result(stop.outcome(), exitCode, stop.reason(), startedAt, lines);
+      JobResult result =
+          stop == null
+              ? result(JobOutcome.JOB_OUTCOME_EXITED, exitCode, "", startedAt, lines)
+              : result(stop.outcome(), exitCode, stop.reason(), startedAt, lines);
+      long dropped = batcher.linesDropped();
+      if (dropped > 0) {
+        log.info("dropped {} log lines under the drop policy", dropped);
+        result = result.toBuilder().setDroppedLogLines(dropped).build();
+      }
+      return result;
     } catch (InterruptedException e) {
       killer.kill(started.toHandle(), job.ownProcessGroup());
       throw e;

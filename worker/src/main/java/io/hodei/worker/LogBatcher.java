@@ -40,6 +40,8 @@ final class LogBatcher {
   private final String executionId;
   private final WorkerConfig.LogBatching limits;
   private final BatchSink sink;
+  /** Under the drop policy: hands a batch over only if that needs no waiting; null when lossless. */
+  private final java.util.function.Predicate<LogBatch> offer;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition batchOpened = lock.newCondition();
   private Thread flusher;
@@ -51,20 +53,51 @@ final class LogBatcher {
   private long nextSequence;
   private long linesSent;
   private long linesDiscarded;
+  private long linesDropped;
   private boolean closed;
 
   private LogBatcher(
-      String jobId, String executionId, WorkerConfig.LogBatching limits, BatchSink sink) {
+      String jobId,
+      String executionId,
+      WorkerConfig.LogBatching limits,
+      BatchSink sink,
+      java.util.function.Predicate<LogBatch> offer) {
     this.jobId = jobId;
     this.executionId = executionId;
     this.limits = limits;
     this.sink = sink;
+    this.offer = offer;
   }
 
-  /** A batcher whose timed flushes run on a new virtual thread. */
+  /** A lossless batcher (a full sink blocks the producers) whose timed flushes run on a new virtual thread. */
   static LogBatcher start(
       String jobId, String executionId, WorkerConfig.LogBatching limits, BatchSink sink) {
-    LogBatcher batcher = new LogBatcher(jobId, executionId, limits, sink);
+    return start(jobId, executionId, limits, sink, null);
+  }
+
+  /**
+   * A batcher under the drop policy: each batch goes to {@code offer}, and one it refuses (the
+   * sink is full) is dropped and its lines counted ({@link #linesDropped}) instead of blocking the
+   * producers. The final batch, sent by {@link #close}, goes to {@code sink} and is never dropped.
+   * Dropped lines give their sequence numbers back, so the lines sent stay numbered 0, 1, 2, ...
+   * without gaps.
+   */
+  static LogBatcher startDropping(
+      String jobId,
+      String executionId,
+      WorkerConfig.LogBatching limits,
+      BatchSink sink,
+      java.util.function.Predicate<LogBatch> offer) {
+    return start(jobId, executionId, limits, sink, java.util.Objects.requireNonNull(offer));
+  }
+
+  private static LogBatcher start(
+      String jobId,
+      String executionId,
+      WorkerConfig.LogBatching limits,
+      BatchSink sink,
+      java.util.function.Predicate<LogBatch> offer) {
+    LogBatcher batcher = new LogBatcher(jobId, executionId, limits, sink, offer);
     batcher.flusher =
         Thread.ofVirtual().name("log-flush-" + executionId).start(batcher::flushExpiredBatches);
     return batcher;
@@ -128,6 +161,16 @@ final class LogBatcher {
     }
   }
 
+  /** Lines dropped because the sink was full, under the drop policy. */
+  long linesDropped() {
+    lock.lock();
+    try {
+      return linesDropped;
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Lines that arrived after {@link #close()}, from processes that outlived the job. */
   long linesDiscarded() {
     lock.lock();
@@ -174,7 +217,15 @@ final class LogBatcher {
     int count = lines.size();
     lines.clear();
     batchBytes = 0;
-    sink.send(batch);
+    if (offer != null && !closed) {
+      if (!offer.test(batch)) {
+        linesDropped += count;
+        nextSequence -= count; // the dropped lines were the newest: their numbers are reused
+        return;
+      }
+    } else {
+      sink.send(batch);
+    }
     linesSent += count;
   }
 }

@@ -140,6 +140,25 @@ final class Outbox {
     }
   }
 
+  /**
+   * Queues a job message only if the bound leaves room now; never blocks. Returns false, leaving
+   * the message to the caller, when the outbox is full or closed. For jobs whose log policy is to
+   * drop rather than wait.
+   */
+  boolean offer(WorkerMessage message) {
+    lock.lock();
+    try {
+      if (closed || isFullLocked()) {
+        return false;
+      }
+      jobLane.add(message);
+      changed.signalAll();
+      return true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Queues a control message for {@code session}; dropped if that stream has ended. */
   void sendNow(StreamSession session, WorkerMessage message) {
     lock.lock();

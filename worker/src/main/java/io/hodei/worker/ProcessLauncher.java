@@ -80,7 +80,10 @@ final class ProcessLauncher {
         }
         Path file;
         try {
-          file = workspace.writeScript(script.getContent());
+          file =
+              workspace.writeScript(
+                  ScriptHeader.forInterpreter(script.getInterpreter(), !script.getNoSafetyHeader())
+                      .apply(script.getContent()));
         } catch (IOException e) {
           throw new LaunchFailure("could not write the script: " + e.getMessage(), e);
         }
@@ -136,15 +139,39 @@ final class ProcessLauncher {
   }
 
   /**
-   * The job's stdin. Closed at once for now, so a job reading it sees end of input; this is where
-   * the job's secrets will be written.
+   * The job's stdin: for a job with secrets, one JSON object of name to value, then end of input;
+   * for one without, end of input at once. Written on a virtual thread, because a job that does not
+   * read stdin would otherwise block its own launch once the pipe's buffer is full; the secrets
+   * then simply go unread. Values only ever pass through this pipe: never a file, the
+   * environment, the arguments or a log.
    */
   private static void feedStdin(Process process, RunJobCommand command) {
+    var stdin = process.getOutputStream();
+    if (command.getSecretsCount() == 0) {
+      closeQuietly(stdin, command);
+      return;
+    }
+    Thread.ofVirtual()
+        .name("stdin-" + command.getExecutionId())
+        .start(
+            () -> {
+              try {
+                stdin.write(SecretsJson.encode(command.getSecretsMap()));
+                stdin.flush();
+              } catch (IOException e) {
+                // The job ended or closed stdin without reading: its choice. The message names no value.
+                log.debug("the job did not read its secrets: {}", e.getClass().getSimpleName());
+              } finally {
+                closeQuietly(stdin, command);
+              }
+            });
+  }
+
+  private static void closeQuietly(java.io.OutputStream stdin, RunJobCommand command) {
     try {
-      process.getOutputStream().close();
+      stdin.close();
     } catch (IOException e) {
-      log.warn(
-          "could not close the stdin of execution {}: {}", command.getExecutionId(), e.toString());
+      log.debug("could not close the stdin of execution {}: {}", command.getExecutionId(), e.toString());
     }
   }
 }

@@ -161,9 +161,10 @@ public final class WorkerAgent {
   }
 
   /**
-   * Begins a graceful stop: no new jobs, running ones killed and reported CANCELLED, results
-   * delivered if the server is there, then {@code Unregister} and the channel closed. Returns at
-   * once; idempotent.
+   * Begins a graceful stop: no new jobs (the next heartbeat, sent at once, says DRAINING), running
+   * ones may finish within the drain timeout and are then killed and reported CANCELLED, results
+   * are delivered if the server is there, then {@code Unregister} and the channel closed. Returns
+   * at once; idempotent.
    */
   public void shutdown() {
     synchronized (startLock) {
@@ -487,7 +488,12 @@ public final class WorkerAgent {
   private WorkerExit stopGracefully(StreamSession session, String sessionId)
       throws InterruptedException {
     log.info("shutting down");
-    stopJobs("worker shutting down");
+    drain(session, config.drainTimeout());
+    stopJobs(
+        config.drainTimeout().isZero()
+            ? "worker shutting down"
+            : "worker shutting down: still running after the drain timeout of "
+                + config.drainTimeout().toString().substring(2).toLowerCase(java.util.Locale.ROOT));
     boolean attached =
         session != null && session.attached().isDone() && !session.ended().isDone();
     if (attached) {
@@ -522,6 +528,33 @@ public final class WorkerAgent {
       log.warn("could not unregister: {}", describe(e.getStatus()));
     }
     return WorkerExit.COMPLETED;
+  }
+
+  /**
+   * Refuses new jobs, tells the server at once (a DRAINING heartbeat, when attached), and waits up
+   * to {@code timeout} for the running jobs to end by themselves.
+   */
+  private void drain(StreamSession session, Duration timeout) throws InterruptedException {
+    List<JobExecution> jobs;
+    synchronized (jobsLock) {
+      takingJobs = false;
+      jobs = new ArrayList<>(running.values());
+    }
+    if (session != null && session.attached().isDone() && !session.ended().isDone()) {
+      outbox.offerHeartbeat(heartbeat());
+    }
+    if (jobs.isEmpty() || timeout.isZero()) {
+      return;
+    }
+    log.info("draining: {} running job(s) may finish within {}", jobs.size(), timeout);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    for (JobExecution job : jobs) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0 || !job.awaitEnd(Duration.ofNanos(left))) {
+        return;
+      }
+    }
+    log.info("drained: every running job ended");
   }
 
   /** Refuses new jobs, kills the running ones (reported CANCELLED) and waits for their results. */

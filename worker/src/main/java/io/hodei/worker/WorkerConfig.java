@@ -33,6 +33,9 @@ import java.util.Objects;
  *     producing them block
  * @param killGracePeriod how long a killed job's processes get between SIGTERM and SIGKILL
  *     (default {@link #DEFAULT_KILL_GRACE_PERIOD})
+ * @param drainTimeout on a graceful stop (SIGTERM), how long running jobs may go on before they
+ *     are cancelled (env {@value #ENV_DRAIN_TIMEOUT}, default {@link #DEFAULT_DRAIN_TIMEOUT}; zero
+ *     cancels them at once)
  */
 public record WorkerConfig(
     String token,
@@ -44,7 +47,8 @@ public record WorkerConfig(
     LogBatching logBatching,
     Reconnect reconnect,
     int outboxCapacity,
-    Duration killGracePeriod) {
+    Duration killGracePeriod,
+    Duration drainTimeout) {
 
   public static final String ENV_TOKEN = "HODEI_TOKEN";
   public static final String ENV_SERVER_ADDRESS = "HODEI_SERVER_ADDRESS";
@@ -52,9 +56,11 @@ public record WorkerConfig(
   public static final String ENV_WORKER_NAME = "HODEI_WORKER_NAME";
   public static final String ENV_WORKER_LABELS = "HODEI_WORKER_LABELS";
   public static final String ENV_KILL_GRACE = "HODEI_KILL_GRACE";
+  public static final String ENV_DRAIN_TIMEOUT = "HODEI_DRAIN_TIMEOUT";
 
   public static final int DEFAULT_OUTBOX_CAPACITY = 128;
   public static final Duration DEFAULT_KILL_GRACE_PERIOD = Duration.ofSeconds(10);
+  public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
 
   public WorkerConfig {
     requireText(token, ENV_TOKEN);
@@ -69,6 +75,10 @@ public record WorkerConfig(
       throw new IllegalArgumentException("outboxCapacity must be at least 1: " + outboxCapacity);
     }
     requirePositive(killGracePeriod, "killGracePeriod");
+    Objects.requireNonNull(drainTimeout, "drainTimeout");
+    if (drainTimeout.isNegative()) {
+      throw new IllegalArgumentException("drainTimeout must not be negative: " + drainTimeout);
+    }
   }
 
   /** A configuration with defaults for everything but the three required values. */
@@ -83,7 +93,8 @@ public record WorkerConfig(
         LogBatching.defaults(),
         Reconnect.defaults(),
         DEFAULT_OUTBOX_CAPACITY,
-        DEFAULT_KILL_GRACE_PERIOD);
+        DEFAULT_KILL_GRACE_PERIOD,
+        DEFAULT_DRAIN_TIMEOUT);
   }
 
   /** Reads the process environment; an {@link IllegalArgumentException} names what's missing. */
@@ -109,9 +120,14 @@ public record WorkerConfig(
             .withName(env.get(ENV_WORKER_NAME))
             .withLabels(parseLabels(env.getOrDefault(ENV_WORKER_LABELS, "")));
     String killGrace = env.get(ENV_KILL_GRACE);
-    return isBlank(killGrace)
-        ? config
-        : config.withKillGracePeriod(parseDuration(killGrace, ENV_KILL_GRACE));
+    if (!isBlank(killGrace)) {
+      config = config.withKillGracePeriod(parseDuration(killGrace, ENV_KILL_GRACE));
+    }
+    String drain = env.get(ENV_DRAIN_TIMEOUT);
+    if (!isBlank(drain)) {
+      config = config.withDrainTimeout(drain.strip().matches("0+[a-z]*") ? Duration.ZERO : parseDuration(drain, ENV_DRAIN_TIMEOUT));
+    }
+    return config;
   }
 
   /**
@@ -185,43 +201,49 @@ public record WorkerConfig(
   public WorkerConfig withName(String name) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod);
+        outboxCapacity, killGracePeriod, drainTimeout);
   }
 
   public WorkerConfig withLabels(Map<String, String> labels) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod);
+        outboxCapacity, killGracePeriod, drainTimeout);
   }
 
   public WorkerConfig withTempRoot(Path tempRoot) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod);
+        outboxCapacity, killGracePeriod, drainTimeout);
   }
 
   public WorkerConfig withLogBatching(LogBatching logBatching) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod);
+        outboxCapacity, killGracePeriod, drainTimeout);
   }
 
   public WorkerConfig withReconnect(Reconnect reconnect) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod);
+        outboxCapacity, killGracePeriod, drainTimeout);
   }
 
   public WorkerConfig withOutboxCapacity(int outboxCapacity) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod);
+        outboxCapacity, killGracePeriod, drainTimeout);
+  }
+
+  public WorkerConfig withDrainTimeout(Duration drainTimeout) {
+    return new WorkerConfig(
+        token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
+        outboxCapacity, killGracePeriod, drainTimeout);
   }
 
   public WorkerConfig withKillGracePeriod(Duration killGracePeriod) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod);
+        outboxCapacity, killGracePeriod, drainTimeout);
   }
 
   /** Never prints the token. */
@@ -232,7 +254,7 @@ public record WorkerConfig(
             + " killGracePeriod=%s]")
         .formatted(
             serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-            outboxCapacity, killGracePeriod);
+            outboxCapacity, killGracePeriod, drainTimeout);
   }
 
   /**

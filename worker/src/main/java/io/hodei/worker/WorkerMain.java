@@ -34,12 +34,13 @@ public final class WorkerMain {
   /**
    * Runs a worker until it ends and returns the process exit code: 0 after a requested shutdown,
    * non-zero when it had to give up (see {@link WorkerExit}). A JVM shutdown hook stops it
-   * gracefully on SIGTERM, waiting up to the kill grace period plus {@link #SHUTDOWN_HOOK_EXTRA};
+   * gracefully on SIGTERM, waiting up to the drain timeout, the kill grace period and {@link
+   * #SHUTDOWN_HOOK_EXTRA};
    * the hook is removed again when the worker ends by itself.
    */
   public static int run(WorkerConfig config) {
     WorkerAgent agent = new WorkerAgent(config);
-    Duration hookWait = config.killGracePeriod().plus(SHUTDOWN_HOOK_EXTRA);
+    Duration hookWait = config.drainTimeout().plus(config.killGracePeriod()).plus(SHUTDOWN_HOOK_EXTRA);
     Thread hook =
         new Thread(
             () -> {

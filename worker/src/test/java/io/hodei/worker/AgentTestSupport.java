@@ -62,6 +62,7 @@ abstract class AgentTestSupport {
         .withLabels(Map.of("zone", "test"))
         .withTempRoot(dir.resolve("worker-tmp"))
         .withKillGracePeriod(Duration.ofMillis(500))
+        .withDrainTimeout(Duration.ZERO)
         .withReconnect(
             new WorkerConfig.Reconnect(
                 Duration.ofMillis(50), Duration.ofMillis(500), Duration.ofSeconds(20)));

@@ -15,7 +15,8 @@ public record Attempt(
     Optional<Instant> startedAt,
     Optional<Instant> finishedAt,
     OptionalInt exitCode,
-    Optional<String> errorMessage) {
+    Optional<String> errorMessage,
+    long droppedLogLines) {
 
   static Attempt scheduled(int number, ExecutionId executionId, WorkerId worker, Instant now) {
     return new Attempt(
@@ -27,7 +28,8 @@ public record Attempt(
         Optional.empty(),
         Optional.empty(),
         OptionalInt.empty(),
-        Optional.empty());
+        Optional.empty(),
+        0);
   }
 
   Attempt started(Instant at) {
@@ -40,7 +42,8 @@ public record Attempt(
         Optional.of(at),
         finishedAt,
         exitCode,
-        errorMessage);
+        errorMessage,
+        droppedLogLines);
   }
 
   Attempt ended(JobState finalState, Instant at, OptionalInt code, Optional<String> error) {
@@ -53,7 +56,8 @@ public record Attempt(
         startedAt,
         Optional.of(at),
         code,
-        error);
+        error,
+        droppedLogLines);
   }
 
   Attempt returnedToQueue() {
@@ -66,6 +70,13 @@ public record Attempt(
         startedAt,
         finishedAt,
         exitCode,
-        errorMessage);
+        errorMessage,
+        droppedLogLines);
+  }
+
+  /** The same attempt, noting how many of its log lines the worker dropped under the drop policy. */
+  Attempt withDroppedLogLines(long dropped) {
+    return new Attempt(
+        number, executionId, workerId, state, scheduledAt, startedAt, finishedAt, exitCode, errorMessage, dropped);
   }
 }

@@ -12,8 +12,16 @@ public sealed interface CommandSpec {
     }
   }
 
-  /** A script written to a private file on the worker and run by {@code interpreter}. */
-  record Script(String interpreter, String content) implements CommandSpec {}
+  /**
+   * A script written to a private file on the worker and run by {@code interpreter}. A shell
+   * interpreter's script starts with a safety header ({@code set -euo pipefail} for bash) unless
+   * {@code safetyHeader} is false.
+   */
+  record Script(String interpreter, String content, boolean safetyHeader) implements CommandSpec {
+    public Script(String interpreter, String content) {
+      this(interpreter, content, true);
+    }
+  }
 
   /** A short human form, for listings. */
   default String summary() {

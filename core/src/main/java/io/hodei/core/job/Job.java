@@ -89,6 +89,11 @@ public record Job(
    * Scheduled (its start report was never seen) implies the start.
    */
   public Job finish(ExecutionId execution, Outcome outcome, Instant startedAt, Instant at) {
+    return finish(execution, outcome, startedAt, at, 0);
+  }
+
+  /** As {@link #finish(ExecutionId, Outcome, Instant, Instant)}, noting lines dropped under the drop log policy. */
+  public Job finish(ExecutionId execution, Outcome outcome, Instant startedAt, Instant at, long droppedLogLines) {
     requireCurrent(execution);
     Job from = this;
     if (state == JobState.SCHEDULED && outcome.impliesStart()) {
@@ -116,7 +121,7 @@ public record Job(
                   "timed out after "
                       + spec.timeout().map(Job::humanDuration).orElse("its timeout"));
         };
-    Attempt ended = from.current.orElseThrow().ended(next, at, code, error);
+    Attempt ended = from.current.orElseThrow().ended(next, at, code, error).withDroppedLogLines(droppedLogLines);
     return from.with(next, at, Optional.of(at), Optional.of(ended));
   }
 

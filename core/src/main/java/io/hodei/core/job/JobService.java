@@ -29,6 +29,8 @@ public final class JobService {
   private static final Logger log = LoggerFactory.getLogger(JobService.class);
 
   private final JobStore store;
+  /** Null when this service keeps no secrets: then jobs with secrets are refused. */
+  private final io.hodei.core.secret.SecretVault vault;
   private final Clock clock;
   private final RandomGenerator random;
   private final List<JobListener> listeners = new CopyOnWriteArrayList<>();
@@ -39,7 +41,17 @@ public final class JobService {
 
   /** {@code random} draws the jitter of retry backoffs. */
   public JobService(JobStore store, Clock clock, RandomGenerator random) {
+    this(store, null, clock, random);
+  }
+
+  /**
+   * @param vault keeps the values of jobs' secrets from queuing until the job is settled
+   * @param random draws the jitter of retry backoffs
+   */
+  public JobService(
+      JobStore store, io.hodei.core.secret.SecretVault vault, Clock clock, RandomGenerator random) {
     this.store = store;
+    this.vault = vault;
     this.clock = clock;
     this.random = random;
   }
@@ -49,11 +61,70 @@ public final class JobService {
   }
 
   public Job queue(JobSpec spec) {
-    JobSpecValidator.validate(spec);
-    Job job = store.insert(Job.queued(JobId.random(), spec, clock.instant()), "queued");
-    log.info("job {} queued: {}", job.id(), spec.command().summary());
+    return queue(spec, java.util.Map.of());
+  }
+
+  /**
+   * Queues a job with secrets. The values go to the vault before the job exists, so no worker can
+   * ever be handed the job without them; if the job cannot be stored they are discarded again.
+   * The stored spec keeps only their names.
+   */
+  public Job queue(JobSpec spec, java.util.Map<String, String> secrets) {
+    JobSpecValidator.validateSecrets(secrets);
+    JobSpec named = spec.withSecretNames(secrets.keySet());
+    JobSpecValidator.validate(named);
+    if (!secrets.isEmpty() && vault == null) {
+      throw new io.hodei.core.error.InvalidSpecException(
+          "definition.secrets", "this control plane keeps no secrets");
+    }
+    JobId id = JobId.random();
+    if (!secrets.isEmpty()) {
+      vault.keep(id, secrets);
+    }
+    Job job;
+    try {
+      job = store.insert(Job.queued(id, named, clock.instant()), "queued");
+    } catch (RuntimeException e) {
+      if (!secrets.isEmpty()) {
+        vault.discard(id);
+      }
+      throw e;
+    }
+    log.info(
+        "job {} queued: {}{}",
+        job.id(), named.command().summary(),
+        secrets.isEmpty() ? "" : " with secrets " + named.secretNames());
     announce(job);
     return job;
+  }
+
+  /**
+   * The secret values to hand to the job's current attempt on {@code worker}, recording the
+   * delivery (names only) for the audit trail. Empty for a job without secrets.
+   *
+   * @throws IllegalTransitionException if the job has secrets but their values are gone
+   */
+  public java.util.Map<String, String> secretsForDelivery(Job job, WorkerId worker) {
+    if (job.spec().secretNames().isEmpty()) {
+      return java.util.Map.of();
+    }
+    var values = vault == null ? java.util.Map.<String, String>of() : vault.reveal(job.id());
+    if (!values.keySet().equals(job.spec().secretNames())) {
+      throw new IllegalTransitionException(
+          "job " + job.id() + " needs secrets " + job.spec().secretNames()
+              + " that are no longer kept; queue it again with its secrets");
+    }
+    var attempt = job.current().orElseThrow();
+    vault.recordDelivery(
+        new io.hodei.core.secret.SecretDelivery(
+            job.id(), attempt.number(), attempt.executionId().value(), worker,
+            new java.util.TreeSet<>(values.keySet()), clock.instant()));
+    return values;
+  }
+
+  /** Which secret names went to which attempt, oldest first. */
+  public List<io.hodei.core.secret.SecretDelivery> secretDeliveries(JobId id) {
+    return vault == null ? List.of() : vault.deliveries(id);
   }
 
   public Job get(JobId id) {
@@ -113,6 +184,11 @@ public final class JobService {
    * a repeated report of an execution that already ended returns the job unchanged.
    */
   public Job finish(JobId id, ExecutionId execution, Outcome outcome, Instant startedAt) {
+    return finish(id, execution, outcome, startedAt, 0);
+  }
+
+  /** As {@link #finish(JobId, ExecutionId, Outcome, Instant)}, with the lines the worker dropped under the drop log policy. */
+  public Job finish(JobId id, ExecutionId execution, Outcome outcome, Instant startedAt, long droppedLogLines) {
     Job current = get(id);
     if (!current.state().isActive()
         && current.executionId().filter(execution::equals).isPresent()) {
@@ -122,7 +198,7 @@ public final class JobService {
     Job ended =
         change(
             id,
-            job -> job.finish(execution, outcome, startedAt, now),
+            job -> job.finish(execution, outcome, startedAt, now, droppedLogLines),
             job ->
                 job.state().name().toLowerCase(Locale.ROOT)
                     + job.errorMessage().map(e -> ": " + e).orElse(""));
@@ -171,6 +247,13 @@ public final class JobService {
 
   /** UC9, by hand: a final Failed, Timeout or Cancelled job runs again. */
   public Job retry(JobId id) {
+    Job current = get(id);
+    if (!current.spec().secretNames().isEmpty()
+        && (vault == null || vault.reveal(id).isEmpty())) {
+      throw new IllegalTransitionException(
+          "job " + id + " had secrets " + current.spec().secretNames()
+              + ", which were deleted when it ended; queue it again with its secrets");
+    }
     Instant now = clock.instant();
     return change(id, job -> job.retryManually(now), job -> "retried on request");
   }
@@ -242,6 +325,10 @@ public final class JobService {
   }
 
   private void announce(Job job) {
+    if (vault != null && job.isSettled() && !job.spec().secretNames().isEmpty()) {
+      // Before the listeners: nobody is told a job ended while its secrets are still kept.
+      vault.discard(job.id());
+    }
     for (JobListener listener : listeners) {
       try {
         listener.jobChanged(Objects.requireNonNull(job));

@@ -7,7 +7,8 @@ import java.util.TreeMap;
 
 /**
  * Everything the user said about a job, as queued. Immutable; validated by {@link
- * JobSpecValidator} before a job is created from it.
+ * JobSpecValidator} before a job is created from it. Of the job's secrets it holds only the
+ * names: the values live in a {@link io.hodei.core.secret.SecretVault}, never in a spec.
  */
 public record JobSpec(
     String name,
@@ -18,11 +19,40 @@ public record JobSpec(
     Constraints constraints,
     Optional<Duration> timeout,
     RetryPolicy retryPolicy,
-    Map<String, String> labels) {
+    Map<String, String> labels,
+    java.util.SortedSet<String> secretNames,
+    LogPolicy logPolicy) {
 
   public JobSpec {
     env = java.util.Collections.unmodifiableMap(new TreeMap<>(env));
     labels = java.util.Collections.unmodifiableMap(new TreeMap<>(labels));
+    secretNames = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(secretNames));
+    logPolicy = logPolicy == null ? LogPolicy.LOSSLESS : logPolicy;
+  }
+
+  /** A spec without secrets, with lossless logs. */
+  public JobSpec(
+      String name,
+      CommandSpec command,
+      Map<String, String> env,
+      Optional<String> workingDir,
+      Resources resources,
+      Constraints constraints,
+      Optional<Duration> timeout,
+      RetryPolicy retryPolicy,
+      Map<String, String> labels) {
+    this(name, command, env, workingDir, resources, constraints, timeout, retryPolicy, labels,
+        new java.util.TreeSet<>(), LogPolicy.LOSSLESS);
+  }
+
+  public JobSpec withSecretNames(java.util.Set<String> names) {
+    return new JobSpec(name, command, env, workingDir, resources, constraints, timeout, retryPolicy, labels,
+        new java.util.TreeSet<>(names), logPolicy);
+  }
+
+  public JobSpec withLogPolicy(LogPolicy policy) {
+    return new JobSpec(name, command, env, workingDir, resources, constraints, timeout, retryPolicy, labels,
+        secretNames, policy);
   }
 
   /** A spec with defaults for everything but the command; tests and the CLI build on it. */
@@ -41,7 +71,8 @@ public record JobSpec(
 
   public JobSpec withEnv(Map<String, String> newEnv) {
     return new JobSpec(
-        name, command, newEnv, workingDir, resources, constraints, timeout, retryPolicy, labels);
+        name, command, newEnv, workingDir, resources, constraints, timeout, retryPolicy, labels,
+        secretNames, logPolicy);
   }
 
   public JobSpec withTimeout(Duration newTimeout) {
@@ -54,6 +85,8 @@ public record JobSpec(
         constraints,
         Optional.of(newTimeout),
         retryPolicy,
-        labels);
+        labels,
+        secretNames,
+        logPolicy);
   }
 }

@@ -93,6 +93,44 @@ public final class JobSpecValidator {
     return spec;
   }
 
+  /** Shortest secret value accepted: shorter ones cannot be redacted without masking ordinary text. */
+  public static final int MIN_SECRET_LENGTH = 8;
+  /** Longest secret value accepted, in UTF-8 bytes. */
+  public static final int MAX_SECRET_BYTES = 64 * 1024;
+  /** Most secrets per job. */
+  public static final int MAX_SECRETS = 100;
+
+  /**
+   * Checks the secrets a job is queued with: names like environment variables, values of {@value
+   * #MIN_SECRET_LENGTH} characters or more (and at most {@value #MAX_SECRET_BYTES} bytes). The
+   * message names the secret but never shows its value.
+   */
+  public static Map<String, String> validateSecrets(Map<String, String> secrets) {
+    if (secrets.size() > MAX_SECRETS) {
+      throw invalid("secrets", "at most " + MAX_SECRETS + " secrets per job, got " + secrets.size());
+    }
+    secrets.forEach(
+        (name, value) -> {
+          if (!ENV_NAME.matcher(name).matches()) {
+            throw invalid("secrets", "'" + name + "' is not a valid secret name (letters, digits and _, not starting with a digit)");
+          }
+          int length = value.codePointCount(0, value.length());
+          if (length < MIN_SECRET_LENGTH) {
+            throw invalid(
+                "secrets." + name,
+                "the value has " + length + " characters; a secret needs at least " + MIN_SECRET_LENGTH
+                    + ", because a shorter one cannot be redacted from the job's output without masking ordinary text");
+          }
+          if (value.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_SECRET_BYTES) {
+            throw invalid("secrets." + name, "the value is larger than " + MAX_SECRET_BYTES / 1024 + " KiB");
+          }
+          if (value.indexOf('\0') >= 0) {
+            throw invalid("secrets." + name, "the value must not contain NUL characters");
+          }
+        });
+    return secrets;
+  }
+
   private static void validateEnv(Map<String, String> env) {
     env.forEach(
         (name, value) -> {

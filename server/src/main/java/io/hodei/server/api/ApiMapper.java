@@ -63,11 +63,15 @@ public final class ApiMapper {
     a.finishedAt().ifPresent(t -> b.setFinishedAt(toWire(t)));
     a.exitCode().ifPresent(b::setExitCode);
     a.errorMessage().ifPresent(b::setErrorMessage);
+    b.setDroppedLogLines(a.droppedLogLines());
     return b.build();
   }
 
-  /** The command that hands {@code job}'s current attempt to its worker. */
-  public static ServerMessage runCommand(Job job) {
+  /**
+   * The command that hands {@code job}'s current attempt to its worker, with the secret values it
+   * is to receive on stdin. The message is never logged.
+   */
+  public static ServerMessage runCommand(Job job, java.util.Map<String, String> secrets) {
     var attempt = job.current().orElseThrow();
     var b =
         RunJobCommand.newBuilder()
@@ -76,6 +80,11 @@ public final class ApiMapper {
             .setAttempt(attempt.number())
             .setCommand(WireMapping.toWire(job.spec().command()))
             .putAllEnv(job.spec().env())
+            .putAllSecrets(secrets)
+            .setLogPolicy(
+                job.spec().logPolicy() == io.hodei.core.job.LogPolicy.DROP
+                    ? io.hodei.api.v1.LogPolicy.LOG_POLICY_DROP
+                    : io.hodei.api.v1.LogPolicy.LOG_POLICY_LOSSLESS)
             .setWorkingDir(job.spec().workingDir().orElse(""));
     job.spec().timeout().ifPresent(t -> b.setTimeout(toWire(t)));
     return ServerMessage.newBuilder().setRunJob(b).build();

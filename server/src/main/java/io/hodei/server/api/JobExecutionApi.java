@@ -226,8 +226,19 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
   }
 
   /** The job as the API shows it in detail: with every attempt. */
+  /** The job with every attempt and, per attempt, the names of the secrets it was handed. */
   private io.hodei.api.v1.Job withAttempts(Job job) {
-    return ApiMapper.toApi(job, jobs.attempts(job.id()));
+    var api = ApiMapper.toApi(job, jobs.attempts(job.id()));
+    if (job.spec().secretNames().isEmpty()) {
+      return api;
+    }
+    var delivered = new java.util.HashMap<String, java.util.Set<String>>();
+    jobs.secretDeliveries(job.id()).forEach(d -> delivered.put(d.executionId(), d.names()));
+    var b = api.toBuilder();
+    for (var attempt : b.getAttemptsBuilderList()) {
+      attempt.addAllDeliveredSecrets(delivered.getOrDefault(attempt.getExecutionId(), java.util.Set.of()));
+    }
+    return b.build();
   }
 
   private static ExecutionId executionId(String value) {
@@ -276,11 +287,8 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     if (!request.hasDefinition()) {
       throw new InvalidSpecException("definition", "is required");
     }
-    if (request.getDefinition().getSecretsCount() > 0) {
-      throw new UnsupportedOperationException(
-          "definition.secrets: secret delivery is not available yet; pass no secrets");
-    }
-    Job job = jobs.queue(WireMapping.toDomain(request.getDefinition()));
+    Job job =
+        jobs.queue(WireMapping.toDomain(request.getDefinition()), request.getDefinition().getSecretsMap());
     response.onNext(
         QueueJobResponse.newBuilder()
             .setJobId(job.id().value())

@@ -380,7 +380,8 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
             job,
             execution,
             outcome,
-            result.hasStartedAt() ? WireMapping.toDomain(result.getStartedAt()) : clock.instant());
+            result.hasStartedAt() ? WireMapping.toDomain(result.getStartedAt()) : clock.instant(),
+            result.getDroppedLogLines());
       } catch (UnavailableException e) {
         throw e; // not persisted: no acknowledgement, the worker keeps the result
       } catch (HodeiException refused) {

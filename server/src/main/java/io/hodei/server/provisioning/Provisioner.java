@@ -75,6 +75,13 @@ public final class Provisioner {
     }
   }
 
+  /**
+   * A worker this server started is only ever stopped because the server decided so (idle,
+   * deregistered, shutting down), with its jobs already settled or about to be: it must not drain
+   * them first, as a worker stopped by someone else does.
+   */
+  private static final Map<String, String> MANAGED_WORKER_ENV = Map.of("HODEI_DRAIN_TIMEOUT", "0s");
+
   private final List<Pool> pools;
   private final OtpService otps;
   private final WorkerRegistry registry;
@@ -436,7 +443,7 @@ public final class Provisioner {
                 var otp = otps.issue(id);
                 WorkerHandle handle =
                     pool.provider()
-                        .create(new WorkerLaunch(id, otp.token(), serverAddress.get(), Map.of()));
+                        .create(new WorkerLaunch(id, otp.token(), serverAddress.get(), MANAGED_WORKER_ENV));
                 boolean keep;
                 synchronized (this) {
                   tracked.handle = handle;

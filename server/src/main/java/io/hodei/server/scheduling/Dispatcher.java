@@ -36,7 +36,7 @@ public final class Dispatcher {
   private final JobService jobService;
   private final WorkerRegistry registry;
   private final Provisioner provisioner;
-  private final Function<Job, ServerMessage> runCommand;
+  private final java.util.function.BiFunction<Job, io.hodei.core.worker.WorkerId, ServerMessage> runCommand;
   private final io.hodei.core.scheduling.Scheduler scheduler;
   private final Duration tick;
   private final java.time.Clock clock;
@@ -49,7 +49,7 @@ public final class Dispatcher {
       JobService jobService,
       WorkerRegistry registry,
       Provisioner provisioner,
-      Function<Job, ServerMessage> runCommand,
+      java.util.function.BiFunction<Job, io.hodei.core.worker.WorkerId, ServerMessage> runCommand,
       io.hodei.core.scheduling.Scheduler scheduler,
       Duration tick,
       java.time.Clock clock) {
@@ -149,7 +149,18 @@ public final class Dispatcher {
         if (provisioner.isEphemeral(worker.workerId())) {
           registry.draining(worker.workerId()); // one job, then it is retired
         }
-        if (worker.link().send(runCommand.apply(assigned))) {
+        ServerMessage command;
+        try {
+          command = runCommand.apply(assigned, worker.workerId());
+        } catch (HodeiException e) {
+          // The job cannot be handed out as it is (its secrets are gone or unreadable): it fails
+          // with the reason rather than waiting for something that will not change by itself.
+          registry.finished(worker.workerId(), execution);
+          jobService.finish(job.id(), execution, new io.hodei.core.job.Outcome.FailedToStart(e.getMessage()), null);
+          log.warn("job {} could not be handed to worker {}: {}", job.id(), worker.workerId(), e.getMessage());
+          continue;
+        }
+        if (worker.link().send(command)) {
           placed++;
           log.debug("job {} sent to worker {}", job.id(), worker.workerId());
         } else {
