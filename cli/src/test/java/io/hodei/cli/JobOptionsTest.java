@@ -50,4 +50,42 @@ class JobOptionsTest {
     assertThat(JobOptions.bytes("1024", "--memory")).isEqualTo(1024L);
     assertThatThrownBy(() -> JobOptions.bytes("lots", "--memory")).hasMessageContaining("512Mi");
   }
+
+  private static JobOptions parse(String... args) {
+    var options = new JobOptions();
+    new picocli.CommandLine(options).parseArgs(args);
+    return options;
+  }
+
+  @Test
+  void secretsComeInlineFromAFileOrFromTheEnvironment(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    var file = dir.resolve("token");
+    java.nio.file.Files.writeString(file, "from-a-file-value\n");
+    var options = parse("--secret", "INLINE=inline-value", "--secret", "FILE=@" + file, "--secret", "FROM_ENV", "--", "true");
+
+    assertThat(options.secretValues(java.util.Map.of("FROM_ENV", "environment-value")))
+        .containsExactly(
+            java.util.Map.entry("INLINE", "inline-value"),
+            java.util.Map.entry("FILE", "from-a-file-value"),
+            java.util.Map.entry("FROM_ENV", "environment-value"));
+    assertThatThrownBy(() -> options.secretValues(java.util.Map.of()))
+        .hasMessage("--secret FROM_ENV: no environment variable FROM_ENV to take it from");
+    assertThatThrownBy(() -> parse("--secret", "A=x", "--secret", "A=y", "--", "true").secretValues(java.util.Map.of()))
+        .hasMessage("--secret A is given twice");
+    assertThatThrownBy(() -> parse("--secret", "A=@" + dir.resolve("missing"), "--", "true").secretValues(java.util.Map.of()))
+        .hasMessageStartingWith("--secret A: cannot read");
+  }
+
+  @Test
+  void theLogPolicyAndTheSafetyHeaderReachTheDefinition(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    var script = dir.resolve("job.sh");
+    java.nio.file.Files.writeString(script, "echo hi\n");
+
+    var definition = parse("--log-policy", "drop", "--no-safety-header", "--script", script.toString()).definition();
+
+    assertThat(definition.getLogPolicy()).isEqualTo(io.hodei.api.v1.LogPolicy.LOG_POLICY_DROP);
+    assertThat(definition.getCommand().getScript().getNoSafetyHeader()).isTrue();
+    assertThatThrownBy(() -> parse("--log-policy", "sometimes", "--", "true").definition())
+        .hasMessage("--log-policy 'sometimes': use lossless or drop");
+  }
 }

@@ -54,6 +54,8 @@ final class JobExecution {
   private final Outbox outbox;
   private final ProcessKiller killer;
   private final WorkerConfig config;
+  /** Built once per execution: both output streams share its patterns, each has its own filter. */
+  private final Redactor redactor;
   private final AtomicReference<StopRequest> stopRequest = new AtomicReference<>();
   private final AtomicBoolean killStarted = new AtomicBoolean();
   private final CountDownLatch killDone = new CountDownLatch(1);
@@ -76,7 +78,15 @@ final class JobExecution {
     this.outbox = outbox;
     this.killer = killer;
     this.config = config;
+    this.redactor = Redactor.of(command.getSecretsMap(), MIN_SECRET_LENGTH);
   }
+
+  /**
+   * Shortest pattern redacted. The control plane refuses secrets shorter than this
+   * (JobSpecValidator.MIN_SECRET_LENGTH); here it also bounds the derived forms (base64, lines of
+   * a multi-line value), so that a short fragment never masks ordinary text.
+   */
+  static final int MIN_SECRET_LENGTH = 8;
 
   String executionId() {
     return command.getExecutionId();
@@ -232,13 +242,18 @@ final class JobExecution {
           new LineSplitter(
               config.logBatching().maxLineBytes(),
               (bytes, offset, length) -> batcher.append(stream, bytes, offset, length));
+      // Secrets are masked before lines are cut, so a value split across reads, or across a
+      // maximum-length line break, is still caught.
+      Redactor.Filter redact = redactor.newFilter();
+      Redactor.Sink toSplitter = splitter::feed;
       byte[] buffer = new byte[READ_BUFFER_BYTES];
       try {
         int read;
         while ((read = pipe.read(buffer)) != -1) {
-          splitter.feed(buffer, 0, read);
+          redact.write(buffer, 0, read, toSplitter);
         }
       } finally {
+        redact.finish(toSplitter);
         splitter.finish();
       }
     } catch (IOException e) {

@@ -48,4 +48,19 @@ class JobSpecValidatorTest {
         .hasMessageContaining("unknown interpreter 'cobol'")
         .hasMessageContaining("python3");
   }
+
+  @Test
+  void secretsNeedValidNamesAndValuesLongEnoughToRedact() {
+    assertThat(JobSpecValidator.validateSecrets(Map.of("API_TOKEN", "12345678"))).hasSize(1);
+    assertThatThrownBy(() -> JobSpecValidator.validateSecrets(Map.of("PIN", "1234567")))
+        .isInstanceOfSatisfying(InvalidSpecException.class, e -> assertThat(e.field()).isEqualTo("definition.secrets.PIN"))
+        .hasMessageContaining("7 characters")
+        .hasMessageNotContaining("1234567");
+    assertThatThrownBy(() -> JobSpecValidator.validateSecrets(Map.of("1BAD", "long enough value")))
+        .hasMessageContaining("'1BAD' is not a valid secret name");
+    assertThatThrownBy(() -> JobSpecValidator.validateSecrets(Map.of("BIG", "x".repeat(JobSpecValidator.MAX_SECRET_BYTES + 1))))
+        .hasMessageContaining("larger than 64 KiB");
+    // Characters, not bytes: eight non-ASCII characters are enough.
+    assertThat(JobSpecValidator.validateSecrets(Map.of("UNICODE", "ñññññññ€"))).hasSize(1);
+  }
 }
