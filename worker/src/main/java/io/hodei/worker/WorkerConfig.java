@@ -15,9 +15,9 @@ import java.util.Objects;
  *
  * <p>Environment variables: {@value #ENV_TOKEN} (the one-time registration token), {@value
  * #ENV_SERVER_ADDRESS} ({@code host:port}), {@value #ENV_WORKER_ID}; optional {@value
- * #ENV_WORKER_NAME} (defaults to the id), {@value #ENV_WORKER_LABELS} ({@code k=v,k=v}) and
- * {@value #ENV_KILL_GRACE} (a duration such as {@code 10s}, {@code 500ms} or {@code 2m}; see
- * {@link #parseDuration}).
+ * #ENV_WORKER_NAME} (defaults to the id), {@value #ENV_WORKER_LABELS} ({@code k=v,k=v}),
+ * {@value #ENV_KILL_GRACE} and {@value #ENV_METRICS_TTL} (durations such as {@code 10s}, {@code
+ * 500ms} or {@code 2m}; see {@link #parseDuration}).
  *
  * @param token the one-time password traded for a session at registration; never logged
  * @param serverAddress the control plane's worker endpoint, {@code host:port}
@@ -33,6 +33,8 @@ import java.util.Objects;
  *     producing them block
  * @param killGracePeriod how long a killed job's processes get between SIGTERM and SIGKILL
  *     (default {@link #DEFAULT_KILL_GRACE_PERIOD})
+ * @param metricsTtl how often the worker samples its resource usage; heartbeats carry the newest
+ *     sample, so it is at most this old (default {@link #DEFAULT_METRICS_TTL})
  */
 public record WorkerConfig(
     String token,
@@ -44,7 +46,8 @@ public record WorkerConfig(
     LogBatching logBatching,
     Reconnect reconnect,
     int outboxCapacity,
-    Duration killGracePeriod) {
+    Duration killGracePeriod,
+    Duration metricsTtl) {
 
   public static final String ENV_TOKEN = "HODEI_TOKEN";
   public static final String ENV_SERVER_ADDRESS = "HODEI_SERVER_ADDRESS";
@@ -52,9 +55,11 @@ public record WorkerConfig(
   public static final String ENV_WORKER_NAME = "HODEI_WORKER_NAME";
   public static final String ENV_WORKER_LABELS = "HODEI_WORKER_LABELS";
   public static final String ENV_KILL_GRACE = "HODEI_KILL_GRACE";
+  public static final String ENV_METRICS_TTL = "HODEI_METRICS_TTL";
 
   public static final int DEFAULT_OUTBOX_CAPACITY = 128;
   public static final Duration DEFAULT_KILL_GRACE_PERIOD = Duration.ofSeconds(10);
+  public static final Duration DEFAULT_METRICS_TTL = Duration.ofSeconds(35);
 
   public WorkerConfig {
     requireText(token, ENV_TOKEN);
@@ -69,6 +74,7 @@ public record WorkerConfig(
       throw new IllegalArgumentException("outboxCapacity must be at least 1: " + outboxCapacity);
     }
     requirePositive(killGracePeriod, "killGracePeriod");
+    requirePositive(metricsTtl, "metricsTtl");
   }
 
   /** A configuration with defaults for everything but the three required values. */
@@ -83,7 +89,8 @@ public record WorkerConfig(
         LogBatching.defaults(),
         Reconnect.defaults(),
         DEFAULT_OUTBOX_CAPACITY,
-        DEFAULT_KILL_GRACE_PERIOD);
+        DEFAULT_KILL_GRACE_PERIOD,
+        DEFAULT_METRICS_TTL);
   }
 
   /** Reads the process environment; an {@link IllegalArgumentException} names what's missing. */
@@ -109,9 +116,14 @@ public record WorkerConfig(
             .withName(env.get(ENV_WORKER_NAME))
             .withLabels(parseLabels(env.getOrDefault(ENV_WORKER_LABELS, "")));
     String killGrace = env.get(ENV_KILL_GRACE);
-    return isBlank(killGrace)
-        ? config
-        : config.withKillGracePeriod(parseDuration(killGrace, ENV_KILL_GRACE));
+    if (!isBlank(killGrace)) {
+      config = config.withKillGracePeriod(parseDuration(killGrace, ENV_KILL_GRACE));
+    }
+    String metricsTtl = env.get(ENV_METRICS_TTL);
+    if (!isBlank(metricsTtl)) {
+      config = config.withMetricsTtl(parseDuration(metricsTtl, ENV_METRICS_TTL));
+    }
+    return config;
   }
 
   /**
@@ -185,43 +197,49 @@ public record WorkerConfig(
   public WorkerConfig withName(String name) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod);
+        outboxCapacity, killGracePeriod, metricsTtl);
   }
 
   public WorkerConfig withLabels(Map<String, String> labels) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod);
+        outboxCapacity, killGracePeriod, metricsTtl);
   }
 
   public WorkerConfig withTempRoot(Path tempRoot) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod);
+        outboxCapacity, killGracePeriod, metricsTtl);
   }
 
   public WorkerConfig withLogBatching(LogBatching logBatching) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod);
+        outboxCapacity, killGracePeriod, metricsTtl);
   }
 
   public WorkerConfig withReconnect(Reconnect reconnect) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod);
+        outboxCapacity, killGracePeriod, metricsTtl);
   }
 
   public WorkerConfig withOutboxCapacity(int outboxCapacity) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod);
+        outboxCapacity, killGracePeriod, metricsTtl);
   }
 
   public WorkerConfig withKillGracePeriod(Duration killGracePeriod) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod);
+        outboxCapacity, killGracePeriod, metricsTtl);
+  }
+
+  public WorkerConfig withMetricsTtl(Duration metricsTtl) {
+    return new WorkerConfig(
+        token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
+        outboxCapacity, killGracePeriod, metricsTtl);
   }
 
   /** Never prints the token. */
@@ -229,10 +247,10 @@ public record WorkerConfig(
   public String toString() {
     return ("WorkerConfig[token=<redacted>, serverAddress=%s, workerId=%s, name=%s, labels=%s,"
             + " tempRoot=%s, logBatching=%s, reconnect=%s, outboxCapacity=%d,"
-            + " killGracePeriod=%s]")
+            + " killGracePeriod=%s, metricsTtl=%s]")
         .formatted(
             serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-            outboxCapacity, killGracePeriod);
+            outboxCapacity, killGracePeriod, metricsTtl);
   }
 
   /**
