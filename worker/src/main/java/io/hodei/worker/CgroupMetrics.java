@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.LongPredicate;
 
 /**
  * Reads the counters of the worker's own cgroup: cpu time, memory, block I/O and tasks.
@@ -24,6 +25,12 @@ import java.util.Optional;
  * the hierarchy's root is the container's own cgroup, while {@code /proc/self/cgroup} may still
  * name the host's path. A worker in the root cgroup reads the root's counters, which are the
  * whole machine's.
+ *
+ * <p>A cgroup is the worker's own only if every process in it ({@code cgroup.procs}) is one of
+ * the worker's (see {@link #read(LongPredicate)}): workers started as child processes of {@code
+ * hodei dev} share its cgroup with it, with one another and with whatever else runs in the user's
+ * session, and that cgroup's counters would describe them all. Figures of a shared cgroup read as
+ * {@link #UNKNOWN}.
  *
  * <p>Every figure the machine does not offer (a controller not mounted, a file missing or
  * unreadable, as {@code memory.current} and {@code pids.current} are in a v2 root) reads as
@@ -104,7 +111,20 @@ final class CgroupMetrics {
     return version + " " + cpu.or(() -> memory).map(Path::toString).orElse("(no cpu or memory)");
   }
 
+  /** The counters of the cgroup, shared or not. */
   Counters read() {
+    return read(pid -> true);
+  }
+
+  /**
+   * The counters of the cgroup, each only if every process in its controller's cgroup passes
+   * {@code ours} (or {@code cgroup.procs} can't be read); else {@link #UNKNOWN}.
+   */
+  Counters read(LongPredicate ours) {
+    Optional<Path> cpu = this.cpu.filter(d -> holdsOnly(d, ours));
+    Optional<Path> memory = this.memory.filter(d -> holdsOnly(d, ours));
+    Optional<Path> io = this.io.filter(d -> holdsOnly(d, ours));
+    Optional<Path> pids = this.pids.filter(d -> holdsOnly(d, ours));
     return switch (version) {
       case V2 ->
           new Counters(
@@ -125,6 +145,25 @@ final class CgroupMetrics {
                   .orElse(UNKNOWN),
               pids.map(d -> number(d.resolve("pids.current"))).orElse(UNKNOWN));
     };
+  }
+
+  private static boolean holdsOnly(Path dir, LongPredicate ours) {
+    List<String> members;
+    try {
+      members = Files.readAllLines(dir.resolve("cgroup.procs"));
+    } catch (IOException e) {
+      return true; // can't tell: taken as the worker's
+    }
+    for (String member : members) {
+      try {
+        if (!member.isBlank() && !ours.test(Long.parseLong(member.strip()))) {
+          return false;
+        }
+      } catch (NumberFormatException e) {
+        return false;
+      }
+    }
+    return true;
   }
 
   // ---- /proc/self/cgroup ----

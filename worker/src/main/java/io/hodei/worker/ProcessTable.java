@@ -7,9 +7,11 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The processes of a {@code /proc} directory at one moment, read from each {@code <pid>/stat}:
@@ -74,8 +76,38 @@ final class ProcessTable {
 
   /** {@code root} and all its descendants. */
   Totals tree(long root) {
+    return totals(descendants(root));
+  }
+
+  /**
+   * The pids of {@code pid}'s lineage: the process, its descendants and its ancestors (a
+   * container's init, say, is an ancestor of the worker).
+   */
+  Set<Long> lineage(long pid) {
+    Set<Long> lineage = new HashSet<>();
+    descendants(pid).forEach(p -> lineage.add(p.pid()));
+    Proc ancestor = processes.get(pid);
+    while (ancestor != null && lineage.add(ancestor.parent())) {
+      ancestor = processes.get(ancestor.parent());
+    }
+    lineage.add(pid);
+    return lineage;
+  }
+
+  /** The pids of the members of {@code processGroup}. */
+  Set<Long> groupMembers(long processGroup) {
+    Set<Long> members = new HashSet<>();
+    for (Proc p : processes.values()) {
+      if (p.processGroup() == processGroup) {
+        members.add(p.pid());
+      }
+    }
+    return members;
+  }
+
+  private List<Proc> descendants(long root) {
     if (!processes.containsKey(root)) {
-      return Totals.NONE;
+      return List.of();
     }
     Map<Long, List<Proc>> children = new HashMap<>();
     for (Proc p : processes.values()) {
@@ -89,7 +121,7 @@ final class ProcessTable {
       members.add(p);
       toVisit.addAll(children.getOrDefault(p.pid(), List.of()));
     }
-    return totals(members);
+    return members;
   }
 
   private Totals totals(List<Proc> members) {

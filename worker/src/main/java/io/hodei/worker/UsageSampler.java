@@ -9,9 +9,11 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -32,9 +34,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A sample holds: the worker's cgroup ({@link CgroupMetrics}); the machine ({@link
  * HostMetrics}); and each running job's process group, or its process tree when jobs don't get a
- * group of their own ({@link ProcessTable}). A figure the cgroup lacks (no cgroup readable, or a
- * controller or file missing) is taken from the worker's process tree instead: the JVM and its
- * descendants, threads counted as pids. Cpu figures are rates: cpu time used between two samples
+ * group of their own ({@link ProcessTable}). A figure the cgroup lacks (no cgroup readable, a
+ * controller or file missing, or a cgroup the worker shares with processes that are not its own,
+ * as workers started by {@code hodei dev} do) is taken from the worker's process tree instead: the
+ * JVM and its descendants, threads counted as pids; I/O then reads 0. The worker's own processes
+ * are its lineage (itself, its descendants, its ancestors such as a container's init) and the
+ * process groups of its running jobs, which keep a job's orphans. Cpu figures are rates: cpu time used between two samples
  * over the wall time between them (a job's first sample: since its process started). A counter
  * that went backwards (its cgroup was recreated) gives 0 for that interval.
  *
@@ -132,7 +137,9 @@ final class UsageSampler implements AutoCloseable {
     log.info(
         "resource usage sampled every {} from {}",
         ttl,
-        cgroup.map(c -> "cgroup " + c.describe()).orElse("the worker's processes (no cgroup readable)"));
+        cgroup
+            .map(c -> "cgroup " + c.describe() + " where the worker has it to itself, else its processes")
+            .orElse("the worker's processes (no cgroup readable)"));
     Thread.ofVirtual().name("worker-metrics").start(this::run);
   }
 
@@ -184,13 +191,19 @@ final class UsageSampler implements AutoCloseable {
     long nowNanos = nanoTime.getAsLong();
     Instant at = clock.instant();
     var collectedAt = Protos.timestamp(at);
-    CgroupMetrics.Counters counters = cgroup.map(CgroupMetrics::read).orElse(NO_CGROUP);
     List<JobProcess> running = jobs.get();
+    ProcessTable table = ProcessTable.read(proc);
+    Set<Long> ours = new HashSet<>(table.lineage(selfPid));
+    for (JobProcess job : running) {
+      if (job.ownProcessGroup()) {
+        ours.addAll(table.groupMembers(job.pid()));
+      }
+    }
+    CgroupMetrics.Counters counters = cgroup.map(c -> c.read(ours::contains)).orElse(NO_CGROUP);
     boolean cgroupLacks =
         counters.cpuUsageNanos() == CgroupMetrics.UNKNOWN
             || counters.memoryBytes() == CgroupMetrics.UNKNOWN
             || counters.pids() == CgroupMetrics.UNKNOWN;
-    ProcessTable table = running.isEmpty() && !cgroupLacks ? null : ProcessTable.read(proc);
     ProcessTable.Totals self = cgroupLacks ? table.tree(selfPid) : ProcessTable.Totals.NONE;
 
     long workerCpu =

@@ -112,6 +112,22 @@ class CgroupMetricsTest {
   }
 
   @Test
+  void aCgroupHoldingProcessesThatAreNotTheWorkersReadsAsUnknown() throws IOException {
+    write("cgroup/cpuacct/cpuacct.usage", "77\n");
+    write("cgroup/cpuacct/cgroup.procs", "10\n11\n");
+    write("cgroup/memory/shared/memory.usage_in_bytes", "2048\n");
+    write("cgroup/memory/shared/cgroup.procs", "10\n11\n4242\n");
+    Path self = write("self-cgroup", "4:memory:/shared\n2:cpuacct:/\n");
+    var cgroup = CgroupMetrics.detect(dir.resolve("cgroup"), self).orElseThrow();
+
+    var counters = cgroup.read(pid -> pid == 10 || pid == 11);
+
+    assertThat(counters.cpuUsageNanos()).isEqualTo(77);
+    assertThat(counters.memoryBytes()).isEqualTo(CgroupMetrics.UNKNOWN);
+    assertThat(cgroup.read().memoryBytes()).isEqualTo(2048);
+  }
+
+  @Test
   void noHierarchyOrNoMembershipFileMeansNoCgroup() throws IOException {
     Files.createDirectories(dir.resolve("cgroup"));
     Path self = write("self-cgroup", "0::/\n");

@@ -71,6 +71,22 @@ class ProcessTableTest {
   }
 
   @Test
+  void aLineageIsTheProcessItsDescendantsAndItsAncestors() throws IOException {
+    process(1, "init", 0, 1, new long[] {0, 0, 0, 0}, 1, 1);
+    process(50, "hodei dev", 1, 50, new long[] {0, 0, 0, 0}, 1, 1);
+    process(100, "worker", 50, 50, new long[] {0, 0, 0, 0}, 1, 1);
+    process(101, "other worker", 50, 50, new long[] {0, 0, 0, 0}, 1, 1);
+    process(200, "job", 100, 200, new long[] {0, 0, 0, 0}, 1, 1);
+    process(201, "job's child", 200, 200, new long[] {0, 0, 0, 0}, 1, 1);
+    process(202, "job's orphan", 1, 200, new long[] {0, 0, 0, 0}, 1, 1);
+
+    var table = ProcessTable.read(proc);
+
+    assertThat(table.lineage(100)).containsOnly(0L, 1L, 50L, 100L, 200L, 201L);
+    assertThat(table.groupMembers(200)).containsOnly(200L, 201L, 202L);
+  }
+
+  @Test
   void processesThatVanishOrHaveNoRssAreHandled() throws IOException {
     process(100, "java", 1, 100, new long[] {1, 1, 0, 0}, 1, 10);
     Files.createDirectories(proc.resolve("101")); // ended between listing and reading

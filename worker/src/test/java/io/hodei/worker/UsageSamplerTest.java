@@ -161,6 +161,40 @@ class UsageSamplerTest {
   }
 
   @Test
+  void aCgroupTheWorkerSharesWithOtherProcessesGivesWayToItsProcessTree() throws IOException {
+    cgroupV2(1_000_000, 999_999, 99);
+    write("cgroup/cgroup.procs", "100\n200\n300\n");
+    host(0, 0);
+    process(100, 1, 100, 1000, 20, 100_000); // the worker
+    process(200, 100, 200, 300, 1, 2_000); // its job
+    process(300, 1, 300, 7, 1, 7); // somebody else
+
+    var usage = sampler().sample().usage();
+
+    assertThat(usage.getMemoryBytes()).isEqualTo(102_000 * 1024);
+    assertThat(usage.getPids()).isEqualTo(21);
+    assertThat(usage.getIoReadBytes()).isZero();
+  }
+
+  @Test
+  void aCgroupHoldingOnlyTheWorkersLineageAndItsJobsGroupsIsItsOwn() throws IOException {
+    cgroupV2(1_000_000, 999_999, 99);
+    write("cgroup/cgroup.procs", "1\n100\n200\n202\n");
+    host(0, 0);
+    process(1, 0, 1, 0, 1, 1); // a container's init
+    process(100, 1, 100, 1000, 20, 100_000); // the worker
+    process(200, 100, 200, 300, 1, 2_000); // its job
+    process(202, 1, 200, 3, 1, 1); // the job's orphan
+    jobs.add(new UsageSampler.JobProcess("job-1", "e-1", 200, true, Optional.empty()));
+
+    var usage = sampler().sample().usage();
+
+    assertThat(usage.getMemoryBytes()).isEqualTo(999_999);
+    assertThat(usage.getPids()).isEqualTo(99);
+    assertThat(usage.getIoReadBytes()).isEqualTo(100);
+  }
+
+  @Test
   void withoutAnyCgroupTheWorkersCpuIsItsProcessTrees() throws IOException {
     Files.createDirectories(dir.resolve("cgroup"));
     write("self-cgroup", "0::/\n");
