@@ -32,14 +32,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code hodei workers top}: per worker, cpu, memory, pids, I/O and running jobs, redrawn live
- * from {@code StreamMetrics}; {@code --once} prints one table from {@code GetAggregatedMetrics}
- * and exits.
+ * {@code hodei workers top}: per worker, cpu, memory, pids, I/O and running jobs, redrawn live from
+ * {@code StreamMetrics}; {@code --once} prints one table from {@code GetAggregatedMetrics} and
+ * exits.
  *
- * <p>Live, the samples arrive on gRPC's thread into a map (newest per worker); the command's
- * thread draws that map every {@code --delay}. Rows of workers not heard from for {@link
- * #STALE_AFTER} are dropped. With {@code -o json} each sample is printed as one line of JSON as it
- * arrives, and nothing is redrawn.
+ * <p>Live, the samples arrive on gRPC's thread into a map (newest per worker); the command's thread
+ * draws that map every {@code --delay}. Rows of workers not heard from for {@link #STALE_AFTER} are
+ * dropped. With {@code -o json} each sample is printed as one line of JSON as it arrives, and
+ * nothing is redrawn.
  */
 @Command(
     name = "top",
@@ -53,8 +53,10 @@ import picocli.CommandLine.Option;
     })
 final class WorkersTop extends ClientCommand {
   static final Duration STALE_AFTER = Duration.ofMinutes(1);
+
   /** Lets the first burst of samples (the newest of every worker) land before the first frame. */
   private static final Duration SETTLE = Duration.ofMillis(250);
+
   private static final String CLEAR_SCREEN = "\033[H\033[2J";
   private static final DateTimeFormatter TIME =
       DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneId.systemDefault());
@@ -181,7 +183,8 @@ final class WorkersTop extends ClientCommand {
         } else if (frame > 1) {
           out.println();
         }
-        out.println("hodei workers top - " + TIME.format(now) + " - " + latest.size() + " worker(s)");
+        out.println(
+            "hodei workers top - " + TIME.format(now) + " - " + latest.size() + " worker(s)");
         table(new ArrayList<>(latest.values()), now, out);
         out.flush();
         if (iterations > 0 && frame >= iterations) {
@@ -220,7 +223,17 @@ final class WorkersTop extends ClientCommand {
 
   static void table(List<WorkerMetrics> rows, Instant now, PrintWriter out) {
     String format = "%-16s %6s %8s %6s %17s %10s %17s %5s  %s%n";
-    out.printf(format, "WORKER", "CPU", "MEM", "PIDS", "IO READ/WRITE", "HOST CPU", "HOST MEM", "AGE", "JOBS");
+    out.printf(
+        format,
+        "WORKER",
+        "CPU",
+        "MEM",
+        "PIDS",
+        "IO READ/WRITE",
+        "HOST CPU",
+        "HOST MEM",
+        "AGE",
+        "JOBS");
     for (WorkerMetrics m : rows) {
       var usage = m.getUsage();
       var host = m.getHostUsage();
@@ -237,7 +250,9 @@ final class WorkersTop extends ClientCommand {
           host.getMemoryTotalBytes() == 0
               ? "-"
               : bytes(host.getMemoryUsedBytes()) + "/" + bytes(host.getMemoryTotalBytes()),
-          age(usage.hasCollectedAt() ? toInstant(usage.getCollectedAt()) : toInstant(m.getAt()), now),
+          age(
+              usage.hasCollectedAt() ? toInstant(usage.getCollectedAt()) : toInstant(m.getAt()),
+              now),
           m.getRunningJobIdsCount() == 0 ? "-" : String.join(",", m.getRunningJobIdsList()));
       for (var job : m.getJobUsageList()) {
         out.printf(
@@ -293,7 +308,9 @@ final class WorkersTop extends ClientCommand {
   private static String json(MessageOrBuilder message, boolean oneLine) {
     try {
       var printer = JsonFormat.printer();
-      return oneLine ? printer.omittingInsignificantWhitespace().print(message) : printer.print(message);
+      return oneLine
+          ? printer.omittingInsignificantWhitespace().print(message)
+          : printer.print(message);
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException(e);
     }

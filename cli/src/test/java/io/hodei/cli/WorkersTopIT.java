@@ -57,14 +57,19 @@ class WorkersTopIT {
                             .setName("top-sleeper")
                             .setCommand(
                                 CommandSpec.newBuilder()
-                                    .setShell(ShellCommand.newBuilder().setCmd("sleep").addArgs("120"))))
+                                    .setShell(
+                                        ShellCommand.newBuilder().setCmd("sleep").addArgs("120"))))
                     .build())
             .getJobId();
     // The worker is up and reporting once a table shows it running the job.
     await()
         .atMost(Duration.ofSeconds(60))
         .pollInterval(Duration.ofMillis(300))
-        .until(() -> hodei("workers", "top", "--once", "--server", plane.address()).stdout().contains(sleeper));
+        .until(
+            () ->
+                hodei("workers", "top", "--once", "--server", plane.address())
+                    .stdout()
+                    .contains(sleeper));
   }
 
   @AfterAll
@@ -90,7 +95,8 @@ class WorkersTopIT {
 
   private static List<String> lines(String output) {
     var lines = output.lines().toList();
-    int header = lines.indexOf(lines.stream().filter(l -> l.startsWith("WORKER")).findFirst().orElseThrow());
+    int header =
+        lines.indexOf(lines.stream().filter(l -> l.startsWith("WORKER")).findFirst().orElseThrow());
     return lines.subList(header + 1, lines.size()).stream().takeWhile(l -> !l.isBlank()).toList();
   }
 
@@ -146,7 +152,8 @@ class WorkersTopIT {
     var result = hodei("workers", "top", "-n", "2", "-d", "500ms", "--server", plane.address());
 
     assertThat(result.exitCode()).isZero();
-    assertThat(result.stdout().lines().filter(l -> l.startsWith("hodei workers top - "))).hasSize(2);
+    assertThat(result.stdout().lines().filter(l -> l.startsWith("hodei workers top - ")))
+        .hasSize(2);
     assertThat(result.stdout()).contains("1 worker(s)");
     assertThat(rows(result.stdout())).singleElement().asString().endsWith(sleeper);
   }

@@ -33,8 +33,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * UC8 over a real socket: real worker processes sample their own cgroup, their heartbeats reach
- * the control plane, and MetricsService serves them live and summed up.
+ * UC8 over a real socket: real worker processes sample their own cgroup, their heartbeats reach the
+ * control plane, and MetricsService serves them live and summed up.
  */
 class MetricsIT {
   @TempDir static Path dir;
@@ -59,11 +59,13 @@ class MetricsIT {
   }
 
   static MetricsServiceGrpc.MetricsServiceBlockingStub metrics() {
-    return MetricsServiceGrpc.newBlockingStub(plane.channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+    return MetricsServiceGrpc.newBlockingStub(plane.channel)
+        .withDeadlineAfter(30, TimeUnit.SECONDS);
   }
 
   /** A StreamMetrics call whose samples are collected until it is cancelled. */
-  static final class Follower implements ClientResponseObserver<StreamMetricsRequest, WorkerMetrics> {
+  static final class Follower
+      implements ClientResponseObserver<StreamMetricsRequest, WorkerMetrics> {
     final List<WorkerMetrics> samples = new CopyOnWriteArrayList<>();
     final AtomicReference<Throwable> ended = new AtomicReference<>();
     volatile ClientCallStreamObserver<StreamMetricsRequest> call;
@@ -107,7 +109,9 @@ class MetricsIT {
   @Test
   void aWorkersHeartbeatsAppearInItsMetricsStreamAsTheyArrive() {
     String job = plane.queue(ControlPlane.shell("sleep", "60"));
-    await().atMost(Duration.ofSeconds(60)).until(() -> plane.get(job).getState() == JobState.JOB_STATE_RUNNING);
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> plane.get(job).getState() == JobState.JOB_STATE_RUNNING);
     String worker = plane.get(job).getWorkerId();
     var one = Follower.follow(worker);
     var all = Follower.follow("");
@@ -116,7 +120,11 @@ class MetricsIT {
           .atMost(Duration.ofSeconds(30))
           .until(
               () ->
-                  one.samples.stream().filter(s -> s.getRunningJobIdsList().contains(job)).map(WorkerMetrics::getAt).distinct().count()
+                  one.samples.stream()
+                          .filter(s -> s.getRunningJobIdsList().contains(job))
+                          .map(WorkerMetrics::getAt)
+                          .distinct()
+                          .count()
                       >= 3);
       await().atMost(Duration.ofSeconds(30)).until(() -> !all.of(worker).isEmpty());
 
@@ -137,7 +145,9 @@ class MetricsIT {
       all.cancel();
       plane.jobs().cancelJob(CancelJobRequest.newBuilder().setJobId(job).build());
     }
-    await().atMost(Duration.ofSeconds(10)).until(() -> one.ended.get() != null && all.ended.get() != null);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> one.ended.get() != null && all.ended.get() != null);
     assertThat(Status.fromThrowable(one.ended.get()).getCode()).isEqualTo(Status.Code.CANCELLED);
   }
 
@@ -149,10 +159,14 @@ class MetricsIT {
     String bad = plane.queue(ControlPlane.shell("false"));
     assertThat(plane.follow(ok).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
     assertThat(plane.follow(bad).finalState()).isEqualTo(JobState.JOB_STATE_FAILED);
-    var request = GetAggregatedMetricsRequest.newBuilder().setSince(WireMapping.toWire(since)).build();
+    var request =
+        GetAggregatedMetricsRequest.newBuilder().setSince(WireMapping.toWire(since)).build();
     await()
         .atMost(Duration.ofSeconds(30))
-        .until(() -> metrics().getAggregatedMetrics(request).getWorkersList().stream().anyMatch(WorkerMetricsSummary::getConnected));
+        .until(
+            () ->
+                metrics().getAggregatedMetrics(request).getWorkersList().stream()
+                    .anyMatch(WorkerMetricsSummary::getConnected));
 
     var figures = metrics().getAggregatedMetrics(request);
 
@@ -166,7 +180,9 @@ class MetricsIT {
       assertThat(worker.getSamples()).isPositive();
       assertThat(worker.getLatest().getWorkerId()).isEqualTo(worker.getWorkerId());
       assertThat(WireMapping.toDomain(worker.getLatest().getAt())).isAfterOrEqualTo(since);
-      assertThat(worker.getMaxCpuCores()).isGreaterThanOrEqualTo(worker.getAverageCpuCores()).isNotNegative();
+      assertThat(worker.getMaxCpuCores())
+          .isGreaterThanOrEqualTo(worker.getAverageCpuCores())
+          .isNotNegative();
       assertThat(worker.getAverageMemoryBytes()).isPositive();
       assertThat(worker.getMaxMemoryBytes()).isGreaterThanOrEqualTo(worker.getAverageMemoryBytes());
       if (worker.getConnected()) {
@@ -184,7 +200,9 @@ class MetricsIT {
     var figures = metrics().getAggregatedMetrics(GetAggregatedMetricsRequest.getDefaultInstance());
 
     assertThat(WireMapping.toDomain(figures.getSince()))
-        .isBetween(before.minus(Duration.ofHours(1)).minusSeconds(1), Instant.now().minus(Duration.ofHours(1)));
+        .isBetween(
+            before.minus(Duration.ofHours(1)).minusSeconds(1),
+            Instant.now().minus(Duration.ofHours(1)));
   }
 
   @Test
@@ -192,7 +210,11 @@ class MetricsIT {
     var failure =
         catchThrowableOfType(
             StatusRuntimeException.class,
-            () -> metrics().streamMetrics(StreamMetricsRequest.newBuilder().setWorkerId("no-such-worker").build()).hasNext());
+            () ->
+                metrics()
+                    .streamMetrics(
+                        StreamMetricsRequest.newBuilder().setWorkerId("no-such-worker").build())
+                    .hasNext());
 
     assertThat(failure.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
     assertThat(failure.getStatus().getDescription()).contains("no-such-worker");
@@ -205,7 +227,9 @@ class MetricsIT {
             .setSince(WireMapping.toWire(Instant.now().plus(Duration.ofHours(1))))
             .build();
 
-    var failure = catchThrowableOfType(StatusRuntimeException.class, () -> metrics().getAggregatedMetrics(request));
+    var failure =
+        catchThrowableOfType(
+            StatusRuntimeException.class, () -> metrics().getAggregatedMetrics(request));
 
     assertThat(failure.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
     assertThat(failure.getStatus().getDescription()).startsWith("since:");

@@ -21,21 +21,21 @@ import java.util.function.LongPredicate;
  * controllers and an empty unified hierarchy) counts as v1.
  *
  * <p>The worker's cgroup is the path {@code /proc/self/cgroup} names under the hierarchy's root.
- * Where that path does not exist under the mount, the mount itself is taken: inside a container
- * the hierarchy's root is the container's own cgroup, while {@code /proc/self/cgroup} may still
- * name the host's path. A worker in the root cgroup reads the root's counters, which are the
- * whole machine's.
+ * Where that path does not exist under the mount, the mount itself is taken: inside a container the
+ * hierarchy's root is the container's own cgroup, while {@code /proc/self/cgroup} may still name
+ * the host's path. A worker in the root cgroup reads the root's counters, which are the whole
+ * machine's.
  *
- * <p>A cgroup is the worker's own only if every process in it ({@code cgroup.procs}) is one of
- * the worker's (see {@link #read(LongPredicate)}): workers started as child processes of {@code
- * hodei dev} share its cgroup with it, with one another and with whatever else runs in the user's
+ * <p>A cgroup is the worker's own only if every process in it ({@code cgroup.procs}) is one of the
+ * worker's (see {@link #read(LongPredicate)}): workers started as child processes of {@code hodei
+ * dev} share its cgroup with it, with one another and with whatever else runs in the user's
  * session, and that cgroup's counters would describe them all. Figures of a shared cgroup read as
  * {@link #UNKNOWN}.
  *
  * <p>Every figure the machine does not offer (a controller not mounted, a file missing or
- * unreadable, as {@code memory.current} and {@code pids.current} are in a v2 root) reads as
- * {@link #UNKNOWN}; {@link #read} never throws. Immutable and thread-safe; every read goes to the
- * files anew.
+ * unreadable, as {@code memory.current} and {@code pids.current} are in a v2 root) reads as {@link
+ * #UNKNOWN}; {@link #read} never throws. Immutable and thread-safe; every read goes to the files
+ * anew.
  */
 final class CgroupMetrics {
   /** A figure the machine does not offer. */
@@ -47,8 +47,8 @@ final class CgroupMetrics {
   }
 
   /**
-   * Cumulative cpu time and I/O bytes, current memory and tasks of the cgroup; each may be
-   * {@link #UNKNOWN}.
+   * Cumulative cpu time and I/O bytes, current memory and tasks of the cgroup; each may be {@link
+   * #UNKNOWN}.
    */
   record Counters(
       long cpuUsageNanos, long memoryBytes, long ioReadBytes, long ioWriteBytes, long pids) {}
@@ -117,8 +117,8 @@ final class CgroupMetrics {
   }
 
   /**
-   * The counters of the cgroup, each only if every process in its controller's cgroup passes
-   * {@code ours} (or {@code cgroup.procs} can't be read); else {@link #UNKNOWN}.
+   * The counters of the cgroup, each only if every process in its controller's cgroup passes {@code
+   * ours} (or {@code cgroup.procs} can't be read); else {@link #UNKNOWN}.
    */
   Counters read(LongPredicate ours) {
     Optional<Path> cpu = this.cpu.filter(d -> holdsOnly(d, ours));

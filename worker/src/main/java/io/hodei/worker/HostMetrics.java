@@ -8,10 +8,10 @@ import java.util.Optional;
 import java.util.OptionalDouble;
 
 /**
- * Reads the machine's figures from a {@code /proc} directory: cumulative cpu times ({@code
- * stat}), memory ({@code meminfo}) and the load average ({@code loadavg}). Immutable and
- * thread-safe; every call reads the files anew, and a missing or malformed file gives an empty
- * result rather than an exception.
+ * Reads the machine's figures from a {@code /proc} directory: cumulative cpu times ({@code stat}),
+ * memory ({@code meminfo}) and the load average ({@code loadavg}). Immutable and thread-safe; every
+ * call reads the files anew, and a missing or malformed file gives an empty result rather than an
+ * exception.
  */
 final class HostMetrics {
   /**
@@ -29,7 +29,9 @@ final class HostMetrics {
 
   private final Path proc;
 
-  /** @param proc the {@code /proc} directory (a copy of its files in tests) */
+  /**
+   * @param proc the {@code /proc} directory (a copy of its files in tests)
+   */
   HostMetrics(Path proc) {
     this.proc = proc;
   }

@@ -15,12 +15,12 @@ import java.util.Set;
 
 /**
  * The processes of a {@code /proc} directory at one moment, read from each {@code <pid>/stat}:
- * parent, process group, cpu ticks and threads. Totals over a process group (a
- * job run under {@code setsid}) or over a process tree (the worker and its children) add the
- * members' {@code VmRSS} from {@code <pid>/status}.
+ * parent, process group, cpu ticks and threads. Totals over a process group (a job run under {@code
+ * setsid}) or over a process tree (the worker and its children) add the members' {@code VmRSS} from
+ * {@code <pid>/status}.
  *
- * <p>Processes come and go while the directory is read: one that vanished half-way is left out.
- * Cpu ticks are in {@code USER_HZ}, which Linux fixes at {@value #TICKS_PER_SECOND} on every
+ * <p>Processes come and go while the directory is read: one that vanished half-way is left out. Cpu
+ * ticks are in {@code USER_HZ}, which Linux fixes at {@value #TICKS_PER_SECOND} on every
  * architecture Hodei runs on. Immutable once read; not tied to any thread.
  */
 final class ProcessTable {
@@ -28,8 +28,8 @@ final class ProcessTable {
 
   /**
    * One process as its {@code stat} describes it. {@code cpuTicks}: its own user and system time
-   * plus that of its children it has waited for, so that the total of a group or tree does not
-   * drop when one of its processes exits and is reaped by another.
+   * plus that of its children it has waited for, so that the total of a group or tree does not drop
+   * when one of its processes exits and is reaped by another.
    */
   record Proc(long pid, long parent, long processGroup, long cpuTicks, int threads) {}
 
@@ -166,7 +166,7 @@ final class ProcessTable {
     }
   }
 
-  /** {@code VmRSS:  1234 kB} in bytes; 0 for kernel threads, which have none, and gone processes. */
+  /** {@code VmRSS: 1234 kB} in bytes; 0 for kernel threads, which have none, and gone processes. */
   private static long rssBytes(Path status) {
     try {
       for (String line : Files.readAllLines(status)) {

@@ -24,24 +24,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The worker's resource usage, sampled in the background and cached, so that a heartbeat only
- * reads {@link #latest()}, a volatile field, and never waits on file I/O.
+ * The worker's resource usage, sampled in the background and cached, so that a heartbeat only reads
+ * {@link #latest()}, a volatile field, and never waits on file I/O.
  *
- * <p>One virtual thread, {@code worker-metrics}, samples once at {@link #start()} (the baseline
- * for cpu rates), again after {@link #PRIMING} (or the TTL if shorter) so that the first
- * heartbeats already carry figures, then once per TTL: a published sample is at most one TTL old
- * while the sampler runs. {@code collected_at} says when each was taken.
+ * <p>One virtual thread, {@code worker-metrics}, samples once at {@link #start()} (the baseline for
+ * cpu rates), again after {@link #PRIMING} (or the TTL if shorter) so that the first heartbeats
+ * already carry figures, then once per TTL: a published sample is at most one TTL old while the
+ * sampler runs. {@code collected_at} says when each was taken.
  *
  * <p>A sample holds: the worker's cgroup ({@link CgroupMetrics}); the machine ({@link
  * HostMetrics}); and each running job's process group, or its process tree when jobs don't get a
  * group of their own ({@link ProcessTable}). A figure the cgroup lacks (no cgroup readable, a
- * controller or file missing, or a cgroup the worker shares with processes that are not its own,
- * as workers started by {@code hodei dev} do) is taken from the worker's process tree instead: the
- * JVM and its descendants, threads counted as pids; I/O then reads 0. The worker's own processes
- * are its lineage (itself, its descendants, its ancestors such as a container's init) and the
- * process groups of its running jobs, which keep a job's orphans. Cpu figures are rates: cpu time used between two samples
- * over the wall time between them (a job's first sample: since its process started). A counter
- * that went backwards (its cgroup was recreated) gives 0 for that interval.
+ * controller or file missing, or a cgroup the worker shares with processes that are not its own, as
+ * workers started by {@code hodei dev} do) is taken from the worker's process tree instead: the JVM
+ * and its descendants, threads counted as pids; I/O then reads 0. The worker's own processes are
+ * its lineage (itself, its descendants, its ancestors such as a container's init) and the process
+ * groups of its running jobs, which keep a job's orphans. Cpu figures are rates: cpu time used
+ * between two samples over the wall time between them (a job's first sample: since its process
+ * started). A counter that went backwards (its cgroup was recreated) gives 0 for that interval.
  *
  * <p>Thread-safety: {@link #sample()} is synchronized, and the previous readings it compares
  * against are guarded by that monitor; {@link #latest()} may be called from any thread.
@@ -82,7 +82,11 @@ final class UsageSampler implements AutoCloseable {
 
   /** What a sample is compared against. */
   private record Reading(
-      long atNanos, long workerCpuNanos, long hostBusy, long hostTotal, Map<String, Long> jobTicks) {}
+      long atNanos,
+      long workerCpuNanos,
+      long hostBusy,
+      long hostTotal,
+      Map<String, Long> jobTicks) {}
 
   private final Duration ttl;
   private final Optional<CgroupMetrics> cgroup;
@@ -138,7 +142,11 @@ final class UsageSampler implements AutoCloseable {
         "resource usage sampled every {} from {}",
         ttl,
         cgroup
-            .map(c -> "cgroup " + c.describe() + " where the worker has it to itself, else its processes")
+            .map(
+                c ->
+                    "cgroup "
+                        + c.describe()
+                        + " where the worker has it to itself, else its processes")
             .orElse("the worker's processes (no cgroup readable)"));
     Thread.ofVirtual().name("worker-metrics").start(this::run);
   }
@@ -207,12 +215,17 @@ final class UsageSampler implements AutoCloseable {
     ProcessTable.Totals self = cgroupLacks ? table.tree(selfPid) : ProcessTable.Totals.NONE;
 
     long workerCpu =
-        known(counters.cpuUsageNanos()) ? counters.cpuUsageNanos() : self.cpuTicks() * NANOS_PER_TICK;
+        known(counters.cpuUsageNanos())
+            ? counters.cpuUsageNanos()
+            : self.cpuTicks() * NANOS_PER_TICK;
     ResourceUsage usage =
         ResourceUsage.newBuilder()
             .setCpuCores(
-                previous == null ? 0 : rate(previous.workerCpuNanos(), workerCpu, nowNanos - previous.atNanos()))
-            .setMemoryBytes(known(counters.memoryBytes()) ? counters.memoryBytes() : self.rssBytes())
+                previous == null
+                    ? 0
+                    : rate(previous.workerCpuNanos(), workerCpu, nowNanos - previous.atNanos()))
+            .setMemoryBytes(
+                known(counters.memoryBytes()) ? counters.memoryBytes() : self.rssBytes())
             .setIoReadBytes(Math.max(0, counters.ioReadBytes()))
             .setIoWriteBytes(Math.max(0, counters.ioWriteBytes()))
             .setPids((int) (known(counters.pids()) ? counters.pids() : self.threads()))
@@ -238,7 +251,8 @@ final class UsageSampler implements AutoCloseable {
     List<JobUsage> jobUsage = new ArrayList<>();
     Map<String, Long> jobTicks = new HashMap<>();
     for (JobProcess job : running) {
-      ProcessTable.Totals totals = job.ownProcessGroup() ? table.group(job.pid()) : table.tree(job.pid());
+      ProcessTable.Totals totals =
+          job.ownProcessGroup() ? table.group(job.pid()) : table.tree(job.pid());
       if (totals.processes() == 0) {
         continue; // ended since it was listed
       }
@@ -246,7 +260,11 @@ final class UsageSampler implements AutoCloseable {
       Long before = previous == null ? null : previous.jobTicks().get(job.executionId());
       double cores;
       if (before != null) {
-        cores = rate(before * NANOS_PER_TICK, totals.cpuTicks() * NANOS_PER_TICK, nowNanos - previous.atNanos());
+        cores =
+            rate(
+                before * NANOS_PER_TICK,
+                totals.cpuTicks() * NANOS_PER_TICK,
+                nowNanos - previous.atNanos());
       } else {
         cores =
             job.startedAt()

@@ -14,13 +14,16 @@ class ProcessTableTest {
   @TempDir Path proc;
 
   /** Writes {@code <pid>/stat} and {@code <pid>/status} as Linux does. */
-  private void process(long pid, String comm, long parent, long group, long[] ticks, int threads, long rssKib)
+  private void process(
+      long pid, String comm, long parent, long group, long[] ticks, int threads, long rssKib)
       throws IOException {
     Path dir = Files.createDirectories(proc.resolve(Long.toString(pid)));
     Files.writeString(
         dir.resolve("stat"),
         "%d (%s) S %d %d %d 0 -1 4194560 100 0 0 0 %d %d %d %d 20 0 %d 0 12345 1000 100"
-                .formatted(pid, comm, parent, group, group, ticks[0], ticks[1], ticks[2], ticks[3], threads)
+                .formatted(
+                    pid, comm, parent, group, group, ticks[0], ticks[1], ticks[2], ticks[3],
+                    threads)
             + " 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n");
     Files.writeString(
         dir.resolve("status"),
@@ -91,7 +94,9 @@ class ProcessTableTest {
     process(100, "java", 1, 100, new long[] {1, 1, 0, 0}, 1, 10);
     Files.createDirectories(proc.resolve("101")); // ended between listing and reading
     Path kernelThread = Files.createDirectories(proc.resolve("2"));
-    Files.writeString(kernelThread.resolve("stat"), "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 9 0 0 20 0 1 0 1 0 0 18446744073709551615\n");
+    Files.writeString(
+        kernelThread.resolve("stat"),
+        "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 9 0 0 20 0 1 0 1 0 0 18446744073709551615\n");
     Files.writeString(kernelThread.resolve("status"), "Name:\tkthreadd\nThreads:\t1\n");
 
     var table = ProcessTable.read(proc);

@@ -45,7 +45,10 @@ class UsageSamplerTest {
   }
 
   private void host(long busy, long idle) throws IOException {
-    write("proc/stat", "cpu  %d 0 0 %d 0 0 0 0 0 0\ncpu0 0 0 0 0\ncpu1 0 0 0 0\ncpu2 0 0 0 0\ncpu3 0 0 0 0\n".formatted(busy, idle));
+    write(
+        "proc/stat",
+        "cpu  %d 0 0 %d 0 0 0 0 0 0\ncpu0 0 0 0 0\ncpu1 0 0 0 0\ncpu2 0 0 0 0\ncpu3 0 0 0 0\n"
+            .formatted(busy, idle));
     write("proc/meminfo", "MemTotal: 8000 kB\nMemAvailable: 2000 kB\n");
     write("proc/loadavg", "0.50 0.40 0.30 1/100 42\n");
   }
@@ -214,7 +217,8 @@ class UsageSamplerTest {
       assertThat(sampler.latest()).isEmpty();
       sampler.start();
 
-      var sample = await().atMost(Duration.ofSeconds(20)).until(sampler::latest, Optional::isPresent).get();
+      var sample =
+          await().atMost(Duration.ofSeconds(20)).until(sampler::latest, Optional::isPresent).get();
 
       assertThat(sample.usage().hasCollectedAt()).isTrue();
       assertThat(sample.usage().getMemoryBytes()).isPositive();

@@ -67,7 +67,10 @@ class WorkerAgentTest extends AgentTestSupport {
     var heartbeat =
         await()
             .until(
-                () -> server.heartbeats().reversed().stream().filter(h -> h.getJobUsageCount() > 0).findFirst(),
+                () ->
+                    server.heartbeats().reversed().stream()
+                        .filter(h -> h.getJobUsageCount() > 0)
+                        .findFirst(),
                 java.util.Optional::isPresent)
             .get();
     assertThat(heartbeat.getUsage().hasCollectedAt()).isTrue();

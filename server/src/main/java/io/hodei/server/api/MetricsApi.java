@@ -41,6 +41,9 @@ import org.slf4j.LoggerFactory;
  * call's {@link Feed} on the thread that received the heartbeat, which only stores it; writing
  * happens on a virtual thread of this API's own, only while the call is ready, and a slow client
  * gets per worker only the newest sample it has not read (samples are conflated, unlike logs).
+ *
+ * <p>Thread-safe: the API keeps no state of its own beyond that sender; each call's state is in its
+ * {@link Feed}.
  */
 public final class MetricsApi extends MetricsServiceGrpc.MetricsServiceImplBase {
   private static final Logger log = LoggerFactory.getLogger(MetricsApi.class);
@@ -65,7 +68,9 @@ public final class MetricsApi extends MetricsServiceGrpc.MetricsServiceImplBase 
         request.getWorkerId().isBlank()
             ? Optional.empty()
             : Optional.of(new WorkerId(request.getWorkerId()));
-    if (worker.isPresent() && registry.find(worker.get()).isEmpty() && !history.knows(worker.get())) {
+    if (worker.isPresent()
+        && registry.find(worker.get()).isEmpty()
+        && !history.knows(worker.get())) {
       throw new NotFoundException("worker", worker.get().value());
     }
     var feed = new Feed((ServerCallStreamObserver<WorkerMetrics>) response, sender);

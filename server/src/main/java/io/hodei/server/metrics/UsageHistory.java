@@ -21,27 +21,27 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The recent resource usage of every worker, as its heartbeats reported it, and a live feed of
- * new samples. In memory only: a restart forgets it.
+ * The recent resource usage of every worker, as its heartbeats reported it, and a live feed of new
+ * samples. In memory only: a restart forgets it.
  *
  * <p>Bound: per worker, the newest {@value #MAX_SAMPLES} samples and none older than {@link
  * #MAX_AGE}, whichever is fewer (at the default 5 s heartbeat both are one hour; faster heartbeats
- * reach the count first). A worker whose newest sample is older than {@link #MAX_AGE} is
- * forgotten. So memory is bounded by the workers heard from in the last hour times {@value
- * #MAX_SAMPLES} samples.
+ * reach the count first). A worker whose newest sample is older than {@link #MAX_AGE} is forgotten.
+ * So memory is bounded by the workers heard from in the last hour times {@value #MAX_SAMPLES}
+ * samples.
  *
  * <p>A sample is the API's {@link WorkerMetrics}: what one heartbeat carried, with {@code at} set
  * to its arrival by this server's clock and {@code running_job_ids} to the jobs the server has on
  * the worker at that moment. Heartbeats without usage (a worker's first second, before its first
  * sample) are not recorded. Within a worker's series, samples are in arrival order.
  *
- * <p>Listeners ({@link #subscribe}) get, for each worker they follow, first its newest sample,
- * then every sample recorded after, in order. They are called synchronously on the recording
- * thread, under the history's lock, so they must not block nor call back into the history; one
- * that throws is dropped.
+ * <p>Listeners ({@link #subscribe}) get, for each worker they follow, first its newest sample, then
+ * every sample recorded after, in order. They are called synchronously on the recording thread,
+ * under the history's lock, so they must not block nor call back into the history; one that throws
+ * is dropped.
  *
- * <p>Thread-safe: one monitor guards the series and the listeners, and is held only for
- * in-memory work.
+ * <p>Thread-safe: one monitor guards the series and the listeners, and is held only for in-memory
+ * work.
  */
 public final class UsageHistory {
   private static final Logger log = LoggerFactory.getLogger(UsageHistory.class);
@@ -185,7 +185,12 @@ public final class UsageHistory {
           if (count > 0) {
             summaries.add(
                 new Summary(
-                    worker, newest, count, cpuSum / count, cpuMax, Math.round(memorySum / count),
+                    worker,
+                    newest,
+                    count,
+                    cpuSum / count,
+                    cpuMax,
+                    Math.round(memorySum / count),
                     memoryMax));
           }
         });
@@ -207,15 +212,19 @@ public final class UsageHistory {
       samples.removeFirst();
     }
     Instant oldest = now.minus(MAX_AGE);
-    while (!samples.isEmpty() && WireMapping.toDomain(samples.getFirst().getAt()).isBefore(oldest)) {
+    while (!samples.isEmpty()
+        && WireMapping.toDomain(samples.getFirst().getAt()).isBefore(oldest)) {
       samples.removeFirst();
     }
   }
 
   private void pruneAll(Instant now) {
-    series.values().removeIf(samples -> {
-      trim(samples, now);
-      return samples.isEmpty();
-    });
+    series
+        .values()
+        .removeIf(
+            samples -> {
+              trim(samples, now);
+              return samples.isEmpty();
+            });
   }
 }
