@@ -8,13 +8,14 @@ import java.io.PrintWriter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code hodei workers list}. */
+/** {@code hodei workers list | top | drain | deregister}. */
 @Command(
     name = "workers",
     mixinStandardHelpOptions = true,
     description = "Shows workers.",
     subcommands = {
       WorkersCommand.ListWorkers.class,
+      WorkersTop.class,
       WorkersCommand.Drain.class,
       WorkersCommand.Deregister.class
     })

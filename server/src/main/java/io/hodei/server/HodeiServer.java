@@ -4,8 +4,8 @@ import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.hodei.api.v1.MetricsServiceGrpc;
 import io.hodei.core.Storage;
+import io.hodei.core.job.JobId;
 import io.hodei.core.job.JobService;
 import io.hodei.core.job.JobState;
 import io.hodei.core.worker.OtpService;
@@ -15,9 +15,11 @@ import io.hodei.server.api.GrpcErrors;
 import io.hodei.server.api.JobExecutionApi;
 import io.hodei.server.api.JobSignals;
 import io.hodei.server.api.LogStreamApi;
+import io.hodei.server.api.MetricsApi;
 import io.hodei.server.api.ProviderApi;
 import io.hodei.server.api.SchedulerApi;
 import io.hodei.server.api.WorkerAgentApi;
+import io.hodei.server.metrics.UsageHistory;
 import io.hodei.server.provisioning.Provisioner;
 import io.hodei.server.scheduling.Dispatcher;
 import io.hodei.server.workers.SilentWorkerCheck;
@@ -54,6 +56,7 @@ public final class HodeiServer implements AutoCloseable {
   private final Dispatcher dispatcher;
   private final io.hodei.core.scheduling.Scheduler scheduler;
   private final WorkerAgentApi workerApi;
+  private final UsageHistory usage;
   private final SilentWorkerCheck silentWorkers;
   private final ExecutorService callExecutor = Executors.newVirtualThreadPerTaskExecutor();
   private volatile Server server;
@@ -84,6 +87,14 @@ public final class HodeiServer implements AutoCloseable {
             scheduler,
             config.dispatchTick(),
             this.clock);
+    this.usage =
+        new UsageHistory(
+            this.clock,
+            id ->
+                registry.find(id).stream()
+                    .flatMap(w -> w.running().values().stream())
+                    .map(JobId::value)
+                    .toList());
     this.workerApi =
         new WorkerAgentApi(
             otps,
@@ -96,6 +107,7 @@ public final class HodeiServer implements AutoCloseable {
             this::wakeDispatcher,
             config.heartbeatInterval(),
             config.logCapBytes(),
+            usage,
             this.clock);
     this.silentWorkers =
         new SilentWorkerCheck(
@@ -138,7 +150,7 @@ public final class HodeiServer implements AutoCloseable {
                   ServerInterceptors.intercept(new ProviderApi(provisioner, clock), errors))
               .addService(
                   ServerInterceptors.intercept(
-                      new MetricsServiceGrpc.MetricsServiceImplBase() {}, errors))
+                      new MetricsApi(usage, registry, stores.jobs(), clock), errors))
               .build()
               .start();
     } catch (IOException e) {

@@ -96,6 +96,22 @@ final class JobExecution {
     return command.getJobId();
   }
 
+  /** The job's process, once started and while this execution runs; for resource sampling. */
+  Optional<UsageSampler.JobProcess> process() {
+    ProcessLauncher.Launched current = launched;
+    if (current == null) {
+      return Optional.empty();
+    }
+    ProcessHandle handle = current.process().toHandle();
+    return Optional.of(
+        new UsageSampler.JobProcess(
+            jobId(),
+            executionId(),
+            handle.pid(),
+            current.ownProcessGroup(),
+            handle.info().startInstant()));
+  }
+
   /** Runs the job to its end and queues its result. Call once, on the execution's own thread. */
   void run() {
     try (var _ = JobLogContext.enter(jobId(), executionId())) {

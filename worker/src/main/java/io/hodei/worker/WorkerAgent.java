@@ -50,7 +50,8 @@ import org.slf4j.LoggerFactory;
  * wait for the end.
  *
  * <p>Threads, all virtual: one supervisor (registration, connecting, reconnecting, stopping); the
- * outbox's single sender; one heartbeat ticker; per job, one execution thread plus one reader per
+ * outbox's single sender; one heartbeat ticker; one resource sampler ({@link UsageSampler}, whose
+ * newest sample heartbeats carry); per job, one execution thread plus one reader per
  * output pipe, and one for its kill when it is stopped. gRPC's own threads only deliver server
  * messages, which are handled without blocking.
  *
@@ -87,6 +88,7 @@ public final class WorkerAgent {
   private final ProcessLauncher launcher;
   private final ProcessKiller killer;
   private final Outbox outbox;
+  private final UsageSampler usage;
   private final CompletableFuture<Void> shutdownRequested = new CompletableFuture<>();
   private final CompletableFuture<Void> heartbeatsStopped = new CompletableFuture<>();
   private final CompletableFuture<WorkerExit> terminated = new CompletableFuture<>();
@@ -140,6 +142,7 @@ public final class WorkerAgent {
     this.launcher = new ProcessLauncher(workerEnvironment, workspace, setsid);
     this.killer = new ProcessKiller(kill, config.killGracePeriod());
     this.outbox = new Outbox(config.outboxCapacity());
+    this.usage = UsageSampler.forThisProcess(config.metricsTtl(), this::jobProcesses);
   }
 
   /** Starts registering and connecting in the background. At most once. */
@@ -329,6 +332,7 @@ public final class WorkerAgent {
       log.error("can't prepare the worker's temp directory {}: {}", workspace.root(), e.toString());
       throw new Stop(WorkerExit.FAILED);
     }
+    usage.start();
     Optional<RegisterResponse> registration = register();
     if (registration.isEmpty()) {
       return WorkerExit.COMPLETED; // shut down before the server could be reached
@@ -585,6 +589,7 @@ public final class WorkerAgent {
   /** Always runs last: nothing survives the agent, whatever way it ends. */
   private void releaseEverything(WorkerExit exit) {
     heartbeatsStopped.complete(null);
+    usage.close();
     outbox.close(); // unblocks jobs waiting for room; anything they still send is dropped
     try {
       if (!running.isEmpty()) {
@@ -656,13 +661,29 @@ public final class WorkerAgent {
         status = WorkerStatus.WORKER_STATUS_BUSY;
       }
     }
-    return WorkerMessage.newBuilder()
-        .setHeartbeat(
-            WorkerHeartbeat.newBuilder()
-                .setStatus(status)
-                .addAllRunningExecutionIds(executions)
-                .setAt(Protos.timestamp(Instant.now())))
-        .build();
+    WorkerHeartbeat.Builder heartbeat =
+        WorkerHeartbeat.newBuilder()
+            .setStatus(status)
+            .addAllRunningExecutionIds(executions)
+            .setAt(Protos.timestamp(Instant.now()));
+    usage
+        .latest()
+        .ifPresent(
+            sample ->
+                heartbeat
+                    .setUsage(sample.usage())
+                    .setHostUsage(sample.host())
+                    .addAllJobUsage(sample.jobs()));
+    return WorkerMessage.newBuilder().setHeartbeat(heartbeat).build();
+  }
+
+  /** The processes of the running jobs, for the usage sampler; never blocks. */
+  private List<UsageSampler.JobProcess> jobProcesses() {
+    List<UsageSampler.JobProcess> processes = new ArrayList<>();
+    for (JobExecution job : running.values()) {
+      job.process().ifPresent(processes::add);
+    }
+    return processes;
   }
 
   // ---- Helpers ----

@@ -15,9 +15,9 @@ import java.util.Objects;
  *
  * <p>Environment variables: {@value #ENV_TOKEN} (the one-time registration token), {@value
  * #ENV_SERVER_ADDRESS} ({@code host:port}), {@value #ENV_WORKER_ID}; optional {@value
- * #ENV_WORKER_NAME} (defaults to the id), {@value #ENV_WORKER_LABELS} ({@code k=v,k=v}) and
- * {@value #ENV_KILL_GRACE} (a duration such as {@code 10s}, {@code 500ms} or {@code 2m}; see
- * {@link #parseDuration}).
+ * #ENV_WORKER_NAME} (defaults to the id), {@value #ENV_WORKER_LABELS} ({@code k=v,k=v}),
+ * {@value #ENV_KILL_GRACE} and {@value #ENV_METRICS_TTL} (durations such as {@code 10s}, {@code
+ * 500ms} or {@code 2m}; see {@link #parseDuration}).
  *
  * @param token the one-time password traded for a session at registration; never logged
  * @param serverAddress the control plane's worker endpoint, {@code host:port}
@@ -36,6 +36,8 @@ import java.util.Objects;
  * @param drainTimeout on a graceful stop (SIGTERM), how long running jobs may go on before they
  *     are cancelled (env {@value #ENV_DRAIN_TIMEOUT}, default {@link #DEFAULT_DRAIN_TIMEOUT}; zero
  *     cancels them at once)
+ * @param metricsTtl how often the worker samples its resource usage; heartbeats carry the newest
+ *     sample, so it is at most this old (default {@link #DEFAULT_METRICS_TTL})
  */
 public record WorkerConfig(
     String token,
@@ -48,7 +50,8 @@ public record WorkerConfig(
     Reconnect reconnect,
     int outboxCapacity,
     Duration killGracePeriod,
-    Duration drainTimeout) {
+    Duration drainTimeout,
+    Duration metricsTtl) {
 
   public static final String ENV_TOKEN = "HODEI_TOKEN";
   public static final String ENV_SERVER_ADDRESS = "HODEI_SERVER_ADDRESS";
@@ -56,10 +59,12 @@ public record WorkerConfig(
   public static final String ENV_WORKER_NAME = "HODEI_WORKER_NAME";
   public static final String ENV_WORKER_LABELS = "HODEI_WORKER_LABELS";
   public static final String ENV_KILL_GRACE = "HODEI_KILL_GRACE";
+  public static final String ENV_METRICS_TTL = "HODEI_METRICS_TTL";
   public static final String ENV_DRAIN_TIMEOUT = "HODEI_DRAIN_TIMEOUT";
 
   public static final int DEFAULT_OUTBOX_CAPACITY = 128;
   public static final Duration DEFAULT_KILL_GRACE_PERIOD = Duration.ofSeconds(10);
+  public static final Duration DEFAULT_METRICS_TTL = Duration.ofSeconds(35);
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
 
   public WorkerConfig {
@@ -75,6 +80,7 @@ public record WorkerConfig(
       throw new IllegalArgumentException("outboxCapacity must be at least 1: " + outboxCapacity);
     }
     requirePositive(killGracePeriod, "killGracePeriod");
+    requirePositive(metricsTtl, "metricsTtl");
     Objects.requireNonNull(drainTimeout, "drainTimeout");
     if (drainTimeout.isNegative()) {
       throw new IllegalArgumentException("drainTimeout must not be negative: " + drainTimeout);
@@ -94,7 +100,8 @@ public record WorkerConfig(
         Reconnect.defaults(),
         DEFAULT_OUTBOX_CAPACITY,
         DEFAULT_KILL_GRACE_PERIOD,
-        DEFAULT_DRAIN_TIMEOUT);
+        DEFAULT_DRAIN_TIMEOUT,
+        DEFAULT_METRICS_TTL);
   }
 
   /** Reads the process environment; an {@link IllegalArgumentException} names what's missing. */
@@ -125,7 +132,13 @@ public record WorkerConfig(
     }
     String drain = env.get(ENV_DRAIN_TIMEOUT);
     if (!isBlank(drain)) {
-      config = config.withDrainTimeout(drain.strip().matches("0+[a-z]*") ? Duration.ZERO : parseDuration(drain, ENV_DRAIN_TIMEOUT));
+      config =
+          config.withDrainTimeout(
+              drain.strip().matches("0+[a-z]*") ? Duration.ZERO : parseDuration(drain, ENV_DRAIN_TIMEOUT));
+    }
+    String metricsTtl = env.get(ENV_METRICS_TTL);
+    if (!isBlank(metricsTtl)) {
+      config = config.withMetricsTtl(parseDuration(metricsTtl, ENV_METRICS_TTL));
     }
     return config;
   }
@@ -201,49 +214,55 @@ public record WorkerConfig(
   public WorkerConfig withName(String name) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout);
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
   }
 
   public WorkerConfig withLabels(Map<String, String> labels) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout);
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
   }
 
   public WorkerConfig withTempRoot(Path tempRoot) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout);
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
   }
 
   public WorkerConfig withLogBatching(LogBatching logBatching) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout);
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
   }
 
   public WorkerConfig withReconnect(Reconnect reconnect) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout);
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
   }
 
   public WorkerConfig withOutboxCapacity(int outboxCapacity) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout);
-  }
-
-  public WorkerConfig withDrainTimeout(Duration drainTimeout) {
-    return new WorkerConfig(
-        token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout);
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
   }
 
   public WorkerConfig withKillGracePeriod(Duration killGracePeriod) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout);
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
+  }
+
+  public WorkerConfig withDrainTimeout(Duration drainTimeout) {
+    return new WorkerConfig(
+        token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
+  }
+
+  public WorkerConfig withMetricsTtl(Duration metricsTtl) {
+    return new WorkerConfig(
+        token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
   }
 
   /** Never prints the token. */
@@ -251,10 +270,10 @@ public record WorkerConfig(
   public String toString() {
     return ("WorkerConfig[token=<redacted>, serverAddress=%s, workerId=%s, name=%s, labels=%s,"
             + " tempRoot=%s, logBatching=%s, reconnect=%s, outboxCapacity=%d,"
-            + " killGracePeriod=%s]")
+            + " killGracePeriod=%s, drainTimeout=%s, metricsTtl=%s]")
         .formatted(
             serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-            outboxCapacity, killGracePeriod, drainTimeout);
+            outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
   }
 
   /**

@@ -59,6 +59,33 @@ class WorkerAgentTest extends AgentTestSupport {
   }
 
   @Test
+  void heartbeatsCarryTheWorkersResourceUsageAndThatOfItsRunningJobs() {
+    startAttachedWorker(config().withMetricsTtl(Duration.ofMillis(200)));
+
+    server.runJob(Jobs.shell("e-busy", "sleep", "20"));
+
+    var heartbeat =
+        await()
+            .until(
+                () ->
+                    server.heartbeats().reversed().stream()
+                        .filter(h -> h.getJobUsageCount() > 0)
+                        .findFirst(),
+                java.util.Optional::isPresent)
+            .get();
+    assertThat(heartbeat.getUsage().hasCollectedAt()).isTrue();
+    assertThat(heartbeat.getUsage().getMemoryBytes()).isPositive();
+    assertThat(heartbeat.getUsage().getPids()).isPositive();
+    assertThat(heartbeat.getHostUsage().getMemoryTotalBytes()).isPositive();
+    assertThat(heartbeat.getHostUsage().getCpuCount()).isPositive();
+    var job = heartbeat.getJobUsage(0);
+    assertThat(job.getExecutionId()).isEqualTo("e-busy");
+    assertThat(job.getJobId()).isEqualTo("job-e-busy");
+    assertThat(job.getUsage().getPids()).isEqualTo(1);
+    assertThat(job.getUsage().getMemoryBytes()).isPositive();
+  }
+
+  @Test
   void echoHelloIsReportedInOrderAndItsResultIsSentAgainUntilAcknowledged() {
     server.ackResults = false;
     startAttachedWorker(config());

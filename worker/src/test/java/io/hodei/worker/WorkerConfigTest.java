@@ -84,6 +84,23 @@ class WorkerConfigTest {
   }
 
   @Test
+  void resourceUsageIsSampledEvery35SecondsUnlessTheEnvironmentSaysOtherwise() {
+    Map<String, String> required =
+        Map.of("HODEI_TOKEN", "t", "HODEI_SERVER_ADDRESS", "h:1", "HODEI_WORKER_ID", "w");
+    assertThat(WorkerConfig.fromEnvironment(required).metricsTtl())
+        .isEqualTo(Duration.ofSeconds(35));
+
+    Map<String, String> env = new HashMap<>(required);
+    env.put("HODEI_METRICS_TTL", "500ms");
+    assertThat(WorkerConfig.fromEnvironment(env).metricsTtl()).isEqualTo(Duration.ofMillis(500));
+
+    env.put("HODEI_METRICS_TTL", "soon");
+    assertThatThrownBy(() -> WorkerConfig.fromEnvironment(env))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("HODEI_METRICS_TTL: ");
+  }
+
+  @Test
   void durationsAreAWholeNumberAndAUnit() {
     assertThat(WorkerConfig.parseDuration("500ms", "V")).isEqualTo(Duration.ofMillis(500));
     assertThat(WorkerConfig.parseDuration("10s", "V")).isEqualTo(Duration.ofSeconds(10));

@@ -28,6 +28,7 @@ import io.hodei.core.worker.Secrets;
 import io.hodei.core.worker.WorkerId;
 import io.hodei.core.worker.WorkerRegistration;
 import io.hodei.core.worker.WorkerStore;
+import io.hodei.server.metrics.UsageHistory;
 import io.hodei.server.provisioning.Provisioner;
 import io.hodei.server.workers.WorkerLink;
 import io.hodei.server.workers.WorkerRegistry;
@@ -57,6 +58,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
   private final Duration heartbeatInterval;
   private final Clock clock;
   private final LogIngest logIngest;
+  private final UsageHistory usage;
 
   public WorkerAgentApi(
       OtpService otps,
@@ -69,6 +71,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       Runnable workerFreed,
       Duration heartbeatInterval,
       long logCapBytes,
+      UsageHistory usage,
       Clock clock) {
     this.otps = otps;
     this.workerStore = workerStore;
@@ -80,6 +83,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     this.workerFreed = workerFreed;
     this.heartbeatInterval = heartbeatInterval;
     this.clock = clock;
+    this.usage = usage;
     this.logIngest = new LogIngest(logs, logCapBytes, clock);
     jobs.addListener(
         job -> {
@@ -231,6 +235,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
               registry.draining(worker);
             }
             reconcile(message.getHeartbeat());
+            usage.record(worker, message.getHeartbeat());
           }
           case JOB_STARTED -> {
             var started = message.getJobStarted();
