@@ -74,10 +74,14 @@ final class ProcessKiller {
     List<ProcessHandle> tree = new ArrayList<>();
     tree.add(root);
     root.descendants().forEach(tree::add);
-    group.ifPresent(pgid -> signalGroup(pgid, "TERM"));
-    tree.forEach(ProcessHandle::destroy);
+    boolean groupSignalled = group.isPresent() && signalGroup(group.getAsLong(), "TERM");
+    // A process gets SIGTERM once: members of the signalled group already have it (a job whose
+    // TERM handler prints or cleans up must not run it twice); the others get it one by one.
+    java.util.function.Predicate<ProcessHandle> notYetSignalled =
+        p -> !groupSignalled || processGroupOf(p.pid()) != group.getAsLong();
+    tree.stream().filter(notYetSignalled).forEach(ProcessHandle::destroy);
     // Children that were being forked while we listed: one more look, now that the root got TERM.
-    addNewDescendants(root, tree).forEach(ProcessHandle::destroy);
+    addNewDescendants(root, tree).stream().filter(notYetSignalled).forEach(ProcessHandle::destroy);
     long deadline = System.nanoTime() + gracePeriod.toNanos();
     try {
       Duration poll = FIRST_POLL;
@@ -91,6 +95,18 @@ final class ProcessKiller {
     }
     if (!allGone(tree, group)) {
       killForcibly(root, tree, group, "still running " + gracePeriod + " after SIGTERM");
+    }
+  }
+
+  /** The process group of {@code pid} from {@code /proc/PID/stat}; -1 if it cannot be read (gone). */
+  private static long processGroupOf(long pid) {
+    try {
+      String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(pid), "stat"));
+      // After the command name, in parentheses that may itself hold spaces: state ppid pgrp ...
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(fields[2]);
+    } catch (java.io.IOException | RuntimeException e) {
+      return -1;
     }
   }
 
