@@ -21,8 +21,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * TLS credentials over files that are re-read while in use: the server's (or a client's) key
- * manager and the CA trust manager reload their files every {@code reloadEvery} when they changed,
+ * TLS credentials over files that are re-read while in use: every {@code reloadEvery}, when any of
+ * the CA, certificate or key file changed, all three are checked together and swapped into grpc's
+ * {@link AdvancedTlsX509KeyManager} and {@link AdvancedTlsX509TrustManager},
  * so a replaced {@code server.crt}/{@code server.key} serves new connections without a restart.
  * Connections already open keep the certificate they were made with.
  *
@@ -43,7 +44,7 @@ public final class ReloadingTls implements AutoCloseable {
   private final AdvancedTlsX509KeyManager keys = new AdvancedTlsX509KeyManager();
   private final AdvancedTlsX509TrustManager trust;
   private final ScheduledExecutorService scheduler;
-  private final List<AutoCloseable> reloads = new ArrayList<>();
+  private volatile List<Long> loadedStamp = List.of();
   private final Duration warnWithin;
   private volatile long daysLeft;
   private volatile long caDaysLeft;
@@ -63,12 +64,13 @@ public final class ReloadingTls implements AutoCloseable {
                       ? AdvancedTlsX509TrustManager.Verification.CERTIFICATE_AND_HOST_NAME_VERIFICATION
                       : AdvancedTlsX509TrustManager.Verification.CERTIFICATE_ONLY_VERIFICATION)
               .build();
+      reload();
       long millis = reloadEvery.toMillis();
-      reloads.add(
-          keys.updateIdentityCredentials(
-              files.certificate().toFile(), files.key().toFile(), millis, TimeUnit.MILLISECONDS, scheduler));
-      reloads.add(trust.updateTrustCredentials(files.ca().toFile(), millis, TimeUnit.MILLISECONDS, scheduler));
-    } catch (IOException | GeneralSecurityException e) {
+      scheduler.scheduleWithFixedDelay(this::reloadIfChanged, millis, millis, TimeUnit.MILLISECONDS);
+    } catch (PkiException e) {
+      scheduler.shutdownNow();
+      throw e;
+    } catch (IOException | GeneralSecurityException | RuntimeException e) {
       scheduler.shutdownNow();
       throw new PkiException("cannot load " + files.certificate() + ": " + e.getMessage(), e);
     }
@@ -85,6 +87,44 @@ public final class ReloadingTls implements AutoCloseable {
   /** A client's credentials; the server's certificate must name the host dialled. */
   public static ReloadingTls forClient(TlsFiles.Identity files, Duration reloadEvery) {
     return new ReloadingTls(files, true, reloadEvery, DEFAULT_CHECK, DEFAULT_WARN_WITHIN);
+  }
+
+  /**
+   * Loads the three files when any of them changed since the last load. A pair caught half
+   * written (key and certificate not matching) is skipped and retried on the next tick; the
+   * previous material stays in use meanwhile.
+   */
+  private void reloadIfChanged() {
+    try {
+      if (stamp().equals(loadedStamp)) {
+        return;
+      }
+      files.validate();
+      reload();
+      log.info(
+          "reloaded {} (serial {})",
+          files.certificate(),
+          TlsFiles.loadCertificate(files.certificate()).getSerialNumber().toString(16));
+    } catch (RuntimeException | IOException | GeneralSecurityException e) {
+      log.warn("not reloading {}: {}", files.certificate(), e.getMessage());
+    }
+  }
+
+  private void reload() throws IOException, GeneralSecurityException {
+    List<Long> stamp = stamp();
+    X509Certificate cert = TlsFiles.loadCertificate(files.certificate());
+    var key = PemFiles.privateKey(PemFiles.read(files.key()), files.key().getFileName().toString());
+    trust.updateTrustCredentials(new X509Certificate[] {TlsFiles.loadCertificate(files.ca())});
+    keys.updateIdentityCredentials(new X509Certificate[] {cert}, key);
+    loadedStamp = stamp;
+  }
+
+  private List<Long> stamp() {
+    List<Long> stamp = new ArrayList<>();
+    for (Path file : List.of(files.ca(), files.certificate(), files.key())) {
+      stamp.add(file.toFile().lastModified());
+    }
+    return stamp;
   }
 
   /** Server credentials that require and verify a client certificate signed by the CA. */
@@ -135,13 +175,6 @@ public final class ReloadingTls implements AutoCloseable {
 
   @Override
   public void close() {
-    for (AutoCloseable reload : reloads) {
-      try {
-        reload.close();
-      } catch (Exception e) {
-        log.debug("stopping a TLS reload: {}", e.getMessage());
-      }
-    }
     scheduler.shutdownNow();
   }
 }

@@ -59,15 +59,42 @@ final class WorkerIdentity implements AutoCloseable {
           reloader =
               Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("tls-reload").daemon().factory());
           long millis = reloadEvery.toMillis();
-          trust.updateTrustCredentials(files.ca().toFile(), millis, TimeUnit.MILLISECONDS, reloader);
-          keys.updateIdentityCredentials(
-              files.certificate().toFile(), files.key().toFile(), millis, TimeUnit.MILLISECONDS, reloader);
-          current = certificatesIn(files).getFirst();
+          reloadFrom(files);
+          reloader.scheduleWithFixedDelay(() -> reloadIfChanged(files), millis, millis, TimeUnit.MILLISECONDS);
         }
       }
     } catch (IOException | GeneralSecurityException e) {
       throw new IllegalArgumentException("cannot load the worker's TLS material: " + e.getMessage(), e);
     }
+  }
+
+  private volatile java.util.List<Long> loadedStamp = java.util.List.of();
+
+  private void reloadIfChanged(WorkerTls.Files files) {
+    if (stamp(files).equals(loadedStamp)) {
+      return;
+    }
+    try {
+      reloadFrom(files);
+      log.info("reloaded {} (serial {})", files.certificate(), current.getSerialNumber().toString(16));
+    } catch (IOException | GeneralSecurityException | RuntimeException e) {
+      // a pair caught half written is retried on the next tick; the old one stays in use
+      log.warn("not reloading {}: {}", files.certificate(), e.getMessage());
+    }
+  }
+
+  private void reloadFrom(WorkerTls.Files files) throws IOException, GeneralSecurityException {
+    var stamp = stamp(files);
+    trust.updateTrustCredentials(certificates(Files.readString(files.ca()), files.ca().toString()));
+    replace(Files.readString(files.certificate()), Files.readString(files.key()));
+    loadedStamp = stamp;
+  }
+
+  private static java.util.List<Long> stamp(WorkerTls.Files files) {
+    return java.util.List.of(
+        files.ca().toFile().lastModified(),
+        files.certificate().toFile().lastModified(),
+        files.key().toFile().lastModified());
   }
 
   static WorkerIdentity load(WorkerTls source) {
@@ -91,6 +118,9 @@ final class WorkerIdentity implements AutoCloseable {
       key = CertificateUtils.getPrivateKey(in);
     } catch (IOException | GeneralSecurityException e) {
       throw new IllegalArgumentException(WorkerTls.ENV_KEY + " is not a PEM (PKCS#8) private key: " + e.getMessage(), e);
+    }
+    if (!chain[0].getPublicKey().getAlgorithm().equals(key.getAlgorithm())) {
+      throw new IllegalArgumentException("the worker's key does not fit its certificate");
     }
     keys.updateIdentityCredentials(chain, key);
     current = chain[0];
