@@ -27,6 +27,11 @@ public final class PemFiles {
     return write(certificate);
   }
 
+  /** {@code certificate} as PEM text. */
+  public static String toPemText(X509Certificate certificate) {
+    return write(certificate);
+  }
+
   static String toPem(PrivateKey key) {
     try {
       return write(new JcaPKCS8Generator(key, null).generate());

@@ -622,6 +622,11 @@ public final class WorkerAgent {
 
   // ---- Certificate renewal ----
 
+  /** The certificate the worker presents to new connections, when it talks mTLS. */
+  public Optional<java.security.cert.X509Certificate> certificate() {
+    return identity.map(WorkerIdentity::current);
+  }
+
   /** Whole days the worker's certificate has left, when it talks mTLS; for metrics. */
   public Optional<Long> certificateDaysLeft() {
     return identity.map(WorkerIdentity::daysLeft);
@@ -635,7 +640,6 @@ public final class WorkerAgent {
   private void renewCertificates(WorkerIdentity id) {
     while (true) {
       Instant now = Instant.now();
-      id.warnIfExpiringSoon(now);
       Duration wait = Duration.between(now, id.renewAt());
       if (!wait.isPositive() && id.renewable()) {
         try {
@@ -650,10 +654,12 @@ public final class WorkerAgent {
           continue;
         } catch (StatusRuntimeException | IllegalArgumentException e) {
           log.warn("renewing the worker certificate failed; retrying in {}: {}", RENEWAL_RETRY, e.getMessage());
+          id.warnIfExpiringSoon(now);
           wait = RENEWAL_RETRY;
         }
       } else if (!wait.isPositive()) {
-        wait = RENEWAL_CHECK; // file-based: an operator replaces the files; keep warning
+        id.warnIfExpiringSoon(now); // file-based: an operator replaces the files
+        wait = RENEWAL_CHECK;
       }
       try {
         terminated.get(Math.min(wait.toMillis(), RENEWAL_CHECK.toMillis()), TimeUnit.MILLISECONDS);
