@@ -289,7 +289,7 @@ public record WorkerConfig(
             + " killGracePeriod=%s, drainTimeout=%s, metricsTtl=%s, tls=%s]")
         .formatted(
             serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-            outboxCapacity, killGracePeriod, drainTimeout, metricsTtl, tls);
+            outboxCapacity, killGracePeriod, drainTimeout, metricsTtl, tls.isPresent() ? "on" : "off");
   }
 
   /**
