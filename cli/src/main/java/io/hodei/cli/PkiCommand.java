@@ -25,11 +25,16 @@ final class PkiCommand {
       name = "init",
       mixinStandardHelpOptions = true,
       description = {
-        "Creates DIR/ca.crt, ca.key (10 years), server.crt, server.key (1 year) and admin.crt, admin.key (90 days).",
+        "Creates DIR/ca.crt, ca.key (10 years), server.crt, server.key (1 year) and admin.crt,"
+            + " admin.key (90 days).",
         "Keys are EC P-256, PEM (PKCS#8), mode 0600."
       })
   static final class Init implements Callable<Integer> {
-    @Option(names = "--dir", paramLabel = "DIR", required = true, description = "Where the files go (created 0700).")
+    @Option(
+        names = "--dir",
+        paramLabel = "DIR",
+        required = true,
+        description = "Where the files go (created 0700).")
     Path dir;
 
     @Option(
@@ -38,7 +43,9 @@ final class PkiCommand {
         description = "Names the server is reached by; repeatable (default: localhost, 127.0.0.1).")
     List<String> sans = new ArrayList<>();
 
-    @Option(names = "--force", description = "Replace an existing CA; every certificate it signed stops working.")
+    @Option(
+        names = "--force",
+        description = "Replace an existing CA; every certificate it signed stops working.")
     boolean force;
 
     @Spec picocli.CommandLine.Model.CommandSpec spec;
@@ -51,9 +58,14 @@ final class PkiCommand {
         throw new HodeiCli.UserError(e.getMessage(), HodeiCli.EX_CANTCREAT);
       }
       var out = spec.commandLine().getOut();
-      out.println("hodei pki: wrote ca.crt, ca.key, server.crt, server.key, admin.crt, admin.key to " + dir
-          + " (server names: " + String.join(", ", sans.isEmpty() ? Pki.DEFAULT_SANS : sans) + ")");
-      out.println("Next: hodei dev --tls-dir " + dir + ", then hodei run --tls-dir " + dir + " -- echo hi");
+      out.println(
+          "hodei pki: wrote ca.crt, ca.key, server.crt, server.key, admin.crt, admin.key to "
+              + dir
+              + " (server names: "
+              + String.join(", ", sans.isEmpty() ? Pki.DEFAULT_SANS : sans)
+              + ")");
+      out.println(
+          "Next: hodei dev --tls-dir " + dir + ", then hodei run --tls-dir " + dir + " -- echo hi");
       out.flush();
       return 0;
     }
@@ -65,13 +77,25 @@ final class PkiCommand {
       mixinStandardHelpOptions = true,
       description = "Writes DIR/NAME.crt and DIR/NAME.key signed by the CA in DIR.")
   static final class Issue implements Callable<Integer> {
-    @Option(names = "--dir", paramLabel = "DIR", required = true, description = "Holds ca.crt and ca.key.")
+    @Option(
+        names = "--dir",
+        paramLabel = "DIR",
+        required = true,
+        description = "Holds ca.crt and ca.key.")
     Path dir;
 
-    @Option(names = "--kind", paramLabel = "KIND", required = true, description = "worker, user or admin.")
+    @Option(
+        names = "--kind",
+        paramLabel = "KIND",
+        required = true,
+        description = "worker, user or admin.")
     String kind;
 
-    @Option(names = "--name", paramLabel = "NAME", required = true, description = "The subject's CN; a worker's id for a worker.")
+    @Option(
+        names = "--name",
+        paramLabel = "NAME",
+        required = true,
+        description = "The subject's CN; a worker's id for a worker.")
     String name;
 
     @Option(
@@ -100,8 +124,16 @@ final class PkiCommand {
       try {
         var issued = Pki.load(dir).issueInto(dir, certificateKind, name, lifetime);
         var out = spec.commandLine().getOut();
-        out.println("hodei pki: wrote " + dir.resolve(name + ".crt") + " and " + name + ".key ("
-            + certificateKind.unit() + ", valid until " + issued.certificate().getNotAfter().toInstant() + ")");
+        out.println(
+            "hodei pki: wrote "
+                + dir.resolve(name + ".crt")
+                + " and "
+                + name
+                + ".key ("
+                + certificateKind.unit()
+                + ", valid until "
+                + issued.certificate().getNotAfter().toInstant()
+                + ")");
         out.flush();
         return 0;
       } catch (PkiException e) {

@@ -28,16 +28,28 @@ final class ServerOptions {
   @Option(
       names = "--tls-dir",
       paramLabel = "DIR",
-      description = "Talk mTLS with DIR/ca.crt and DIR/admin.crt, admin.key (default: env " + ENV_TLS_DIR + "; none: plaintext).")
+      description =
+          "Talk mTLS with DIR/ca.crt and DIR/admin.crt, admin.key (default: env "
+              + ENV_TLS_DIR
+              + "; none: plaintext).")
   Path tlsDir;
 
-  @Option(names = "--cert", paramLabel = "FILE", description = "Client certificate instead of DIR/admin.crt.")
+  @Option(
+      names = "--cert",
+      paramLabel = "FILE",
+      description = "Client certificate instead of DIR/admin.crt.")
   Path cert;
 
-  @Option(names = "--key", paramLabel = "FILE", description = "Client key instead of DIR/admin.key.")
+  @Option(
+      names = "--key",
+      paramLabel = "FILE",
+      description = "Client key instead of DIR/admin.key.")
   Path key;
 
-  @Option(names = "--ca", paramLabel = "FILE", description = "CA certificate instead of DIR/ca.crt.")
+  @Option(
+      names = "--ca",
+      paramLabel = "FILE",
+      description = "CA certificate instead of DIR/ca.crt.")
   Path ca;
 
   String address() {
@@ -48,7 +60,9 @@ final class ServerOptions {
     return env != null && !env.isBlank() ? env : DEFAULT;
   }
 
-  /** A channel to the server, mTLS when TLS files are given, plaintext otherwise; callers close it. */
+  /**
+   * A channel to the server, mTLS when TLS files are given, plaintext otherwise; callers close it.
+   */
   ManagedChannel channel() {
     return Grpc.newChannelBuilder(address(), credentials())
         .keepAliveTime(30, TimeUnit.SECONDS)
@@ -58,7 +72,9 @@ final class ServerOptions {
   /** The TLS files in use, checked; empty for plaintext. */
   Optional<TlsFiles.Identity> tlsFiles() {
     Path dir = tlsDir;
-    if (dir == null && System.getenv(ENV_TLS_DIR) != null && !System.getenv(ENV_TLS_DIR).isBlank()) {
+    if (dir == null
+        && System.getenv(ENV_TLS_DIR) != null
+        && !System.getenv(ENV_TLS_DIR).isBlank()) {
       dir = Path.of(System.getenv(ENV_TLS_DIR));
     }
     if (dir == null && cert == null && key == null && ca == null) {

@@ -37,7 +37,9 @@ class MutualTlsRunIT {
             ServerConfig.defaults().withPort(0).withTls(ServerTls.in(tls)),
             List.of(
                 new EmbeddedControlPlane.PoolSpec.Local(
-                    "local", new PoolPolicy(2, Duration.ofMinutes(1), Duration.ofSeconds(60)), Map.of())),
+                    "local",
+                    new PoolPolicy(2, Duration.ofMinutes(1), Duration.ofSeconds(60)),
+                    Map.of())),
             Map.of());
   }
 
@@ -48,7 +50,8 @@ class MutualTlsRunIT {
 
   @Test
   void aJobRunsOnAProvisionedWorkerOverMutualTls() {
-    var result = hodei("run", "--server", plane.address(), "--tls-dir", tls.toString(), "--", "echo", "hi");
+    var result =
+        hodei("run", "--server", plane.address(), "--tls-dir", tls.toString(), "--", "echo", "hi");
 
     assertThat(result.exitCode()).as(result.stderr()).isZero();
     assertThat(result.stdout()).isEqualTo("hi\n");
@@ -57,7 +60,15 @@ class MutualTlsRunIT {
   @Test
   void aJobDoesNotSeeItsWorkersPrivateKey() {
     var result =
-        hodei("run", "--server", plane.address(), "--tls-dir", tls.toString(), "--", "sh", "-c",
+        hodei(
+            "run",
+            "--server",
+            plane.address(),
+            "--tls-dir",
+            tls.toString(),
+            "--",
+            "sh",
+            "-c",
             "echo key=${HODEI_TLS_KEY:-none}");
 
     assertThat(result.stdout()).isEqualTo("key=none\n");
@@ -76,11 +87,12 @@ class MutualTlsRunIT {
     Path other = dir.resolve("other");
     assertThat(hodei("pki", "init", "--dir", other.toString()).exitCode()).isZero();
 
-    var result =
-        hodei("jobs", "list", "--server", plane.address(), "--tls-dir", other.toString());
+    var result = hodei("jobs", "list", "--server", plane.address(), "--tls-dir", other.toString());
 
     assertThat(result.exitCode()).isEqualTo(HodeiCli.EX_UNAVAILABLE);
-    assertThat(result.stderr().strip()).doesNotContain("\n").startsWith("hodei: TLS handshake with the Hodei server at");
+    assertThat(result.stderr().strip())
+        .doesNotContain("\n")
+        .startsWith("hodei: TLS handshake with the Hodei server at");
   }
 
   @Test
@@ -89,20 +101,52 @@ class MutualTlsRunIT {
     assertThat(hodei("pki", "init", "--dir", other.toString()).exitCode()).isZero();
 
     var result =
-        hodei("jobs", "list", "--server", plane.address(), "--ca", tls.resolve("ca.crt").toString(),
-            "--cert", other.resolve("admin.crt").toString(), "--key", other.resolve("admin.key").toString());
+        hodei(
+            "jobs",
+            "list",
+            "--server",
+            plane.address(),
+            "--ca",
+            tls.resolve("ca.crt").toString(),
+            "--cert",
+            other.resolve("admin.crt").toString(),
+            "--key",
+            other.resolve("admin.key").toString());
 
     assertThat(result.stderr()).contains("admin.crt is not signed by ca.crt");
   }
 
   @Test
   void pkiIssueWritesAnOwnerOnlyUserCertificate() throws Exception {
-    var result = hodei("pki", "issue", "--dir", tls.toString(), "--kind", "user", "--name", "alice", "--days", "7");
+    var result =
+        hodei(
+            "pki",
+            "issue",
+            "--dir",
+            tls.toString(),
+            "--kind",
+            "user",
+            "--name",
+            "alice",
+            "--days",
+            "7");
 
     assertThat(result.exitCode()).as(result.stderr()).isZero();
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(tls.resolve("alice.key")))).isEqualTo("rw-------");
-    var jobs = hodei("jobs", "list", "--server", plane.address(), "--tls-dir", tls.toString(),
-        "--cert", tls.resolve("alice.crt").toString(), "--key", tls.resolve("alice.key").toString());
+    assertThat(
+            PosixFilePermissions.toString(Files.getPosixFilePermissions(tls.resolve("alice.key"))))
+        .isEqualTo("rw-------");
+    var jobs =
+        hodei(
+            "jobs",
+            "list",
+            "--server",
+            plane.address(),
+            "--tls-dir",
+            tls.toString(),
+            "--cert",
+            tls.resolve("alice.crt").toString(),
+            "--key",
+            tls.resolve("alice.key").toString());
     assertThat(jobs.exitCode()).as(jobs.stderr()).isZero();
   }
 
@@ -116,7 +160,16 @@ class MutualTlsRunIT {
 
   @Test
   void pkiIssueWithoutACaSaysToRunInit() {
-    var result = hodei("pki", "issue", "--dir", dir.resolve("empty").toString(), "--kind", "worker", "--name", "w-1");
+    var result =
+        hodei(
+            "pki",
+            "issue",
+            "--dir",
+            dir.resolve("empty").toString(),
+            "--kind",
+            "worker",
+            "--name",
+            "w-1");
 
     assertThat(result.stderr()).contains("no ca.key in").contains("run hodei pki init");
   }

@@ -42,6 +42,7 @@ public enum CertificateKind {
         return kind;
       }
     }
-    throw new IllegalArgumentException("unknown certificate kind " + unit + "; use admin, user or worker");
+    throw new IllegalArgumentException(
+        "unknown certificate kind " + unit + "; use admin, user or worker");
   }
 }

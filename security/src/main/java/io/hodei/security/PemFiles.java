@@ -67,7 +67,8 @@ public final class PemFiles {
     Path temp = file.resolveSibling("." + file.getFileName() + ".tmp");
     try {
       Files.deleteIfExists(temp);
-      Files.createFile(temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      Files.createFile(
+          temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       Files.writeString(temp, text, StandardCharsets.US_ASCII);
       Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
@@ -78,8 +79,9 @@ public final class PemFiles {
   /** The first certificate in {@code pem}; {@code source} names it in errors. */
   public static X509Certificate certificate(String pem, String source) {
     try {
-      var chain = io.grpc.util.CertificateUtils.getX509Certificates(
-          new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
+      var chain =
+          io.grpc.util.CertificateUtils.getX509Certificates(
+              new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
       if (chain.length == 0) {
         throw new PkiException(source + " holds no certificate");
       }

@@ -38,12 +38,12 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * Hodei's certificate authority: a directory holding {@code ca.crt}/{@code ca.key} and the
  * certificates it signed, each as {@code NAME.crt}/{@code NAME.key}.
  *
- * <p>Keys are EC P-256, signatures SHA256withECDSA. Lifetimes: the CA {@value #CA_YEARS} years;
- * the others per {@link CertificateKind#defaultLifetime()} (server 1 year, admin and user 90
- * days, worker 24 hours). Subjects are {@code CN=<name>,OU=<kind>,O=Hodei}.
+ * <p>Keys are EC P-256, signatures SHA256withECDSA. Lifetimes: the CA {@value #CA_YEARS} years; the
+ * others per {@link CertificateKind#defaultLifetime()} (server 1 year, admin and user 90 days,
+ * worker 24 hours). Subjects are {@code CN=<name>,OU=<kind>,O=Hodei}.
  *
- * <p>Instances are immutable and thread-safe: the provisioner and the renewal call issue from
- * one at once.
+ * <p>Instances are immutable and thread-safe: the provisioner and the renewal call issue from one
+ * at once.
  */
 public final class Pki {
   public static final int CA_YEARS = 10;
@@ -51,6 +51,7 @@ public final class Pki {
   public static final String CA_KEY = "ca.key";
   public static final String SERVER = "server";
   public static final String ADMIN = "admin";
+
   /** Subject alternative names of the server certificate unless told otherwise. */
   public static final List<String> DEFAULT_SANS = List.of("localhost", "127.0.0.1");
 
@@ -78,19 +79,37 @@ public final class Pki {
   public static Pki init(Path dir, List<String> sans, boolean force) {
     if (Files.exists(dir.resolve(CA_KEY)) && !force) {
       throw new PkiException(
-          dir.resolve(CA_KEY) + " already exists; pass --force to replace the CA (every certificate it signed stops working)");
+          dir.resolve(CA_KEY)
+              + " already exists; pass --force to replace the CA (every certificate it signed stops"
+              + " working)");
     }
     PemFiles.createPrivateDirectory(dir);
     Instant now = Instant.now();
     KeyPair keys = newKeyPair();
     X500Name subject = subject("Hodei CA", "ca");
     X509Certificate caCert =
-        sign(subject, keys.getPublic(), subject, keys.getPrivate(), keys.getPublic(), now,
-            now.atZone(ZoneOffset.UTC).plusYears(CA_YEARS).toInstant(), true, List.of(), null);
+        sign(
+            subject,
+            keys.getPublic(),
+            subject,
+            keys.getPrivate(),
+            keys.getPublic(),
+            now,
+            now.atZone(ZoneOffset.UTC).plusYears(CA_YEARS).toInstant(),
+            true,
+            List.of(),
+            null);
     var pki = new Pki(new IssuedCertificate(caCert, keys.getPrivate()));
     write(dir, "ca", pki.ca);
-    write(dir, SERVER, pki.issueServer(sans.isEmpty() ? DEFAULT_SANS : sans, CertificateKind.SERVER.defaultLifetime()));
-    write(dir, ADMIN, pki.issue(CertificateKind.ADMIN, ADMIN, CertificateKind.ADMIN.defaultLifetime()));
+    write(
+        dir,
+        SERVER,
+        pki.issueServer(
+            sans.isEmpty() ? DEFAULT_SANS : sans, CertificateKind.SERVER.defaultLifetime()));
+    write(
+        dir,
+        ADMIN,
+        pki.issue(CertificateKind.ADMIN, ADMIN, CertificateKind.ADMIN.defaultLifetime()));
     return pki;
   }
 
@@ -109,7 +128,9 @@ public final class Pki {
     return new Pki(new IssuedCertificate(cert, key));
   }
 
-  /** Issues a certificate of {@code kind} named {@code name}, valid from now for {@code lifetime}. */
+  /**
+   * Issues a certificate of {@code kind} named {@code name}, valid from now for {@code lifetime}.
+   */
   public IssuedCertificate issue(CertificateKind kind, String name, Duration lifetime) {
     Instant now = Instant.now();
     return issue(kind, name, now.minus(BACKDATE), now.plus(lifetime), List.of());
@@ -118,10 +139,13 @@ public final class Pki {
   /** Issues a server certificate for {@code sans} (DNS names or IP addresses). */
   public IssuedCertificate issueServer(List<String> sans, Duration lifetime) {
     Instant now = Instant.now();
-    return issue(CertificateKind.SERVER, "hodei-server", now.minus(BACKDATE), now.plus(lifetime), sans);
+    return issue(
+        CertificateKind.SERVER, "hodei-server", now.minus(BACKDATE), now.plus(lifetime), sans);
   }
 
-  /** Issues a certificate valid exactly from {@code notBefore} to {@code notAfter}; tests use it. */
+  /**
+   * Issues a certificate valid exactly from {@code notBefore} to {@code notAfter}; tests use it.
+   */
   public IssuedCertificate issue(
       CertificateKind kind, String name, Instant notBefore, Instant notAfter, List<String> sans) {
     if (name.isBlank() || name.contains("/") || name.contains(",") || name.startsWith(".")) {
@@ -129,13 +153,23 @@ public final class Pki {
     }
     KeyPair keys = newKeyPair();
     X509Certificate cert =
-        sign(subject(name, kind.unit()), keys.getPublic(), issuerName(), ca.key(),
-            ca.certificate().getPublicKey(), notBefore, notAfter, false, sans, kind);
+        sign(
+            subject(name, kind.unit()),
+            keys.getPublic(),
+            issuerName(),
+            ca.key(),
+            ca.certificate().getPublicKey(),
+            notBefore,
+            notAfter,
+            false,
+            sans,
+            kind);
     return new IssuedCertificate(cert, keys.getPrivate());
   }
 
   /** Issues {@code name} and writes it to {@code dir} as {@code name.crt}/{@code name.key}. */
-  public IssuedCertificate issueInto(Path dir, CertificateKind kind, String name, Duration lifetime) {
+  public IssuedCertificate issueInto(
+      Path dir, CertificateKind kind, String name, Duration lifetime) {
     var issued = issue(kind, name, lifetime);
     write(dir, name, issued);
     return issued;
@@ -160,27 +194,46 @@ public final class Pki {
   }
 
   private static X509Certificate sign(
-      X500Name subject, PublicKey subjectKey, X500Name issuer, PrivateKey issuerKey,
-      PublicKey issuerPublicKey, Instant notBefore, Instant notAfter, boolean isCa,
-      List<String> sans, CertificateKind kind) {
+      X500Name subject,
+      PublicKey subjectKey,
+      X500Name issuer,
+      PrivateKey issuerKey,
+      PublicKey issuerPublicKey,
+      Instant notBefore,
+      Instant notAfter,
+      boolean isCa,
+      List<String> sans,
+      CertificateKind kind) {
     try {
       var ext = new JcaX509ExtensionUtils();
       var builder =
           new JcaX509v3CertificateBuilder(
-              issuer, new BigInteger(127, RANDOM).add(BigInteger.ONE), Date.from(notBefore),
-              Date.from(notAfter), subject, subjectKey);
+              issuer,
+              new BigInteger(127, RANDOM).add(BigInteger.ONE),
+              Date.from(notBefore),
+              Date.from(notAfter),
+              subject,
+              subjectKey);
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(isCa));
-      builder.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(subjectKey));
-      builder.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(issuerPublicKey));
+      builder.addExtension(
+          Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(subjectKey));
+      builder.addExtension(
+          Extension.authorityKeyIdentifier,
+          false,
+          ext.createAuthorityKeyIdentifier(issuerPublicKey));
       if (isCa) {
         builder.addExtension(
             Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
       } else {
         builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
         builder.addExtension(
-            Extension.extendedKeyUsage, false,
+            Extension.extendedKeyUsage,
+            false,
             kind == CertificateKind.SERVER
-                ? new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth})
+                ? new ExtendedKeyUsage(
+                    new KeyPurposeId[] {
+                      KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth
+                    })
                 : new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
       }
       if (!sans.isEmpty()) {

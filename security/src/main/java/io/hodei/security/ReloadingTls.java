@@ -23,13 +23,13 @@ import org.slf4j.LoggerFactory;
 /**
  * TLS credentials over files that are re-read while in use: every {@code reloadEvery}, when any of
  * the CA, certificate or key file changed, all three are checked together and swapped into grpc's
- * {@link AdvancedTlsX509KeyManager} and {@link AdvancedTlsX509TrustManager},
- * so a replaced {@code server.crt}/{@code server.key} serves new connections without a restart.
- * Connections already open keep the certificate they were made with.
+ * {@link AdvancedTlsX509KeyManager} and {@link AdvancedTlsX509TrustManager}, so a replaced {@code
+ * server.crt}/{@code server.key} serves new connections without a restart. Connections already open
+ * keep the certificate they were made with.
  *
  * <p>A second task checks once per {@code checkEvery} how long the loaded certificate and the CA
- * have left and logs a warning when either expires within {@code warnWithin}; {@link
- * #daysLeft()} and {@link #caDaysLeft()} expose the values for metrics.
+ * have left and logs a warning when either expires within {@code warnWithin}; {@link #daysLeft()}
+ * and {@link #caDaysLeft()} expose the values for metrics.
  *
  * <p>Thread-safety: the managers swap their material atomically (grpc's guarantee); the days-left
  * values are volatile and written only by the check task. {@link #close()} stops both tasks.
@@ -50,23 +50,30 @@ public final class ReloadingTls implements AutoCloseable {
   private volatile long caDaysLeft;
 
   private ReloadingTls(
-      TlsFiles.Identity files, boolean verifyHostName, Duration reloadEvery, Duration checkEvery, Duration warnWithin) {
+      TlsFiles.Identity files,
+      boolean verifyHostName,
+      Duration reloadEvery,
+      Duration checkEvery,
+      Duration warnWithin) {
     files.validate();
     this.files = files;
     this.warnWithin = warnWithin;
     this.scheduler =
-        Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("tls-reload").daemon().factory());
+        Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("tls-reload").daemon().factory());
     try {
       this.trust =
           AdvancedTlsX509TrustManager.newBuilder()
               .setVerification(
                   verifyHostName
-                      ? AdvancedTlsX509TrustManager.Verification.CERTIFICATE_AND_HOST_NAME_VERIFICATION
+                      ? AdvancedTlsX509TrustManager.Verification
+                          .CERTIFICATE_AND_HOST_NAME_VERIFICATION
                       : AdvancedTlsX509TrustManager.Verification.CERTIFICATE_ONLY_VERIFICATION)
               .build();
       reload();
       long millis = reloadEvery.toMillis();
-      scheduler.scheduleWithFixedDelay(this::reloadIfChanged, millis, millis, TimeUnit.MILLISECONDS);
+      scheduler.scheduleWithFixedDelay(
+          this::reloadIfChanged, millis, millis, TimeUnit.MILLISECONDS);
     } catch (PkiException e) {
       scheduler.shutdownNow();
       throw e;
@@ -79,9 +86,13 @@ public final class ReloadingTls implements AutoCloseable {
         this::checkExpiry, checkEvery.toMillis(), checkEvery.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  /** The control plane's credentials from {@code dir}: {@code server.crt}/{@code .key}, {@code ca.crt}. */
+  /**
+   * The control plane's credentials from {@code dir}: {@code server.crt}/{@code .key}, {@code
+   * ca.crt}.
+   */
   public static ReloadingTls forServer(Path dir, Duration reloadEvery, Duration checkEvery) {
-    return new ReloadingTls(TlsFiles.Identity.in(dir, Pki.SERVER), false, reloadEvery, checkEvery, DEFAULT_WARN_WITHIN);
+    return new ReloadingTls(
+        TlsFiles.Identity.in(dir, Pki.SERVER), false, reloadEvery, checkEvery, DEFAULT_WARN_WITHIN);
   }
 
   /** A client's credentials; the server's certificate must name the host dialled. */
@@ -90,9 +101,9 @@ public final class ReloadingTls implements AutoCloseable {
   }
 
   /**
-   * Loads the three files when any of them changed since the last load. A pair caught half
-   * written (key and certificate not matching) is skipped and retried on the next tick; the
-   * previous material stays in use meanwhile.
+   * Loads the three files when any of them changed since the last load. A pair caught half written
+   * (key and certificate not matching) is skipped and retried on the next tick; the previous
+   * material stays in use meanwhile.
    */
   private void reloadIfChanged() {
     try {
@@ -169,7 +180,10 @@ public final class ReloadingTls implements AutoCloseable {
     if (now.plus(warnWithin).isAfter(notAfter)) {
       log.warn(
           "certificate {} (serial {}) expires at {}: {} days left; issue a new one with hodei pki",
-          file, cert.getSerialNumber().toString(16), notAfter, TlsFiles.daysLeft(cert, now));
+          file,
+          cert.getSerialNumber().toString(16),
+          notAfter,
+          TlsFiles.daysLeft(cert, now));
     }
   }
 

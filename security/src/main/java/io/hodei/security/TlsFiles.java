@@ -12,8 +12,8 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 
 /**
- * Loading certificate files with checks that fail in one line naming the file: "server.crt
- * expired on 2026-01-01", "admin.crt is not signed by ca.crt".
+ * Loading certificate files with checks that fail in one line naming the file: "server.crt expired
+ * on 2026-01-01", "admin.crt is not signed by ca.crt".
  */
 public final class TlsFiles {
   private TlsFiles() {}
@@ -25,7 +25,8 @@ public final class TlsFiles {
   public record Identity(Path ca, Path certificate, Path key) {
     /** {@code dir/ca.crt}, {@code dir/NAME.crt}, {@code dir/NAME.key}. */
     public static Identity in(Path dir, String name) {
-      return new Identity(dir.resolve(Pki.CA_CERT), dir.resolve(name + ".crt"), dir.resolve(name + ".key"));
+      return new Identity(
+          dir.resolve(Pki.CA_CERT), dir.resolve(name + ".crt"), dir.resolve(name + ".key"));
     }
 
     /** Loads and checks all three files; returns the certificate. */
@@ -52,7 +53,11 @@ public final class TlsFiles {
     if (!Files.exists(file)) {
       Path dir = file.toAbsolutePath().getParent();
       throw new PkiException(
-          "no " + name(file) + " in " + dir + (name(file).equals(Pki.CA_CERT) ? ": run hodei pki init --dir " + dir : ""));
+          "no "
+              + name(file)
+              + " in "
+              + dir
+              + (name(file).equals(Pki.CA_CERT) ? ": run hodei pki init --dir " + dir : ""));
     }
     return PemFiles.certificate(PemFiles.read(file), name(file));
   }
@@ -70,7 +75,8 @@ public final class TlsFiles {
   }
 
   /** Fails unless {@code cert} carries a signature by {@code ca}. */
-  public static void checkSignedBy(X509Certificate cert, String name, X509Certificate ca, String caName) {
+  public static void checkSignedBy(
+      X509Certificate cert, String name, X509Certificate ca, String caName) {
     try {
       cert.verify(ca.getPublicKey());
     } catch (GeneralSecurityException e) {

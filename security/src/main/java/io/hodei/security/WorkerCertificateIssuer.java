@@ -7,9 +7,9 @@ import java.time.Duration;
 import java.util.Map;
 
 /**
- * Issues worker certificates ({@code CN=<worker id>,OU=worker,O=Hodei}) from the CA in the
- * server's TLS directory. Only the worker's own key, its certificate and the CA certificate leave
- * this class; the CA key never does. Thread-safe: {@link Pki} is immutable.
+ * Issues worker certificates ({@code CN=<worker id>,OU=worker,O=Hodei}) from the CA in the server's
+ * TLS directory. Only the worker's own key, its certificate and the CA certificate leave this
+ * class; the CA key never does. Thread-safe: {@link Pki} is immutable.
  */
 public final class WorkerCertificateIssuer implements WorkerCredentials {
   public static final String ENV_CA = "HODEI_TLS_CA";

@@ -21,8 +21,10 @@ class PkiTest {
     Path dir = tmp.resolve("tls");
     Pki.init(dir, List.of(), false);
 
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir))).isEqualTo("rwx------");
-    for (String file : List.of("ca.crt", "ca.key", "server.crt", "server.key", "admin.crt", "admin.key")) {
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)))
+        .isEqualTo("rwx------");
+    for (String file :
+        List.of("ca.crt", "ca.key", "server.crt", "server.key", "admin.crt", "admin.key")) {
       assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(file))))
           .as(file)
           .isEqualTo("rw-------");
@@ -35,7 +37,8 @@ class PkiTest {
     Pki.init(tmp.resolve("a"), List.of(), false);
     Pki.init(tmp.resolve("b"), List.of("hodei.example.com", "10.0.0.7"), false);
 
-    assertThat(sans(TlsFiles.loadCertificate(tmp.resolve("a/server.crt")))).containsExactly("localhost", "127.0.0.1");
+    assertThat(sans(TlsFiles.loadCertificate(tmp.resolve("a/server.crt"))))
+        .containsExactly("localhost", "127.0.0.1");
     assertThat(sans(TlsFiles.loadCertificate(tmp.resolve("b/server.crt"))))
         .containsExactly("hodei.example.com", "10.0.0.7");
   }
@@ -79,12 +82,14 @@ class PkiTest {
     Path dir = tmp.resolve("tls");
     Pki.init(dir, List.of(), false);
 
-    Pki.load(dir).issueInto(dir, CertificateKind.WORKER, "w-42", CertificateKind.WORKER.defaultLifetime());
+    Pki.load(dir)
+        .issueInto(dir, CertificateKind.WORKER, "w-42", CertificateKind.WORKER.defaultLifetime());
 
     X509Certificate cert = TlsFiles.Identity.in(dir, "w-42").validate();
     assertThat(cert.getSubjectX500Principal().getName()).isEqualTo("CN=w-42,OU=worker,O=Hodei");
     assertThat(lifetime(cert)).isBetween(Duration.ofHours(24), Duration.ofHours(25));
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("w-42.key"))))
+    assertThat(
+            PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("w-42.key"))))
         .isEqualTo("rw-------");
   }
 
@@ -99,9 +104,14 @@ class PkiTest {
     Path dir = tmp.resolve("tls");
     var pki = Pki.init(dir, List.of(), false);
     Instant notAfter = Instant.parse("2026-01-01T00:00:00Z");
-    Pki.write(dir, "old", pki.issue(CertificateKind.USER, "old", notAfter.minus(Duration.ofDays(1)), notAfter, List.of()));
+    Pki.write(
+        dir,
+        "old",
+        pki.issue(
+            CertificateKind.USER, "old", notAfter.minus(Duration.ofDays(1)), notAfter, List.of()));
 
-    assertThatThrownBy(() -> TlsFiles.Identity.in(dir, "old").validate()).hasMessage("old.crt expired on 2026-01-01");
+    assertThatThrownBy(() -> TlsFiles.Identity.in(dir, "old").validate())
+        .hasMessage("old.crt expired on 2026-01-01");
   }
 
   @Test

@@ -79,7 +79,8 @@ class MutualTlsIT {
 
   @Test
   void aClientWithoutACertificateIsRefused() throws Exception {
-    var creds = TlsChannelCredentials.newBuilder().trustManager(tls.resolve("ca.crt").toFile()).build();
+    var creds =
+        TlsChannelCredentials.newBuilder().trustManager(tls.resolve("ca.crt").toFile()).build();
     var channel = Grpc.newChannelBuilderForAddress("127.0.0.1", port, creds).build();
 
     assertThat(statusOf(() -> getJob(channel)).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
@@ -90,13 +91,22 @@ class MutualTlsIT {
     var other = Pki.init(tmp.resolve("other"), List.of(), false);
     Pki.write(tls, "intruder", other.issue(CertificateKind.ADMIN, "admin", Duration.ofDays(1)));
 
-    assertThat(statusOf(() -> getJob(channel("intruder"))).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(statusOf(() -> getJob(channel("intruder"))).getCode())
+        .isEqualTo(Status.Code.UNAVAILABLE);
   }
 
   @Test
   void anExpiredCertificateIsRefused() {
     Instant now = Instant.now();
-    Pki.write(tls, "old", pki.issue(CertificateKind.ADMIN, "old", now.minus(Duration.ofDays(2)), now.minus(Duration.ofDays(1)), List.of()));
+    Pki.write(
+        tls,
+        "old",
+        pki.issue(
+            CertificateKind.ADMIN,
+            "old",
+            now.minus(Duration.ofDays(2)),
+            now.minus(Duration.ofDays(1)),
+            List.of()));
 
     assertThat(statusOf(() -> getJob(channel("old"))).getCode()).isEqualTo(Status.Code.UNAVAILABLE);
   }
@@ -123,10 +133,17 @@ class MutualTlsIT {
   @Test
   void aWorkerRenewsOnlyItsOwnCertificate() {
     var old = pki.issueInto(tls, CertificateKind.WORKER, "w-1", Duration.ofHours(1));
-    var stub = WorkerAgentServiceGrpc.newBlockingStub(channel("w-1")).withDeadlineAfter(10, TimeUnit.SECONDS);
+    var stub =
+        WorkerAgentServiceGrpc.newBlockingStub(channel("w-1"))
+            .withDeadlineAfter(10, TimeUnit.SECONDS);
 
-    var renewed = stub.renewCertificate(RenewCertificateRequest.newBuilder().setWorkerId("w-1").build());
-    var denied = statusOf(() -> stub.renewCertificate(RenewCertificateRequest.newBuilder().setWorkerId("w-2").build()));
+    var renewed =
+        stub.renewCertificate(RenewCertificateRequest.newBuilder().setWorkerId("w-1").build());
+    var denied =
+        statusOf(
+            () ->
+                stub.renewCertificate(
+                    RenewCertificateRequest.newBuilder().setWorkerId("w-2").build()));
 
     X509Certificate cert = PemFiles.certificate(renewed.getCertificatePem(), "renewed");
     assertThat(cert.getSubjectX500Principal().getName()).isEqualTo("CN=w-1,OU=worker,O=Hodei");
@@ -143,16 +160,21 @@ class MutualTlsIT {
 
     Pki.write(tls, "server", replacement);
 
-    await().atMost(Duration.ofSeconds(10))
+    await()
+        .atMost(Duration.ofSeconds(10))
         .untilAsserted(
-            () -> assertThat(serverSerialSeenBy(channel("admin"))).isEqualTo(replacement.certificate().getSerialNumber()));
+            () ->
+                assertThat(serverSerialSeenBy(channel("admin")))
+                    .isEqualTo(replacement.certificate().getSerialNumber()));
     assertThat(before).isNotEqualTo(replacement.certificate().getSerialNumber());
   }
 
   @Test
   void theServerReportsDaysLeftOnItsCertificates() {
-    assertThat(plane.server.certificateDaysLeft()).hasValueSatisfying(d -> assertThat(d).isBetween(363L, 365L));
-    assertThat(plane.server.caDaysLeft()).hasValueSatisfying(d -> assertThat(d).isGreaterThan(3600L));
+    assertThat(plane.server.certificateDaysLeft())
+        .hasValueSatisfying(d -> assertThat(d).isBetween(363L, 365L));
+    assertThat(plane.server.caDaysLeft())
+        .hasValueSatisfying(d -> assertThat(d).isGreaterThan(3600L));
   }
 
   // ---- helpers ----
@@ -186,7 +208,9 @@ class MutualTlsIT {
   }
 
   private io.hodei.api.v1.RegisterResponse register(Channel channel, String workerId) {
-    var otp = new OtpService(plane.stores.otps(), Clock.systemUTC(), OtpService.DEFAULT_TTL).issue(new WorkerId(workerId));
+    var otp =
+        new OtpService(plane.stores.otps(), Clock.systemUTC(), OtpService.DEFAULT_TTL)
+            .issue(new WorkerId(workerId));
     return WorkerAgentServiceGrpc.newBlockingStub(channel)
         .withDeadlineAfter(10, TimeUnit.SECONDS)
         .register(
@@ -206,12 +230,15 @@ class MutualTlsIT {
     ClientInterceptor capture =
         new ClientInterceptor() {
           @Override
-          public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
-            return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
+          public <Q, R> ClientCall<Q, R> interceptCall(
+              MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+            return new ForwardingClientCall.SimpleForwardingClientCall<>(
+                next.newCall(method, options)) {
               @Override
               public void start(Listener<R> listener, Metadata headers) {
                 super.start(
-                    new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(listener) {
+                    new ForwardingClientCallListener.SimpleForwardingClientCallListener<>(
+                        listener) {
                       @Override
                       public void onHeaders(Metadata responseHeaders) {
                         record(getAttributes());
@@ -231,7 +258,8 @@ class MutualTlsIT {
                 var session = attributes.get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
                 if (session != null) {
                   try {
-                    seen.set(((X509Certificate) session.getPeerCertificates()[0]).getSerialNumber());
+                    seen.set(
+                        ((X509Certificate) session.getPeerCertificates()[0]).getSerialNumber());
                   } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
                     throw new AssertionError(e);
                   }
@@ -240,7 +268,9 @@ class MutualTlsIT {
             };
           }
         };
-    catchThrowableOfType(StatusRuntimeException.class, () -> getJob(io.grpc.ClientInterceptors.intercept(channel, capture)));
+    catchThrowableOfType(
+        StatusRuntimeException.class,
+        () -> getJob(io.grpc.ClientInterceptors.intercept(channel, capture)));
     assertThat(seen.get()).as("the TLS session's peer certificate").isNotNull();
     return seen.get();
   }

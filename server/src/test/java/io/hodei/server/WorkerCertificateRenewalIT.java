@@ -34,7 +34,10 @@ class WorkerCertificateRenewalIT {
   void start() {
     Path tls = tmp.resolve("tls");
     pki = Pki.init(tls, List.of(), false);
-    var config = ServerConfig.defaults().withPort(0).withTls(new ServerTls(tls, Duration.ofSeconds(1), Duration.ofHours(1)));
+    var config =
+        ServerConfig.defaults()
+            .withPort(0)
+            .withTls(new ServerTls(tls, Duration.ofSeconds(1), Duration.ofHours(1)));
     plane = new ControlPlane(tmp, Clock.systemUTC(), PoolPolicy.DEFAULT, config, List.of());
   }
 
@@ -52,22 +55,34 @@ class WorkerCertificateRenewalIT {
     var id = new WorkerId("w-renew");
     Instant now = Instant.now();
     // Six seconds of life: renewal is due after four.
-    var shortLived = pki.issue(CertificateKind.WORKER, id.value(), now, now.plusSeconds(6), List.of());
-    var otp = new OtpService(plane.stores.otps(), Clock.systemUTC(), OtpService.DEFAULT_TTL).issue(id);
+    var shortLived =
+        pki.issue(CertificateKind.WORKER, id.value(), now, now.plusSeconds(6), List.of());
+    var otp =
+        new OtpService(plane.stores.otps(), Clock.systemUTC(), OtpService.DEFAULT_TTL).issue(id);
     agent =
         new WorkerAgent(
             WorkerConfig.of(otp.token(), plane.server.address(), id.value())
                 .withTempRoot(tmp.resolve("worker"))
                 .withTls(
                     new WorkerTls.Pem(
-                        PemFiles.toPemText(pki.caCertificate()), shortLived.certificatePem(), shortLived.keyPem())));
+                        PemFiles.toPemText(pki.caCertificate()),
+                        shortLived.certificatePem(),
+                        shortLived.keyPem())));
     agent.start();
 
-    await().atMost(Duration.ofSeconds(20))
-        .until(() -> !agent.certificate().orElseThrow().getSerialNumber().equals(shortLived.certificate().getSerialNumber()));
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () ->
+                !agent
+                    .certificate()
+                    .orElseThrow()
+                    .getSerialNumber()
+                    .equals(shortLived.certificate().getSerialNumber()));
 
     X509Certificate renewed = agent.certificate().orElseThrow();
-    assertThat(renewed.getSubjectX500Principal().getName()).isEqualTo("CN=w-renew,OU=worker,O=Hodei");
+    assertThat(renewed.getSubjectX500Principal().getName())
+        .isEqualTo("CN=w-renew,OU=worker,O=Hodei");
     assertThat(renewed.getNotAfter().toInstant()).isAfter(now.plus(Duration.ofHours(23)));
     assertThat(agent.certificateDaysLeft()).hasValue(0L);
     assertThat(agent.exitStatus()).isEmpty();

@@ -7,15 +7,17 @@ import io.grpc.ManagedChannel;
 import java.util.Optional;
 
 /**
- * The one place the worker builds its channel to the control plane: mTLS with the worker's
- * identity when it has one, plaintext otherwise.
+ * The one place the worker builds its channel to the control plane: mTLS with the worker's identity
+ * when it has one, plaintext otherwise.
  */
 final class ServerChannel {
   private ServerChannel() {}
 
   static ManagedChannel open(ServerAddress address, Optional<WorkerIdentity> identity) {
     ChannelCredentials credentials =
-        identity.map(WorkerIdentity::channelCredentials).orElseGet(InsecureChannelCredentials::create);
+        identity
+            .map(WorkerIdentity::channelCredentials)
+            .orElseGet(InsecureChannelCredentials::create);
     return Grpc.newChannelBuilderForAddress(address.host(), address.port(), credentials)
         .userAgent("hodei-worker")
         .build();

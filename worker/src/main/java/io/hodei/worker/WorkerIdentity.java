@@ -47,7 +47,8 @@ final class WorkerIdentity implements AutoCloseable {
     try {
       trust =
           AdvancedTlsX509TrustManager.newBuilder()
-              .setVerification(AdvancedTlsX509TrustManager.Verification.CERTIFICATE_AND_HOST_NAME_VERIFICATION)
+              .setVerification(
+                  AdvancedTlsX509TrustManager.Verification.CERTIFICATE_AND_HOST_NAME_VERIFICATION)
               .build();
       switch (source) {
         case WorkerTls.Pem pem -> {
@@ -57,14 +58,17 @@ final class WorkerIdentity implements AutoCloseable {
         }
         case WorkerTls.Files files -> {
           reloader =
-              Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("tls-reload").daemon().factory());
+              Executors.newSingleThreadScheduledExecutor(
+                  Thread.ofPlatform().name("tls-reload").daemon().factory());
           long millis = reloadEvery.toMillis();
           reloadFrom(files);
-          reloader.scheduleWithFixedDelay(() -> reloadIfChanged(files), millis, millis, TimeUnit.MILLISECONDS);
+          reloader.scheduleWithFixedDelay(
+              () -> reloadIfChanged(files), millis, millis, TimeUnit.MILLISECONDS);
         }
       }
     } catch (IOException | GeneralSecurityException e) {
-      throw new IllegalArgumentException("cannot load the worker's TLS material: " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "cannot load the worker's TLS material: " + e.getMessage(), e);
     }
   }
 
@@ -76,7 +80,8 @@ final class WorkerIdentity implements AutoCloseable {
     }
     try {
       reloadFrom(files);
-      log.info("reloaded {} (serial {})", files.certificate(), current.getSerialNumber().toString(16));
+      log.info(
+          "reloaded {} (serial {})", files.certificate(), current.getSerialNumber().toString(16));
     } catch (IOException | GeneralSecurityException | RuntimeException e) {
       // a pair caught half written is retried on the next tick; the old one stays in use
       log.warn("not reloading {}: {}", files.certificate(), e.getMessage());
@@ -117,7 +122,8 @@ final class WorkerIdentity implements AutoCloseable {
     try (InputStream in = stream(keyPem)) {
       key = CertificateUtils.getPrivateKey(in);
     } catch (IOException | GeneralSecurityException e) {
-      throw new IllegalArgumentException(WorkerTls.ENV_KEY + " is not a PEM (PKCS#8) private key: " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          WorkerTls.ENV_KEY + " is not a PEM (PKCS#8) private key: " + e.getMessage(), e);
     }
     if (!chain[0].getPublicKey().getAlgorithm().equals(key.getAlgorithm())) {
       throw new IllegalArgumentException("the worker's key does not fit its certificate");
@@ -158,8 +164,10 @@ final class WorkerIdentity implements AutoCloseable {
     Instant until = cert.getNotAfter().toInstant();
     Duration third = Duration.between(from, until).dividedBy(3);
     if (now.plus(third).isAfter(until)) {
-      log.warn("worker certificate (serial {}) expires at {}; renewal has not replaced it yet",
-          cert.getSerialNumber().toString(16), until);
+      log.warn(
+          "worker certificate (serial {}) expires at {}; renewal has not replaced it yet",
+          cert.getSerialNumber().toString(16),
+          until);
     }
   }
 
@@ -171,7 +179,8 @@ final class WorkerIdentity implements AutoCloseable {
       }
       return chain;
     } catch (IOException | GeneralSecurityException e) {
-      throw new IllegalArgumentException(source + " is not a PEM certificate: " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          source + " is not a PEM certificate: " + e.getMessage(), e);
     }
   }
 

@@ -5,10 +5,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Where a worker's mTLS material comes from. A provisioned worker gets PEM text in its
- * environment ({@value #ENV_CA}, {@value #ENV_CERT}, {@value #ENV_KEY}) and renews it over the
- * channel; a hand-run worker may name files instead ({@value #ENV_CA_FILE}, {@value
- * #ENV_CERT_FILE}, {@value #ENV_KEY_FILE}), which are reloaded when they change.
+ * Where a worker's mTLS material comes from. A provisioned worker gets PEM text in its environment
+ * ({@value #ENV_CA}, {@value #ENV_CERT}, {@value #ENV_KEY}) and renews it over the channel; a
+ * hand-run worker may name files instead ({@value #ENV_CA_FILE}, {@value #ENV_CERT_FILE}, {@value
+ * #ENV_KEY_FILE}), which are reloaded when they change.
  */
 public sealed interface WorkerTls {
   String ENV_CA = "HODEI_TLS_CA";
@@ -36,7 +36,10 @@ public sealed interface WorkerTls {
     }
     if (present(env, ENV_CA_FILE, ENV_CERT_FILE, ENV_KEY_FILE)) {
       return Optional.of(
-          new Files(Path.of(env.get(ENV_CA_FILE)), Path.of(env.get(ENV_CERT_FILE)), Path.of(env.get(ENV_KEY_FILE))));
+          new Files(
+              Path.of(env.get(ENV_CA_FILE)),
+              Path.of(env.get(ENV_CERT_FILE)),
+              Path.of(env.get(ENV_KEY_FILE))));
     }
     return Optional.empty();
   }
@@ -49,7 +52,8 @@ public sealed interface WorkerTls {
       }
     }
     if (set != 0 && set != 3) {
-      throw new IllegalArgumentException(ca + ", " + cert + " and " + key + " go together; set all three or none");
+      throw new IllegalArgumentException(
+          ca + ", " + cert + " and " + key + " go together; set all three or none");
     }
     return set == 3;
   }

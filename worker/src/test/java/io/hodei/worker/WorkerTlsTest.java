@@ -45,7 +45,10 @@ class WorkerTlsTest {
 
     assertThat(WorkerConfig.fromEnvironment(env).tls())
         .contains(
-            new WorkerTls.Files(Path.of("/etc/hodei/ca.crt"), Path.of("/etc/hodei/w-1.crt"), Path.of("/etc/hodei/w-1.key")));
+            new WorkerTls.Files(
+                Path.of("/etc/hodei/ca.crt"),
+                Path.of("/etc/hodei/w-1.crt"),
+                Path.of("/etc/hodei/w-1.key")));
   }
 
   @Test
@@ -55,6 +58,7 @@ class WorkerTlsTest {
 
     assertThatThrownBy(() -> WorkerConfig.fromEnvironment(env))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("HODEI_TLS_CA, HODEI_TLS_CERT and HODEI_TLS_KEY go together; set all three or none");
+        .hasMessage(
+            "HODEI_TLS_CA, HODEI_TLS_CERT and HODEI_TLS_KEY go together; set all three or none");
   }
 }

@@ -15,9 +15,9 @@ import javax.naming.ldap.Rdn;
 import javax.net.ssl.SSLPeerUnverifiedException;
 
 /**
- * The certificate a caller presented over mTLS, as {@code CN=<name>,OU=<kind>,O=Hodei}. Empty
- * when the server runs without TLS. {@link #capture()} puts it into the call's context; handlers
- * read it with {@link #current()} on the thread that runs the call.
+ * The certificate a caller presented over mTLS, as {@code CN=<name>,OU=<kind>,O=Hodei}. Empty when
+ * the server runs without TLS. {@link #capture()} puts it into the call's context; handlers read it
+ * with {@link #current()} on the thread that runs the call.
  */
 public record PeerCertificate(String name, String kind, X509Certificate certificate) {
   private static final Context.Key<PeerCertificate> KEY = Context.key("hodei-peer-certificate");
@@ -50,7 +50,8 @@ public record PeerCertificate(String name, String kind, X509Certificate certific
         try {
           var chain = session.getPeerCertificates();
           if (chain.length > 0 && chain[0] instanceof X509Certificate leaf) {
-            return Contexts.interceptCall(Context.current().withValue(KEY, of(leaf)), call, headers, next);
+            return Contexts.interceptCall(
+                Context.current().withValue(KEY, of(leaf)), call, headers, next);
           }
         } catch (SSLPeerUnverifiedException e) {
           // the server requires client certificates, so an unverified peer never gets this far
