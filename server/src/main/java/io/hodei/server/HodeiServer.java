@@ -88,6 +88,12 @@ public final class HodeiServer implements AutoCloseable {
         config.tls()
             .filter(t -> java.nio.file.Files.exists(t.dir().resolve(io.hodei.security.Pki.CA_KEY)))
             .map(t -> WorkerCertificateIssuer.fromDirectory(t.dir()));
+    if (config.tls().isPresent() && workerCertificates.isEmpty() && !pools.isEmpty()) {
+      log.warn(
+          "no {} in {}: provisioned workers get no certificates and cannot connect over mTLS",
+          io.hodei.security.Pki.CA_KEY,
+          config.tls().get().dir());
+    }
     this.provisioner =
         new Provisioner(
             pools,

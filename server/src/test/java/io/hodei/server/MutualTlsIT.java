@@ -133,6 +133,7 @@ class MutualTlsIT {
   @Test
   void aWorkerRenewsOnlyItsOwnCertificate() {
     var old = pki.issueInto(tls, CertificateKind.WORKER, "w-1", Duration.ofHours(1));
+    register(channel("w-1"), "w-1");
     var stub =
         WorkerAgentServiceGrpc.newBlockingStub(channel("w-1"))
             .withDeadlineAfter(10, TimeUnit.SECONDS);
@@ -151,6 +152,21 @@ class MutualTlsIT {
     assertThat(PemFiles.privateKey(renewed.getPrivateKeyPem(), "renewed key")).isNotNull();
     TlsFiles.checkSignedBy(cert, "renewed", pki.caCertificate(), "ca.crt");
     assertThat(denied.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+  }
+
+  @Test
+  void aWorkerThatIsNotRegisteredCannotRenew() {
+    pki.issueInto(tls, CertificateKind.WORKER, "w-gone", Duration.ofHours(1));
+
+    var status =
+        statusOf(
+            () ->
+                WorkerAgentServiceGrpc.newBlockingStub(channel("w-gone"))
+                    .withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .renewCertificate(RenewCertificateRequest.newBuilder().setWorkerId("w-gone").build()));
+
+    assertThat(status.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(status.getDescription()).contains("not registered");
   }
 
   @Test

@@ -158,6 +158,10 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     }
     String id = request.getWorkerId().isBlank() ? peer.get().name() : request.getWorkerId();
     requireOwnCertificate(peer, id);
+    // A retired worker's certificate runs out instead of renewing itself forever.
+    if (workerStore.find(new WorkerId(id)).filter(WorkerRegistration::active).isEmpty()) {
+      throw new PermissionDeniedException("worker " + id + " is not registered; only a registered worker renews its certificate");
+    }
     var issued = certificates.get().issue(new WorkerId(id));
     log.info("issued a renewed certificate to worker {} (serial {}, until {})",
         id, issued.certificate().getSerialNumber().toString(16), issued.certificate().getNotAfter().toInstant());
