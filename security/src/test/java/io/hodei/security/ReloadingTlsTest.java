@@ -51,7 +51,9 @@ class ReloadingTlsTest {
       assertThat(tls.caDaysLeft()).isGreaterThan(3600);
     }
     assertThat(logged.list)
-        .anySatisfy(e -> assertThat(e.getFormattedMessage()).contains("server.crt").contains("3 days left"));
+        .anySatisfy(
+            e ->
+                assertThat(e.getFormattedMessage()).contains("server.crt").contains("3 days left"));
   }
 
   @Test
@@ -60,7 +62,8 @@ class ReloadingTlsTest {
     var other = Pki.init(dir.resolve("other"), List.of(), false);
     Pki.write(dir, "server", other.issueServer(Pki.DEFAULT_SANS, Duration.ofDays(1)));
 
-    assertThatThrownBy(() -> ReloadingTls.forServer(dir, Duration.ofSeconds(10), Duration.ofHours(1)))
+    assertThatThrownBy(
+            () -> ReloadingTls.forServer(dir, Duration.ofSeconds(10), Duration.ofHours(1)))
         .isInstanceOf(PkiException.class)
         .hasMessage("server.crt is not signed by ca.crt");
   }

@@ -163,7 +163,8 @@ class MutualTlsIT {
             () ->
                 WorkerAgentServiceGrpc.newBlockingStub(channel("w-gone"))
                     .withDeadlineAfter(10, TimeUnit.SECONDS)
-                    .renewCertificate(RenewCertificateRequest.newBuilder().setWorkerId("w-gone").build()));
+                    .renewCertificate(
+                        RenewCertificateRequest.newBuilder().setWorkerId("w-gone").build()));
 
     assertThat(status.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
     assertThat(status.getDescription()).contains("not registered");

@@ -103,7 +103,12 @@ final class WorkerIdentity implements AutoCloseable {
   }
 
   static WorkerIdentity load(WorkerTls source) {
-    return new WorkerIdentity(source, RELOAD_EVERY);
+    return load(source, RELOAD_EVERY);
+  }
+
+  /** With files, checks them for changes every {@code reloadEvery}. */
+  static WorkerIdentity load(WorkerTls source, Duration reloadEvery) {
+    return new WorkerIdentity(source, reloadEvery);
   }
 
   ChannelCredentials channelCredentials() {
