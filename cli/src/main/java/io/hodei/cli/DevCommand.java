@@ -24,7 +24,8 @@ import picocli.CommandLine.Option;
       "Runs the control plane with an embedded SQLite store.",
       "Workers are started on demand as child processes (or, with --provider docker, as containers). Stop with Ctrl-C."
     })
-final class DevCommand implements Callable<Integer> {
+class DevCommand implements Callable<Integer> {
+  static final String LOOPBACK = "127.0.0.1";
 
   @Option(names = "--port", description = "gRPC port (default: ${DEFAULT-VALUE}).", defaultValue = "50051")
   int port;
@@ -124,13 +125,42 @@ final class DevCommand implements Callable<Integer> {
       description = "YAML configuration (default: env HODEI_CONFIG, else none). Flags and HODEI_* variables win over it.")
   Path config;
 
+  @Option(
+      names = "--tls-dir",
+      paramLabel = "DIR",
+      description = "Serve mTLS with DIR/ca.crt, server.crt, server.key (from hodei pki init); with DIR/ca.key, workers get certificates.")
+  Path tlsDir;
+
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  /** The name in messages: "hodei dev" or "hodei server". */
+  String commandName() {
+    return "hodei dev";
+  }
+
+  /** Interface to listen on: loopback only for dev. */
+  String bindHost() {
+    return LOOPBACK;
+  }
+
+  private ServerConfig withTransport(ServerConfig config) {
+    return tlsDir == null ? config : config.withTls(io.hodei.server.ServerTls.in(tlsDir.toAbsolutePath().normalize()));
+  }
+
+  /** Checks before starting; {@code hodei server} refuses plaintext unless asked for it. */
+  void checkTransport() {
+    if (tlsDir == null) {
+      System.out.println(
+          "hodei dev: warning: plaintext gRPC on loopback only; for mTLS run hodei pki init --dir tls and hodei dev --tls-dir tls");
+    }
+  }
 
   @Override
   public Integer call() throws Exception {
     setLogLevel(Level.INFO);
     Path data = dataDir.toAbsolutePath().normalize();
     Settings settings = new Settings(spec, loadConfig(), System.getenv());
+    checkTransport();
     EmbeddedControlPlane plane;
     try {
       int resolvedPort = settings.value("--port", port, "HODEI_PORT", Integer::parseInt, settings.file.server().port());
@@ -150,7 +180,7 @@ final class DevCommand implements Callable<Integer> {
       plane =
           EmbeddedControlPlane.start(
               data,
-              ServerConfig.defaults()
+              withTransport(ServerConfig.defaults())
                   .withPort(resolvedPort)
                   .withStrategy(
                       io.hodei.core.scheduling.Strategy.parse(resolvedStrategy)
@@ -160,9 +190,12 @@ final class DevCommand implements Callable<Integer> {
                                       "strategy: unknown strategy '" + resolvedStrategy + "'; known: "
                                           + io.hodei.core.scheduling.Strategy.names())))
                   .withHeartbeats(interval, timeout)
-                  .withLogCap(capMib * 1024 * 1024),
+                  .withLogCap(capMib * 1024 * 1024)
+                  .withBindHost(bindHost()),
               pools(settings),
               java.util.Map.of("HODEI_KILL_GRACE", grace.toMillis() + "ms"));
+    } catch (io.hodei.security.PkiException e) {
+      throw new HodeiCli.UserError("--tls-dir: " + e.getMessage(), HodeiCli.EX_NOINPUT);
     } catch (IllegalArgumentException e) {
       throw new HodeiCli.UserError(e.getMessage(), 64);
     } catch (HodeiCli.UserError e) {
@@ -180,17 +213,21 @@ final class DevCommand implements Callable<Integer> {
                 },
                 "hodei-dev-shutdown"));
     System.out.println(
-        "hodei dev: ready on "
+        commandName()
+            + ": ready on "
             + plane.address()
+            + (tlsDir != null ? " with mTLS" : "")
             + " (data: "
             + data
             + ", providers: "
             + String.join(", ", plane.providers())
-            + "). Try: ./hodei run -- echo hello");
+            + "). Try: ./hodei run"
+            + (tlsDir != null ? " --tls-dir " + tlsDir : "")
+            + " -- echo hello");
     plane.problems()
         .forEach(
             (name, problem) ->
-                System.out.println("hodei dev: warning: provider " + name + " is " + problem));
+                System.out.println(commandName() + ": warning: provider " + name + " is " + problem));
     System.out.flush();
     stopped.await();
     return 0;

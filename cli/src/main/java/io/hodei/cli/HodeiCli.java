@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
     description = "Hodei Jobs: queue jobs, run them on workers provisioned on demand.",
     subcommands = {
       DevCommand.class,
+      ServerCommand.class,
+      PkiCommand.class,
       RunCommand.class,
       ScheduleCommand.class,
       JobsCommand.class,
@@ -29,6 +31,7 @@ public final class HodeiCli {
   static final int EX_NOINPUT = 66;
   static final int EX_UNAVAILABLE = 69;
   static final int EX_SOFTWARE = 70;
+  static final int EX_CANTCREAT = 73;
   static final int EX_NOPERM = 77;
 
   public static void main(String[] args) {
@@ -69,6 +72,12 @@ public final class HodeiCli {
   private static String describe(StatusRuntimeException e, CommandLine commandLine) {
     Status status = e.getStatus();
     String detail = status.getDescription() == null ? "" : status.getDescription();
+    if (status.getCode() == Status.Code.UNAVAILABLE && tlsFailure(status.getCause())) {
+      return "TLS handshake with the Hodei server at "
+          + ServerOptions.addressOf(commandLine)
+          + " failed: "
+          + rootMessage(status.getCause());
+    }
     return switch (status.getCode()) {
       case UNAVAILABLE ->
           "cannot reach the Hodei server at "
@@ -79,6 +88,18 @@ public final class HodeiCli {
       case NOT_FOUND -> detail;
       default -> status.getCode() + ": " + detail;
     };
+  }
+
+  /** Whether {@code t} (or a cause) is a TLS failure: wrong CA, expired or missing certificate. */
+  private static boolean tlsFailure(Throwable t) {
+    for (; t != null; t = t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLException
+          || t instanceof java.security.cert.CertificateException
+          || (t.getMessage() != null && t.getMessage().contains("SSL"))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static String rootMessage(Throwable t) {

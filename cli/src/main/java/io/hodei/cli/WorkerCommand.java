@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     description = {
       "Runs the worker agent. Normally started by a provider, which sets",
-      "HODEI_TOKEN (one-time registration token), HODEI_SERVER_ADDRESS and HODEI_WORKER_ID."
+      "HODEI_TOKEN (one-time registration token), HODEI_SERVER_ADDRESS and HODEI_WORKER_ID;",
+      "for mTLS, HODEI_TLS_CA, HODEI_TLS_CERT, HODEI_TLS_KEY (PEM text) or their *_FILE variants."
     })
 final class WorkerCommand implements Callable<Integer> {
   @Override

@@ -16,6 +16,7 @@ import io.hodei.server.api.JobExecutionApi;
 import io.hodei.server.api.JobSignals;
 import io.hodei.server.api.LogStreamApi;
 import io.hodei.server.api.MetricsApi;
+import io.hodei.server.api.PeerCertificate;
 import io.hodei.server.api.ProviderApi;
 import io.hodei.server.api.SchedulerApi;
 import io.hodei.server.api.WorkerAgentApi;
@@ -24,6 +25,9 @@ import io.hodei.server.provisioning.Provisioner;
 import io.hodei.server.scheduling.Dispatcher;
 import io.hodei.server.workers.SilentWorkerCheck;
 import io.hodei.server.workers.WorkerRegistry;
+import io.hodei.core.provider.WorkerCredentials;
+import io.hodei.security.ReloadingTls;
+import io.hodei.security.WorkerCertificateIssuer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -31,6 +35,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -58,6 +63,8 @@ public final class HodeiServer implements AutoCloseable {
   private final WorkerAgentApi workerApi;
   private final UsageHistory usage;
   private final SilentWorkerCheck silentWorkers;
+  private final Optional<WorkerCertificateIssuer> workerCertificates;
+  private volatile Optional<ReloadingTls> tls = Optional.empty();
   private final ExecutorService callExecutor = Executors.newVirtualThreadPerTaskExecutor();
   private volatile Server server;
   private volatile String address;
@@ -75,8 +82,27 @@ public final class HodeiServer implements AutoCloseable {
     this.registry = new WorkerRegistry(this.clock, config.heartbeatTimeout());
     this.scheduler = new io.hodei.core.scheduling.Scheduler(config.strategy());
     var otps = new OtpService(stores.otps(), this.clock, OtpService.DEFAULT_TTL);
+    // Workers get certificates only when the CA key sits in the TLS directory; without it,
+    // workers bring their own (hand-issued) ones.
+    this.workerCertificates =
+        config.tls()
+            .filter(t -> java.nio.file.Files.exists(t.dir().resolve(io.hodei.security.Pki.CA_KEY)))
+            .map(t -> WorkerCertificateIssuer.fromDirectory(t.dir()));
+    if (config.tls().isPresent() && workerCertificates.isEmpty() && !pools.isEmpty()) {
+      log.warn(
+          "no {} in {}: provisioned workers get no certificates and cannot connect over mTLS",
+          io.hodei.security.Pki.CA_KEY,
+          config.tls().get().dir());
+    }
     this.provisioner =
-        new Provisioner(pools, otps, registry, this::workerAddress, clock, this::wakeDispatcher);
+        new Provisioner(
+            pools,
+            otps,
+            registry,
+            this::workerAddress,
+            workerCertificates.<WorkerCredentials>map(c -> c).orElse(WorkerCredentials.NONE),
+            clock,
+            this::wakeDispatcher);
     this.dispatcher =
         new Dispatcher(
             stores.jobs(),
@@ -108,7 +134,8 @@ public final class HodeiServer implements AutoCloseable {
             config.heartbeatInterval(),
             config.logCapBytes(),
             usage,
-            this.clock);
+            this.clock,
+            workerCertificates);
     this.silentWorkers =
         new SilentWorkerCheck(
             jobService, registry, config.heartbeatTimeout(), config.timeoutMargin(), this.clock);
@@ -123,10 +150,29 @@ public final class HodeiServer implements AutoCloseable {
         });
   }
 
-  /** Binds {@code config.bindHost():config.port()} with Netty and starts serving. */
+  /**
+   * Binds {@code config.bindHost():config.port()} with Netty and starts serving, with mTLS when
+   * {@code config.tls()} is set.
+   */
   public HodeiServer start() {
-    return start(
-        NettyServerBuilder.forAddress(new InetSocketAddress(config.bindHost(), config.port())));
+    var bind = new InetSocketAddress(config.bindHost(), config.port());
+    if (config.tls().isEmpty()) {
+      return start(NettyServerBuilder.forAddress(bind));
+    }
+    ServerTls settings = config.tls().get();
+    var reloading = ReloadingTls.forServer(settings.dir(), settings.reloadEvery(), settings.expiryCheckEvery());
+    tls = Optional.of(reloading);
+    return start(NettyServerBuilder.forAddress(bind, reloading.serverCredentials()));
+  }
+
+  /** Days until the server certificate expires, when serving TLS; for metrics. */
+  public Optional<Long> certificateDaysLeft() {
+    return tls.map(ReloadingTls::daysLeft);
+  }
+
+  /** Days until the CA certificate expires, when serving TLS; for metrics. */
+  public Optional<Long> caDaysLeft() {
+    return tls.map(ReloadingTls::caDaysLeft);
   }
 
   /** Starts serving on the given builder; tests may hand in any transport. */
@@ -143,7 +189,7 @@ public final class HodeiServer implements AutoCloseable {
               .addService(
                   ServerInterceptors.intercept(
                       new LogStreamApi(jobService, stores.logs(), signals), errors))
-              .addService(ServerInterceptors.intercept(workerApi, errors))
+              .addService(ServerInterceptors.intercept(workerApi, errors, PeerCertificate.capture()))
               .addService(
                   ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner, scheduler, workerApi::retire), errors))
               .addService(
@@ -204,6 +250,7 @@ public final class HodeiServer implements AutoCloseable {
       }
     }
     callExecutor.shutdownNow();
+    tls.ifPresent(ReloadingTls::close);
   }
 
   private String workerAddress() {

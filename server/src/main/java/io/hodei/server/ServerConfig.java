@@ -18,6 +18,7 @@ import java.util.Optional;
  * @param dispatchTick longest pause of the scheduling loop when nothing wakes it
  * @param housekeepingInterval how often workers and running jobs are checked
  * @param strategy how a worker is chosen among those that fit, unless a job names its own
+ * @param tls mTLS on every connection; empty serves plaintext
  */
 public record ServerConfig(
     String bindHost,
@@ -29,7 +30,8 @@ public record ServerConfig(
     long logCapBytes,
     Duration dispatchTick,
     Duration housekeepingInterval,
-    io.hodei.core.scheduling.Strategy strategy) {
+    io.hodei.core.scheduling.Strategy strategy,
+    Optional<ServerTls> tls) {
 
   public static final int DEFAULT_PORT = 50051;
   public static final long DEFAULT_LOG_CAP = 100L * 1024 * 1024;
@@ -55,37 +57,52 @@ public record ServerConfig(
         DEFAULT_LOG_CAP,
         Duration.ofSeconds(1),
         Duration.ofSeconds(1),
-        io.hodei.core.scheduling.Strategy.LEAST_CONNECTIONS);
+        io.hodei.core.scheduling.Strategy.LEAST_CONNECTIONS,
+        Optional.empty());
   }
 
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(
         bindHost, newPort, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls);
   }
 
   /** Heartbeat every {@code interval}; a worker silent for {@code timeout} is lost. */
   public ServerConfig withHeartbeats(Duration interval, Duration timeout) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, interval, timeout, timeoutMargin, logCapBytes,
-        dispatchTick, housekeepingInterval, strategy);
+        dispatchTick, housekeepingInterval, strategy, tls);
   }
 
   public ServerConfig withLogCap(long bytes) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        bytes, dispatchTick, housekeepingInterval, strategy);
+        bytes, dispatchTick, housekeepingInterval, strategy, tls);
   }
 
   public ServerConfig withTimeoutMargin(Duration margin) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, margin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls);
   }
 
   public ServerConfig withStrategy(io.hodei.core.scheduling.Strategy newStrategy) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, newStrategy);
+        logCapBytes, dispatchTick, housekeepingInterval, newStrategy, tls);
+  }
+
+  /** Serves mTLS per {@code newTls}. */
+  public ServerConfig withTls(ServerTls newTls) {
+    return new ServerConfig(
+        bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, Optional.of(newTls));
+  }
+
+  /** Listens on {@code host}. */
+  public ServerConfig withBindHost(String host) {
+    return new ServerConfig(
+        host, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls);
   }
 }

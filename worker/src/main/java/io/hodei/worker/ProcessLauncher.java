@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * than as {@code setsid}'s exit code. Without {@code setsid}, the program is started directly, in
  * the worker's process group.
  *
- * <p>The child's environment is the worker's environment minus {@value WorkerConfig#ENV_TOKEN}
+ * <p>The child's environment is the worker's environment minus {@value WorkerConfig#ENV_TOKEN} and the TLS PEM variables
  * (the worker's one-time token never reaches a job), plus the job's own variables. Its stdin is
  * closed at once.
  *
@@ -118,6 +118,10 @@ final class ProcessLauncher {
     env.clear();
     env.putAll(workerEnvironment);
     env.remove(WorkerConfig.ENV_TOKEN);
+    // The worker's private key is its identity; a job must not be able to impersonate it.
+    env.remove(WorkerTls.ENV_KEY);
+    env.remove(WorkerTls.ENV_CERT);
+    env.remove(WorkerTls.ENV_CA);
     env.putAll(command.getEnvMap());
     if (!command.getWorkingDir().isEmpty()) {
       builder.directory(new File(command.getWorkingDir()));

@@ -83,6 +83,9 @@ public final class WorkerAgent {
           Status.Code.INTERNAL,
           Status.Code.UNKNOWN);
 
+  private static final Duration RENEWAL_CHECK = Duration.ofMinutes(1);
+  private static final Duration RENEWAL_RETRY = Duration.ofSeconds(30);
+
   private final WorkerConfig config;
   private final ScriptWorkspace workspace;
   private final ProcessLauncher launcher;
@@ -116,6 +119,7 @@ public final class WorkerAgent {
   private boolean started;
 
   private ManagedChannel channel;
+  private Optional<WorkerIdentity> identity = Optional.empty();
   private WorkerAgentServiceGrpc.WorkerAgentServiceBlockingStub blockingStub;
   private WorkerAgentServiceGrpc.WorkerAgentServiceStub asyncStub;
 
@@ -156,10 +160,13 @@ public final class WorkerAgent {
         terminated.complete(WorkerExit.COMPLETED);
         return;
       }
-      channel = ServerChannel.open(ServerAddress.parse(config.serverAddress()));
+      identity = config.tls().map(WorkerIdentity::load);
+      channel = ServerChannel.open(ServerAddress.parse(config.serverAddress()), identity);
       blockingStub = WorkerAgentServiceGrpc.newBlockingStub(channel);
       asyncStub = WorkerAgentServiceGrpc.newStub(channel);
       Thread.ofVirtual().name("worker-supervisor").start(this::supervise);
+      identity.ifPresent(
+          id -> Thread.ofVirtual().name("renew-certificate").start(() -> renewCertificates(id)));
     }
   }
 
@@ -609,6 +616,63 @@ public final class WorkerAgent {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         channel.shutdownNow();
+      }
+    }
+  }
+
+  // ---- Certificate renewal ----
+
+  /** The certificate the worker presents to new connections, when it talks mTLS. */
+  public Optional<java.security.cert.X509Certificate> certificate() {
+    return identity.map(WorkerIdentity::current);
+  }
+
+  /** Whole days the worker's certificate has left, when it talks mTLS; for metrics. */
+  public Optional<Long> certificateDaysLeft() {
+    return identity.map(WorkerIdentity::daysLeft);
+  }
+
+  /**
+   * Renews the worker's certificate over the channel two thirds into its lifetime, and warns
+   * once per check while less than a third is left. A failed renewal is retried every {@link
+   * #RENEWAL_RETRY}; the old certificate keeps working meanwhile. Ends when the agent terminates.
+   */
+  private void renewCertificates(WorkerIdentity id) {
+    while (true) {
+      Instant now = Instant.now();
+      Duration wait = Duration.between(now, id.renewAt());
+      if (!wait.isPositive() && id.renewable()) {
+        try {
+          var renewed =
+              blockingStub
+                  .withDeadlineAfter(10, TimeUnit.SECONDS)
+                  .renewCertificate(
+                      io.hodei.api.v1.RenewCertificateRequest.newBuilder().setWorkerId(config.workerId()).build());
+          id.replace(renewed.getCertificatePem(), renewed.getPrivateKeyPem());
+          log.info("renewed the worker certificate; new serial {}, valid until {}",
+              id.current().getSerialNumber().toString(16), id.current().getNotAfter().toInstant());
+          continue;
+        } catch (StatusRuntimeException | IllegalArgumentException e) {
+          log.warn("renewing the worker certificate failed; retrying in {}: {}", RENEWAL_RETRY, e.getMessage());
+          id.warnIfExpiringSoon(now);
+          wait = RENEWAL_RETRY;
+        }
+      } else if (!wait.isPositive()) {
+        id.warnIfExpiringSoon(now); // file-based: an operator replaces the files
+        wait = RENEWAL_CHECK;
+      }
+      try {
+        terminated.get(Math.min(wait.toMillis(), RENEWAL_CHECK.toMillis()), TimeUnit.MILLISECONDS);
+        id.close();
+        return;
+      } catch (TimeoutException e) {
+        // time to look again
+      } catch (ExecutionException e) {
+        id.close();
+        return;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
       }
     }
   }

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Everything a worker agent needs to run. Built from the environment with {@link
@@ -38,6 +39,8 @@ import java.util.Objects;
  *     cancels them at once)
  * @param metricsTtl how often the worker samples its resource usage; heartbeats carry the newest
  *     sample, so it is at most this old (default {@link #DEFAULT_METRICS_TTL})
+ * @param tls mTLS material for the channel to the control plane (see {@link WorkerTls}); empty
+ *     talks plaintext
  */
 public record WorkerConfig(
     String token,
@@ -51,7 +54,8 @@ public record WorkerConfig(
     int outboxCapacity,
     Duration killGracePeriod,
     Duration drainTimeout,
-    Duration metricsTtl) {
+    Duration metricsTtl,
+    Optional<WorkerTls> tls) {
 
   public static final String ENV_TOKEN = "HODEI_TOKEN";
   public static final String ENV_SERVER_ADDRESS = "HODEI_SERVER_ADDRESS";
@@ -82,6 +86,7 @@ public record WorkerConfig(
     requirePositive(killGracePeriod, "killGracePeriod");
     requirePositive(metricsTtl, "metricsTtl");
     Objects.requireNonNull(drainTimeout, "drainTimeout");
+    Objects.requireNonNull(tls, "tls");
     if (drainTimeout.isNegative()) {
       throw new IllegalArgumentException("drainTimeout must not be negative: " + drainTimeout);
     }
@@ -101,7 +106,8 @@ public record WorkerConfig(
         DEFAULT_OUTBOX_CAPACITY,
         DEFAULT_KILL_GRACE_PERIOD,
         DEFAULT_DRAIN_TIMEOUT,
-        DEFAULT_METRICS_TTL);
+        DEFAULT_METRICS_TTL,
+        Optional.empty());
   }
 
   /** Reads the process environment; an {@link IllegalArgumentException} names what's missing. */
@@ -139,6 +145,10 @@ public record WorkerConfig(
     String metricsTtl = env.get(ENV_METRICS_TTL);
     if (!isBlank(metricsTtl)) {
       config = config.withMetricsTtl(parseDuration(metricsTtl, ENV_METRICS_TTL));
+    }
+    var tls = WorkerTls.fromEnvironment(env);
+    if (tls.isPresent()) {
+      config = config.withTls(tls.get());
     }
     return config;
   }
@@ -214,55 +224,61 @@ public record WorkerConfig(
   public WorkerConfig withName(String name) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl, tls);
   }
 
   public WorkerConfig withLabels(Map<String, String> labels) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl, tls);
   }
 
   public WorkerConfig withTempRoot(Path tempRoot) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl, tls);
   }
 
   public WorkerConfig withLogBatching(LogBatching logBatching) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl, tls);
   }
 
   public WorkerConfig withReconnect(Reconnect reconnect) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl, tls);
   }
 
   public WorkerConfig withOutboxCapacity(int outboxCapacity) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl, tls);
   }
 
   public WorkerConfig withKillGracePeriod(Duration killGracePeriod) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl, tls);
   }
 
   public WorkerConfig withDrainTimeout(Duration drainTimeout) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl, tls);
   }
 
   public WorkerConfig withMetricsTtl(Duration metricsTtl) {
     return new WorkerConfig(
         token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl, tls);
+  }
+
+  public WorkerConfig withTls(WorkerTls tls) {
+    return new WorkerConfig(
+        token, serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
+        outboxCapacity, killGracePeriod, drainTimeout, metricsTtl, Optional.of(tls));
   }
 
   /** Never prints the token. */
@@ -270,10 +286,10 @@ public record WorkerConfig(
   public String toString() {
     return ("WorkerConfig[token=<redacted>, serverAddress=%s, workerId=%s, name=%s, labels=%s,"
             + " tempRoot=%s, logBatching=%s, reconnect=%s, outboxCapacity=%d,"
-            + " killGracePeriod=%s, drainTimeout=%s, metricsTtl=%s]")
+            + " killGracePeriod=%s, drainTimeout=%s, metricsTtl=%s, tls=%s]")
         .formatted(
             serverAddress, workerId, name, labels, tempRoot, logBatching, reconnect,
-            outboxCapacity, killGracePeriod, drainTimeout, metricsTtl);
+            outboxCapacity, killGracePeriod, drainTimeout, metricsTtl, tls.isPresent() ? "on" : "off");
   }
 
   /**

@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * What a provider needs to start one worker. The worker receives {@code otp}, {@code
  * serverAddress} and {@code workerId} as {@code HODEI_TOKEN}, {@code HODEI_SERVER_ADDRESS} and
- * {@code HODEI_WORKER_ID}.
+ * {@code HODEI_WORKER_ID}. With mTLS on, {@code env} also carries the worker's own certificate,
+ * key and CA certificate ({@code HODEI_TLS_CERT}, {@code HODEI_TLS_KEY}, {@code HODEI_TLS_CA}).
  */
 public record WorkerLaunch(
     WorkerId workerId, String otp, String serverAddress, Map<String, String> env) {

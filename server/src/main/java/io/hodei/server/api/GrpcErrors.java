@@ -12,6 +12,7 @@ import io.hodei.core.error.ConflictException;
 import io.hodei.core.error.IllegalTransitionException;
 import io.hodei.core.error.InvalidSpecException;
 import io.hodei.core.error.NotFoundException;
+import io.hodei.core.error.PermissionDeniedException;
 import io.hodei.core.error.UnavailableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +48,8 @@ public final class GrpcErrors {
           case ConflictException e -> Status.ABORTED.withDescription(e.getMessage());
           case UnavailableException e -> Status.UNAVAILABLE.withDescription(e.getMessage());
           case AuthenticationException e -> Status.UNAUTHENTICATED.withDescription(e.getMessage());
+          case PermissionDeniedException e ->
+              Status.PERMISSION_DENIED.withDescription(e.getMessage());
           case UnsupportedOperationException e ->
               Status.UNIMPLEMENTED.withDescription(e.getMessage());
           default -> {

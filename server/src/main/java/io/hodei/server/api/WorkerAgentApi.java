@@ -8,6 +8,8 @@ import io.hodei.api.v1.JobResult;
 import io.hodei.api.v1.LogBatch;
 import io.hodei.api.v1.RegisterRequest;
 import io.hodei.api.v1.RegisterResponse;
+import io.hodei.api.v1.RenewCertificateRequest;
+import io.hodei.api.v1.RenewCertificateResponse;
 import io.hodei.api.v1.ServerMessage;
 import io.hodei.api.v1.UnregisterRequest;
 import io.hodei.api.v1.UnregisterResponse;
@@ -16,7 +18,9 @@ import io.hodei.api.v1.WorkerHeartbeat;
 import io.hodei.api.v1.WorkerMessage;
 import io.hodei.core.error.AuthenticationException;
 import io.hodei.core.error.HodeiException;
+import io.hodei.core.error.IllegalTransitionException;
 import io.hodei.core.error.InvalidSpecException;
+import io.hodei.core.error.PermissionDeniedException;
 import io.hodei.core.error.UnavailableException;
 import io.hodei.core.job.ExecutionId;
 import io.hodei.core.job.JobId;
@@ -32,9 +36,11 @@ import io.hodei.server.metrics.UsageHistory;
 import io.hodei.server.provisioning.Provisioner;
 import io.hodei.server.workers.WorkerLink;
 import io.hodei.server.workers.WorkerRegistry;
+import io.hodei.security.WorkerCertificateIssuer;
 import io.hodei.wire.WireMapping;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +65,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
   private final Clock clock;
   private final LogIngest logIngest;
   private final UsageHistory usage;
+  private final Optional<WorkerCertificateIssuer> certificates;
 
   public WorkerAgentApi(
       OtpService otps,
@@ -72,7 +79,9 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       Duration heartbeatInterval,
       long logCapBytes,
       UsageHistory usage,
-      Clock clock) {
+      Clock clock,
+      Optional<WorkerCertificateIssuer> certificates) {
+    this.certificates = certificates;
     this.otps = otps;
     this.workerStore = workerStore;
     this.registry = registry;
@@ -99,6 +108,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       throw new InvalidSpecException("worker_info.worker_id", "must not be empty");
     }
     var info = WireMapping.toDomain(request.getWorkerInfo());
+    requireOwnCertificate(PeerCertificate.current(), info.id().value());
     try {
       otps.redeem(request.getAuthToken(), info.id());
     } catch (AuthenticationException e) {
@@ -127,6 +137,44 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     response.onCompleted();
   }
 
+  /**
+   * With mTLS on, a worker may register or attach only under the id its certificate names: a
+   * stolen OTP or session is useless without that worker's key.
+   */
+  private static void requireOwnCertificate(Optional<PeerCertificate> peer, String workerId) {
+    if (peer.isPresent() && !peer.get().isWorker(workerId)) {
+      throw new PermissionDeniedException(
+          "certificate " + peer.get() + " may not act as worker " + workerId
+              + "; a worker must present a worker certificate with CN=" + workerId);
+    }
+  }
+
+  @Override
+  public void renewCertificate(
+      RenewCertificateRequest request, StreamObserver<RenewCertificateResponse> response) {
+    var peer = PeerCertificate.current();
+    if (peer.isEmpty() || certificates.isEmpty()) {
+      throw new IllegalTransitionException("certificates are renewed only over mTLS with a CA key on the server");
+    }
+    String id = request.getWorkerId().isBlank() ? peer.get().name() : request.getWorkerId();
+    requireOwnCertificate(peer, id);
+    // A retired worker's certificate runs out instead of renewing itself forever.
+    if (workerStore.find(new WorkerId(id)).filter(WorkerRegistration::active).isEmpty()) {
+      throw new PermissionDeniedException("worker " + id + " is not registered; only a registered worker renews its certificate");
+    }
+    var issued = certificates.get().issue(new WorkerId(id));
+    log.info("issued a renewed certificate to worker {} (serial {}, until {})",
+        id, issued.certificate().getSerialNumber().toString(16), issued.certificate().getNotAfter().toInstant());
+    response.onNext(
+        RenewCertificateResponse.newBuilder()
+            .setCertificatePem(issued.certificatePem())
+            .setPrivateKeyPem(issued.keyPem())
+            .setCaPem(certificates.get().caPem())
+            .setNotAfter(WireMapping.toWire(issued.certificate().getNotAfter().toInstant()))
+            .build());
+    response.onCompleted();
+  }
+
   @Override
   public void unregister(UnregisterRequest request, StreamObserver<UnregisterResponse> response) {
     WorkerId id = authenticate(request.getWorkerId(), request.getSessionId());
@@ -137,7 +185,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
 
   @Override
   public StreamObserver<WorkerMessage> workerStream(StreamObserver<ServerMessage> response) {
-    return new Connection((ServerCallStreamObserver<ServerMessage>) response);
+    return new Connection((ServerCallStreamObserver<ServerMessage>) response, PeerCertificate.current());
   }
 
   /**
@@ -213,9 +261,11 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     private final ServerCallStreamObserver<ServerMessage> out;
     private volatile WorkerId worker; // set once by attach
     private boolean closed;
+    private final Optional<PeerCertificate> peer;
 
-    Connection(ServerCallStreamObserver<ServerMessage> out) {
+    Connection(ServerCallStreamObserver<ServerMessage> out, Optional<PeerCertificate> peer) {
       this.out = out;
+      this.peer = peer;
       out.setOnCancelHandler(this::detach);
     }
 
@@ -266,6 +316,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       if (!message.hasAttach()) {
         throw new AuthenticationException("the first message on a worker stream must be attach");
       }
+      requireOwnCertificate(peer, message.getAttach().getWorkerId());
       var registration =
           authenticated(message.getAttach().getWorkerId(), message.getAttach().getSessionId());
       WorkerId id = registration.info().id();

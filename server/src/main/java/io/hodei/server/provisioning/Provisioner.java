@@ -2,6 +2,7 @@ package io.hodei.server.provisioning;
 
 import io.hodei.core.provider.ProviderHealth;
 import io.hodei.core.provider.WorkerHandle;
+import io.hodei.core.provider.WorkerCredentials;
 import io.hodei.core.provider.WorkerLaunch;
 import io.hodei.core.provider.WorkerProvider;
 import io.hodei.core.worker.OtpService;
@@ -86,6 +87,7 @@ public final class Provisioner {
   private final OtpService otps;
   private final WorkerRegistry registry;
   private final Supplier<String> serverAddress;
+  private final WorkerCredentials credentials;
   private final Clock clock;
   private final Runnable capacityChanged;
   private final Map<WorkerId, Tracked> starting = new HashMap<>();
@@ -106,7 +108,23 @@ public final class Provisioner {
       Supplier<String> serverAddress,
       Clock clock,
       Runnable capacityChanged) {
+    this(pools, otps, registry, serverAddress, WorkerCredentials.NONE, clock, capacityChanged);
+  }
+
+  /**
+   * @param credentials transport credentials each new worker starts with, beside its one-time
+   *     token
+   */
+  public Provisioner(
+      List<Pool> pools,
+      OtpService otps,
+      WorkerRegistry registry,
+      Supplier<String> serverAddress,
+      WorkerCredentials credentials,
+      Clock clock,
+      Runnable capacityChanged) {
     this.pools = List.copyOf(pools);
+    this.credentials = credentials;
     this.otps = otps;
     this.registry = registry;
     this.serverAddress = serverAddress;
@@ -441,9 +459,10 @@ public final class Provisioner {
               MDC.put("workerId", id.value());
               try {
                 var otp = otps.issue(id);
+                var env = new HashMap<>(MANAGED_WORKER_ENV);
+                env.putAll(credentials.issueFor(id));
                 WorkerHandle handle =
-                    pool.provider()
-                        .create(new WorkerLaunch(id, otp.token(), serverAddress.get(), MANAGED_WORKER_ENV));
+                    pool.provider().create(new WorkerLaunch(id, otp.token(), serverAddress.get(), env));
                 boolean keep;
                 synchronized (this) {
                   tracked.handle = handle;

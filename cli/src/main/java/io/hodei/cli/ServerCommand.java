@@ -1,0 +1,58 @@
+package io.hodei.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code hodei server}: the control plane of {@code hodei dev}, for a network: it listens on every
+ * interface by default and will not serve plaintext unless told {@code --insecure}.
+ */
+@Command(
+    name = "server",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs the control plane for a network: like dev, but binds --bind (default 0.0.0.0) and"
+          + " requires --tls-dir.",
+      "--insecure serves plaintext instead: anyone who reaches the port can run commands on your"
+          + " workers."
+    })
+final class ServerCommand extends DevCommand {
+  @Option(
+      names = "--bind",
+      paramLabel = "HOST",
+      description = "Interface to listen on (default: ${DEFAULT-VALUE}).",
+      defaultValue = "0.0.0.0")
+  String bind;
+
+  @Option(
+      names = "--insecure",
+      description = "Serve plaintext gRPC without --tls-dir (no authentication, no encryption).")
+  boolean insecure;
+
+  @Override
+  String commandName() {
+    return "hodei server";
+  }
+
+  @Override
+  String bindHost() {
+    return bind;
+  }
+
+  @Override
+  void checkTransport() {
+    if (tlsDir == null && !insecure) {
+      throw new HodeiCli.UserError(
+          "hodei server needs --tls-dir DIR (create it with hodei pki init --dir DIR --san <this"
+              + " host>); --insecure serves plaintext to anyone who reaches "
+              + bind,
+          64);
+    }
+    if (tlsDir == null) {
+      System.out.println(
+          "hodei server: warning: --insecure: plaintext gRPC on "
+              + bind
+              + ", no authentication, no encryption");
+    }
+  }
+}

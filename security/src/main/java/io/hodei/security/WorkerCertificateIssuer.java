@@ -1,0 +1,50 @@
+package io.hodei.security;
+
+import io.hodei.core.provider.WorkerCredentials;
+import io.hodei.core.worker.WorkerId;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * Issues worker certificates ({@code CN=<worker id>,OU=worker,O=Hodei}) from the CA in the server's
+ * TLS directory. Only the worker's own key, its certificate and the CA certificate leave this
+ * class; the CA key never does. Thread-safe: {@link Pki} is immutable.
+ */
+public final class WorkerCertificateIssuer implements WorkerCredentials {
+  public static final String ENV_CA = "HODEI_TLS_CA";
+  public static final String ENV_CERT = "HODEI_TLS_CERT";
+  public static final String ENV_KEY = "HODEI_TLS_KEY";
+
+  private final Pki pki;
+  private final Duration lifetime;
+
+  public WorkerCertificateIssuer(Pki pki, Duration lifetime) {
+    this.pki = pki;
+    this.lifetime = lifetime;
+  }
+
+  /** Issues from the CA in {@code tlsDir}, with the default worker lifetime. */
+  public static WorkerCertificateIssuer fromDirectory(Path tlsDir) {
+    return new WorkerCertificateIssuer(Pki.load(tlsDir), CertificateKind.WORKER.defaultLifetime());
+  }
+
+  /** A fresh certificate and key for {@code worker}. */
+  public IssuedCertificate issue(WorkerId worker) {
+    return pki.issue(CertificateKind.WORKER, worker.value(), lifetime);
+  }
+
+  @Override
+  public Map<String, String> issueFor(WorkerId worker) {
+    var issued = issue(worker);
+    return Map.of(
+        ENV_CA, PemFiles.toPem(pki.caCertificate()),
+        ENV_CERT, issued.certificatePem(),
+        ENV_KEY, issued.keyPem());
+  }
+
+  /** The CA certificate as PEM. */
+  public String caPem() {
+    return PemFiles.toPem(pki.caCertificate());
+  }
+}
