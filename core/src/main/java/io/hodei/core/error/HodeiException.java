@@ -10,7 +10,8 @@ public abstract sealed class HodeiException extends RuntimeException
         IllegalTransitionException,
         ConflictException,
         UnavailableException,
-        AuthenticationException {
+        AuthenticationException,
+        PermissionDeniedException {
 
   protected HodeiException(String message) {
     super(message);
