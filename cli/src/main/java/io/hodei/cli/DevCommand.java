@@ -152,6 +152,9 @@ final class DevCommand implements Callable<Integer> {
               data,
               ServerConfig.defaults()
                   .withPort(resolvedPort)
+                  // Zero-config developer mode: plaintext on loopback, anonymous local callers are
+                  // admins. A dev server with TLS must not do this.
+                  .withAnonymousRole(io.hodei.core.auth.Role.ADMIN)
                   .withStrategy(
                       io.hodei.core.scheduling.Strategy.parse(resolvedStrategy)
                           .orElseThrow(

@@ -21,6 +21,8 @@ import picocli.CommandLine.Command;
       RetryCommand.class,
       WorkersCommand.class,
       ProvidersCommand.class,
+      TokensCommand.class,
+      AuditCommand.class,
       WorkerCommand.class,
       CommandLine.HelpCommand.class
     })

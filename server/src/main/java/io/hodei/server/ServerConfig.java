@@ -18,6 +18,9 @@ import java.util.Optional;
  * @param dispatchTick longest pause of the scheduling loop when nothing wakes it
  * @param housekeepingInterval how often workers and running jobs are checked
  * @param strategy how a worker is chosen among those that fit, unless a job names its own
+ * @param anonymousRole the role of a caller from a loopback address with neither a client
+ *     certificate nor an API token: NONE (the default) for a server, ADMIN for {@code hodei dev}
+ *     without TLS, its zero-config developer mode. Callers from other addresses are never given it.
  */
 public record ServerConfig(
     String bindHost,
@@ -29,7 +32,8 @@ public record ServerConfig(
     long logCapBytes,
     Duration dispatchTick,
     Duration housekeepingInterval,
-    io.hodei.core.scheduling.Strategy strategy) {
+    io.hodei.core.scheduling.Strategy strategy,
+    io.hodei.core.auth.Role anonymousRole) {
 
   public static final int DEFAULT_PORT = 50051;
   public static final long DEFAULT_LOG_CAP = 100L * 1024 * 1024;
@@ -55,37 +59,45 @@ public record ServerConfig(
         DEFAULT_LOG_CAP,
         Duration.ofSeconds(1),
         Duration.ofSeconds(1),
-        io.hodei.core.scheduling.Strategy.LEAST_CONNECTIONS);
+        io.hodei.core.scheduling.Strategy.LEAST_CONNECTIONS,
+        io.hodei.core.auth.Role.NONE);
   }
 
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(
         bindHost, newPort, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, anonymousRole);
   }
 
   /** Heartbeat every {@code interval}; a worker silent for {@code timeout} is lost. */
   public ServerConfig withHeartbeats(Duration interval, Duration timeout) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, interval, timeout, timeoutMargin, logCapBytes,
-        dispatchTick, housekeepingInterval, strategy);
+        dispatchTick, housekeepingInterval, strategy, anonymousRole);
   }
 
   public ServerConfig withLogCap(long bytes) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        bytes, dispatchTick, housekeepingInterval, strategy);
+        bytes, dispatchTick, housekeepingInterval, strategy, anonymousRole);
   }
 
   public ServerConfig withTimeoutMargin(Duration margin) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, margin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, anonymousRole);
   }
 
   public ServerConfig withStrategy(io.hodei.core.scheduling.Strategy newStrategy) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, newStrategy);
+        logCapBytes, dispatchTick, housekeepingInterval, newStrategy, anonymousRole);
+  }
+
+  /** Gives anonymous loopback callers {@code role}; see {@link #anonymousRole()}. */
+  public ServerConfig withAnonymousRole(io.hodei.core.auth.Role role) {
+    return new ServerConfig(
+        bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, role);
   }
 }

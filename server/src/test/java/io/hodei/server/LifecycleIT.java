@@ -43,7 +43,7 @@ class LifecycleIT {
             dir,
             Clock.systemUTC(),
             new PoolPolicy(3, Duration.ofMinutes(2), Duration.ofSeconds(60)),
-            ServerConfig.defaults().withPort(0).withLogCap(4096),
+            ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN).withPort(0).withLogCap(4096),
             List.of());
   }
 

@@ -14,7 +14,12 @@ import io.hodei.api.v1.UnregisterResponse;
 import io.hodei.api.v1.WorkerAgentServiceGrpc;
 import io.hodei.api.v1.WorkerHeartbeat;
 import io.hodei.api.v1.WorkerMessage;
+import io.hodei.core.auth.AuditEvent;
 import io.hodei.core.error.AuthenticationException;
+import io.hodei.core.error.RateLimitedException;
+import io.hodei.server.auth.Callers;
+import io.hodei.server.auth.RegistrationThrottle;
+import io.hodei.server.auth.SecurityAudit;
 import io.hodei.core.error.HodeiException;
 import io.hodei.core.error.InvalidSpecException;
 import io.hodei.core.error.UnavailableException;
@@ -59,6 +64,8 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
   private final Clock clock;
   private final LogIngest logIngest;
   private final UsageHistory usage;
+  private final SecurityAudit audit;
+  private final RegistrationThrottle throttle;
 
   public WorkerAgentApi(
       OtpService otps,
@@ -72,7 +79,11 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       Duration heartbeatInterval,
       long logCapBytes,
       UsageHistory usage,
-      Clock clock) {
+      Clock clock,
+      SecurityAudit audit,
+      RegistrationThrottle throttle) {
+    this.audit = audit;
+    this.throttle = throttle;
     this.otps = otps;
     this.workerStore = workerStore;
     this.registry = registry;
@@ -99,10 +110,20 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       throw new InvalidSpecException("worker_info.worker_id", "must not be empty");
     }
     var info = WireMapping.toDomain(request.getWorkerInfo());
+    String remote = Callers.remote();
+    String host = RegistrationThrottle.hostOf(remote);
+    try {
+      throttle.checkAllowed(host);
+    } catch (RateLimitedException e) {
+      audit.record(AuditEvent.Kind.REGISTRATION_THROTTLED, info.id().value(), info.id().value(), e.getMessage(), remote);
+      throw e;
+    }
     try {
       otps.redeem(request.getAuthToken(), info.id());
     } catch (AuthenticationException e) {
+      throttle.failed(host);
       log.warn("registration of worker {} refused: {}", info.id(), e.getMessage());
+      audit.record(AuditEvent.Kind.REGISTRATION_FAILED, info.id().value(), info.id().value(), e.getMessage(), remote);
       throw e;
     }
     var origin = provisioner.registered(info.id());
@@ -118,6 +139,12 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
             true));
     registry.register(info, provider, provisioner.slotsFor(provider));
     log.info("worker {} registered ({} on {})", info.id(), provider, info.hostname());
+    audit.record(
+        AuditEvent.Kind.WORKER_REGISTERED,
+        info.id().value(),
+        info.id().value(),
+        "provider " + provider + " on host " + info.hostname(),
+        remote);
     response.onNext(
         RegisterResponse.newBuilder()
             .setWorkerId(info.id().value())
@@ -239,13 +266,26 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
           }
           case JOB_STARTED -> {
             var started = message.getJobStarted();
+            if (!assignedToMe(started.getJobId(), started.getExecutionId(), "start report")) {
+              return;
+            }
             jobs.start(
                 new JobId(started.getJobId()),
                 new ExecutionId(started.getExecutionId()),
                 WireMapping.toDomain(started.getStartedAt()));
           }
-          case LOG_BATCH -> append(message.getLogBatch());
-          case JOB_RESULT -> complete(message.getJobResult());
+          case LOG_BATCH -> {
+            var batch = message.getLogBatch();
+            if (assignedToMe(batch.getJobId(), batch.getExecutionId(), "log batch")) {
+              append(batch);
+            }
+          }
+          case JOB_RESULT -> {
+            var result = message.getJobResult();
+            if (assignedToMe(result.getJobId(), result.getExecutionId(), "result")) {
+              complete(result);
+            }
+          }
           case ATTACH -> log.warn("worker {} attached twice on one stream; ignored", worker);
           case PAYLOAD_NOT_SET -> log.warn("empty message from worker {}; ignored", worker);
         }
@@ -260,6 +300,45 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       } finally {
         MDC.remove("workerId");
       }
+    }
+
+    /**
+     * Whether a report about {@code executionId} may come from this worker. One about an execution
+     * that another worker holds (or that belongs to another job than the one named) is refused
+     * alone: it is audited, not applied, and answered with a cancel of that execution, which a
+     * worker not running it ignores. The stream stays open, so the worker's own jobs go on; a
+     * worker that is lying is stopped by deregistering it, not by this check. Stale executions of
+     * this worker pass, and the handlers discard them as before.
+     */
+    private record Holder(JobId job, WorkerId worker) {}
+
+    private boolean assignedToMe(String jobId, String executionId, String what) {
+      var execution = new ExecutionId(executionId);
+      var holder =
+          jobs.findByExecution(execution)
+              .flatMap(
+                  job ->
+                      job.current()
+                          .filter(a -> a.executionId().equals(execution))
+                          .map(a -> new Holder(job.id(), a.workerId())));
+      if (holder.isEmpty()
+          || (holder.get().job().equals(new JobId(jobId)) && holder.get().worker().equals(worker))) {
+        return true;
+      }
+      String why =
+          what + " for execution " + execution + " of job " + jobId
+              + " refused: it is not assigned to worker " + worker;
+      log.warn("{}", why);
+      audit.record(AuditEvent.Kind.PERMISSION_DENIED, worker.value(), executionId, why, Callers.remote());
+      send(
+          ServerMessage.newBuilder()
+              .setCancelJob(
+                  io.hodei.api.v1.CancelJobCommand.newBuilder()
+                      .setJobId(jobId)
+                      .setExecutionId(executionId)
+                      .setReason(why))
+              .build());
+      return false;
     }
 
     private void attach(WorkerMessage message) {
