@@ -7,12 +7,13 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
-import io.grpc.Status;
 import io.hodei.core.auth.AuditEvent;
 import io.hodei.core.auth.Principal;
 import io.hodei.core.auth.Role;
 import io.hodei.core.auth.TokenService;
 import io.hodei.core.error.AuthenticationException;
+import io.hodei.core.error.PermissionDeniedException;
+import io.hodei.server.api.GrpcErrors;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.security.cert.Certificate;
@@ -63,7 +64,7 @@ public final class AuthInterceptor implements ServerInterceptor {
       principal = resolve(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION), headers, address);
     } catch (AuthenticationException e) {
       audit.record(AuditEvent.Kind.AUTHENTICATION_FAILED, "anonymous", method, e.getMessage(), remote);
-      return refuse(call, Status.UNAUTHENTICATED.withDescription(e.getMessage()));
+      return refuse(call, e);
     }
     if (!AccessPolicy.allows(method, principal.role())) {
       audit.record(
@@ -75,9 +76,9 @@ public final class AuthInterceptor implements ServerInterceptor {
       return refuse(
           call,
           principal.role() == Role.NONE
-              ? Status.UNAUTHENTICATED.withDescription(
+              ? new AuthenticationException(
                   method + " needs credentials: an API token (--token) or a client certificate")
-              : Status.PERMISSION_DENIED.withDescription(
+              : new PermissionDeniedException(
                   principal.role().word() + " " + principal.name() + " may not call " + method));
     }
     Context context =
@@ -136,8 +137,9 @@ public final class AuthInterceptor implements ServerInterceptor {
     return address == null ? "" : address.toString();
   }
 
-  private static <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, Status status) {
-    call.close(status, new Metadata());
+  private static <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, RuntimeException why) {
+    var status = GrpcErrors.toStatus(why);
+    call.close(status.getStatus(), status.getTrailers() == null ? new Metadata() : status.getTrailers());
     return new ServerCall.Listener<>() {};
   }
 }
