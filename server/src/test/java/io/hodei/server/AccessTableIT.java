@@ -107,7 +107,7 @@ class AccessTableIT {
           MetricsServiceGrpc.getServiceDescriptor(),
           AdminServiceGrpc.getServiceDescriptor());
 
-  @TempDir Path dir;
+  @TempDir static Path dir;
   ControlPlane plane;
   final Map<Role, Channel> channels = new EnumMap<>(Role.class);
 
