@@ -40,6 +40,10 @@ public final class TokenService {
     if (!NAME.matcher(name).matches()) {
       throw new InvalidSpecException("name", "must match " + NAME.pattern());
     }
+    if (name.equals(Principal.ANONYMOUS.name())) {
+      // Jobs queued by anonymous local callers are owned by that name; a token must not own them.
+      throw new InvalidSpecException("name", "'" + name + "' is reserved");
+    }
     if (role == Role.NONE) {
       throw new InvalidSpecException("role", "must be user, admin or worker");
     }

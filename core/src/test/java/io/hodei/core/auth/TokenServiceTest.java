@@ -87,6 +87,7 @@ class TokenServiceTest {
   void aTokenNeedsANameARoleAndAPositiveLifetime() {
     assertThatThrownBy(() -> at(T0).issue("has space", Role.USER, Optional.empty())).isInstanceOf(InvalidSpecException.class);
     assertThatThrownBy(() -> at(T0).issue("x", Role.NONE, Optional.empty())).isInstanceOf(InvalidSpecException.class);
+    assertThatThrownBy(() -> at(T0).issue("anonymous", Role.USER, Optional.empty())).isInstanceOf(InvalidSpecException.class);
     assertThatThrownBy(() -> at(T0).issue("x", Role.USER, Optional.of(Duration.ZERO))).isInstanceOf(InvalidSpecException.class);
   }
 

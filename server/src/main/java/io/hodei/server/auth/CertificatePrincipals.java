@@ -36,7 +36,11 @@ public final class CertificatePrincipals {
       return Optional.empty();
     }
     String cn = parts.get("CN");
-    if (cn == null || cn.isBlank() || !"Hodei".equals(parts.get("O")) || parts.size() != 3) {
+    if (cn == null
+        || cn.isBlank()
+        || cn.equals(Principal.ANONYMOUS.name())
+        || !"Hodei".equals(parts.get("O"))
+        || parts.size() != 3) {
       return Optional.empty();
     }
     return Optional.ofNullable(parts.get("OU"))
