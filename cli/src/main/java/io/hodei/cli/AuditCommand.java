@@ -11,7 +11,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code hodei audit}: the security events, oldest first (admins only). */
-@Command(name = "audit", mixinStandardHelpOptions = true, description = "Shows security events (admins only).")
+@Command(
+    name = "audit",
+    mixinStandardHelpOptions = true,
+    description = "Shows security events (admins only).")
 final class AuditCommand extends ClientCommand {
   @Option(
       names = "--since",
@@ -21,10 +24,15 @@ final class AuditCommand extends ClientCommand {
       converter = Durations.Converter.class)
   Duration since;
 
-  @Option(names = "--kind", description = "Only this kind, such as permission_denied or token_created.")
+  @Option(
+      names = "--kind",
+      description = "Only this kind, such as permission_denied or token_created.")
   String kind;
 
-  @Option(names = {"-o", "--output"}, description = "table or json (default: ${DEFAULT-VALUE}).", defaultValue = "table")
+  @Option(
+      names = {"-o", "--output"},
+      description = "table or json (default: ${DEFAULT-VALUE}).",
+      defaultValue = "table")
   JobsCommand.Output output;
 
   @Override
@@ -32,7 +40,8 @@ final class AuditCommand extends ClientCommand {
     Instant from = Instant.now().minus(since);
     var request =
         ListAuditEventsRequest.newBuilder()
-            .setSince(Timestamp.newBuilder().setSeconds(from.getEpochSecond()).setNanos(from.getNano()));
+            .setSince(
+                Timestamp.newBuilder().setSeconds(from.getEpochSecond()).setNanos(from.getNano()));
     if (kind != null) {
       request.setKind(kind);
     }

@@ -43,7 +43,8 @@ final class TokenOptions {
       @Override
       public <Q, R> ClientCall<Q, R> interceptCall(
           MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
-        return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
+        return new ForwardingClientCall.SimpleForwardingClientCall<>(
+            next.newCall(method, options)) {
           @Override
           public void start(Listener<R> listener, Metadata headers) {
             headers.put(AUTHORIZATION, "Bearer " + token);

@@ -20,7 +20,11 @@ import picocli.CommandLine.Parameters;
     name = "tokens",
     mixinStandardHelpOptions = true,
     description = "Manages API tokens (admins only).",
-    subcommands = {TokensCommand.Create.class, TokensCommand.ListTokens.class, TokensCommand.Revoke.class})
+    subcommands = {
+      TokensCommand.Create.class,
+      TokensCommand.ListTokens.class,
+      TokensCommand.Revoke.class
+    })
 final class TokensCommand {
   enum RoleName {
     user,
@@ -36,7 +40,10 @@ final class TokensCommand {
     @Option(names = "--role", required = true, description = "user, admin or worker.")
     RoleName role;
 
-    @Option(names = "--name", required = true, description = "Unique; the owner of the jobs it queues.")
+    @Option(
+        names = "--name",
+        required = true,
+        description = "Unique; the owner of the jobs it queues.")
     String name;
 
     @Option(
@@ -59,7 +66,8 @@ final class TokensCommand {
                   });
       if (expires != null) {
         Instant at = Instant.now().plus(expires);
-        request.setExpiresAt(Timestamp.newBuilder().setSeconds(at.getEpochSecond()).setNanos(at.getNano()));
+        request.setExpiresAt(
+            Timestamp.newBuilder().setSeconds(at.getEpochSecond()).setNanos(at.getNano()));
       }
       var created = AdminServiceGrpc.newBlockingStub(channel).createToken(request.build());
       out.println(created.getToken());
@@ -67,14 +75,22 @@ final class TokensCommand {
     }
   }
 
-  @Command(name = "list", mixinStandardHelpOptions = true, description = "Lists tokens (never their values).")
+  @Command(
+      name = "list",
+      mixinStandardHelpOptions = true,
+      description = "Lists tokens (never their values).")
   static final class ListTokens extends ClientCommand {
-    @Option(names = {"-o", "--output"}, description = "table or json (default: ${DEFAULT-VALUE}).", defaultValue = "table")
+    @Option(
+        names = {"-o", "--output"},
+        description = "table or json (default: ${DEFAULT-VALUE}).",
+        defaultValue = "table")
     JobsCommand.Output output;
 
     @Override
     int run(ManagedChannel channel, PrintWriter out) {
-      var tokens = AdminServiceGrpc.newBlockingStub(channel).listTokens(ListTokensRequest.getDefaultInstance());
+      var tokens =
+          AdminServiceGrpc.newBlockingStub(channel)
+              .listTokens(ListTokensRequest.getDefaultInstance());
       if (output == JobsCommand.Output.json) {
         out.println(JobsCommand.json(tokens));
         return 0;
@@ -94,14 +110,18 @@ final class TokensCommand {
     }
   }
 
-  @Command(name = "revoke", mixinStandardHelpOptions = true, description = "Revokes a token for good.")
+  @Command(
+      name = "revoke",
+      mixinStandardHelpOptions = true,
+      description = "Revokes a token for good.")
   static final class Revoke extends ClientCommand {
     @Parameters(paramLabel = "NAME")
     String name;
 
     @Override
     int run(ManagedChannel channel, PrintWriter out) {
-      AdminServiceGrpc.newBlockingStub(channel).revokeToken(RevokeTokenRequest.newBuilder().setName(name).build());
+      AdminServiceGrpc.newBlockingStub(channel)
+          .revokeToken(RevokeTokenRequest.newBuilder().setName(name).build());
       out.println("revoked " + name);
       return 0;
     }

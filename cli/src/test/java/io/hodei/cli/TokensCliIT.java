@@ -21,7 +21,11 @@ class TokensCliIT {
 
   @BeforeAll
   static void start() {
-    plane = EmbeddedControlPlane.start(dir.resolve("data"), 0, new PoolPolicy(2, Duration.ofMinutes(1), Duration.ofSeconds(60)));
+    plane =
+        EmbeddedControlPlane.start(
+            dir.resolve("data"),
+            0,
+            new PoolPolicy(2, Duration.ofMinutes(1), Duration.ofSeconds(60)));
   }
 
   @AfterAll
@@ -31,7 +35,18 @@ class TokensCliIT {
 
   @Test
   void aTokenIssuedLocallyRunsJobsAsItsNameUntilItIsRevoked() {
-    var created = hodei("tokens", "create", "--server", plane.address(), "--role", "user", "--name", "ci", "--expires", "90d");
+    var created =
+        hodei(
+            "tokens",
+            "create",
+            "--server",
+            plane.address(),
+            "--role",
+            "user",
+            "--name",
+            "ci",
+            "--expires",
+            "90d");
     assertThat(created.exitCode()).as(created.stderr()).isZero();
     String token = created.stdout().strip();
     assertThat(token).startsWith("hodei_");

@@ -49,14 +49,14 @@ import org.junit.jupiter.api.io.TempDir;
  * Every RPC of every service, as each role, against a real server over a socket with the default
  * (anonymous = NONE) configuration. Users and admins present API tokens; the worker role is a
  * worker API token named after a worker id (what a worker certificate's CN gives once mTLS is on).
- * The calls carry empty requests: an allowed call reaches its handler, which may refuse the
- * request itself (INVALID_ARGUMENT, NOT_FOUND, its own credential check), and only a refusal by
- * the access policy counts as denied.
+ * The calls carry empty requests: an allowed call reaches its handler, which may refuse the request
+ * itself (INVALID_ARGUMENT, NOT_FOUND, its own credential check), and only a refusal by the access
+ * policy counts as denied.
  *
  * <p>The list of RPCs comes from the generated service descriptors, and the expectations below are
  * written out independently of {@link AccessPolicy}: an RPC added to a proto without an entry here
- * fails {@link #everyRpcHasAnExpectation()}, and one without a row in the policy fails
- * {@link #everyRpcHasARowInTheAccessPolicy()}.
+ * fails {@link #everyRpcHasAnExpectation()}, and one without a row in the policy fails {@link
+ * #everyRpcHasARowInTheAccessPolicy()}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class AccessTableIT {
@@ -138,8 +138,10 @@ class AccessTableIT {
 
   static Channel bearer(Channel channel, String token) {
     var headers = new Metadata();
-    headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
-    return ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers));
+    headers.put(
+        Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+    return ClientInterceptors.intercept(
+        channel, MetadataUtils.newAttachHeadersInterceptor(headers));
   }
 
   static List<MethodDescriptor<?, ?>> rpcs() {
@@ -150,7 +152,9 @@ class AccessTableIT {
 
   @Test
   void everyRpcHasAnExpectation() {
-    assertThat(rpcs()).extracting(MethodDescriptor::getFullMethodName).allMatch(EXPECTED::containsKey);
+    assertThat(rpcs())
+        .extracting(MethodDescriptor::getFullMethodName)
+        .allMatch(EXPECTED::containsKey);
   }
 
   @Test
@@ -174,10 +178,14 @@ class AccessTableIT {
     List<DynamicTest> tests = new ArrayList<>();
     for (var method : rpcs()) {
       for (Role role : Role.values()) {
-        boolean allowed = EXPECTED.getOrDefault(method.getFullMethodName(), Set.of()).contains(role);
+        boolean allowed =
+            EXPECTED.getOrDefault(method.getFullMethodName(), Set.of()).contains(role);
         tests.add(
             DynamicTest.dynamicTest(
-                method.getFullMethodName() + " as " + role + (allowed ? " is allowed" : " is denied"),
+                method.getFullMethodName()
+                    + " as "
+                    + role
+                    + (allowed ? " is allowed" : " is denied"),
                 () -> {
                   Outcome outcome = call(channels.get(role), method);
                   if (allowed) {
@@ -185,7 +193,10 @@ class AccessTableIT {
                   } else {
                     assertThat(outcome.refusedByPolicy()).as(outcome.toString()).isTrue();
                     assertThat(outcome.status().getCode())
-                        .isEqualTo(role == NONE ? Status.Code.UNAUTHENTICATED : Status.Code.PERMISSION_DENIED);
+                        .isEqualTo(
+                            role == NONE
+                                ? Status.Code.UNAUTHENTICATED
+                                : Status.Code.PERMISSION_DENIED);
                   }
                 }));
       }
@@ -212,9 +223,12 @@ class AccessTableIT {
   @SuppressWarnings("unchecked")
   static <Q, R> Outcome call(Channel channel, MethodDescriptor<Q, R> method) throws Exception {
     Q request =
-        (Q) ((MethodDescriptor.PrototypeMarshaller<Q>) method.getRequestMarshaller()).getMessagePrototype();
+        (Q)
+            ((MethodDescriptor.PrototypeMarshaller<Q>) method.getRequestMarshaller())
+                .getMessagePrototype();
     var result = new CompletableFuture<Outcome>();
-    ClientCall<Q, R> call = channel.newCall(method, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS));
+    ClientCall<Q, R> call =
+        channel.newCall(method, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS));
     call.start(
         new ClientCall.Listener<>() {
           @Override

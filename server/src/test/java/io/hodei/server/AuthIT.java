@@ -114,13 +114,25 @@ class AuthIT {
     String alices = queue(alice, "alice-build");
     String bobs = queue(bob, "bob-build");
 
-    assertThat(jobs(alice).getJob(GetJobRequest.newBuilder().setJobId(alices).build()).getJob().getOwner())
+    assertThat(
+            jobs(alice)
+                .getJob(GetJobRequest.newBuilder().setJobId(alices).build())
+                .getJob()
+                .getOwner())
         .isEqualTo("alice");
-    assertThat(refusal(() -> jobs(bob).getJob(GetJobRequest.newBuilder().setJobId(alices).build())).getCode())
+    assertThat(
+            refusal(() -> jobs(bob).getJob(GetJobRequest.newBuilder().setJobId(alices).build()))
+                .getCode())
         .isEqualTo(Status.Code.PERMISSION_DENIED);
-    assertThat(refusal(() -> jobs(bob).cancelJob(CancelJobRequest.newBuilder().setJobId(alices).build())).getCode())
+    assertThat(
+            refusal(
+                    () ->
+                        jobs(bob).cancelJob(CancelJobRequest.newBuilder().setJobId(alices).build()))
+                .getCode())
         .isEqualTo(Status.Code.PERMISSION_DENIED);
-    assertThat(refusal(() -> jobs(bob).retryJob(RetryJobRequest.newBuilder().setJobId(alices).build())).getCode())
+    assertThat(
+            refusal(() -> jobs(bob).retryJob(RetryJobRequest.newBuilder().setJobId(alices).build()))
+                .getCode())
         .isEqualTo(Status.Code.PERMISSION_DENIED);
     assertThat(
             refusal(
@@ -149,7 +161,11 @@ class AuthIT {
     assertThat(jobs(admin).listJobs(ListJobsRequest.getDefaultInstance()).getJobsList())
         .extracting(io.hodei.api.v1.Job::getJobId)
         .containsExactlyInAnyOrder(alices, bobs);
-    assertThat(jobs(admin).getJob(GetJobRequest.newBuilder().setJobId(alices).build()).getJob().getJobId())
+    assertThat(
+            jobs(admin)
+                .getJob(GetJobRequest.newBuilder().setJobId(alices).build())
+                .getJob()
+                .getJobId())
         .isEqualTo(alices);
     assertThat(audit(AuditEvent.Kind.PERMISSION_DENIED))
         .filteredOn(e -> e.actor().equals("bob") && e.target().equals(alices))
@@ -161,7 +177,10 @@ class AuthIT {
     String job = queue(alice, "to-cancel");
 
     var cancelled =
-        jobs(alice).cancelJob(CancelJobRequest.newBuilder().setJobId(job).setReason("changed my mind").build()).getJob();
+        jobs(alice)
+            .cancelJob(
+                CancelJobRequest.newBuilder().setJobId(job).setReason("changed my mind").build())
+            .getJob();
 
     assertThat(cancelled.getCancelledBy()).isEqualTo("alice");
     assertThat(audit(AuditEvent.Kind.JOB_CANCELLED))
@@ -178,7 +197,9 @@ class AuthIT {
   @Test
   void anAdminCreatesListsAndRevokesTokensAndARevokedTokenNoLongerAuthenticates() {
     var admins = AdminServiceGrpc.newBlockingStub(admin).withDeadlineAfter(10, TimeUnit.SECONDS);
-    var created = admins.createToken(CreateTokenRequest.newBuilder().setName("ci").setRole(Role.ROLE_USER).build());
+    var created =
+        admins.createToken(
+            CreateTokenRequest.newBuilder().setName("ci").setRole(Role.ROLE_USER).build());
     assertThat(created.getToken()).startsWith("hodei_").hasSizeGreaterThan(40);
     Channel ci = AccessTableIT.bearer(plane.channel, created.getToken());
     String job = queue(ci, "from-ci");
@@ -188,14 +209,22 @@ class AuthIT {
         .contains("ci", "alice", "bob", "root");
     admins.revokeToken(RevokeTokenRequest.newBuilder().setName("ci").build());
 
-    Status refused = refusal(() -> jobs(ci).getJob(GetJobRequest.newBuilder().setJobId(job).build()));
+    Status refused =
+        refusal(() -> jobs(ci).getJob(GetJobRequest.newBuilder().setJobId(job).build()));
     assertThat(refused.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
     assertThat(refused.getDescription()).contains("revoked");
-    assertThat(refusal(() -> AdminServiceGrpc.newBlockingStub(alice).listTokens(ListTokensRequest.getDefaultInstance())).getCode())
+    assertThat(
+            refusal(
+                    () ->
+                        AdminServiceGrpc.newBlockingStub(alice)
+                            .listTokens(ListTokensRequest.getDefaultInstance()))
+                .getCode())
         .isEqualTo(Status.Code.PERMISSION_DENIED);
 
-    var events = admins.listAuditEvents(ListAuditEventsRequest.getDefaultInstance()).getEventsList();
-    assertThat(events).extracting(e -> e.getKind() + " " + e.getActor() + " " + e.getTarget())
+    var events =
+        admins.listAuditEvents(ListAuditEventsRequest.getDefaultInstance()).getEventsList();
+    assertThat(events)
+        .extracting(e -> e.getKind() + " " + e.getActor() + " " + e.getTarget())
         .contains(
             "TOKEN_CREATED root ci",
             "TOKEN_REVOKED root ci",
@@ -203,7 +232,10 @@ class AuthIT {
             "PERMISSION_DENIED alice hodei.v1.AdminService/ListTokens");
     assertThat(events.toString()).doesNotContain(created.getToken());
     assertThat(
-            admins.listAuditEvents(ListAuditEventsRequest.newBuilder().setKind("token_revoked").build()).getEventsList())
+            admins
+                .listAuditEvents(
+                    ListAuditEventsRequest.newBuilder().setKind("token_revoked").build())
+                .getEventsList())
         .hasSize(1);
   }
 
@@ -211,20 +243,24 @@ class AuthIT {
   void anUnknownTokenIsUnauthenticated() {
     Channel stranger = AccessTableIT.bearer(plane.channel, "hodei_notissued");
 
-    assertThat(refusal(() -> jobs(stranger).listJobs(ListJobsRequest.getDefaultInstance())).getCode())
+    assertThat(
+            refusal(() -> jobs(stranger).listJobs(ListJobsRequest.getDefaultInstance())).getCode())
         .isEqualTo(Status.Code.UNAUTHENTICATED);
   }
 
   @Test
   void repeatedFailedRegistrationsFromOneAddressAreThrottledWithARetryHint() {
-    var workers = WorkerAgentServiceGrpc.newBlockingStub(plane.channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+    var workers =
+        WorkerAgentServiceGrpc.newBlockingStub(plane.channel)
+            .withDeadlineAfter(10, TimeUnit.SECONDS);
     var bad =
         RegisterRequest.newBuilder()
             .setAuthToken("00000000-0000-4000-8000-000000000000")
             .setWorkerInfo(WorkerInfo.newBuilder().setWorkerId("w-x").setName("w-x"))
             .build();
     for (int i = 0; i < 5; i++) {
-      assertThat(refusal(() -> workers.register(bad)).getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+      assertThat(refusal(() -> workers.register(bad)).getCode())
+          .isEqualTo(Status.Code.UNAUTHENTICATED);
     }
 
     var throttled = catchThrowableOfType(StatusRuntimeException.class, () -> workers.register(bad));
@@ -232,10 +268,16 @@ class AuthIT {
     assertThat(throttled.getStatus().getDescription()).contains("retry in");
     assertThat(throttled.getTrailers().get(GrpcErrors.RETRY_AFTER)).isNotNull();
     // Even a good OTP waits out the throttle: the limit is on the address, not the token.
-    var otp = new OtpService(plane.stores.otps(), Clock.systemUTC(), Duration.ofMinutes(5)).issue(new WorkerId("w-x"));
-    assertThat(refusal(() -> workers.register(bad.toBuilder().setAuthToken(otp.token()).build())).getCode())
+    var otp =
+        new OtpService(plane.stores.otps(), Clock.systemUTC(), Duration.ofMinutes(5))
+            .issue(new WorkerId("w-x"));
+    assertThat(
+            refusal(() -> workers.register(bad.toBuilder().setAuthToken(otp.token()).build()))
+                .getCode())
         .isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
-    assertThat(audit(AuditEvent.Kind.REGISTRATION_FAILED)).hasSize(5).allMatch(e -> e.actor().equals("w-x"));
+    assertThat(audit(AuditEvent.Kind.REGISTRATION_FAILED))
+        .hasSize(5)
+        .allMatch(e -> e.actor().equals("w-x"));
     assertThat(audit(AuditEvent.Kind.REGISTRATION_THROTTLED)).hasSize(2);
   }
 
@@ -249,10 +291,14 @@ class AuthIT {
       this(id, true);
     }
 
-    /** @param attach false: registered only, so the dispatcher does not hand it jobs */
+    /**
+     * @param attach false: registered only, so the dispatcher does not hand it jobs
+     */
     FakeWorker(String id, boolean attach) throws InterruptedException {
       this.id = id;
-      var otp = new OtpService(plane.stores.otps(), Clock.systemUTC(), Duration.ofMinutes(5)).issue(new WorkerId(id));
+      var otp =
+          new OtpService(plane.stores.otps(), Clock.systemUTC(), Duration.ofMinutes(5))
+              .issue(new WorkerId(id));
       var registered =
           WorkerAgentServiceGrpc.newBlockingStub(plane.channel)
               .register(
@@ -281,12 +327,14 @@ class AuthIT {
                   });
       stream.onNext(
           WorkerMessage.newBuilder()
-              .setAttach(Attach.newBuilder().setWorkerId(id).setSessionId(registered.getSessionId()))
+              .setAttach(
+                  Attach.newBuilder().setWorkerId(id).setSessionId(registered.getSessionId()))
               .build());
       assertThat(next(m -> m.hasAck())).isNotNull();
     }
 
-    ServerMessage next(java.util.function.Predicate<ServerMessage> wanted) throws InterruptedException {
+    ServerMessage next(java.util.function.Predicate<ServerMessage> wanted)
+        throws InterruptedException {
       long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (System.nanoTime() < end) {
         var m = received.poll(100, TimeUnit.MILLISECONDS);
@@ -299,7 +347,8 @@ class AuthIT {
   }
 
   @Test
-  void aWorkerReportingOnAnotherWorkersExecutionIsRefusedAndAuditedAndKeepsItsStream() throws Exception {
+  void aWorkerReportingOnAnotherWorkersExecutionIsRefusedAndAuditedAndKeepsItsStream()
+      throws Exception {
     var first = new FakeWorker("w-a");
     var second = new FakeWorker("w-b");
     String job = queue(alice, "held-by-a");
@@ -326,7 +375,10 @@ class AuthIT {
                 LogBatch.newBuilder()
                     .setJobId(job)
                     .setExecutionId(execution)
-                    .addLines(LogLine.newBuilder().setSequence(0).setData(com.google.protobuf.ByteString.copyFromUtf8("forged"))))
+                    .addLines(
+                        LogLine.newBuilder()
+                            .setSequence(0)
+                            .setData(com.google.protobuf.ByteString.copyFromUtf8("forged"))))
             .build());
     b.stream.onNext(
         WorkerMessage.newBuilder()
@@ -342,7 +394,11 @@ class AuthIT {
         b.next(m -> m.hasCancelJob() && m.getCancelJob().getReason().startsWith("result"));
     assertThat(refusedResult).isNotNull();
     assertThat(refusedResult.getCancelJob().getReason()).contains("not assigned to worker w-b");
-    assertThat(jobs(admin).getJob(GetJobRequest.newBuilder().setJobId(job).build()).getJob().getState())
+    assertThat(
+            jobs(admin)
+                .getJob(GetJobRequest.newBuilder().setJobId(job).build())
+                .getJob()
+                .getState())
         .isEqualTo(JobState.JOB_STATE_SCHEDULED);
     assertThat(audit(AuditEvent.Kind.PERMISSION_DENIED))
         .filteredOn(e -> e.actor().equals(b.id) && e.target().equals(execution))
@@ -358,8 +414,13 @@ class AuthIT {
                     .setOutcome(JobOutcome.JOB_OUTCOME_EXITED)
                     .setExitCode(0))
             .build());
-    assertThat(a.next(m -> m.hasAck() && m.getAck().getExecutionId().equals(execution))).isNotNull();
-    assertThat(jobs(admin).getJob(GetJobRequest.newBuilder().setJobId(job).build()).getJob().getState())
+    assertThat(a.next(m -> m.hasAck() && m.getAck().getExecutionId().equals(execution)))
+        .isNotNull();
+    assertThat(
+            jobs(admin)
+                .getJob(GetJobRequest.newBuilder().setJobId(job).build())
+                .getJob()
+                .getState())
         .isEqualTo(JobState.JOB_STATE_SUCCEEDED);
     a.stream.onCompleted();
     b.stream.onCompleted();
@@ -376,7 +437,11 @@ class AuthIT {
             refusal(
                     () ->
                         jobs(workerB)
-                            .assignJob(AssignJobRequest.newBuilder().setJobId(job).setWorkerId("w-a").build()))
+                            .assignJob(
+                                AssignJobRequest.newBuilder()
+                                    .setJobId(job)
+                                    .setWorkerId("w-a")
+                                    .build()))
                 .getCode())
         .isEqualTo(Status.Code.PERMISSION_DENIED);
     String execution =
@@ -387,11 +452,16 @@ class AuthIT {
             refusal(
                     () ->
                         jobs(workerB)
-                            .completeJob(CompleteJobRequest.newBuilder().setExecutionId(execution).build()))
+                            .completeJob(
+                                CompleteJobRequest.newBuilder().setExecutionId(execution).build()))
                 .getCode())
         .isEqualTo(Status.Code.PERMISSION_DENIED);
 
-    assertThat(jobs(admin).getJob(GetJobRequest.newBuilder().setJobId(job).build()).getJob().getState())
+    assertThat(
+            jobs(admin)
+                .getJob(GetJobRequest.newBuilder().setJobId(job).build())
+                .getJob()
+                .getState())
         .isEqualTo(JobState.JOB_STATE_SCHEDULED);
     assertThat(audit(AuditEvent.Kind.PERMISSION_DENIED))
         .filteredOn(e -> e.actor().equals("w-b"))
@@ -399,21 +469,35 @@ class AuthIT {
         .containsExactly(job, execution);
     Channel workerA = as("w-a", io.hodei.core.auth.Role.WORKER);
     jobs(workerA).completeJob(CompleteJobRequest.newBuilder().setExecutionId(execution).build());
-    assertThat(jobs(admin).getJob(GetJobRequest.newBuilder().setJobId(job).build()).getJob().getState())
+    assertThat(
+            jobs(admin)
+                .getJob(GetJobRequest.newBuilder().setJobId(job).build())
+                .getJob()
+                .getState())
         .isEqualTo(JobState.JOB_STATE_SUCCEEDED);
   }
 
   @Test
   void registrationsAndAdminActionsOnWorkersAreAudited() throws Exception {
     new FakeWorker("w-a", false);
-    var scheduler = io.hodei.api.v1.SchedulerServiceGrpc.newBlockingStub(admin).withDeadlineAfter(10, TimeUnit.SECONDS);
+    var scheduler =
+        io.hodei.api.v1.SchedulerServiceGrpc.newBlockingStub(admin)
+            .withDeadlineAfter(10, TimeUnit.SECONDS);
 
-    scheduler.drainWorker(io.hodei.api.v1.DrainWorkerRequest.newBuilder().setWorkerId("w-a").build());
+    scheduler.drainWorker(
+        io.hodei.api.v1.DrainWorkerRequest.newBuilder().setWorkerId("w-a").build());
     scheduler.deregisterWorker(
-        io.hodei.api.v1.DeregisterWorkerRequest.newBuilder().setWorkerId("w-a").setReason("maintenance").build());
+        io.hodei.api.v1.DeregisterWorkerRequest.newBuilder()
+            .setWorkerId("w-a")
+            .setReason("maintenance")
+            .build());
 
-    assertThat(audit(AuditEvent.Kind.WORKER_REGISTERED)).extracting(AuditEvent::actor).containsExactly("w-a");
-    assertThat(audit(AuditEvent.Kind.WORKER_DRAINED)).extracting(AuditEvent::actor).containsExactly("root");
+    assertThat(audit(AuditEvent.Kind.WORKER_REGISTERED))
+        .extracting(AuditEvent::actor)
+        .containsExactly("w-a");
+    assertThat(audit(AuditEvent.Kind.WORKER_DRAINED))
+        .extracting(AuditEvent::actor)
+        .containsExactly("root");
     assertThat(audit(AuditEvent.Kind.WORKER_DEREGISTERED))
         .extracting(e -> e.actor() + " " + e.target() + " " + e.detail())
         .containsExactly("root w-a maintenance");

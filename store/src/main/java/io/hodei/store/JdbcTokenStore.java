@@ -14,7 +14,8 @@ import java.util.Optional;
 
 /** {@link TokenStore} on the {@code api_tokens} table. Thread-safe; millisecond timestamps. */
 public final class JdbcTokenStore implements TokenStore {
-  private static final String COLUMNS = "name, token_hash, role, created_at, expires_at, revoked_at";
+  private static final String COLUMNS =
+      "name, token_hash, role, created_at, expires_at, revoked_at";
 
   private final Jdbc jdbc;
 
@@ -27,7 +28,8 @@ public final class JdbcTokenStore implements TokenStore {
     jdbc.write(
         "save API token " + token.name(),
         c -> {
-          try (PreparedStatement check = c.prepareStatement("SELECT 1 FROM api_tokens WHERE name = ?")) {
+          try (PreparedStatement check =
+              c.prepareStatement("SELECT 1 FROM api_tokens WHERE name = ?")) {
             check.setString(1, token.name());
             try (ResultSet rs = check.executeQuery()) {
               if (rs.next()) {
@@ -36,7 +38,8 @@ public final class JdbcTokenStore implements TokenStore {
             }
           }
           try (PreparedStatement ps =
-              c.prepareStatement("INSERT INTO api_tokens (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?)")) {
+              c.prepareStatement(
+                  "INSERT INTO api_tokens (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?)")) {
             ps.setString(1, token.name());
             ps.setString(2, token.tokenHash());
             ps.setString(3, token.role().name());
@@ -69,7 +72,8 @@ public final class JdbcTokenStore implements TokenStore {
         "list API tokens",
         c -> {
           try (PreparedStatement ps =
-                  c.prepareStatement("SELECT " + COLUMNS + " FROM api_tokens ORDER BY created_at, name");
+                  c.prepareStatement(
+                      "SELECT " + COLUMNS + " FROM api_tokens ORDER BY created_at, name");
               ResultSet rs = ps.executeQuery()) {
             List<ApiToken> tokens = new ArrayList<>();
             while (rs.next()) {

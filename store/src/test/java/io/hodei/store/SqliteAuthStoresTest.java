@@ -34,7 +34,8 @@ class SqliteAuthStoresTest {
   }
 
   private static ApiToken token(String name, String hash) {
-    return new ApiToken(name, hash, Role.USER, T0, Optional.of(T0.plusSeconds(60)), Optional.empty());
+    return new ApiToken(
+        name, hash, Role.USER, T0, Optional.of(T0.plusSeconds(60)), Optional.empty());
   }
 
   @Test
@@ -44,7 +45,8 @@ class SqliteAuthStoresTest {
     assertThat(stores.tokens().findByHash("h1")).contains(token("ci", "h1"));
     assertThat(stores.tokens().revoke("ci", T0.plusSeconds(5))).isTrue();
     assertThat(stores.tokens().revoke("ci", T0.plusSeconds(9))).isTrue();
-    assertThat(stores.tokens().findByHash("h1").orElseThrow().revokedAt()).contains(T0.plusSeconds(5));
+    assertThat(stores.tokens().findByHash("h1").orElseThrow().revokedAt())
+        .contains(T0.plusSeconds(5));
     assertThat(stores.tokens().revoke("nobody", T0)).isFalse();
     assertThat(stores.tokens().list()).extracting(ApiToken::name).containsExactly("ci");
   }
@@ -54,20 +56,36 @@ class SqliteAuthStoresTest {
     stores.tokens().save(token("ci", "h1"));
     stores.tokens().revoke("ci", T0);
 
-    assertThatThrownBy(() -> stores.tokens().save(token("ci", "h2"))).isInstanceOf(ConflictException.class);
+    assertThatThrownBy(() -> stores.tokens().save(token("ci", "h2")))
+        .isInstanceOf(ConflictException.class);
   }
 
   @Test
   void auditEventsAreListedOldestFirstFilteredBySinceAndKind() {
-    stores.audit().record(new AuditEvent(T0, AuditEvent.Kind.TOKEN_CREATED, "root", "ci", "role user", "127.0.0.1:1"));
-    stores.audit().record(new AuditEvent(T0.plusSeconds(1), AuditEvent.Kind.PERMISSION_DENIED, "bob", "j-1", "not his", ""));
-    stores.audit().record(new AuditEvent(T0.plusSeconds(2), AuditEvent.Kind.TOKEN_REVOKED, "root", "ci", "revoked", ""));
+    stores
+        .audit()
+        .record(
+            new AuditEvent(
+                T0, AuditEvent.Kind.TOKEN_CREATED, "root", "ci", "role user", "127.0.0.1:1"));
+    stores
+        .audit()
+        .record(
+            new AuditEvent(
+                T0.plusSeconds(1), AuditEvent.Kind.PERMISSION_DENIED, "bob", "j-1", "not his", ""));
+    stores
+        .audit()
+        .record(
+            new AuditEvent(
+                T0.plusSeconds(2), AuditEvent.Kind.TOKEN_REVOKED, "root", "ci", "revoked", ""));
 
     assertThat(stores.audit().list(T0, Optional.empty(), 10))
         .extracting(AuditEvent::kind)
         .containsExactly(
-            AuditEvent.Kind.TOKEN_CREATED, AuditEvent.Kind.PERMISSION_DENIED, AuditEvent.Kind.TOKEN_REVOKED);
-    assertThat(stores.audit().list(T0.plusSeconds(1), Optional.of(AuditEvent.Kind.TOKEN_REVOKED), 10))
+            AuditEvent.Kind.TOKEN_CREATED,
+            AuditEvent.Kind.PERMISSION_DENIED,
+            AuditEvent.Kind.TOKEN_REVOKED);
+    assertThat(
+            stores.audit().list(T0.plusSeconds(1), Optional.of(AuditEvent.Kind.TOKEN_REVOKED), 10))
         .extracting(AuditEvent::actor)
         .containsExactly("root");
     assertThat(stores.audit().list(T0, Optional.empty(), 2))
@@ -78,8 +96,18 @@ class SqliteAuthStoresTest {
   @Test
   void jobsKeepTheirOwnerAndAreListedPerOwner() {
     var alices =
-        stores.jobs().insert(io.hodei.core.job.Job.queued(io.hodei.core.job.JobId.random(), TestJobs.everyFieldSet(), "alice", T0), "queued");
-    stores.jobs().insert(io.hodei.core.job.Job.queued(io.hodei.core.job.JobId.random(), TestJobs.everyFieldSet(), "bob", T0), "queued");
+        stores
+            .jobs()
+            .insert(
+                io.hodei.core.job.Job.queued(
+                    io.hodei.core.job.JobId.random(), TestJobs.everyFieldSet(), "alice", T0),
+                "queued");
+    stores
+        .jobs()
+        .insert(
+            io.hodei.core.job.Job.queued(
+                io.hodei.core.job.JobId.random(), TestJobs.everyFieldSet(), "bob", T0),
+            "queued");
 
     assertThat(stores.jobs().find(alices.id()).orElseThrow().owner()).isEqualTo("alice");
     assertThat(stores.jobs().list(JobQuery.all().ownedBy("alice")).items()).containsExactly(alices);

@@ -9,7 +9,8 @@ import java.time.Instant;
  * @param target what the event is about: a job id, a worker id, a token's name, an RPC
  * @param remote the caller's address, if known; empty otherwise
  */
-public record AuditEvent(Instant at, Kind kind, String actor, String target, String detail, String remote) {
+public record AuditEvent(
+    Instant at, Kind kind, String actor, String target, String detail, String remote) {
 
   /** What happened. */
   public enum Kind {

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The append-only record of security events. Implementations are thread-safe; {@link #record}
- * must not throw for a failing store (an audit failure is logged, not turned into a failed call).
+ * The append-only record of security events. Implementations are thread-safe; {@link #record} must
+ * not throw for a failing store (an audit failure is logged, not turned into a failed call).
  */
 public interface AuditLog {
   void record(AuditEvent event);

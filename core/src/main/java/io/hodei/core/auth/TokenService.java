@@ -55,7 +55,8 @@ public final class TokenService {
     String token = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(bits);
     var now = clock.instant();
     var stored =
-        new ApiToken(name, Secrets.sha256Hex(token), role, now, lifetime.map(now::plus), Optional.empty());
+        new ApiToken(
+            name, Secrets.sha256Hex(token), role, now, lifetime.map(now::plus), Optional.empty());
     store.save(stored);
     return new IssuedToken(token, stored);
   }
@@ -86,7 +87,9 @@ public final class TokenService {
     return store.list();
   }
 
-  /** @throws io.hodei.core.error.NotFoundException if there is no token of that name */
+  /**
+   * @throws io.hodei.core.error.NotFoundException if there is no token of that name
+   */
   public void revoke(String name) {
     if (!store.revoke(name, clock.instant())) {
       throw new io.hodei.core.error.NotFoundException("API token", name);

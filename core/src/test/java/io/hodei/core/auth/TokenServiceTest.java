@@ -42,7 +42,15 @@ class TokenServiceTest {
       for (int i = 0; i < tokens.size(); i++) {
         var t = tokens.get(i);
         if (t.name().equals(name)) {
-          tokens.set(i, new ApiToken(t.name(), t.tokenHash(), t.role(), t.createdAt(), t.expiresAt(), Optional.of(at)));
+          tokens.set(
+              i,
+              new ApiToken(
+                  t.name(),
+                  t.tokenHash(),
+                  t.role(),
+                  t.createdAt(),
+                  t.expiresAt(),
+                  Optional.of(at)));
           return true;
         }
       }
@@ -61,7 +69,9 @@ class TokenServiceTest {
     var issued = at(T0).issue("ci", Role.USER, Optional.empty());
 
     assertThat(issued.token()).startsWith("hodei_").hasSize("hodei_".length() + 43);
-    assertThat(store.tokens).singleElement().satisfies(t -> assertThat(t.tokenHash()).isEqualTo(Secrets.sha256Hex(issued.token())));
+    assertThat(store.tokens)
+        .singleElement()
+        .satisfies(t -> assertThat(t.tokenHash()).isEqualTo(Secrets.sha256Hex(issued.token())));
     assertThat(store.tokens.toString()).doesNotContain(issued.token());
     assertThat(at(T0).authenticate(issued.token())).isEqualTo(new Principal("ci", Role.USER));
   }
@@ -72,23 +82,30 @@ class TokenServiceTest {
     var revoked = at(T0).issue("gone", Role.USER, Optional.empty());
     at(T0).revoke("gone");
 
-    assertThat(at(T0.plus(Duration.ofDays(89))).authenticate(expiring.token()).name()).isEqualTo("short");
+    assertThat(at(T0.plus(Duration.ofDays(89))).authenticate(expiring.token()).name())
+        .isEqualTo("short");
     assertThatThrownBy(() -> at(T0.plus(Duration.ofDays(90))).authenticate(expiring.token()))
         .isInstanceOf(AuthenticationException.class)
         .hasMessageContaining("expired");
     assertThatThrownBy(() -> at(T0).authenticate(revoked.token()))
         .isInstanceOf(AuthenticationException.class)
         .hasMessageContaining("revoked");
-    assertThatThrownBy(() -> at(T0).authenticate("hodei_other")).isInstanceOf(AuthenticationException.class);
-    assertThatThrownBy(() -> at(T0).authenticate("bearer")).isInstanceOf(AuthenticationException.class);
+    assertThatThrownBy(() -> at(T0).authenticate("hodei_other"))
+        .isInstanceOf(AuthenticationException.class);
+    assertThatThrownBy(() -> at(T0).authenticate("bearer"))
+        .isInstanceOf(AuthenticationException.class);
   }
 
   @Test
   void aTokenNeedsANameARoleAndAPositiveLifetime() {
-    assertThatThrownBy(() -> at(T0).issue("has space", Role.USER, Optional.empty())).isInstanceOf(InvalidSpecException.class);
-    assertThatThrownBy(() -> at(T0).issue("x", Role.NONE, Optional.empty())).isInstanceOf(InvalidSpecException.class);
-    assertThatThrownBy(() -> at(T0).issue("anonymous", Role.USER, Optional.empty())).isInstanceOf(InvalidSpecException.class);
-    assertThatThrownBy(() -> at(T0).issue("x", Role.USER, Optional.of(Duration.ZERO))).isInstanceOf(InvalidSpecException.class);
+    assertThatThrownBy(() -> at(T0).issue("has space", Role.USER, Optional.empty()))
+        .isInstanceOf(InvalidSpecException.class);
+    assertThatThrownBy(() -> at(T0).issue("x", Role.NONE, Optional.empty()))
+        .isInstanceOf(InvalidSpecException.class);
+    assertThatThrownBy(() -> at(T0).issue("anonymous", Role.USER, Optional.empty()))
+        .isInstanceOf(InvalidSpecException.class);
+    assertThatThrownBy(() -> at(T0).issue("x", Role.USER, Optional.of(Duration.ZERO)))
+        .isInstanceOf(InvalidSpecException.class);
   }
 
   @Test

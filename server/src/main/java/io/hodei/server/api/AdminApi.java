@@ -39,7 +39,8 @@ public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
   }
 
   @Override
-  public void createToken(CreateTokenRequest request, StreamObserver<CreateTokenResponse> response) {
+  public void createToken(
+      CreateTokenRequest request, StreamObserver<CreateTokenResponse> response) {
     Role role =
         switch (request.getRole()) {
           case ROLE_USER -> Role.USER;
@@ -49,13 +50,19 @@ public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
         };
     Optional<Duration> lifetime =
         request.hasExpiresAt()
-            ? Optional.of(Duration.between(clock.instant(), WireMapping.toDomain(request.getExpiresAt())))
+            ? Optional.of(
+                Duration.between(clock.instant(), WireMapping.toDomain(request.getExpiresAt())))
             : Optional.empty();
     var issued = tokens.issue(request.getName(), role, lifetime);
-    audit.record(AuditEvent.Kind.TOKEN_CREATED, issued.stored().name(), "role " + role.word()
-        + issued.stored().expiresAt().map(t -> ", expires " + t).orElse(""));
+    audit.record(
+        AuditEvent.Kind.TOKEN_CREATED,
+        issued.stored().name(),
+        "role " + role.word() + issued.stored().expiresAt().map(t -> ", expires " + t).orElse(""));
     response.onNext(
-        CreateTokenResponse.newBuilder().setToken(issued.token()).setInfo(info(issued.stored())).build());
+        CreateTokenResponse.newBuilder()
+            .setToken(issued.token())
+            .setInfo(info(issued.stored()))
+            .build());
     response.onCompleted();
   }
 
@@ -68,7 +75,8 @@ public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
   }
 
   @Override
-  public void revokeToken(RevokeTokenRequest request, StreamObserver<RevokeTokenResponse> response) {
+  public void revokeToken(
+      RevokeTokenRequest request, StreamObserver<RevokeTokenResponse> response) {
     if (request.getName().isBlank()) {
       throw new InvalidSpecException("name", "must not be empty");
     }
@@ -87,17 +95,25 @@ public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
     Optional<AuditEvent.Kind> kind = Optional.empty();
     if (!request.getKind().isBlank()) {
       try {
-        kind = Optional.of(AuditEvent.Kind.valueOf(request.getKind().trim().toUpperCase(java.util.Locale.ROOT).replace('-', '_')));
+        kind =
+            Optional.of(
+                AuditEvent.Kind.valueOf(
+                    request.getKind().trim().toUpperCase(java.util.Locale.ROOT).replace('-', '_')));
       } catch (IllegalArgumentException e) {
         throw new InvalidSpecException(
-            "kind", "unknown audit event kind; one of " + java.util.Arrays.toString(AuditEvent.Kind.values()));
+            "kind",
+            "unknown audit event kind; one of "
+                + java.util.Arrays.toString(AuditEvent.Kind.values()));
       }
     }
     var since =
         request.hasSince()
             ? WireMapping.toDomain(request.getSince())
             : clock.instant().minus(Duration.ofDays(1));
-    int limit = request.getLimit() == 0 ? DEFAULT_AUDIT_LIMIT : Math.min(request.getLimit(), MAX_AUDIT_LIMIT);
+    int limit =
+        request.getLimit() == 0
+            ? DEFAULT_AUDIT_LIMIT
+            : Math.min(request.getLimit(), MAX_AUDIT_LIMIT);
     var b = ListAuditEventsResponse.newBuilder();
     for (var e : audit.log().list(since, kind, limit)) {
       b.addEvents(

@@ -1,7 +1,6 @@
 package io.hodei.server.auth;
 
 import static io.hodei.core.auth.Role.ADMIN;
-import static io.hodei.core.auth.Role.NONE;
 import static io.hodei.core.auth.Role.USER;
 import static io.hodei.core.auth.Role.WORKER;
 
@@ -18,8 +17,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Which roles may make each RPC: the one table of authorization. A method missing from it is
- * denied to everyone (fail closed), so a new RPC is unreachable until it is given a row here.
+ * Which roles may make each RPC: the one table of authorization. A method missing from it is denied
+ * to everyone (fail closed), so a new RPC is unreachable until it is given a row here.
  *
  * <p>The role check is the first gate only. Calls on jobs then check ownership (a user acts only on
  * its own jobs), and worker calls check that the execution is assigned to the calling worker.

@@ -61,9 +61,11 @@ public final class AuthInterceptor implements ServerInterceptor {
     String remote = describe(address);
     Principal principal;
     try {
-      principal = resolve(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION), headers, address);
+      principal =
+          resolve(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION), headers, address);
     } catch (AuthenticationException e) {
-      audit.record(AuditEvent.Kind.AUTHENTICATION_FAILED, "anonymous", method, e.getMessage(), remote);
+      audit.record(
+          AuditEvent.Kind.AUTHENTICATION_FAILED, "anonymous", method, e.getMessage(), remote);
       return refuse(call, e);
     }
     if (!AccessPolicy.allows(method, principal.role())) {
@@ -104,7 +106,9 @@ public final class AuthInterceptor implements ServerInterceptor {
       }
       return tokens.authenticate(authorization.substring(BEARER.length()).trim());
     }
-    return isLocal(address) ? new Principal(Principal.ANONYMOUS.name(), anonymousRole) : Principal.ANONYMOUS;
+    return isLocal(address)
+        ? new Principal(Principal.ANONYMOUS.name(), anonymousRole)
+        : Principal.ANONYMOUS;
   }
 
   private static Optional<X509Certificate> peerCertificate(SSLSession tls) {
@@ -139,7 +143,8 @@ public final class AuthInterceptor implements ServerInterceptor {
 
   private static <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, RuntimeException why) {
     var status = GrpcErrors.toStatus(why);
-    call.close(status.getStatus(), status.getTrailers() == null ? new Metadata() : status.getTrailers());
+    call.close(
+        status.getStatus(), status.getTrailers() == null ? new Metadata() : status.getTrailers());
     return new ServerCall.Listener<>() {};
   }
 }

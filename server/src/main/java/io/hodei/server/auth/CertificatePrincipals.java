@@ -28,7 +28,8 @@ public final class CertificatePrincipals {
     try {
       for (Rdn rdn : new LdapName(rfc2253).getRdns()) {
         // A repeated attribute is ambiguous: refuse rather than pick one.
-        if (parts.put(rdn.getType().toUpperCase(java.util.Locale.ROOT), rdn.getValue().toString()) != null) {
+        if (parts.put(rdn.getType().toUpperCase(java.util.Locale.ROOT), rdn.getValue().toString())
+            != null) {
           return Optional.empty();
         }
       }

@@ -44,7 +44,9 @@ public final class RegistrationThrottle {
         };
   }
 
-  /** @throws RateLimitedException if {@code host} has failed too often lately */
+  /**
+   * @throws RateLimitedException if {@code host} has failed too often lately
+   */
   public synchronized void checkAllowed(String host) {
     Deque<Instant> recent = failures.get(host);
     if (recent == null) {

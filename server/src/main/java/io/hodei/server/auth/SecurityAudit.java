@@ -26,7 +26,8 @@ public final class SecurityAudit {
     record(kind, Callers.principal().name(), target, detail, Callers.remote());
   }
 
-  public void record(AuditEvent.Kind kind, String actor, String target, String detail, String remote) {
+  public void record(
+      AuditEvent.Kind kind, String actor, String target, String detail, String remote) {
     log.info("audit {} by {} ({}) on {}: {}", kind, actor, remote, target, detail);
     audit.record(new AuditEvent(clock.instant(), kind, actor, target, detail, remote));
   }

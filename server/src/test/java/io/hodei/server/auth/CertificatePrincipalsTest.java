@@ -66,7 +66,8 @@ class CertificatePrincipalsTest {
     assertThat(CertificatePrincipals.of(certificate("CN=alice,OU=none,O=Hodei"))).isEmpty();
     assertThat(CertificatePrincipals.of(certificate("CN=alice,O=Hodei"))).isEmpty();
     assertThat(CertificatePrincipals.of(certificate("OU=admin,O=Hodei"))).isEmpty();
-    assertThat(CertificatePrincipals.of(certificate("CN=alice,OU=user,OU=admin,O=Hodei"))).isEmpty();
+    assertThat(CertificatePrincipals.of(certificate("CN=alice,OU=user,OU=admin,O=Hodei")))
+        .isEmpty();
     assertThat(CertificatePrincipals.of(certificate("CN=alice,OU=user,O=Hodei,C=ES"))).isEmpty();
     assertThat(CertificatePrincipals.of(certificate("CN=anonymous,OU=user,O=Hodei"))).isEmpty();
   }

@@ -35,7 +35,8 @@ class RegistrationThrottleTest {
   }
 
   final HandClock clock = new HandClock();
-  final RegistrationThrottle throttle = new RegistrationThrottle(clock, 5, Duration.ofMinutes(1), 3);
+  final RegistrationThrottle throttle =
+      new RegistrationThrottle(clock, 5, Duration.ofMinutes(1), 3);
 
   @Test
   void theSixthAttemptWithinAMinuteAfterFiveFailuresIsRefusedUntilTheOldestFailureAges() {
@@ -44,7 +45,8 @@ class RegistrationThrottleTest {
       throttle.failed("10.0.0.1");
       clock.now = clock.now.plusSeconds(10);
     }
-    var refused = catchThrowableOfType(RateLimitedException.class, () -> throttle.checkAllowed("10.0.0.1"));
+    var refused =
+        catchThrowableOfType(RateLimitedException.class, () -> throttle.checkAllowed("10.0.0.1"));
     assertThat(refused.retryAfter()).isEqualTo(Duration.ofSeconds(10));
     assertThatCode(() -> throttle.checkAllowed("10.0.0.2")).doesNotThrowAnyException();
 
