@@ -478,6 +478,53 @@ class AuthIT {
   }
 
   @Test
+  void aWorkerPrincipalCannotRegisterOrAttachAsAnotherWorker() throws Exception {
+    Channel workerB = as("w-b", io.hodei.core.auth.Role.WORKER);
+    var otp =
+        new OtpService(plane.stores.otps(), Clock.systemUTC(), Duration.ofMinutes(5))
+            .issue(new WorkerId("w-a"));
+    var asA =
+        RegisterRequest.newBuilder()
+            .setAuthToken(otp.token())
+            .setWorkerInfo(WorkerInfo.newBuilder().setWorkerId("w-a").setName("w-a"))
+            .build();
+
+    assertThat(
+            refusal(() -> WorkerAgentServiceGrpc.newBlockingStub(workerB).register(asA)).getCode())
+        .isEqualTo(Status.Code.PERMISSION_DENIED);
+    var session =
+        WorkerAgentServiceGrpc.newBlockingStub(plane.channel).register(asA).getSessionId();
+    var closed = new java.util.concurrent.CompletableFuture<Throwable>();
+    var stream =
+        WorkerAgentServiceGrpc.newStub(workerB)
+            .workerStream(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(ServerMessage m) {}
+
+                  @Override
+                  public void onError(Throwable t) {
+                    closed.complete(t);
+                  }
+
+                  @Override
+                  public void onCompleted() {
+                    closed.complete(null);
+                  }
+                });
+    stream.onNext(
+        WorkerMessage.newBuilder()
+            .setAttach(Attach.newBuilder().setWorkerId("w-a").setSessionId(session))
+            .build());
+
+    assertThat(Status.fromThrowable(closed.get(10, TimeUnit.SECONDS)).getCode())
+        .isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(audit(AuditEvent.Kind.PERMISSION_DENIED))
+        .filteredOn(e -> e.actor().equals("w-b") && e.target().equals("w-a"))
+        .hasSize(2);
+  }
+
+  @Test
   void registrationsAndAdminActionsOnWorkersAreAudited() throws Exception {
     new FakeWorker("w-a", false);
     var scheduler =

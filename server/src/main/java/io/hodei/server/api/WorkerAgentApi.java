@@ -16,6 +16,7 @@ import io.hodei.api.v1.WorkerHeartbeat;
 import io.hodei.api.v1.WorkerMessage;
 import io.hodei.core.auth.AuditEvent;
 import io.hodei.core.error.AuthenticationException;
+import io.hodei.core.error.PermissionDeniedException;
 import io.hodei.core.error.RateLimitedException;
 import io.hodei.server.auth.Callers;
 import io.hodei.server.auth.RegistrationThrottle;
@@ -110,6 +111,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       throw new InvalidSpecException("worker_info.worker_id", "must not be empty");
     }
     var info = WireMapping.toDomain(request.getWorkerInfo());
+    requireSameWorker(info.id(), "register");
     String remote = Callers.remote();
     String host = RegistrationThrottle.hostOf(remote);
     try {
@@ -157,6 +159,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
   @Override
   public void unregister(UnregisterRequest request, StreamObserver<UnregisterResponse> response) {
     WorkerId id = authenticate(request.getWorkerId(), request.getSessionId());
+    requireSameWorker(id, "unregister");
     retire(id, "unregistered: " + request.getReason());
     response.onNext(UnregisterResponse.getDefaultInstance());
     response.onCompleted();
@@ -207,6 +210,19 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
             log.debug("job {} of lost worker {} already settled: {}", job, worker, e.getMessage());
           }
         });
+  }
+
+  /**
+   * A caller that is a worker principal (a worker certificate, or a worker token) may speak only
+   * for the worker its name is; anonymous and other callers are judged by the OTP or session alone.
+   */
+  private void requireSameWorker(WorkerId claimed, String what) {
+    var caller = Callers.principal();
+    if (caller.role() == io.hodei.core.auth.Role.WORKER && !caller.name().equals(claimed.value())) {
+      String why = "worker " + caller.name() + " may not " + what + " as worker " + claimed;
+      audit.record(AuditEvent.Kind.PERMISSION_DENIED, claimed.value(), why);
+      throw new PermissionDeniedException(why);
+    }
   }
 
   private WorkerId authenticate(String workerId, String session) {
@@ -289,7 +305,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
           case ATTACH -> log.warn("worker {} attached twice on one stream; ignored", worker);
           case PAYLOAD_NOT_SET -> log.warn("empty message from worker {}; ignored", worker);
         }
-      } catch (AuthenticationException | UnavailableException e) {
+      } catch (AuthenticationException | PermissionDeniedException | UnavailableException e) {
         // Unavailable: nothing was acknowledged, so the worker re-sends after it reconnects.
         fail(e);
       } catch (HodeiException e) {
@@ -348,6 +364,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       var registration =
           authenticated(message.getAttach().getWorkerId(), message.getAttach().getSessionId());
       WorkerId id = registration.info().id();
+      requireSameWorker(id, "attach");
       if (registry.find(id).isEmpty()) {
         resume(registration);
       }
