@@ -13,6 +13,7 @@ import picocli.CommandLine.Spec;
  */
 abstract class ClientCommand implements Callable<Integer>, ServerOptions.HasServer {
   @Mixin ServerOptions server = new ServerOptions();
+  @Mixin TokenOptions token = new TokenOptions();
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -22,7 +23,7 @@ abstract class ClientCommand implements Callable<Integer>, ServerOptions.HasServ
 
   @Override
   public final Integer call() {
-    ManagedChannel channel = server.channel();
+    ManagedChannel channel = token.attachTo(server.channel());
     try {
       PrintWriter out = spec.commandLine().getOut();
       int code = run(channel, out);

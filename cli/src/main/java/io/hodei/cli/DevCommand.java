@@ -182,6 +182,10 @@ class DevCommand implements Callable<Integer> {
               data,
               withTransport(ServerConfig.defaults())
                   .withPort(resolvedPort)
+                  // Zero-config developer mode: plaintext, anonymous callers from loopback are
+                  // admins (how the first tokens get issued). With TLS every caller has a
+                  // certificate, and nobody is let in without one.
+                  .withAnonymousRole(tlsDir == null ? io.hodei.core.auth.Role.ADMIN : io.hodei.core.auth.Role.NONE)
                   .withStrategy(
                       io.hodei.core.scheduling.Strategy.parse(resolvedStrategy)
                           .orElseThrow(

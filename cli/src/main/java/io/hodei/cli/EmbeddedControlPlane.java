@@ -63,7 +63,7 @@ final class EmbeddedControlPlane implements AutoCloseable {
   static EmbeddedControlPlane start(Path dataDir, int port, PoolPolicy policy) {
     return start(
         dataDir,
-        ServerConfig.defaults().withPort(port),
+        ServerConfig.defaults().withPort(port).withAnonymousRole(io.hodei.core.auth.Role.ADMIN),
         List.of(new PoolSpec.Local("local", policy, Map.of())),
         Map.of());
   }

@@ -23,6 +23,8 @@ import picocli.CommandLine.Command;
       RetryCommand.class,
       WorkersCommand.class,
       ProvidersCommand.class,
+      TokensCommand.class,
+      AuditCommand.class,
       WorkerCommand.class,
       CommandLine.HelpCommand.class
     })

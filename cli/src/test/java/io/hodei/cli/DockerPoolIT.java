@@ -231,7 +231,7 @@ class DockerPoolIT {
   }
 
   private EmbeddedControlPlane start(EmbeddedControlPlane.PoolSpec... pools) {
-    var plane = EmbeddedControlPlane.start(dir.resolve("data"), ServerConfig.defaults().withPort(0), List.of(pools), Map.of());
+    var plane = EmbeddedControlPlane.start(dir.resolve("data"), ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN).withPort(0), List.of(pools), Map.of());
     toClose.add(plane);
     return plane;
   }

@@ -38,7 +38,7 @@ class WorkersTopIT {
     plane =
         EmbeddedControlPlane.start(
             dir.resolve("data"),
-            ServerConfig.defaults()
+            ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN)
                 .withPort(0)
                 .withHeartbeats(Duration.ofMillis(300), Duration.ofSeconds(5)),
             List.of(

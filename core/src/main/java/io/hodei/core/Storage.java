@@ -7,4 +7,11 @@ import io.hodei.core.worker.OtpStore;
 import io.hodei.core.worker.WorkerStore;
 
 /** The storage ports the control plane runs on, as one value for wiring. */
-public record Storage(JobStore jobs, LogStore logs, WorkerStore workers, OtpStore otps, SecretVault secrets) {}
+public record Storage(
+    JobStore jobs,
+    LogStore logs,
+    WorkerStore workers,
+    OtpStore otps,
+    SecretVault secrets,
+    io.hodei.core.auth.TokenStore tokens,
+    io.hodei.core.auth.AuditLog audit) {}

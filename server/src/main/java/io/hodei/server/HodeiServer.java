@@ -10,7 +10,12 @@ import io.hodei.core.job.JobService;
 import io.hodei.core.job.JobState;
 import io.hodei.core.worker.OtpService;
 import io.hodei.core.worker.WorkerRegistration;
+import io.hodei.core.auth.TokenService;
+import io.hodei.server.api.AdminApi;
 import io.hodei.server.api.ApiMapper;
+import io.hodei.server.auth.AuthInterceptor;
+import io.hodei.server.auth.RegistrationThrottle;
+import io.hodei.server.auth.SecurityAudit;
 import io.hodei.server.api.GrpcErrors;
 import io.hodei.server.api.JobExecutionApi;
 import io.hodei.server.api.JobSignals;
@@ -65,6 +70,8 @@ public final class HodeiServer implements AutoCloseable {
   private final SilentWorkerCheck silentWorkers;
   private final Optional<WorkerCertificateIssuer> workerCertificates;
   private volatile Optional<ReloadingTls> tls = Optional.empty();
+  private final SecurityAudit audit;
+  private final TokenService tokens;
   private final ExecutorService callExecutor = Executors.newVirtualThreadPerTaskExecutor();
   private volatile Server server;
   private volatile String address;
@@ -94,6 +101,8 @@ public final class HodeiServer implements AutoCloseable {
           io.hodei.security.Pki.CA_KEY,
           config.tls().get().dir());
     }
+    this.audit = new SecurityAudit(stores.audit(), this.clock);
+    this.tokens = new TokenService(stores.tokens(), this.clock);
     this.provisioner =
         new Provisioner(
             pools,
@@ -135,7 +144,10 @@ public final class HodeiServer implements AutoCloseable {
             config.logCapBytes(),
             usage,
             this.clock,
-            workerCertificates);
+            workerCertificates,
+
+            audit,
+            new RegistrationThrottle(this.clock));
     this.silentWorkers =
         new SilentWorkerCheck(
             jobService, registry, config.heartbeatTimeout(), config.timeoutMargin(), this.clock);
@@ -178,25 +190,28 @@ public final class HodeiServer implements AutoCloseable {
   /** Starts serving on the given builder; tests may hand in any transport. */
   public synchronized HodeiServer start(ServerBuilder<?> builder) {
     var errors = GrpcErrors.interceptor();
-    var caller = JobExecutionApi.callerCapture();
     try {
       server =
           builder
               .executor(callExecutor)
+              // Global, so that a service added later is covered too: its RPCs are denied until
+              // AccessPolicy has a row for them.
+              .intercept(new AuthInterceptor(tokens, audit, config.anonymousRole()))
               .addService(
                   ServerInterceptors.intercept(
-                      new JobExecutionApi(jobService, registry, signals, clock), errors, caller))
+                      new JobExecutionApi(jobService, registry, signals, clock, audit), errors))
               .addService(
                   ServerInterceptors.intercept(
-                      new LogStreamApi(jobService, stores.logs(), signals), errors))
+                      new LogStreamApi(jobService, stores.logs(), signals, audit), errors))
               .addService(ServerInterceptors.intercept(workerApi, errors, PeerCertificate.capture()))
               .addService(
-                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner, scheduler, workerApi::retire), errors))
+                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner, scheduler, workerApi::retire, audit), errors))
               .addService(
                   ServerInterceptors.intercept(new ProviderApi(provisioner, clock), errors))
               .addService(
                   ServerInterceptors.intercept(
                       new MetricsApi(usage, registry, stores.jobs(), clock), errors))
+              .addService(ServerInterceptors.intercept(new AdminApi(tokens, audit, clock), errors))
               .build()
               .start();
     } catch (IOException e) {

@@ -19,6 +19,9 @@ import java.util.Optional;
  * @param housekeepingInterval how often workers and running jobs are checked
  * @param strategy how a worker is chosen among those that fit, unless a job names its own
  * @param tls mTLS on every connection; empty serves plaintext
+ * @param anonymousRole the role of a caller from a loopback address with neither a client
+ *     certificate nor an API token: NONE (the default) for a server, ADMIN for {@code hodei dev}
+ *     without TLS, its zero-config developer mode. Callers from other addresses are never given it.
  */
 public record ServerConfig(
     String bindHost,
@@ -31,7 +34,8 @@ public record ServerConfig(
     Duration dispatchTick,
     Duration housekeepingInterval,
     io.hodei.core.scheduling.Strategy strategy,
-    Optional<ServerTls> tls) {
+    Optional<ServerTls> tls,
+    io.hodei.core.auth.Role anonymousRole) {
 
   public static final int DEFAULT_PORT = 50051;
   public static final long DEFAULT_LOG_CAP = 100L * 1024 * 1024;
@@ -58,51 +62,59 @@ public record ServerConfig(
         Duration.ofSeconds(1),
         Duration.ofSeconds(1),
         io.hodei.core.scheduling.Strategy.LEAST_CONNECTIONS,
-        Optional.empty());
+        Optional.empty(),
+        io.hodei.core.auth.Role.NONE);
   }
 
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(
         bindHost, newPort, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole);
   }
 
   /** Heartbeat every {@code interval}; a worker silent for {@code timeout} is lost. */
   public ServerConfig withHeartbeats(Duration interval, Duration timeout) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, interval, timeout, timeoutMargin, logCapBytes,
-        dispatchTick, housekeepingInterval, strategy, tls);
+        dispatchTick, housekeepingInterval, strategy, tls, anonymousRole);
   }
 
   public ServerConfig withLogCap(long bytes) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        bytes, dispatchTick, housekeepingInterval, strategy, tls);
+        bytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole);
   }
 
   public ServerConfig withTimeoutMargin(Duration margin) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, margin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole);
   }
 
   public ServerConfig withStrategy(io.hodei.core.scheduling.Strategy newStrategy) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, newStrategy, tls);
+        logCapBytes, dispatchTick, housekeepingInterval, newStrategy, tls, anonymousRole);
   }
 
   /** Serves mTLS per {@code newTls}. */
   public ServerConfig withTls(ServerTls newTls) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, Optional.of(newTls));
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, Optional.of(newTls), anonymousRole);
   }
 
   /** Listens on {@code host}. */
   public ServerConfig withBindHost(String host) {
     return new ServerConfig(
         host, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole);
+  }
+
+  /** Gives anonymous loopback callers {@code role}; see {@link #anonymousRole()}. */
+  public ServerConfig withAnonymousRole(io.hodei.core.auth.Role role) {
+    return new ServerConfig(
+        bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, role);
   }
 }

@@ -37,7 +37,7 @@ final class ControlPlane implements AutoCloseable {
   final LocalProcessProvider provider;
 
   ControlPlane(Path dir, Clock clock, PoolPolicy policy) {
-    this(dir, clock, policy, ServerConfig.defaults().withPort(0), List.of());
+    this(dir, clock, policy, ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN).withPort(0), List.of());
   }
 
   /**

@@ -47,7 +47,7 @@ class MetricsIT {
             dir,
             Clock.systemUTC(),
             new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)).withMinIdle(1),
-            ServerConfig.defaults()
+            ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN)
                 .withPort(0)
                 .withHeartbeats(Duration.ofMillis(300), Duration.ofSeconds(5)),
             List.of());

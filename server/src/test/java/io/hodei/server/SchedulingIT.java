@@ -26,7 +26,7 @@ class SchedulingIT {
     try (var plane =
         new ControlPlane(
             dir, Clock.systemUTC(), new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)),
-            ServerConfig.defaults().withPort(0), List.of())) {
+            ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN).withPort(0), List.of())) {
       var needsGpu =
           ControlPlane.shell("true").toBuilder()
               .setConstraints(JobConstraints.newBuilder().addRequiredCapabilities("gpu-driver"))
@@ -103,7 +103,7 @@ class SchedulingIT {
     var policy = new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60));
     try (var server =
             new HodeiServer(
-                    ServerConfig.defaults().withPort(0),
+                    ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN).withPort(0),
                     io.hodei.store.Stores.open(database),
                     List.of(
                         new io.hodei.server.provisioning.Provisioner.Pool(broken, policy),

@@ -42,7 +42,7 @@ class UnaryWorkerApiIT {
             dir,
             Clock.systemUTC(),
             PoolPolicy.DEFAULT,
-            ServerConfig.defaults().withPort(0),
+            ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN).withPort(0),
             List.of("/nonexistent/hodei-worker"));
     var otp = new OtpService(plane.stores.otps(), Clock.systemUTC(), Duration.ofMinutes(5)).issue(new WorkerId(WORKER));
     WorkerAgentServiceGrpc.newBlockingStub(plane.channel)

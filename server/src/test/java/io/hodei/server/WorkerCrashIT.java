@@ -31,7 +31,7 @@ class WorkerCrashIT {
             dir,
             Clock.systemUTC(),
             new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)),
-            ServerConfig.defaults()
+            ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN)
                 .withPort(0)
                 .withHeartbeats(Duration.ofMillis(300), Duration.ofMillis(2000)),
             List.of());
@@ -135,7 +135,7 @@ class WorkerCrashIT {
             dir,
             Clock.systemUTC(),
             new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)),
-            ServerConfig.defaults()
+            ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN)
                 .withPort(0)
                 .withHeartbeats(Duration.ofMillis(300), Duration.ofMillis(2000))
                 .withTimeoutMargin(Duration.ofMillis(200)),

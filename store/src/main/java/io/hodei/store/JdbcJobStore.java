@@ -53,7 +53,7 @@ public final class JdbcJobStore implements JobStore {
   private static final String SELECT_JOBS =
       "SELECT j.id, j.spec, j.state, j.created_at, j.updated_at, j.finished_at, j.attempts,"
           + " j.waiting_reason, j.version, j.not_before, j.progress_percent, j.progress_message,"
-          + " j.cancel_reason, j.cancelled_by, j.cancel_requested_at, "
+          + " j.cancel_reason, j.cancelled_by, j.cancel_requested_at, j.owner, "
           + ATTEMPT_COLUMNS
           + "\nFROM jobs j"
           + " LEFT JOIN job_attempts a ON a.job_id = j.id AND a.number = j.current_attempt\n";
@@ -61,8 +61,8 @@ public final class JdbcJobStore implements JobStore {
   private static final String INSERT_JOB =
       """
       INSERT INTO jobs (id, name, state, spec, priority, attempts, current_attempt, created_at,
-                        updated_at, finished_at, waiting_reason, version)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)\
+                        updated_at, finished_at, waiting_reason, version, owner)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)\
       """;
 
   private static final String UPDATE_JOB =
@@ -127,6 +127,7 @@ public final class JdbcJobStore implements JobStore {
             Jdbc.setInstant(ps, 10, job.finishedAt());
             ps.setString(11, job.waitingReason());
             ps.setLong(12, stored.version());
+            ps.setString(13, job.owner());
             ps.executeUpdate();
           }
           insertLabels(c, job);
@@ -497,7 +498,8 @@ public final class JdbcJobStore implements JobStore {
         Jdbc.optionalInstant(rs, "not_before"),
         new Job.Progress(rs.getDouble("progress_percent"), rs.getString("progress_message")),
         cancel(rs),
-        rs.getLong("version"));
+        rs.getLong("version"),
+        rs.getString("owner"));
   }
 
   private static Optional<CancelRequest> cancel(ResultSet rs) throws SQLException {

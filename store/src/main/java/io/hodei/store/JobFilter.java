@@ -59,6 +59,13 @@ record JobFilter(String whereClause, List<Object> parameters) {
               conditions.add("j.created_at < ?");
               parameters.add(Jdbc.millis(t));
             });
+    query
+        .owner()
+        .ifPresent(
+            o -> {
+              conditions.add("j.owner = ?");
+              parameters.add(o);
+            });
     for (Map.Entry<String, String> label : new TreeMap<>(query.labels()).entrySet()) {
       conditions.add(
           "EXISTS (SELECT 1 FROM job_labels l"

@@ -16,7 +16,9 @@ public final class Stores {
         new JdbcLogStore(database),
         new JdbcWorkerStore(database),
         new JdbcOtpStore(database),
-        new JdbcSecretVault(database, cipher, java.time.Clock.systemUTC()));
+        new JdbcSecretVault(database, cipher, java.time.Clock.systemUTC()),
+        new JdbcTokenStore(database),
+        new JdbcAuditLog(database));
   }
 
   /** With an in-memory key: secrets kept do not survive a restart. For tests. */

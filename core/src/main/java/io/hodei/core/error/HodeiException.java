@@ -11,7 +11,8 @@ public abstract sealed class HodeiException extends RuntimeException
         ConflictException,
         UnavailableException,
         AuthenticationException,
-        PermissionDeniedException {
+        PermissionDeniedException,
+        RateLimitedException {
 
   protected HodeiException(String message) {
     super(message);

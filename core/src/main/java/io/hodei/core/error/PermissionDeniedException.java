@@ -1,6 +1,6 @@
 package io.hodei.core.error;
 
-/** The caller proved who it is, but that identity may not do what it asked. */
+/** The caller is known but may not do this: its role, or the thing belongs to someone else. */
 public final class PermissionDeniedException extends HodeiException {
   public PermissionDeniedException(String message) {
     super(message);

@@ -19,6 +19,8 @@ import java.util.OptionalInt;
  * @param progress the last progress the running attempt reported
  * @param cancel set once someone asked to cancel; a Running job stays Running until its worker
  *     confirms the kill
+ * @param owner name of the principal that queued the job; empty for jobs queued before
+ *     authentication existed, which only admins may see
  */
 public record Job(
     JobId id,
@@ -33,14 +35,21 @@ public record Job(
     Optional<Instant> notBefore,
     Progress progress,
     Optional<CancelRequest> cancel,
-    long version) {
+    long version,
+    String owner) {
 
   /** Progress as the running attempt reported it. */
   public record Progress(double percent, String message) {
     public static final Progress NONE = new Progress(0, "");
   }
 
+  /** A new Pending job without an owner: only admins see it. */
   public static Job queued(JobId id, JobSpec spec, Instant now) {
+    return queued(id, spec, "", now);
+  }
+
+  /** A new Pending job queued by the principal named {@code owner}. */
+  public static Job queued(JobId id, JobSpec spec, String owner, Instant now) {
     return new Job(
         id,
         spec,
@@ -54,7 +63,7 @@ public record Job(
         Optional.empty(),
         Progress.NONE,
         Optional.empty(),
-        0);
+        0, owner);
   }
 
   /** Pending -> Scheduled: a new attempt on {@code worker}. */
@@ -74,7 +83,7 @@ public record Job(
         Optional.empty(),
         Progress.NONE,
         cancel,
-        version);
+        version, owner);
   }
 
   /** Scheduled -> Running, reported by the worker holding {@code execution}. */
@@ -143,7 +152,7 @@ public record Job(
         Optional.empty(),
         Progress.NONE,
         cancel,
-        version);
+        version, owner);
   }
 
   /** Final, with no automatic retry coming: watchers and log followers may stop here. */
@@ -180,7 +189,7 @@ public record Job(
         Optional.of(notBefore),
         Progress.NONE,
         Optional.empty(),
-        version);
+        version, owner);
   }
 
   /** A final Failed, Timeout or Cancelled job goes back to Pending on request, beyond its policy. */
@@ -203,7 +212,7 @@ public record Job(
         Optional.empty(),
         Progress.NONE,
         Optional.empty(),
-        version);
+        version, owner);
   }
 
   /**
@@ -223,7 +232,7 @@ public record Job(
       case RUNNING ->
           new Job(
               id, spec, state, createdAt, now, finishedAt, attempts, current, waitingReason,
-              notBefore, progress, request, version);
+              notBefore, progress, request, version, owner);
       case SCHEDULED -> {
         Attempt ended =
             current
@@ -231,12 +240,12 @@ public record Job(
                 .ended(JobState.CANCELLED, now, OptionalInt.empty(), Optional.of("cancelled: " + reason));
         yield new Job(
             id, spec, JobState.CANCELLED, createdAt, now, Optional.of(now), attempts,
-            Optional.of(ended), "", Optional.empty(), progress, request, version);
+            Optional.of(ended), "", Optional.empty(), progress, request, version, owner);
       }
       default ->
           new Job(
               id, spec, JobState.CANCELLED, createdAt, now, Optional.of(now), attempts, current,
-              "", Optional.empty(), progress, request, version);
+              "", Optional.empty(), progress, request, version, owner);
     };
   }
 
@@ -248,14 +257,14 @@ public record Job(
     }
     return new Job(
         id, spec, state, createdAt, now, finishedAt, attempts, current, waitingReason, notBefore,
-        new Progress(Math.max(0, Math.min(100, percent)), message), cancel, version);
+        new Progress(Math.max(0, Math.min(100, percent)), message), cancel, version, owner);
   }
 
   /** Records what a Pending job waits for. Not a state change. */
   public Job waitingFor(String reason) {
     return new Job(
         id, spec, state, createdAt, updatedAt, finishedAt, attempts, current, reason, notBefore,
-        progress, cancel, version);
+        progress, cancel, version, owner);
   }
 
   public Optional<WorkerId> workerId() {
@@ -279,7 +288,7 @@ public record Job(
   public Job withVersion(long newVersion) {
     return new Job(
         id, spec, state, createdAt, updatedAt, finishedAt, attempts, current, waitingReason,
-        notBefore, progress, cancel, newVersion);
+        notBefore, progress, cancel, newVersion, owner);
   }
 
   static String humanDuration(java.time.Duration d) {
@@ -313,6 +322,6 @@ public record Job(
       JobState next, Instant now, Optional<Instant> finished, Optional<Attempt> attempt) {
     return new Job(
         id, spec, next, createdAt, now, finished, attempts, attempt, "", Optional.empty(),
-        progress, cancel, version);
+        progress, cancel, version, owner);
   }
 }

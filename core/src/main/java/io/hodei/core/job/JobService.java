@@ -70,6 +70,11 @@ public final class JobService {
    * The stored spec keeps only their names.
    */
   public Job queue(JobSpec spec, java.util.Map<String, String> secrets) {
+    return queue(spec, secrets, "");
+  }
+
+  /** As {@link #queue(JobSpec, java.util.Map)}, owned by the principal named {@code owner}. */
+  public Job queue(JobSpec spec, java.util.Map<String, String> secrets, String owner) {
     JobSpecValidator.validateSecrets(secrets);
     JobSpec named = spec.withSecretNames(secrets.keySet());
     JobSpecValidator.validate(named);
@@ -83,7 +88,7 @@ public final class JobService {
     }
     Job job;
     try {
-      job = store.insert(Job.queued(id, named, clock.instant()), "queued");
+      job = store.insert(Job.queued(id, named, owner, clock.instant()), "queued");
     } catch (RuntimeException e) {
       if (!secrets.isEmpty()) {
         vault.discard(id);

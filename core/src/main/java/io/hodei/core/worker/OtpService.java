@@ -49,9 +49,17 @@ public final class OtpService {
       throw new AuthenticationException("registration token is not a valid OTP");
     }
     Instant now = clock.instant();
+    String hash = Secrets.sha256Hex(token);
     OtpToken stored =
         store
-            .consume(Secrets.sha256Hex(token), now)
+            .consume(hash, now)
+            // The store finds by hash; comparing again in constant time keeps a store that matches
+            // loosely (case, collation) from accepting a near miss, without a timing signal.
+            .filter(
+                t ->
+                    java.security.MessageDigest.isEqual(
+                        t.tokenHash().getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+                        hash.getBytes(java.nio.charset.StandardCharsets.US_ASCII)))
             .orElseThrow(() -> new AuthenticationException("registration token is unknown"));
     if (stored.consumedAt().isPresent()) {
       throw new AuthenticationException("registration token was already used");

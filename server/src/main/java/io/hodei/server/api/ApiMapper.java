@@ -30,7 +30,8 @@ public final class ApiMapper {
             .setWaitingReason(job.waitingReason())
             .setProgressPercentage(job.progress().percent())
             .setProgressMessage(job.progress().message())
-            .setMaxAttempts(job.spec().retryPolicy().maxAttempts());
+            .setMaxAttempts(job.spec().retryPolicy().maxAttempts())
+            .setOwner(job.owner());
     job.notBefore().ifPresent(t -> b.setNotBefore(toWire(t)));
     job.cancel()
         .ifPresent(c -> b.setCancelReason(c.reason()).setCancelledBy(c.requestedBy()));

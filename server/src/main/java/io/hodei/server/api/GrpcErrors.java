@@ -13,6 +13,7 @@ import io.hodei.core.error.IllegalTransitionException;
 import io.hodei.core.error.InvalidSpecException;
 import io.hodei.core.error.NotFoundException;
 import io.hodei.core.error.PermissionDeniedException;
+import io.hodei.core.error.RateLimitedException;
 import io.hodei.core.error.UnavailableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,6 +29,10 @@ public final class GrpcErrors {
   /** Trailer naming the offending field of an {@code INVALID_ARGUMENT}, for programs. */
   public static final Metadata.Key<String> FIELD =
       Metadata.Key.of("hodei-field", Metadata.ASCII_STRING_MARSHALLER);
+
+  /** Trailer with the whole seconds after which a {@code RESOURCE_EXHAUSTED} call may be retried. */
+  public static final Metadata.Key<String> RETRY_AFTER =
+      Metadata.Key.of("hodei-retry-after-seconds", Metadata.ASCII_STRING_MARSHALLER);
 
   private GrpcErrors() {}
 
@@ -50,6 +55,10 @@ public final class GrpcErrors {
           case AuthenticationException e -> Status.UNAUTHENTICATED.withDescription(e.getMessage());
           case PermissionDeniedException e ->
               Status.PERMISSION_DENIED.withDescription(e.getMessage());
+          case RateLimitedException e -> {
+            trailers.put(RETRY_AFTER, Long.toString(Math.max(1, e.retryAfter().toSeconds())));
+            yield Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage());
+          }
           case UnsupportedOperationException e ->
               Status.UNIMPLEMENTED.withDescription(e.getMessage());
           default -> {

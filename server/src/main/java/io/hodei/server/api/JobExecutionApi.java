@@ -29,6 +29,11 @@ import io.hodei.api.v1.UpdateProgressResponse;
 import io.hodei.api.v1.WatchJobRequest;
 import io.hodei.core.error.InvalidSpecException;
 import io.hodei.core.error.NotFoundException;
+import io.hodei.core.error.PermissionDeniedException;
+import io.hodei.core.auth.AuditEvent;
+import io.hodei.core.auth.Role;
+import io.hodei.server.auth.Callers;
+import io.hodei.server.auth.SecurityAudit;
 import io.hodei.core.job.ExecutionId;
 import io.hodei.core.job.Outcome;
 import io.hodei.core.worker.WorkerId;
@@ -58,19 +63,65 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
   private final WorkerRegistry registry;
   private final JobSignals signals;
   private final Clock clock;
+  private final SecurityAudit audit;
 
-  public JobExecutionApi(JobService jobs, WorkerRegistry registry, JobSignals signals, Clock clock) {
+  public JobExecutionApi(
+      JobService jobs, WorkerRegistry registry, JobSignals signals, Clock clock, SecurityAudit audit) {
     this.jobs = jobs;
     this.registry = registry;
     this.signals = signals;
     this.clock = clock;
+    this.audit = audit;
+  }
+
+  /**
+   * The job, if the caller may see and act on it: an admin any job, a user only its own.
+   * Another's job is refused with PERMISSION_DENIED (and audited) rather than hidden as NOT_FOUND:
+   * job ids are random, so telling that one exists gives nothing away, and the refusal is clearer.
+   */
+  static Job visibleJob(JobService jobs, JobId id, SecurityAudit audit) {
+    Job job = jobs.get(id);
+    var caller = Callers.principal();
+    if (!caller.mayActOnJobOf(job.owner())) {
+      audit.record(AuditEvent.Kind.PERMISSION_DENIED, id.value(), "job owned by " + ownerOf(job));
+      throw new PermissionDeniedException(
+          "job " + id + " belongs to " + ownerOf(job) + ", not to " + caller.name());
+    }
+    return job;
+  }
+
+  private static String ownerOf(Job job) {
+    return job.owner().isEmpty() ? "nobody (admins only)" : job.owner();
+  }
+
+  /**
+   * For a caller with the worker role: the execution's job must be assigned to that worker, whose
+   * id is the principal's name (the certificate's CN or the worker token's name). Admins pass.
+   */
+  private Job assignedJob(ExecutionId execution) {
+    Job job = jobs.byExecution(execution);
+    var caller = Callers.principal();
+    if (caller.role() == Role.WORKER
+        && job.workerId().filter(w -> w.value().equals(caller.name())).isEmpty()) {
+      audit.record(
+          AuditEvent.Kind.PERMISSION_DENIED,
+          execution.value(),
+          "execution of job " + job.id() + " is not assigned to worker " + caller.name());
+      throw new PermissionDeniedException(
+          "execution " + execution + " is not assigned to worker " + caller.name());
+    }
+    return job;
   }
 
   @Override
   public void cancelJob(CancelJobRequest request, StreamObserver<CancelJobResponse> response) {
     JobId id = jobId(request.getJobId());
-    Job before = jobs.get(id);
-    Job after = jobs.cancel(id, request.getReason(), caller());
+    Job before = visibleJob(jobs, id, audit);
+    Job after = jobs.cancel(id, request.getReason(), Callers.principal().name());
+    audit.record(
+        AuditEvent.Kind.JOB_CANCELLED,
+        id.value(),
+        request.getReason().isBlank() ? "no reason given" : request.getReason());
     // A job that may be on a worker is stopped there too: a Running one ends Cancelled once its
     // worker confirms, a Scheduled one may already have reached it.
     if (before.state().isActive()) {
@@ -96,6 +147,7 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
   @Override
   public void retryJob(RetryJobRequest request, StreamObserver<RetryJobResponse> response) {
     JobId id = jobId(request.getJobId());
+    visibleJob(jobs, id, audit);
     Job job = jobs.retry(id);
     response.onNext(
         RetryJobResponse.newBuilder().setJob(withAttempts(job)).build());
@@ -110,7 +162,7 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
   @Override
   public void watchJob(WatchJobRequest request, StreamObserver<JobEvent> response) {
     JobId id = jobId(request.getJobId());
-    Job job = jobs.get(id);
+    Job job = visibleJob(jobs, id, audit);
     var call = (ServerCallStreamObserver<JobEvent>) response;
     long next = request.getFromSequence();
     if (next <= 0) {
@@ -150,6 +202,13 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
       throw new InvalidSpecException("worker_id", "must not be empty");
     }
     WorkerId worker = new WorkerId(request.getWorkerId());
+    var caller = Callers.principal();
+    if (caller.role() == Role.WORKER && !caller.name().equals(worker.value())) {
+      audit.record(
+          AuditEvent.Kind.PERMISSION_DENIED, id.value(), "assign to worker " + worker + " by another worker");
+      throw new PermissionDeniedException(
+          "worker " + caller.name() + " may not take jobs for worker " + worker);
+    }
     if (registry.find(worker).isEmpty()) {
       throw new NotFoundException("worker", worker.value());
     }
@@ -163,7 +222,7 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
   @Override
   public void startJob(StartJobRequest request, StreamObserver<StartJobResponse> response) {
     ExecutionId execution = executionId(request.getExecutionId());
-    Job job = jobs.byExecution(execution);
+    Job job = assignedJob(execution);
     touch(job);
     jobs.start(job.id(), execution, clock.instant());
     response.onNext(StartJobResponse.getDefaultInstance());
@@ -178,7 +237,7 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     if (Double.isNaN(percent) || percent < 0 || percent > 100) {
       throw new InvalidSpecException("progress_percentage", "must be between 0 and 100");
     }
-    touch(jobs.byExecution(execution));
+    touch(assignedJob(execution));
     jobs.reportProgress(execution, percent, request.getMessage());
     response.onNext(UpdateProgressResponse.getDefaultInstance());
     response.onCompleted();
@@ -213,7 +272,7 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
   }
 
   private void finishUnary(ExecutionId execution, Outcome outcome) {
-    Job job = jobs.byExecution(execution);
+    Job job = assignedJob(execution);
     touch(job);
     Job done = jobs.finish(job.id(), execution, outcome, clock.instant());
     job.workerId().ifPresent(w -> registry.finished(w, execution));
@@ -260,35 +319,16 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
         .build();
   }
 
-  /** Who is calling, for the record. Authentication arrives later; until then, the peer address. */
-  private static String caller() {
-    var address = CALLER.get();
-    return address == null ? "anonymous" : "anonymous@" + address;
-  }
-
-  /** Filled by {@link #callerCapture()} from the transport's remote address. */
-  static final io.grpc.Context.Key<String> CALLER = io.grpc.Context.key("hodei-caller");
-
-  /** Puts the caller's address into the call context for {@link #caller()}. */
-  public static io.grpc.ServerInterceptor callerCapture() {
-    return new io.grpc.ServerInterceptor() {
-      @Override
-      public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(
-          io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers, io.grpc.ServerCallHandler<Q, R> next) {
-        var remote = call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
-        var context = io.grpc.Context.current().withValue(CALLER, remote == null ? null : remote.toString().replaceFirst("^/", ""));
-        return io.grpc.Contexts.interceptCall(context, call, headers, next);
-      }
-    };
-  }
-
   @Override
   public void queueJob(QueueJobRequest request, StreamObserver<QueueJobResponse> response) {
     if (!request.hasDefinition()) {
       throw new InvalidSpecException("definition", "is required");
     }
     Job job =
-        jobs.queue(WireMapping.toDomain(request.getDefinition()), request.getDefinition().getSecretsMap());
+        jobs.queue(
+            WireMapping.toDomain(request.getDefinition()),
+            request.getDefinition().getSecretsMap(),
+            Callers.principal().name());
     response.onNext(
         QueueJobResponse.newBuilder()
             .setJobId(job.id().value())
@@ -300,7 +340,7 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
   @Override
   public void getJob(GetJobRequest request, StreamObserver<GetJobResponse> response) {
     JobId id = jobId(request.getJobId());
-    Job job = jobs.get(id);
+    Job job = visibleJob(jobs, id, audit);
     response.onNext(
         GetJobResponse.newBuilder().setJob(withAttempts(job)).build());
     response.onCompleted();
@@ -334,7 +374,9 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
             request.getPageToken().isEmpty()
                 ? Optional.empty()
                 : Optional.of(request.getPageToken()));
-    Page<Job> page = jobs.list(query);
+    var caller = Callers.principal();
+    // A user lists its own jobs only; anything else that reached this call is an admin.
+    Page<Job> page = jobs.list(caller.isAdmin() ? query : query.ownedBy(caller.name()));
     var b = ListJobsResponse.newBuilder();
     page.items().forEach(job -> b.addJobs(ApiMapper.toApi(job, List.of())));
     page.nextPageToken().ifPresent(b::setNextPageToken);

@@ -28,11 +28,14 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
   private final JobService jobs;
   private final LogStore logs;
   private final JobSignals signals;
+  private final io.hodei.server.auth.SecurityAudit audit;
 
-  public LogStreamApi(JobService jobs, LogStore logs, JobSignals signals) {
+  public LogStreamApi(
+      JobService jobs, LogStore logs, JobSignals signals, io.hodei.server.auth.SecurityAudit audit) {
     this.jobs = jobs;
     this.logs = logs;
     this.signals = signals;
+    this.audit = audit;
   }
 
   @Override
@@ -44,7 +47,7 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
     if (request.getFromSequence() < 0) {
       throw new InvalidSpecException("from_sequence", "must not be negative");
     }
-    jobs.get(id); // NOT_FOUND before anything is streamed
+    JobExecutionApi.visibleJob(jobs, id, audit); // NOT_FOUND or PERMISSION_DENIED before anything is streamed
     var call = (ServerCallStreamObserver<StreamLogsResponse>) response;
     // A slow reader holds the reading back instead of making the server buffer the whole log.
     var ready = new java.util.concurrent.Semaphore(0);

@@ -33,6 +33,7 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
   private final Provisioner provisioner;
   private final Scheduler scheduler;
   private final java.util.function.BiConsumer<WorkerId, String> retire;
+  private final io.hodei.server.auth.SecurityAudit audit;
 
   /** @param retire takes a worker out for good, settling its jobs (see WorkerAgentApi#retire) */
   public SchedulerApi(
@@ -40,7 +41,9 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
       WorkerRegistry registry,
       Provisioner provisioner,
       Scheduler scheduler,
-      java.util.function.BiConsumer<WorkerId, String> retire) {
+      java.util.function.BiConsumer<WorkerId, String> retire,
+      io.hodei.server.auth.SecurityAudit audit) {
+    this.audit = audit;
     this.jobs = jobs;
     this.registry = registry;
     this.provisioner = provisioner;
@@ -54,6 +57,7 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
     if (!registry.draining(id)) {
       throw new NotFoundException("worker", id.value());
     }
+    audit.record(io.hodei.core.auth.AuditEvent.Kind.WORKER_DRAINED, id.value(), "drain requested");
     response.onNext(
         DrainWorkerResponse.newBuilder()
             .setWorker(ApiMapper.toApi(registry.find(id).orElseThrow()))
@@ -69,6 +73,10 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
       throw new NotFoundException("worker", id.value());
     }
     retire.accept(id, "deregistered" + (request.getReason().isBlank() ? "" : ": " + request.getReason()));
+    audit.record(
+        io.hodei.core.auth.AuditEvent.Kind.WORKER_DEREGISTERED,
+        id.value(),
+        request.getReason().isBlank() ? "no reason given" : request.getReason());
     response.onNext(DeregisterWorkerResponse.getDefaultInstance());
     response.onCompleted();
   }

@@ -16,7 +16,13 @@ import io.hodei.api.v1.UnregisterResponse;
 import io.hodei.api.v1.WorkerAgentServiceGrpc;
 import io.hodei.api.v1.WorkerHeartbeat;
 import io.hodei.api.v1.WorkerMessage;
+import io.hodei.core.auth.AuditEvent;
 import io.hodei.core.error.AuthenticationException;
+import io.hodei.core.error.PermissionDeniedException;
+import io.hodei.core.error.RateLimitedException;
+import io.hodei.server.auth.Callers;
+import io.hodei.server.auth.RegistrationThrottle;
+import io.hodei.server.auth.SecurityAudit;
 import io.hodei.core.error.HodeiException;
 import io.hodei.core.error.IllegalTransitionException;
 import io.hodei.core.error.InvalidSpecException;
@@ -66,6 +72,8 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
   private final LogIngest logIngest;
   private final UsageHistory usage;
   private final Optional<WorkerCertificateIssuer> certificates;
+  private final SecurityAudit audit;
+  private final RegistrationThrottle throttle;
 
   public WorkerAgentApi(
       OtpService otps,
@@ -80,8 +88,12 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       long logCapBytes,
       UsageHistory usage,
       Clock clock,
-      Optional<WorkerCertificateIssuer> certificates) {
+      Optional<WorkerCertificateIssuer> certificates,
+      SecurityAudit audit,
+      RegistrationThrottle throttle) {
     this.certificates = certificates;
+    this.audit = audit;
+    this.throttle = throttle;
     this.otps = otps;
     this.workerStore = workerStore;
     this.registry = registry;
@@ -109,10 +121,21 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     }
     var info = WireMapping.toDomain(request.getWorkerInfo());
     requireOwnCertificate(PeerCertificate.current(), info.id().value());
+    requireSameWorker(info.id(), "register");
+    String remote = Callers.remote();
+    String host = RegistrationThrottle.hostOf(remote);
+    try {
+      throttle.checkAllowed(host);
+    } catch (RateLimitedException e) {
+      audit.record(AuditEvent.Kind.REGISTRATION_THROTTLED, info.id().value(), info.id().value(), e.getMessage(), remote);
+      throw e;
+    }
     try {
       otps.redeem(request.getAuthToken(), info.id());
     } catch (AuthenticationException e) {
+      throttle.failed(host);
       log.warn("registration of worker {} refused: {}", info.id(), e.getMessage());
+      audit.record(AuditEvent.Kind.REGISTRATION_FAILED, info.id().value(), info.id().value(), e.getMessage(), remote);
       throw e;
     }
     var origin = provisioner.registered(info.id());
@@ -128,6 +151,12 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
             true));
     registry.register(info, provider, provisioner.slotsFor(provider));
     log.info("worker {} registered ({} on {})", info.id(), provider, info.hostname());
+    audit.record(
+        AuditEvent.Kind.WORKER_REGISTERED,
+        info.id().value(),
+        info.id().value(),
+        "provider " + provider + " on host " + info.hostname(),
+        remote);
     response.onNext(
         RegisterResponse.newBuilder()
             .setWorkerId(info.id().value())
@@ -178,6 +207,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
   @Override
   public void unregister(UnregisterRequest request, StreamObserver<UnregisterResponse> response) {
     WorkerId id = authenticate(request.getWorkerId(), request.getSessionId());
+    requireSameWorker(id, "unregister");
     retire(id, "unregistered: " + request.getReason());
     response.onNext(UnregisterResponse.getDefaultInstance());
     response.onCompleted();
@@ -228,6 +258,19 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
             log.debug("job {} of lost worker {} already settled: {}", job, worker, e.getMessage());
           }
         });
+  }
+
+  /**
+   * A caller that is a worker principal (a worker certificate, or a worker token) may speak only
+   * for the worker its name is; anonymous and other callers are judged by the OTP or session alone.
+   */
+  private void requireSameWorker(WorkerId claimed, String what) {
+    var caller = Callers.principal();
+    if (caller.role() == io.hodei.core.auth.Role.WORKER && !caller.name().equals(claimed.value())) {
+      String why = "worker " + caller.name() + " may not " + what + " as worker " + claimed;
+      audit.record(AuditEvent.Kind.PERMISSION_DENIED, claimed.value(), why);
+      throw new PermissionDeniedException(why);
+    }
   }
 
   private WorkerId authenticate(String workerId, String session) {
@@ -289,17 +332,30 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
           }
           case JOB_STARTED -> {
             var started = message.getJobStarted();
+            if (!assignedToMe(started.getJobId(), started.getExecutionId(), "start report")) {
+              return;
+            }
             jobs.start(
                 new JobId(started.getJobId()),
                 new ExecutionId(started.getExecutionId()),
                 WireMapping.toDomain(started.getStartedAt()));
           }
-          case LOG_BATCH -> append(message.getLogBatch());
-          case JOB_RESULT -> complete(message.getJobResult());
+          case LOG_BATCH -> {
+            var batch = message.getLogBatch();
+            if (assignedToMe(batch.getJobId(), batch.getExecutionId(), "log batch")) {
+              append(batch);
+            }
+          }
+          case JOB_RESULT -> {
+            var result = message.getJobResult();
+            if (assignedToMe(result.getJobId(), result.getExecutionId(), "result")) {
+              complete(result);
+            }
+          }
           case ATTACH -> log.warn("worker {} attached twice on one stream; ignored", worker);
           case PAYLOAD_NOT_SET -> log.warn("empty message from worker {}; ignored", worker);
         }
-      } catch (AuthenticationException | UnavailableException e) {
+      } catch (AuthenticationException | PermissionDeniedException | UnavailableException e) {
         // Unavailable: nothing was acknowledged, so the worker re-sends after it reconnects.
         fail(e);
       } catch (HodeiException e) {
@@ -312,6 +368,45 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       }
     }
 
+    /**
+     * Whether a report about {@code executionId} may come from this worker. One about an execution
+     * that another worker holds (or that belongs to another job than the one named) is refused
+     * alone: it is audited, not applied, and answered with a cancel of that execution, which a
+     * worker not running it ignores. The stream stays open, so the worker's own jobs go on; a
+     * worker that is lying is stopped by deregistering it, not by this check. Stale executions of
+     * this worker pass, and the handlers discard them as before.
+     */
+    private record Holder(JobId job, WorkerId worker) {}
+
+    private boolean assignedToMe(String jobId, String executionId, String what) {
+      var execution = new ExecutionId(executionId);
+      var holder =
+          jobs.findByExecution(execution)
+              .flatMap(
+                  job ->
+                      job.current()
+                          .filter(a -> a.executionId().equals(execution))
+                          .map(a -> new Holder(job.id(), a.workerId())));
+      if (holder.isEmpty()
+          || (holder.get().job().equals(new JobId(jobId)) && holder.get().worker().equals(worker))) {
+        return true;
+      }
+      String why =
+          what + " for execution " + execution + " of job " + jobId
+              + " refused: it is not assigned to worker " + worker;
+      log.warn("{}", why);
+      audit.record(AuditEvent.Kind.PERMISSION_DENIED, worker.value(), executionId, why, Callers.remote());
+      send(
+          ServerMessage.newBuilder()
+              .setCancelJob(
+                  io.hodei.api.v1.CancelJobCommand.newBuilder()
+                      .setJobId(jobId)
+                      .setExecutionId(executionId)
+                      .setReason(why))
+              .build());
+      return false;
+    }
+
     private void attach(WorkerMessage message) {
       if (!message.hasAttach()) {
         throw new AuthenticationException("the first message on a worker stream must be attach");
@@ -320,6 +415,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       var registration =
           authenticated(message.getAttach().getWorkerId(), message.getAttach().getSessionId());
       WorkerId id = registration.info().id();
+      requireSameWorker(id, "attach");
       if (registry.find(id).isEmpty()) {
         resume(registration);
       }

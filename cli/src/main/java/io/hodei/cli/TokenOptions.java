@@ -1,0 +1,105 @@
+package io.hodei.cli;
+
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ClientInterceptors;
+import io.grpc.ForwardingClientCall;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Option;
+
+/** The API token a client command sends, as {@code authorization: Bearer <token>}, if any. */
+final class TokenOptions {
+  static final String ENV = "HODEI_API_TOKEN";
+  private static final Metadata.Key<String> AUTHORIZATION =
+      Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+  @Option(
+      names = "--token",
+      paramLabel = "TOKEN",
+      description = "API token (default: env " + ENV + "; none: anonymous).")
+  String token;
+
+  Optional<String> token() {
+    if (token != null && !token.isBlank()) {
+      return Optional.of(token.trim());
+    }
+    String env = System.getenv(ENV);
+    return env != null && !env.isBlank() ? Optional.of(env.trim()) : Optional.empty();
+  }
+
+  /** {@code channel}, sending the token on every call if one is given; closing it closes both. */
+  ManagedChannel attachTo(ManagedChannel channel) {
+    return token().<ManagedChannel>map(t -> new BearerChannel(channel, t)).orElse(channel);
+  }
+
+  static ClientInterceptor bearer(String token) {
+    return new ClientInterceptor() {
+      @Override
+      public <Q, R> ClientCall<Q, R> interceptCall(
+          MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+        return new ForwardingClientCall.SimpleForwardingClientCall<>(
+            next.newCall(method, options)) {
+          @Override
+          public void start(Listener<R> listener, Metadata headers) {
+            headers.put(AUTHORIZATION, "Bearer " + token);
+            super.start(listener, headers);
+          }
+        };
+      }
+    };
+  }
+
+  /** A managed channel whose calls carry the bearer token; lifecycle goes to the wrapped one. */
+  private static final class BearerChannel extends ManagedChannel {
+    private final ManagedChannel delegate;
+    private final Channel intercepted;
+
+    BearerChannel(ManagedChannel delegate, String token) {
+      this.delegate = delegate;
+      this.intercepted = ClientInterceptors.intercept(delegate, bearer(token));
+    }
+
+    @Override
+    public <Q, R> ClientCall<Q, R> newCall(MethodDescriptor<Q, R> method, CallOptions options) {
+      return intercepted.newCall(method, options);
+    }
+
+    @Override
+    public String authority() {
+      return delegate.authority();
+    }
+
+    @Override
+    public ManagedChannel shutdown() {
+      delegate.shutdown();
+      return this;
+    }
+
+    @Override
+    public boolean isShutdown() {
+      return delegate.isShutdown();
+    }
+
+    @Override
+    public boolean isTerminated() {
+      return delegate.isTerminated();
+    }
+
+    @Override
+    public ManagedChannel shutdownNow() {
+      delegate.shutdownNow();
+      return this;
+    }
+
+    @Override
+    public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+      return delegate.awaitTermination(timeout, unit);
+    }
+  }
+}

@@ -1,0 +1,19 @@
+package io.hodei.core.auth;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The append-only record of security events. Implementations are thread-safe; {@link #record} must
+ * not throw for a failing store (an audit failure is logged, not turned into a failed call).
+ */
+public interface AuditLog {
+  void record(AuditEvent event);
+
+  /**
+   * Events at or after {@code since}, of {@code kind} if given, oldest first, at most {@code limit}
+   * of the newest that match.
+   */
+  List<AuditEvent> list(Instant since, Optional<AuditEvent.Kind> kind, int limit);
+}

@@ -1,0 +1,116 @@
+package io.hodei.store;
+
+import static io.hodei.store.TestJobs.T0;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.hodei.core.auth.ApiToken;
+import io.hodei.core.auth.AuditEvent;
+import io.hodei.core.auth.Role;
+import io.hodei.core.error.ConflictException;
+import io.hodei.core.job.JobQuery;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** API tokens, the audit log and job owners on a real SQLite file. */
+class SqliteAuthStoresTest {
+  @TempDir Path dataDir;
+  Database database;
+  io.hodei.core.Storage stores;
+
+  @BeforeEach
+  void open() {
+    database = Database.sqlite(dataDir);
+    stores = Stores.open(database);
+  }
+
+  @AfterEach
+  void close() {
+    database.close();
+  }
+
+  private static ApiToken token(String name, String hash) {
+    return new ApiToken(
+        name, hash, Role.USER, T0, Optional.of(T0.plusSeconds(60)), Optional.empty());
+  }
+
+  @Test
+  void aTokenIsFoundByItsHashAndRevokedOnceForGood() {
+    stores.tokens().save(token("ci", "h1"));
+
+    assertThat(stores.tokens().findByHash("h1")).contains(token("ci", "h1"));
+    assertThat(stores.tokens().revoke("ci", T0.plusSeconds(5))).isTrue();
+    assertThat(stores.tokens().revoke("ci", T0.plusSeconds(9))).isTrue();
+    assertThat(stores.tokens().findByHash("h1").orElseThrow().revokedAt())
+        .contains(T0.plusSeconds(5));
+    assertThat(stores.tokens().revoke("nobody", T0)).isFalse();
+    assertThat(stores.tokens().list()).extracting(ApiToken::name).containsExactly("ci");
+  }
+
+  @Test
+  void aTokenNameIsTakenEvenAfterRevocation() {
+    stores.tokens().save(token("ci", "h1"));
+    stores.tokens().revoke("ci", T0);
+
+    assertThatThrownBy(() -> stores.tokens().save(token("ci", "h2")))
+        .isInstanceOf(ConflictException.class);
+  }
+
+  @Test
+  void auditEventsAreListedOldestFirstFilteredBySinceAndKind() {
+    stores
+        .audit()
+        .record(
+            new AuditEvent(
+                T0, AuditEvent.Kind.TOKEN_CREATED, "root", "ci", "role user", "127.0.0.1:1"));
+    stores
+        .audit()
+        .record(
+            new AuditEvent(
+                T0.plusSeconds(1), AuditEvent.Kind.PERMISSION_DENIED, "bob", "j-1", "not his", ""));
+    stores
+        .audit()
+        .record(
+            new AuditEvent(
+                T0.plusSeconds(2), AuditEvent.Kind.TOKEN_REVOKED, "root", "ci", "revoked", ""));
+
+    assertThat(stores.audit().list(T0, Optional.empty(), 10))
+        .extracting(AuditEvent::kind)
+        .containsExactly(
+            AuditEvent.Kind.TOKEN_CREATED,
+            AuditEvent.Kind.PERMISSION_DENIED,
+            AuditEvent.Kind.TOKEN_REVOKED);
+    assertThat(
+            stores.audit().list(T0.plusSeconds(1), Optional.of(AuditEvent.Kind.TOKEN_REVOKED), 10))
+        .extracting(AuditEvent::actor)
+        .containsExactly("root");
+    assertThat(stores.audit().list(T0, Optional.empty(), 2))
+        .extracting(AuditEvent::kind)
+        .containsExactly(AuditEvent.Kind.PERMISSION_DENIED, AuditEvent.Kind.TOKEN_REVOKED);
+  }
+
+  @Test
+  void jobsKeepTheirOwnerAndAreListedPerOwner() {
+    var alices =
+        stores
+            .jobs()
+            .insert(
+                io.hodei.core.job.Job.queued(
+                    io.hodei.core.job.JobId.random(), TestJobs.everyFieldSet(), "alice", T0),
+                "queued");
+    stores
+        .jobs()
+        .insert(
+            io.hodei.core.job.Job.queued(
+                io.hodei.core.job.JobId.random(), TestJobs.everyFieldSet(), "bob", T0),
+            "queued");
+
+    assertThat(stores.jobs().find(alices.id()).orElseThrow().owner()).isEqualTo("alice");
+    assertThat(stores.jobs().list(JobQuery.all().ownedBy("alice")).items()).containsExactly(alices);
+    assertThat(stores.jobs().list(JobQuery.all()).items()).hasSize(2);
+  }
+}
