@@ -78,6 +78,7 @@ class AccessTableIT {
           Map.entry("hodei.v1.JobExecutionService/UpdateProgress", WORKERS),
           Map.entry("hodei.v1.JobExecutionService/CompleteJob", WORKERS),
           Map.entry("hodei.v1.JobExecutionService/FailJob", WORKERS),
+          Map.entry("hodei.v1.WorkerAgentService/RenewCertificate", WORKERS),
           Map.entry("hodei.v1.LogStreamService/StreamLogs", USERS),
           Map.entry("hodei.v1.SchedulerService/ScheduleJob", USERS),
           Map.entry("hodei.v1.SchedulerService/GetQueueStatus", ADMINS),

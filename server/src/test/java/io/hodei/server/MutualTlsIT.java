@@ -198,6 +198,39 @@ class MutualTlsIT {
 
   private final List<ManagedChannel> channels = new java.util.concurrent.CopyOnWriteArrayList<>();
 
+  /** The two halves of issue 6 together: over real mTLS, the certificate is the caller's identity and role. */
+  @Test
+  void aCertificatesNameAndKindAreTheCallersIdentityAndRole() {
+    for (String user : List.of("alice", "bob")) {
+      Pki.write(tls, user, pki.issue(CertificateKind.USER, user, CertificateKind.USER.defaultLifetime()));
+    }
+    var alice = JobExecutionServiceGrpc.newBlockingStub(channel("alice")).withDeadlineAfter(10, TimeUnit.SECONDS);
+    var bob = JobExecutionServiceGrpc.newBlockingStub(channel("bob")).withDeadlineAfter(10, TimeUnit.SECONDS);
+
+    String id =
+        alice
+            .queueJob(io.hodei.api.v1.QueueJobRequest.newBuilder().setDefinition(ControlPlane.shell("true")).build())
+            .getJobId();
+
+    assertThat(alice.getJob(GetJobRequest.newBuilder().setJobId(id).build()).getJob().getOwner()).isEqualTo("alice");
+    assertThat(statusOf(() -> bob.getJob(GetJobRequest.newBuilder().setJobId(id).build())).getCode())
+        .isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(bob.listJobs(io.hodei.api.v1.ListJobsRequest.getDefaultInstance()).getJobsList()).isEmpty();
+    assertThat(
+            statusOf(
+                    () ->
+                        io.hodei.api.v1.SchedulerServiceGrpc.newBlockingStub(channel("alice"))
+                            .withDeadlineAfter(10, TimeUnit.SECONDS)
+                            .listWorkers(io.hodei.api.v1.ListWorkersRequest.getDefaultInstance()))
+                .getCode())
+        .isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(
+            io.hodei.api.v1.SchedulerServiceGrpc.newBlockingStub(channel("admin"))
+                .withDeadlineAfter(10, TimeUnit.SECONDS)
+                .listWorkers(io.hodei.api.v1.ListWorkersRequest.getDefaultInstance()))
+        .isNotNull();
+  }
+
   @AfterEach
   void closeChannels() {
     channels.forEach(ManagedChannel::shutdownNow);

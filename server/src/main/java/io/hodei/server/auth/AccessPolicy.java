@@ -51,6 +51,8 @@ public final class AccessPolicy {
           row(JobExecutionServiceGrpc.getUpdateProgressMethod().getFullMethodName(), WORKERS),
           row(JobExecutionServiceGrpc.getCompleteJobMethod().getFullMethodName(), WORKERS),
           row(JobExecutionServiceGrpc.getFailJobMethod().getFullMethodName(), WORKERS),
+          // Over mTLS only; the handler also checks that the certificate names the worker.
+          row(WorkerAgentServiceGrpc.getRenewCertificateMethod().getFullMethodName(), WORKERS),
           // Credential in the message (see the class comment).
           row(WorkerAgentServiceGrpc.getRegisterMethod().getFullMethodName(), EVERYONE),
           row(WorkerAgentServiceGrpc.getWorkerStreamMethod().getFullMethodName(), EVERYONE),
