@@ -120,6 +120,12 @@ class DevCommand implements Callable<Integer> {
   String dockerImage;
 
   @Option(
+      names = "--metrics-port",
+      paramLabel = "PORT",
+      description = "Serve Prometheus metrics (jobs per state, workers, certificate days left) at http://HOST:PORT/metrics (default: env HODEI_METRICS_PORT, else off).")
+  Integer metricsPort;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description = "YAML configuration (default: env HODEI_CONFIG, else none). Flags and HODEI_* variables win over it.")
@@ -216,6 +222,17 @@ class DevCommand implements Callable<Integer> {
                   stopped.countDown();
                 },
                 "hodei-dev-shutdown"));
+    Integer resolvedMetricsPort = settings.value("--metrics-port", metricsPort, "HODEI_METRICS_PORT", Integer::parseInt, null);
+    String metricsLine = "";
+    if (resolvedMetricsPort != null) {
+      try {
+        int bound = plane.serveMetrics(bindHost(), resolvedMetricsPort);
+        metricsLine = ", metrics: http://" + (bindHost().equals("0.0.0.0") ? "127.0.0.1" : bindHost()) + ":" + bound + "/metrics";
+      } catch (java.io.UncheckedIOException e) {
+        // The shutdown hook closes the control plane on the way out.
+        throw new HodeiCli.UserError(e.getMessage(), HodeiCli.EX_UNAVAILABLE);
+      }
+    }
     System.out.println(
         commandName()
             + ": ready on "
@@ -225,6 +242,7 @@ class DevCommand implements Callable<Integer> {
             + data
             + ", providers: "
             + String.join(", ", plane.providers())
+            + metricsLine
             + "). Try: ./hodei run"
             + (tlsDir != null ? " --tls-dir " + tlsDir : "")
             + " -- echo hello");

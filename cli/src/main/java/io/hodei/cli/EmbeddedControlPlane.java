@@ -159,6 +159,11 @@ final class EmbeddedControlPlane implements AutoCloseable {
     return server.address();
   }
 
+  /** Serves Prometheus metrics at {@code http://host:port/metrics}; returns the port. */
+  int serveMetrics(String host, int port) {
+    return server.metrics().serve(host, port);
+  }
+
   @Override
   public void close() {
     server.close();

@@ -78,6 +78,7 @@ public final class HodeiServer implements AutoCloseable {
   private volatile boolean running;
   private Thread housekeeping;
   private Thread orphanSweeper;
+  private final io.hodei.server.metrics.ServerMetrics metrics;
 
   public HodeiServer(ServerConfig config, Storage stores, List<Provisioner.Pool> pools, Clock sourceClock) {
     this.config = config;
@@ -148,6 +149,7 @@ public final class HodeiServer implements AutoCloseable {
 
             audit,
             new RegistrationThrottle(this.clock));
+    this.metrics = new io.hodei.server.metrics.ServerMetrics(stores.jobs(), registry, this::certificateDaysLeft, this::caDaysLeft);
     this.silentWorkers =
         new SilentWorkerCheck(
             jobService, registry, config.heartbeatTimeout(), config.timeoutMargin(), this.clock);
@@ -185,6 +187,11 @@ public final class HodeiServer implements AutoCloseable {
   /** Days until the CA certificate expires, when serving TLS; for metrics. */
   public Optional<Long> caDaysLeft() {
     return tls.map(ReloadingTls::caDaysLeft);
+  }
+
+  /** Jobs, workers and certificate expiry as Prometheus gauges; {@code serve} exposes them over HTTP. */
+  public io.hodei.server.metrics.ServerMetrics metrics() {
+    return metrics;
   }
 
   /** Starts serving on the given builder; tests may hand in any transport. */
@@ -244,6 +251,7 @@ public final class HodeiServer implements AutoCloseable {
   @Override
   public void close() {
     running = false;
+    metrics.close();
     dispatcher.shutdown();
     if (housekeeping != null) {
       housekeeping.interrupt();

@@ -231,6 +231,26 @@ class MutualTlsIT {
         .isNotNull();
   }
 
+  @Test
+  void certificateExpiryAndJobCountsAreServedToPrometheus() throws Exception {
+    int metricsPort = plane.server.metrics().serve("127.0.0.1", 0);
+    var http = java.net.http.HttpClient.newHttpClient();
+
+    var response =
+        http.send(
+            java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    long serverDays = plane.server.certificateDaysLeft().orElseThrow();
+    assertThat(serverDays).isBetween(360L, 366L);
+    assertThat(response.body())
+        .contains("hodei_certificate_days_left{certificate=\"server\"} " + serverDays + ".0")
+        .contains("hodei_certificate_days_left{certificate=\"ca\"}")
+        .contains("hodei_jobs{state=\"pending\"}")
+        .contains("hodei_workers_connected");
+  }
+
   @AfterEach
   void closeChannels() {
     channels.forEach(ManagedChannel::shutdownNow);

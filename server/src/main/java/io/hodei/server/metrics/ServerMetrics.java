@@ -1,0 +1,99 @@
+package io.hodei.server.metrics;
+
+import com.sun.net.httpserver.HttpServer;
+import io.hodei.core.job.JobState;
+import io.hodei.core.job.JobStore;
+import io.hodei.server.workers.WorkerRegistry;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+
+/**
+ * The control plane's own figures in Prometheus form: jobs per state, workers connected, and the
+ * days left on the server's and the CA's certificates (so that an expiry alert needs no log
+ * scraping). Served over HTTP at {@code /metrics} when a port is given.
+ *
+ * <p>Thread-safe: gauges are read at scrape time from thread-safe sources; the HTTP server runs
+ * each scrape on a virtual thread.
+ */
+public final class ServerMetrics implements AutoCloseable {
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private volatile HttpServer http;
+
+  public ServerMetrics(
+      JobStore jobs,
+      WorkerRegistry workers,
+      Supplier<Optional<Long>> serverCertificateDaysLeft,
+      Supplier<Optional<Long>> caDaysLeft) {
+    for (JobState state : JobState.values()) {
+      Gauge.builder("hodei_jobs", jobs, j -> j.countByState().getOrDefault(state, 0L))
+          .description("Jobs in the store, per state")
+          .tag("state", state.name().toLowerCase(Locale.ROOT))
+          .register(registry);
+    }
+    Gauge.builder(
+            "hodei_workers_connected",
+            workers,
+            w -> w.snapshot().stream().filter(v -> v.terminatedAt().isEmpty()).count())
+        .description("Workers registered and not terminated")
+        .register(registry);
+    Gauge.builder("hodei_certificate_days_left", () -> serverCertificateDaysLeft.get().orElse(-1L))
+        .description("Days until the server certificate expires; -1 without TLS")
+        .tag("certificate", "server")
+        .register(registry);
+    Gauge.builder("hodei_certificate_days_left", () -> caDaysLeft.get().orElse(-1L))
+        .description("Days until the CA certificate expires; -1 without TLS")
+        .tag("certificate", "ca")
+        .register(registry);
+  }
+
+  /** The current figures in the Prometheus text format. */
+  public String scrape() {
+    return registry.scrape();
+  }
+
+  /**
+   * Serves {@code GET /metrics} on {@code host:port} (0 picks a free port). Returns the port.
+   *
+   * @throws UncheckedIOException if the port cannot be bound
+   */
+  public int serve(String host, int port) {
+    try {
+      HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 16);
+      server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+      server.createContext(
+          "/metrics",
+          exchange -> {
+            byte[] body = scrape().getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+              out.write(body);
+            }
+          });
+      server.start();
+      http = server;
+      return server.getAddress().getPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot serve metrics on " + host + ":" + port + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    HttpServer server = http;
+    if (server != null) {
+      server.stop(0);
+    }
+    registry.close();
+  }
+}
