@@ -144,6 +144,15 @@ class DevCommand implements Callable<Integer> {
     return "hodei dev";
   }
 
+  /**
+   * The role of a caller from loopback with no certificate and no token. Zero-config dev mode
+   * (plaintext, loopback only) makes it admin, which is how the first tokens get issued; with TLS
+   * every caller has a certificate and nobody is let in without one.
+   */
+  io.hodei.core.auth.Role anonymousRole() {
+    return tlsDir == null ? io.hodei.core.auth.Role.ADMIN : io.hodei.core.auth.Role.NONE;
+  }
+
   /** Interface to listen on: loopback only for dev. */
   String bindHost() {
     return LOOPBACK;
@@ -191,7 +200,7 @@ class DevCommand implements Callable<Integer> {
                   // Zero-config developer mode: plaintext, anonymous callers from loopback are
                   // admins (how the first tokens get issued). With TLS every caller has a
                   // certificate, and nobody is let in without one.
-                  .withAnonymousRole(tlsDir == null ? io.hodei.core.auth.Role.ADMIN : io.hodei.core.auth.Role.NONE)
+                  .withAnonymousRole(anonymousRole())
                   .withStrategy(
                       io.hodei.core.scheduling.Strategy.parse(resolvedStrategy)
                           .orElseThrow(

@@ -71,6 +71,13 @@ public final class HodeiCli {
     };
   }
 
+  /** What a plaintext client sees from a server that requires mTLS: the connection closed or reset at once. */
+  private static boolean plaintextAgainstTls(Status status) {
+    String description = status.getDescription() == null ? "" : status.getDescription();
+    String cause = status.getCause() == null ? "" : rootMessage(status.getCause());
+    return description.contains("Network closed for unknown reason") || cause.contains("Connection reset");
+  }
+
   private static String describe(StatusRuntimeException e, CommandLine commandLine) {
     Status status = e.getStatus();
     String detail = status.getDescription() == null ? "" : status.getDescription();
@@ -85,7 +92,9 @@ public final class HodeiCli {
           "cannot reach the Hodei server at "
               + ServerOptions.addressOf(commandLine)
               + (status.getCause() != null ? " (" + rootMessage(status.getCause()) + ")" : "")
-              + "; is `hodei dev` running?";
+              + (plaintextAgainstTls(status)
+                  ? "; it closed the connection: if it runs with --tls-dir, pass --tls-dir DIR (or set HODEI_TLS_DIR)"
+                  : "; is `hodei dev` running?");
       case INVALID_ARGUMENT -> "invalid request: " + detail;
       case NOT_FOUND -> detail;
       default -> status.getCode() + ": " + detail;

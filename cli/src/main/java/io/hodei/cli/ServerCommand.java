@@ -34,6 +34,15 @@ final class ServerCommand extends DevCommand {
     return "hodei server";
   }
 
+  /**
+   * Nobody, ever: a networked server's loopback is not its operator's (a job on a local worker, a
+   * proxy or a port-forward reaches it too). Its callers bring a certificate or a token.
+   */
+  @Override
+  io.hodei.core.auth.Role anonymousRole() {
+    return io.hodei.core.auth.Role.NONE;
+  }
+
   @Override
   String bindHost() {
     return bind;

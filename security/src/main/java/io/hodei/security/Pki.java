@@ -148,8 +148,10 @@ public final class Pki {
    */
   public IssuedCertificate issue(
       CertificateKind kind, String name, Instant notBefore, Instant notAfter, List<String> sans) {
-    if (name.isBlank() || name.contains("/") || name.contains(",") || name.startsWith(".")) {
-      throw new PkiException("invalid certificate name '" + name + "'");
+    // Plain names only: '+', '=', ';' or '\' would let a name smuggle a second CN into the subject.
+    if (!SAFE_NAME.matcher(name).matches()) {
+      throw new PkiException(
+          "invalid certificate name '" + name + "': use letters, digits, '.', '_' and '-', starting with a letter or digit");
     }
     KeyPair keys = newKeyPair();
     X509Certificate cert =
@@ -167,9 +169,18 @@ public final class Pki {
     return new IssuedCertificate(cert, keys.getPrivate());
   }
 
-  /** Issues {@code name} and writes it to {@code dir} as {@code name.crt}/{@code name.key}. */
+  private static final java.util.regex.Pattern SAFE_NAME =
+      java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+
+  /**
+   * Issues {@code name} and writes it to {@code dir} as {@code name.crt}/{@code name.key}. The
+   * names {@code ca} and {@code server} are the PKI's own and are refused.
+   */
   public IssuedCertificate issueInto(
       Path dir, CertificateKind kind, String name, Duration lifetime) {
+    if (name.equals("ca") || name.equals("server")) {
+      throw new PkiException("'" + name + "' is the PKI's own certificate; choose another name");
+    }
     var issued = issue(kind, name, lifetime);
     write(dir, name, issued);
     return issued;

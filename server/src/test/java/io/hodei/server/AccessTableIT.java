@@ -73,7 +73,7 @@ class AccessTableIT {
           Map.entry("hodei.v1.JobExecutionService/CancelJob", USERS),
           Map.entry("hodei.v1.JobExecutionService/RetryJob", USERS),
           Map.entry("hodei.v1.JobExecutionService/WatchJob", USERS),
-          Map.entry("hodei.v1.JobExecutionService/AssignJob", WORKERS),
+          Map.entry("hodei.v1.JobExecutionService/AssignJob", ADMINS),
           Map.entry("hodei.v1.JobExecutionService/StartJob", WORKERS),
           Map.entry("hodei.v1.JobExecutionService/UpdateProgress", WORKERS),
           Map.entry("hodei.v1.JobExecutionService/CompleteJob", WORKERS),

@@ -103,12 +103,12 @@ public final class SecretCipher {
   /**
    * The plain bytes of {@code sealed}.
    *
-   * @throws UnavailableException if it was sealed with another key or for another context, or was
-   *     altered
+   * @throws io.hodei.core.error.IllegalTransitionException if it was sealed with another key or for
+   *     another context, or was altered: waiting will not change that
    */
   public byte[] open(Sealed sealed, String context) {
     if (!sealed.keyId().equals(keyId)) {
-      throw new UnavailableException(
+      throw new io.hodei.core.error.IllegalTransitionException(
           "secrets of " + context + " were encrypted with key " + sealed.keyId() + ", but the control plane has key "
               + keyId + "; start it with the key it had when the job was queued (" + ENV_KEY + ")");
     }
@@ -118,7 +118,7 @@ public final class SecretCipher {
       cipher.updateAAD(context.getBytes(java.nio.charset.StandardCharsets.UTF_8));
       return cipher.doFinal(sealed.ciphertext());
     } catch (javax.crypto.AEADBadTagException e) {
-      throw new UnavailableException("secrets of " + context + " fail their integrity check: altered or misplaced", e);
+      throw new io.hodei.core.error.IllegalTransitionException("secrets of " + context + " fail their integrity check: altered or misplaced");
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("every JDK has AES-GCM", e);
     }

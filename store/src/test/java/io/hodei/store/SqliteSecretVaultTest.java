@@ -73,7 +73,7 @@ class SqliteSecretVaultTest {
 
     var otherKey = new JdbcSecretVault(database, SecretCipher.ephemeral(), Clock.systemUTC());
     assertThatThrownBy(() -> otherKey.reveal(JOB))
-        .isInstanceOf(UnavailableException.class)
+        .isInstanceOf(io.hodei.core.error.IllegalTransitionException.class)
         .hasMessageContaining("encrypted with key " + cipher.keyId())
         .hasMessageNotContaining(VALUE);
 
@@ -81,7 +81,7 @@ class SqliteSecretVaultTest {
       s.executeUpdate("UPDATE job_secrets SET job_id = 'job-9' WHERE job_id = 'job-1'");
     }
     assertThatThrownBy(() -> vault.reveal(new JobId("job-9")))
-        .isInstanceOf(UnavailableException.class)
+        .isInstanceOf(io.hodei.core.error.IllegalTransitionException.class)
         .hasMessageContaining("integrity");
   }
 

@@ -96,6 +96,12 @@ final class Redactor {
         add(forms, encoded.getBytes(StandardCharsets.US_ASCII));
       }
     }
+    // The form the job's stdin carries (SecretsJson): a job that prints its stdin as it is shows
+    // quotes, backslashes and control characters escaped.
+    String jsonEscaped = SecretsJson.escape(value);
+    if (!jsonEscaped.equals(value)) {
+      add(forms, jsonEscaped.getBytes(StandardCharsets.UTF_8));
+    }
     if (value.indexOf('\n') >= 0) {
       for (String line : value.split("\r?\n", -1)) {
         add(forms, line.getBytes(StandardCharsets.UTF_8));

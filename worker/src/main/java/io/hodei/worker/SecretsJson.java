@@ -29,6 +29,13 @@ final class SecretsJson {
     return json.toString().getBytes(StandardCharsets.UTF_8);
   }
 
+  /** {@code s} as it appears between the quotes of a JSON string. */
+  static String escape(String s) {
+    var out = new StringBuilder(s.length() + 8);
+    quote(out, s);
+    return out.substring(1, out.length() - 1);
+  }
+
   private static void quote(StringBuilder out, String s) {
     out.append('"');
     for (int i = 0; i < s.length(); i++) {

@@ -397,4 +397,13 @@ class RedactorTest {
         .allSatisfy(
             pattern -> assertThat(pattern.getBytes(UTF_8).length).isGreaterThanOrEqualTo(8));
   }
+
+  @Test
+  void theJsonEscapedFormThatCatOfStdinPrintsIsRedactedToo() throws Exception {
+    String value = "pa\"ss\\word-1";
+    Redactor redactor = redactor(Map.of("PASS", value));
+    String stdinAsPrinted = new String(SecretsJson.encode(Map.of("PASS", value)), java.nio.charset.StandardCharsets.UTF_8);
+
+    assertThat(redact(redactor, stdinAsPrinted)).isEqualTo("{\"PASS\":\"[REDACTED:PASS]\"}\n");
+  }
 }

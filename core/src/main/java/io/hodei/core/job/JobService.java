@@ -331,8 +331,13 @@ public final class JobService {
 
   private void announce(Job job) {
     if (vault != null && job.isSettled() && !job.spec().secretNames().isEmpty()) {
-      // Before the listeners: nobody is told a job ended while its secrets are still kept.
-      vault.discard(job.id());
+      try {
+        vault.discard(job.id());
+      } catch (RuntimeException e) {
+        // The change is committed: listeners must hear of it all the same. The sealed values
+        // stay until a later discard; nothing hands them out for a settled job.
+        log.error("could not delete the secrets of settled job {}: {}", job.id(), e.getMessage());
+      }
     }
     for (JobListener listener : listeners) {
       try {

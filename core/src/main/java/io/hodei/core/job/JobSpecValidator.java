@@ -99,6 +99,11 @@ public final class JobSpecValidator {
   public static final int MAX_SECRET_BYTES = 64 * 1024;
   /** Most secrets per job. */
   public static final int MAX_SECRETS = 100;
+  /**
+   * Most bytes of all of a job's secret values together: each value becomes a dozen or so
+   * redaction patterns on the worker, whose memory must stay small whatever a user sends.
+   */
+  public static final int MAX_TOTAL_SECRET_BYTES = 64 * 1024;
 
   /**
    * Checks the secrets a job is queued with: names like environment variables, values of {@value
@@ -128,6 +133,10 @@ public final class JobSpecValidator {
             throw invalid("secrets." + name, "the value must not contain NUL characters");
           }
         });
+    long total = secrets.values().stream().mapToLong(v -> v.getBytes(java.nio.charset.StandardCharsets.UTF_8).length).sum();
+    if (total > MAX_TOTAL_SECRET_BYTES) {
+      throw invalid("secrets", "the values add up to " + total + " bytes; at most " + MAX_TOTAL_SECRET_BYTES / 1024 + " KiB per job");
+    }
     return secrets;
   }
 

@@ -60,6 +60,11 @@ class JobSpecValidatorTest {
         .hasMessageContaining("'1BAD' is not a valid secret name");
     assertThatThrownBy(() -> JobSpecValidator.validateSecrets(Map.of("BIG", "x".repeat(JobSpecValidator.MAX_SECRET_BYTES + 1))))
         .hasMessageContaining("larger than 64 KiB");
+    var many = new java.util.HashMap<String, String>();
+    for (int i = 0; i < 5; i++) {
+      many.put("S" + i, "x".repeat(20_000));
+    }
+    assertThatThrownBy(() -> JobSpecValidator.validateSecrets(many)).hasMessageContaining("at most 64 KiB per job");
     // Characters, not bytes: eight non-ASCII characters are enough.
     assertThat(JobSpecValidator.validateSecrets(Map.of("UNICODE", "ñññññññ€"))).hasSize(1);
   }

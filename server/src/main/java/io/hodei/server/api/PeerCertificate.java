@@ -66,6 +66,10 @@ public record PeerCertificate(String name, String kind, X509Certificate certific
     String ou = "";
     try {
       for (Rdn rdn : new LdapName(leaf.getSubjectX500Principal().getName()).getRdns()) {
+        if (rdn.size() != 1) {
+          // CN=w-9+CN=w-1 is ambiguous: such a certificate names nobody.
+          return new PeerCertificate("", "", leaf);
+        }
         switch (rdn.getType().toUpperCase(java.util.Locale.ROOT)) {
           case "CN" -> cn = rdn.getValue().toString();
           case "OU" -> ou = rdn.getValue().toString();

@@ -46,7 +46,8 @@ public final class AccessPolicy {
           row(LogStreamServiceGrpc.getStreamLogsMethod().getFullMethodName(), USERS),
           row(SchedulerServiceGrpc.getScheduleJobMethod().getFullMethodName(), USERS),
           // The unary worker calls: a worker on the executions assigned to it.
-          row(JobExecutionServiceGrpc.getAssignJobMethod().getFullMethodName(), WORKERS),
+          // Admin only: no worker picks its own jobs; the dispatcher assigns them.
+          row(JobExecutionServiceGrpc.getAssignJobMethod().getFullMethodName(), ADMINS),
           row(JobExecutionServiceGrpc.getStartJobMethod().getFullMethodName(), WORKERS),
           row(JobExecutionServiceGrpc.getUpdateProgressMethod().getFullMethodName(), WORKERS),
           row(JobExecutionServiceGrpc.getCompleteJobMethod().getFullMethodName(), WORKERS),

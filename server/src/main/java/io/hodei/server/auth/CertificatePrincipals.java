@@ -27,7 +27,11 @@ public final class CertificatePrincipals {
     Map<String, String> parts = new HashMap<>();
     try {
       for (Rdn rdn : new LdapName(rfc2253).getRdns()) {
-        // A repeated attribute is ambiguous: refuse rather than pick one.
+        // A multi-valued part (CN=zed+CN=alice) or a repeated attribute is ambiguous: refuse
+        // rather than pick one.
+        if (rdn.size() != 1) {
+          return Optional.empty();
+        }
         if (parts.put(rdn.getType().toUpperCase(java.util.Locale.ROOT), rdn.getValue().toString())
             != null) {
           return Optional.empty();

@@ -152,9 +152,15 @@ public final class Dispatcher {
         ServerMessage command;
         try {
           command = runCommand.apply(assigned, worker.workerId());
+        } catch (io.hodei.core.error.UnavailableException e) {
+          // The store blinked: try again later rather than fail a job that did nothing wrong.
+          registry.finished(worker.workerId(), execution);
+          jobService.returnToQueue(job.id(), execution, "could not read its secrets: " + e.getMessage());
+          log.warn("job {} back in the queue: {}", job.id(), e.getMessage());
+          continue;
         } catch (HodeiException e) {
-          // The job cannot be handed out as it is (its secrets are gone or unreadable): it fails
-          // with the reason rather than waiting for something that will not change by itself.
+          // The job cannot be handed out as it is (its secrets are gone or sealed with another
+          // key): it fails with the reason rather than waiting for something that will not change.
           registry.finished(worker.workerId(), execution);
           jobService.finish(job.id(), execution, new io.hodei.core.job.Outcome.FailedToStart(e.getMessage()), null);
           log.warn("job {} could not be handed to worker {}: {}", job.id(), worker.workerId(), e.getMessage());

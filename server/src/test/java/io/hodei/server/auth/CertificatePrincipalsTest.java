@@ -71,4 +71,10 @@ class CertificatePrincipalsTest {
     assertThat(CertificatePrincipals.of(certificate("CN=alice,OU=user,O=Hodei,C=ES"))).isEmpty();
     assertThat(CertificatePrincipals.of(certificate("CN=anonymous,OU=user,O=Hodei"))).isEmpty();
   }
+
+  @org.junit.jupiter.api.Test
+  void aSubjectSmugglingASecondNameIntoOnePartNamesNobody() {
+    org.assertj.core.api.Assertions.assertThat(CertificatePrincipals.ofSubject("CN=zed+CN=alice,OU=user,O=Hodei")).isEmpty();
+    org.assertj.core.api.Assertions.assertThat(CertificatePrincipals.ofSubject("CN=alice,OU=user,O=Hodei")).isPresent();
+  }
 }
