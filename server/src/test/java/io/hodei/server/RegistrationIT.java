@@ -13,11 +13,8 @@ import io.hodei.core.worker.OtpService;
 import io.hodei.core.worker.WorkerId;
 import io.hodei.server.provisioning.PoolPolicy;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** OTP registration over a real socket and a real store, with the server's clock under control. */
 class RegistrationIT {
   @TempDir Path dir;
-  final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  final HandClock clock = new HandClock(Instant.parse("2026-01-01T00:00:00Z"));
   ControlPlane plane;
   OtpService otps;
 
@@ -95,32 +92,5 @@ class RegistrationIT {
     assertThat(refusal(java.util.UUID.randomUUID().toString(), "w-1"))
         .isEqualTo(Status.Code.UNAUTHENTICATED);
     assertThat(refusal("", "w-1")).isEqualTo(Status.Code.UNAUTHENTICATED);
-  }
-
-  static final class MutableClock extends Clock {
-    private volatile Instant now;
-
-    MutableClock(Instant now) {
-      this.now = now;
-    }
-
-    void advance(Duration d) {
-      now = now.plus(d);
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
   }
 }

@@ -8,11 +8,8 @@ import io.hodei.api.v1.ResourceUsage;
 import io.hodei.api.v1.WorkerHeartbeat;
 import io.hodei.api.v1.WorkerMetrics;
 import io.hodei.core.worker.WorkerId;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -21,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class UsageHistoryTest {
   static final WorkerId A = new WorkerId("worker-a");
   static final WorkerId B = new WorkerId("worker-b");
-  final SteppingClock clock = new SteppingClock(Instant.parse("2026-01-01T00:00:00Z"));
+  final io.hodei.server.HandClock clock = new io.hodei.server.HandClock(Instant.parse("2026-01-01T00:00:00Z"));
   final UsageHistory history = new UsageHistory(clock, id -> List.of("job-of-" + id.value()));
 
   static WorkerHeartbeat heartbeat(double cpu, long memory) {
@@ -136,32 +133,5 @@ class UsageHistoryTest {
 
     assertThat(good).hasSize(2);
     assertThat(history.summaries(Instant.EPOCH).getFirst().samples()).isEqualTo(2);
-  }
-
-  static final class SteppingClock extends Clock {
-    private volatile Instant now;
-
-    SteppingClock(Instant now) {
-      this.now = now;
-    }
-
-    void advance(Duration step) {
-      now = now.plus(step);
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
   }
 }
