@@ -1,0 +1,153 @@
+package io.hodei.bench;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.hodei.api.v1.JobExecutionServiceGrpc;
+import io.hodei.api.v1.ListWorkersRequest;
+import io.hodei.api.v1.SchedulerServiceGrpc;
+import io.hodei.api.v1.WorkerStatus;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A real control plane for a benchmark: {@code ./hodei dev} as its own process, on its embedded
+ * SQLite store in a fresh data directory, on an ephemeral loopback port, with local workers as
+ * its child processes. Its output goes to {@code server.log} beside the data.
+ *
+ * <p>Not thread-safe; one benchmark owns one instance and closes it.
+ */
+final class ControlPlaneProcess implements AutoCloseable {
+  private static final Pattern READY = Pattern.compile("ready on (\\S+)");
+
+  private final Process process;
+  private final Path log;
+  private final ManagedChannel channel;
+  private final String address;
+
+  private ControlPlaneProcess(Process process, Path log, String address) {
+    this.process = process;
+    this.log = log;
+    this.address = address;
+    this.channel =
+        NettyChannelBuilder.forTarget(address).usePlaintext().maxInboundMessageSize(64 * 1024 * 1024).build();
+  }
+
+  /**
+   * Starts {@code hodei dev} and waits for its ready line.
+   *
+   * @param dir the data directory (created); the server's output goes to {@code dir/server.log}
+   * @param devArgs extra arguments for {@code hodei dev}, such as {@code --max-workers 2}
+   * @param javaOpts extra JVM options for the server ({@code HODEI_JAVA_OPTS})
+   */
+  static ControlPlaneProcess start(BenchContext context, Path dir, List<String> devArgs, String javaOpts)
+      throws IOException, InterruptedException {
+    Files.createDirectories(dir);
+    Path log = dir.resolve("server.log");
+    List<String> command = new ArrayList<>();
+    command.add(context.root().resolve("hodei").toString());
+    command.add("dev");
+    command.addAll(List.of("--data-dir", dir.resolve("data").toString(), "--port", "0"));
+    command.addAll(devArgs);
+    ProcessBuilder builder =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+    builder.environment().put("HODEI_JAVA_OPTS", javaOpts);
+    Process process = builder.start();
+    Instant deadline = Instant.now().plus(Duration.ofMinutes(3));
+    while (Instant.now().isBefore(deadline)) {
+      if (!process.isAlive()) {
+        throw new BenchFailure("hodei dev exited with " + process.exitValue() + "; its output:\n" + tail(log));
+      }
+      Matcher ready = READY.matcher(Files.exists(log) ? Files.readString(log) : "");
+      if (ready.find()) {
+        return new ControlPlaneProcess(process, log, ready.group(1));
+      }
+      Thread.sleep(50);
+    }
+    process.destroyForcibly();
+    throw new BenchFailure("hodei dev did not get ready within 3 minutes; its output:\n" + tail(log));
+  }
+
+  ManagedChannel channel() {
+    return channel;
+  }
+
+  String address() {
+    return address;
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  Path log() {
+    return log;
+  }
+
+  JobExecutionServiceGrpc.JobExecutionServiceBlockingStub jobs() {
+    return JobExecutionServiceGrpc.newBlockingStub(channel);
+  }
+
+  SchedulerServiceGrpc.SchedulerServiceBlockingStub scheduler() {
+    return SchedulerServiceGrpc.newBlockingStub(channel);
+  }
+
+  /** Waits until {@code count} workers are connected and idle (a warm pool). */
+  void awaitIdleWorkers(int count, Duration timeout) throws InterruptedException {
+    Instant deadline = Instant.now().plus(timeout);
+    long idle = 0;
+    while (Instant.now().isBefore(deadline)) {
+      idle =
+          scheduler().listWorkers(ListWorkersRequest.getDefaultInstance()).getWorkersList().stream()
+              .filter(w -> w.getStatus() == WorkerStatus.WORKER_STATUS_READY)
+              .count();
+      if (idle >= count) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new BenchFailure(count + " idle workers expected, " + idle + " after " + timeout);
+  }
+
+  /** The pids of the worker processes this control plane started. */
+  List<Long> workerPids() {
+    return process.toHandle().descendants()
+        .filter(p -> p.info().arguments().map(args -> List.of(args).contains("worker")).orElse(false))
+        .map(ProcessHandle::pid)
+        .toList();
+  }
+
+  /** Peak resident memory of the server process so far, in bytes. */
+  long peakRss() {
+    return Proc.peakRss(process.pid()).orElse(0);
+  }
+
+  /** Stops the server (SIGTERM, as Ctrl-C would) and its workers. */
+  @Override
+  public void close() throws InterruptedException {
+    channel.shutdownNow();
+    channel.awaitTermination(5, TimeUnit.SECONDS);
+    process.destroy();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      process.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
+      process.destroyForcibly();
+      process.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  static String tail(Path log) {
+    try {
+      List<String> lines = Files.readAllLines(log);
+      return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+    } catch (IOException e) {
+      return "(no output: " + e.getMessage() + ")";
+    }
+  }
+}
