@@ -15,7 +15,7 @@ if [ ! -f "$jar" ] || [ ! -f "$root/cli/target/hodei.jar" ] ||
    [ -n "$(find "$root" -path "$root/.git" -prune -o \( -name '*.java' -o -name '*.proto' -o -name 'pom.xml' -o -name '*.sql' -o -name '*.xml' \) \
        -newer "$jar" -not -path '*/target/*' -print -quit)" ]; then
   echo "bench: building..." >&2
-  (cd "$root" && ./mvnw -q -DskipTests -Dmaven.test.skip=true install) >&2
+  (cd "$root" && ./mvnw -q -DskipTests -Dmaven.test.skip=true package) >&2
 fi
 spawn="$root/bench/target/spawn"
 if [ ! -x "$spawn" ] || [ "$root/bench/src/main/c/spawn.c" -nt "$spawn" ]; then
