@@ -35,6 +35,25 @@ final class Proc {
     }
   }
 
+  /**
+   * CPU time the process has used, user plus system, in seconds, including children it has
+   * waited for (a worker's finished jobs); 0 once the process is gone.
+   */
+  static double cpuSeconds(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      // The command name in parentheses may contain spaces; the fields after it do not.
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14]);
+      return ticks / (double) CLOCK_TICKS;
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
+  }
+
+  /** USER_HZ: the unit of /proc/PID/stat's times, 100 on every Linux this runs on. */
+  private static final long CLOCK_TICKS = 100;
+
   static double mib(long bytes) {
     return bytes / (1024.0 * 1024.0);
   }

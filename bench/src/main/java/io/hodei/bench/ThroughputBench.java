@@ -54,15 +54,16 @@ final class ThroughputBench implements Benchmark {
       client.queueAll(context.size(300, 10), 64, i -> JobClient.shell("warmup-" + i, "true"));
       client.awaitQuiet(Duration.ofMinutes(5));
 
-      measure(context, client, baseline, "true", jobs, workers, slots,
+      measure(context, server, client, baseline, "true", jobs, workers, slots,
           i -> JobClient.shell("tp-true-" + i, "true"), List.of("/bin/true"));
-      measure(context, client, baseline, "bash_script", jobs, workers, slots,
+      measure(context, server, client, baseline, "bash_script", jobs, workers, slots,
           i -> JobClient.script("tp-bash_script-" + i, "bash", SCRIPT), List.of("/bin/bash", script.toString()));
     }
   }
 
   private static void measure(
       BenchContext context,
+      ControlPlaneProcess server,
       JobClient client,
       SpawnBaseline baseline,
       String kind,
@@ -72,10 +73,17 @@ final class ThroughputBench implements Benchmark {
       IntFunction<JobDefinition> definition,
       List<String> rawCommand)
       throws Exception {
+    List<Long> workerPids = server.workerPids();
+    double serverCpu = Proc.cpuSeconds(server.pid());
+    double workerCpu = workerPids.stream().mapToDouble(Proc::cpuSeconds).sum();
+    double selfCpu = Proc.cpuSeconds(ProcessHandle.current().pid());
     long wallStart = System.nanoTime();
     client.queueAll(count, 256, definition);
     client.awaitQuiet(Duration.ofMinutes(30));
     double wall = (System.nanoTime() - wallStart) / 1e9;
+    serverCpu = Proc.cpuSeconds(server.pid()) - serverCpu;
+    workerCpu = workerPids.stream().mapToDouble(Proc::cpuSeconds).sum() - workerCpu;
+    selfCpu = Proc.cpuSeconds(ProcessHandle.current().pid()) - selfCpu;
     List<Job> done = client.jobsNamed("tp-" + kind + "-");
     JobClient.requireAllSucceeded(done, count);
     double first = done.stream().mapToDouble(j -> JobClient.seconds(j.getCreatedAt())).min().orElseThrow();
@@ -88,6 +96,10 @@ final class ThroughputBench implements Benchmark {
     report.result("throughput", "jobs_per_s", rate, "jobs/s", params);
     report.result("throughput", "client_jobs_per_s", count / wall, "jobs/s", params);
     report.result("throughput", "raw_spawn_per_s", raw.perSecond(), "spawns/s", params);
+    // Where the CPU went, per job: the server, the workers with their jobs, and this client.
+    report.result("throughput", "server_cpu_ms_per_job", serverCpu * 1000 / count, "ms", params);
+    report.result("throughput", "worker_cpu_ms_per_job", workerCpu * 1000 / count, "ms", params);
+    report.result("throughput", "client_cpu_ms_per_job", selfCpu * 1000 / count, "ms", params);
     report.result("throughput", "ratio_to_raw_spawn", rate / raw.perSecond(), "ratio", params);
     report.summary(
         "throughput",

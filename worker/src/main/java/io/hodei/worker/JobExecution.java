@@ -10,7 +10,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -24,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * in that order.
  *
  * <p>Threads: {@link #run()} runs on the execution's own virtual thread; each output stream has a
- * reader virtual thread; the kill runs on a virtual thread of its own. {@link #stop} may be called
+ * reader on a pooled platform thread; the kill runs on a virtual thread of its own. {@link #stop} may be called
  * from any thread, any number of times, also before the process is started: the first call
  * decides the outcome (CANCELLED or TIMED_OUT) unless the process had already ended by itself,
  * and the process is killed exactly once through {@link ProcessKiller}, however the stop and the
@@ -201,8 +207,8 @@ final class JobExecution {
                   sink,
                   batch -> outbox.offer(WorkerMessage.newBuilder().setLogBatch(batch).build()))
               : LogBatcher.start(jobId(), executionId(), config.logBatching(), sink);
-      Thread stdout = startReader(started.getInputStream(), LogStream.LOG_STREAM_STDOUT, batcher);
-      Thread stderr = startReader(started.getErrorStream(), LogStream.LOG_STREAM_STDERR, batcher);
+      Future<?> stdout = startReader(started.getInputStream(), LogStream.LOG_STREAM_STDOUT, batcher);
+      Future<?> stderr = startReader(started.getErrorStream(), LogStream.LOG_STREAM_STDERR, batcher);
 
       Optional<Duration> timeout = timeout();
       if (timeout.isPresent()) {
@@ -247,9 +253,17 @@ final class JobExecution {
     return timeout.isNegative() || timeout.isZero() ? Optional.empty() : Optional.of(timeout);
   }
 
-  private Thread startReader(InputStream pipe, LogStream stream, LogBatcher batcher) {
-    String name = (stream == LogStream.LOG_STREAM_STDOUT ? "stdout-" : "stderr-") + executionId();
-    return Thread.ofVirtual().name(name).start(() -> readLines(pipe, stream, batcher));
+  /**
+   * Pipe readers run on platform threads, reused across jobs: a read blocked on a quiet job's pipe
+   * holds its thread, and on a virtual thread it would hold a carrier too (the JDK does not
+   * compensate for reads of a pipe opened by its path), so a few quiet jobs would starve every
+   * other virtual thread of the worker.
+   */
+  private static final ExecutorService PIPE_READERS =
+      Executors.newCachedThreadPool(Thread.ofPlatform().name("job-output-", 0).daemon().factory());
+
+  private Future<?> startReader(InputStream pipe, LogStream stream, LogBatcher batcher) {
+    return PIPE_READERS.submit(() -> readLines(pipe, stream, batcher));
   }
 
   private void readLines(InputStream pipe, LogStream stream, LogBatcher batcher) {
@@ -280,16 +294,28 @@ final class JobExecution {
     }
   }
 
-  private void awaitPipes(Thread stdout, Thread stderr, long deadline)
+  private void awaitPipes(Future<?> stdout, Future<?> stderr, long deadline)
       throws InterruptedException {
-    for (Thread reader : new Thread[] {stdout, stderr}) {
+    for (Future<?> reader : List.of(stdout, stderr)) {
       long left = Math.max(1, deadline - System.nanoTime());
-      if (!reader.join(Duration.ofNanos(left))) {
+      if (!finished(reader, left)) {
         log.warn(
             "the process exited but a process it started still holds its output open;"
                 + " output written from now on is discarded");
         return;
       }
+    }
+  }
+
+  private static boolean finished(Future<?> reader, long nanos) throws InterruptedException {
+    try {
+      reader.get(nanos, TimeUnit.NANOSECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      return false;
+    } catch (ExecutionException e) {
+      log.warn("reading the job's output failed: {}", e.getCause().toString());
+      return true;
     }
   }
 

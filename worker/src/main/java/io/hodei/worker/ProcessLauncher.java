@@ -16,8 +16,10 @@ import org.slf4j.LoggerFactory;
  * executed directly (no shell in between). A script is written to a private file and run as
  * {@code interpreter <file>}.
  *
- * <p>With {@code setsid} available, every job runs in a session and process group of its own, so
- * that {@link ProcessKiller} can signal all of it, orphans included: the worker starts {@code
+ * <p>Every job runs in a session and process group of its own when the platform allows, so that
+ * {@link ProcessKiller} can signal all of it, orphans included. With a {@link PosixSpawner} (Linux,
+ * glibc), {@code posix_spawn} does it in one exec of the program. Otherwise, with {@code setsid}
+ * available, the worker starts {@code
  * setsid program args...}, and since a child of the JVM is no group leader, {@code setsid} makes
  * itself one and execs the program in place: the job's pid is its process group id. The program
  * is looked up beforehand, as {@code setsid} will ({@code execvp} with the job's own {@code PATH}
@@ -37,15 +39,37 @@ final class ProcessLauncher {
   private final Map<String, String> workerEnvironment;
   private final ScriptWorkspace workspace;
   private final Optional<Path> setsid;
+  private final Optional<PosixSpawner> spawner;
 
   /**
    * @param setsid the {@code setsid} program; empty: jobs run in the worker's process group
    */
   ProcessLauncher(
       Map<String, String> workerEnvironment, ScriptWorkspace workspace, Optional<Path> setsid) {
+    this(workerEnvironment, workspace, setsid, Optional.empty());
+  }
+
+  /**
+   * @param spawner starts jobs in a group of their own in one exec; empty: through {@link
+   *     ProcessBuilder}, with {@code setsid} if given
+   */
+  ProcessLauncher(
+      Map<String, String> workerEnvironment,
+      ScriptWorkspace workspace,
+      Optional<Path> setsid,
+      Optional<PosixSpawner> spawner) {
     this.workerEnvironment = Map.copyOf(workerEnvironment);
     this.workspace = workspace;
     this.setsid = setsid;
+    this.spawner = spawner;
+  }
+
+  /** How jobs are started, for the worker's start-up line. */
+  String method() {
+    if (spawner.isPresent()) {
+      return "posix_spawn, each job in a session of its own";
+    }
+    return setsid.isPresent() ? "ProcessBuilder with setsid" : "ProcessBuilder, in the worker's process group";
   }
 
   /**
@@ -96,6 +120,12 @@ final class ProcessLauncher {
     String program = argv.getFirst();
     try {
       ProcessBuilder builder = processBuilder(command);
+      if (spawner.isPresent()) {
+        Path executable = requireExecutable(program, builder).toAbsolutePath();
+        Process process = spawner.get().spawn(executable, argv, builder.environment(), directory(builder));
+        feedStdin(process, command);
+        return new Launched(process, scriptDirectory, true);
+      }
       if (setsid.isPresent()) {
         requireExecutable(program, builder);
         argv.addFirst(setsid.get().toString());
@@ -129,8 +159,15 @@ final class ProcessLauncher {
     return builder;
   }
 
-  /** Fails unless {@code setsid} will find {@code program} (it looks it up as execvp does). */
-  private static void requireExecutable(String program, ProcessBuilder builder)
+  private static Path directory(ProcessBuilder builder) {
+    return builder.directory() == null ? null : builder.directory().toPath();
+  }
+
+  /**
+   * The program's path, looked up as {@code execvp} would (with the job's {@code PATH} and
+   * working directory); fails if there is none.
+   */
+  private static Path requireExecutable(String program, ProcessBuilder builder)
       throws LaunchFailure {
     Path workingDirectory =
         builder.directory() == null ? Path.of("").toAbsolutePath() : builder.directory().toPath();
@@ -140,6 +177,7 @@ final class ProcessLauncher {
       throw new LaunchFailure(
           "cannot start '" + program + "': " + resolution.problem(), null);
     }
+    return resolution.executable().get();
   }
 
   /**

@@ -123,6 +123,28 @@ public final class WorkerAgent {
   private WorkerAgentServiceGrpc.WorkerAgentServiceBlockingStub blockingStub;
   private WorkerAgentServiceGrpc.WorkerAgentServiceStub asyncStub;
 
+  /**
+   * Environment variable choosing how jobs start: {@code posix_spawn} (the default where
+   * available: one exec per job) or {@code jdk} ({@link ProcessBuilder}, with {@code setsid}).
+   */
+  static final String ENV_PROCESS_LAUNCHER = "HODEI_PROCESS_LAUNCHER";
+
+  private static Optional<PosixSpawner> spawner(Map<String, String> env) {
+    String choice = env.getOrDefault(ENV_PROCESS_LAUNCHER, "").strip();
+    switch (choice) {
+      case "", "posix_spawn" -> {
+        return PosixSpawner.load();
+      }
+      case "jdk" -> {
+        return Optional.empty();
+      }
+      default -> {
+        log.warn("{}={} is not posix_spawn or jdk; using the default", ENV_PROCESS_LAUNCHER, choice);
+        return PosixSpawner.load();
+      }
+    }
+  }
+
   public WorkerAgent(WorkerConfig config) {
     this(config, System.getenv());
   }
@@ -143,7 +165,10 @@ public final class WorkerAgent {
       setsid = Optional.empty();
       kill = Optional.empty();
     }
-    this.launcher = new ProcessLauncher(workerEnvironment, workspace, setsid);
+    // A job in a group of its own is only worth it when the group can be signalled (kill).
+    Optional<PosixSpawner> spawner = kill.isPresent() ? spawner(workerEnvironment) : Optional.empty();
+    this.launcher = new ProcessLauncher(workerEnvironment, workspace, setsid, spawner);
+    log.info("jobs start through {}", launcher.method());
     this.killer = new ProcessKiller(kill, config.killGracePeriod());
     this.outbox = new Outbox(config.outboxCapacity());
     this.usage = UsageSampler.forThisProcess(config.metricsTtl(), this::jobProcesses);

@@ -68,6 +68,11 @@ abstract class AgentTestSupport {
                 Duration.ofMillis(50), Duration.ofMillis(500), Duration.ofSeconds(20)));
   }
 
+  /** Added to every started worker's environment: how it starts jobs. Default: the worker's default. */
+  Map<String, String> launcherEnvironment() {
+    return Map.of();
+  }
+
   /** Starts the worker with the token in its own environment, as a launched worker has it. */
   void startWorker(WorkerConfig config) {
     startWorker(config, System.getenv());
@@ -76,6 +81,7 @@ abstract class AgentTestSupport {
   /** Starts the worker with {@code environment} plus the token as its own environment. */
   void startWorker(WorkerConfig config, Map<String, String> environment) {
     Map<String, String> withToken = new HashMap<>(environment);
+    withToken.putAll(launcherEnvironment());
     withToken.put(WorkerConfig.ENV_TOKEN, config.token());
     agent = new WorkerAgent(config, withToken);
     agent.start();
