@@ -58,8 +58,14 @@ final class ScaleBench implements Benchmark {
 
   @Override
   public void run(BenchContext context) throws Exception {
-    List<Integer> fleets = context.quick() ? List.of(50, 200) : List.of(1_000, 10_000);
-    int pending = context.size(1_000_000, 5_000);
+    // Overrides for measuring one part alone (before/after a fix): SCALE_WORKERS=1000,10000 (or
+    // "none"), SCALE_PENDING=1000000 (0 skips the queue but still takes the memory baseline).
+    List<Integer> fleets =
+        java.util.Optional.ofNullable(System.getenv("SCALE_WORKERS"))
+            .map(s -> s.equals("none") ? List.<Integer>of() : java.util.Arrays.stream(s.split(",")).map(Integer::parseInt).toList())
+            .orElse(context.quick() ? List.of(50, 200) : List.of(1_000, 10_000));
+    int pending =
+        java.util.Optional.ofNullable(System.getenv("SCALE_PENDING")).map(Integer::parseInt).orElse(context.size(1_000_000, 5_000));
     Memory baseline = pendingQueue(context, pending);
     for (int workers : fleets) {
       fleet(context, workers, baseline);
@@ -89,6 +95,9 @@ final class ScaleBench implements Benchmark {
       AtomicReference<Throwable> failure = new AtomicReference<>();
       long start = System.nanoTime();
       long lastProgress = start;
+      if (count == 0) {
+        return empty;
+      }
       for (int i = 0; i < count && failure.get() == null; i++) {
         permits.acquire();
         var call = stub.queueJob(QueueJobRequest.newBuilder().setDefinition(unplaceable(i)).build());

@@ -54,7 +54,13 @@ final class ScaleServer implements AutoCloseable {
     Files.createDirectories(dir);
     Path log = dir.resolve("server.log");
     String java = ProcessHandle.current().info().command().orElse("java");
-    List<String> command = new ArrayList<>(List.of(java, HEAP, "-cp", System.getProperty("java.class.path")));
+    List<String> command = new ArrayList<>(List.of(java, HEAP));
+    // For profiling a run: SCALE_SERVER_JAVA_OPTS="-XX:StartFlightRecording=filename=x.jfr".
+    String extra = System.getenv().getOrDefault("SCALE_SERVER_JAVA_OPTS", "").strip();
+    if (!extra.isEmpty()) {
+      command.addAll(List.of(extra.split("\\s+")));
+    }
+    command.addAll(List.of("-cp", System.getProperty("java.class.path")));
     command.addAll(
         List.of(
             ScaleServerMain.class.getName(),
