@@ -32,7 +32,7 @@ public final class Dispatcher {
   private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
   private static final int BATCH = 200;
   /**
-   * After a pass that placed nothing, wake-ups are coalesced for this long unless a worker becomes
+   * After a pass that found jobs waiting and placed none, wake-ups are coalesced for this long unless a worker becomes
    * free: see {@link #settle}.
    */
   static final Duration SETTLE = Duration.ofMillis(100);
@@ -49,7 +49,7 @@ public final class Dispatcher {
   private volatile boolean running;
   private Thread thread;
   // Written by each pass, read by the loop between passes (the same thread, or a test's).
-  private int lastPlaced = 1;
+  private boolean lastPassStuck;
   private long freedAtLastPass;
   private long lastPassEnded;
 
@@ -127,13 +127,13 @@ public final class Dispatcher {
    * #BATCH} jobs), checks each against the free workers and the pools, and notes why it waits. A
    * queue that cannot move (no free worker fits its head) would have that whole pass repeated for
    * every job queued behind it, which halved the submit rate of a deep queue. So, after a pass that
-   * placed nothing, the next one waits until {@link #SETTLE} has passed since, unless a worker
+   * found jobs waiting and placed none of them, the next one waits until {@link #SETTLE} has passed since, unless a worker
    * became free meanwhile: the only thing a pass without a new free worker can place is a job
    * queued since the last one, and that job waits at most {@code SETTLE} longer. A pass that
    * placed something is followed at once, as before.
    */
   private void settle() throws InterruptedException {
-    if (lastPlaced > 0) {
+    if (!lastPassStuck) {
       return;
     }
     long until = lastPassEnded + SETTLE.toNanos();
@@ -155,11 +155,11 @@ public final class Dispatcher {
   /** One pass over the head of the queue. Returns true if it should run again at once. */
   boolean dispatchPass() {
     long freed = registry.freedCount();
-    Pass result = new Pass(0, false);
+    Pass result = new Pass(0, false, false);
     try {
       result = pass();
     } finally {
-      lastPlaced = result.placed();
+      lastPassStuck = result.stuck();
       freedAtLastPass = freed;
       lastPassEnded = System.nanoTime();
     }
@@ -167,12 +167,12 @@ public final class Dispatcher {
   }
 
   /** What a pass did: how many jobs it placed, and whether it read a full batch. */
-  private record Pass(int placed, boolean batchFull) {}
+  private record Pass(int placed, boolean batchFull, boolean stuck) {}
 
   private Pass pass() {
     List<Job> pending = jobs.pending(BATCH, clock.instant());
     if (pending.isEmpty()) {
-      return new Pass(0, false);
+      return new Pass(0, false, false);
     }
     List<Job> unplaced = new ArrayList<>();
     // By position in unplaced: a map keyed by Job would hash whole specs.
@@ -243,6 +243,8 @@ public final class Dispatcher {
             job, placement.isEmpty() ? provisioning.get(i) : provisioning.get(i) + "; " + placement);
       }
     }
-    return new Pass(placed, pending.size() == BATCH);
+    // Stuck: jobs wait and none could be placed. (An empty queue is not stuck: the next job must
+    // not wait for SETTLE.)
+    return new Pass(placed, pending.size() == BATCH, placed == 0);
   }
 }
