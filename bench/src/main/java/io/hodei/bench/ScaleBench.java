@@ -67,9 +67,24 @@ final class ScaleBench implements Benchmark {
     int pending =
         java.util.Optional.ofNullable(System.getenv("SCALE_PENDING")).map(Integer::parseInt).orElse(context.size(1_000_000, 5_000));
     Memory baseline = pendingQueue(context, pending);
+    int previousWorkers = 0;
+    Memory previous = baseline;
     for (int workers : fleets) {
-      fleet(context, workers, baseline);
+      Memory m = fleet(context, workers, baseline);
+      if (previousWorkers > 0) {
+        // Between two fleet sizes: what one more worker costs, without the start-up noise of a
+        // comparison against a server that never had a worker.
+        Map<String, Object> params = Map.of("workers", workers, "from_workers", previousWorkers);
+        report(context, "heap_per_worker_marginal", (double) (m.heap() - previous.heap()) / (workers - previousWorkers) / 1024, params);
+        report(context, "rss_per_worker_marginal", (double) (m.rss() - previous.rss()) / (workers - previousWorkers) / 1024, params);
+      }
+      previousWorkers = workers;
+      previous = m;
     }
+  }
+
+  private static void report(BenchContext context, String metric, double kib, Map<String, Object> params) {
+    context.report().result(NAME, metric, kib, "KiB", params);
   }
 
   record Memory(long heap, long rss) {}
@@ -165,7 +180,7 @@ final class ScaleBench implements Benchmark {
 
   // ---- W workers --------------------------------------------------------------------------------
 
-  private static void fleet(BenchContext context, int workers, Memory baseline) throws Exception {
+  private static Memory fleet(BenchContext context, int workers, Memory baseline) throws Exception {
     var report = context.report();
     try (var server =
             ScaleServer.start(context.workDir().resolve("fleet-" + workers), workers, workers, HEARTBEAT_SECONDS);
@@ -217,6 +232,7 @@ final class ScaleBench implements Benchmark {
                   + " (one at a time); burst %,.0f jobs/s, p50 %.1f ms",
               workers, heapPerWorker / 1024, rssPerWorker / 1024, seq.percentile(50), seq.percentile(99),
               b.perSecond(), b.latency().percentile(50)));
+      return m;
     }
   }
 
