@@ -92,6 +92,24 @@ public final class JdbcJobStore implements JobStore {
   private final Jdbc jdbc;
   private final java.time.Duration agingStep;
 
+  /**
+   * Group commit of inserts. Every QueueJob inserts a job, and a transaction of its own per job
+   * made the commit, not the row, the cost of a deep queue. Concurrent inserts queue here; the
+   * caller that takes {@link #committing} writes all that are queued (up to {@link #MAX_GROUP})
+   * in one transaction and completes each one's future. Invariant: an insert returns only after
+   * the transaction holding its row has committed (or fails with its own error), exactly as with
+   * a transaction per insert; only the commit is shared.
+   */
+  private final java.util.concurrent.ConcurrentLinkedQueue<QueuedInsert> queuedInserts =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+  private final java.util.concurrent.locks.ReentrantLock committing = new java.util.concurrent.locks.ReentrantLock();
+  private static final int MAX_GROUP = 256;
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(JdbcJobStore.class);
+
+  private record QueuedInsert(
+      Job job, String specJson, String event, java.util.concurrent.CompletableFuture<Job> done) {}
+
   public JdbcJobStore(Database database) {
     this(database, QueueOrder.DEFAULT_STEP);
   }
@@ -110,33 +128,92 @@ public final class JdbcJobStore implements JobStore {
    */
   @Override
   public Job insert(Job job, String event) {
+    // The JSON is made here, in parallel, rather than under the write lock.
+    var mine = new QueuedInsert(job, WireMapping.toJson(job.spec()), event, new java.util.concurrent.CompletableFuture<>());
+    queuedInserts.add(mine);
+    committing.lock();
+    try {
+      // Whoever holds the lock commits what is queued, its own insert among it (unless more than
+      // a group was queued ahead of it: then another round).
+      while (!mine.done().isDone()) {
+        List<QueuedInsert> group = new ArrayList<>();
+        for (QueuedInsert q; group.size() < MAX_GROUP && (q = queuedInserts.poll()) != null; ) {
+          group.add(q);
+        }
+        commit(group);
+      }
+    } finally {
+      committing.unlock();
+    }
+    try {
+      return mine.done().join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Inserts in one transaction; if it fails, each again alone, so that one bad insert fails only
+   * itself. Every future is complete on return.
+   */
+  private void commit(List<QueuedInsert> group) {
+    if (group.size() > 1) {
+      try {
+        List<Job> stored =
+            jdbc.write(
+                "insert " + group.size() + " jobs",
+                c -> {
+                  List<Job> rows = new ArrayList<>(group.size());
+                  for (QueuedInsert q : group) {
+                    rows.add(insertRow(c, q));
+                  }
+                  return rows;
+                });
+        for (int i = 0; i < group.size(); i++) {
+          group.get(i).done().complete(stored.get(i));
+        }
+        return;
+      } catch (RuntimeException e) {
+        log.debug("a group of {} inserts failed ({}); inserting each alone", group.size(), e.getMessage());
+      }
+    }
+    for (QueuedInsert q : group) {
+      try {
+        q.done().complete(jdbc.write("insert job " + q.job().id(), c -> insertRow(c, q)));
+      } catch (RuntimeException e) {
+        q.done().completeExceptionally(e);
+      }
+    }
+  }
+
+  private static Job insertRow(Connection c, QueuedInsert q) throws SQLException {
+    Job job = q.job();
     Job stored = job.withVersion(1);
-    return jdbc.write(
-        "insert job " + job.id(),
-        c -> {
-          try (PreparedStatement ps = c.prepareStatement(INSERT_JOB)) {
-            ps.setString(1, job.id().value());
-            ps.setString(2, job.spec().name() == null ? "" : job.spec().name());
-            ps.setString(3, job.state().name());
-            ps.setString(4, WireMapping.toJson(job.spec()));
-            ps.setInt(5, job.spec().constraints().priority());
-            ps.setInt(6, job.attempts());
-            setCurrentAttempt(ps, 7, job);
-            ps.setLong(8, Jdbc.millis(job.createdAt()));
-            ps.setLong(9, Jdbc.millis(job.updatedAt()));
-            Jdbc.setInstant(ps, 10, job.finishedAt());
-            ps.setString(11, job.waitingReason());
-            ps.setLong(12, stored.version());
-            ps.setString(13, job.owner());
-            ps.executeUpdate();
-          }
-          insertLabels(c, job);
-          if (job.current().isPresent()) {
-            upsertAttempt(c, job.id(), job.current().get());
-          }
-          appendEvent(c, job, event);
-          return stored;
-        });
+    try (PreparedStatement ps = c.prepareStatement(INSERT_JOB)) {
+      ps.setString(1, job.id().value());
+      ps.setString(2, job.spec().name() == null ? "" : job.spec().name());
+      ps.setString(3, job.state().name());
+      ps.setString(4, q.specJson());
+      ps.setInt(5, job.spec().constraints().priority());
+      ps.setInt(6, job.attempts());
+      setCurrentAttempt(ps, 7, job);
+      ps.setLong(8, Jdbc.millis(job.createdAt()));
+      ps.setLong(9, Jdbc.millis(job.updatedAt()));
+      Jdbc.setInstant(ps, 10, job.finishedAt());
+      ps.setString(11, job.waitingReason());
+      ps.setLong(12, stored.version());
+      ps.setString(13, job.owner());
+      ps.executeUpdate();
+    }
+    insertLabels(c, job);
+    if (job.current().isPresent()) {
+      upsertAttempt(c, job.id(), job.current().get());
+    }
+    appendEvent(c, job, q.event());
+    return stored;
   }
 
   @Override

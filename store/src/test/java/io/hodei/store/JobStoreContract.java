@@ -74,6 +74,76 @@ abstract class JobStoreContract {
   }
 
   @Test
+  void concurrentInsertsAreEachStoredOnceAndReturnedAsStored() throws Exception {
+    int threads = 64;
+    int each = 25;
+    List<Future<List<Job>>> results = new ArrayList<>();
+    try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      CountDownLatch start = new CountDownLatch(1);
+      for (int t = 0; t < threads; t++) {
+        int thread = t;
+        results.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  List<Job> mine = new ArrayList<>();
+                  for (int i = 0; i < each; i++) {
+                    Job job = TestJobs.queued(TestJobs.named("c-" + thread + "-" + i), T0.plusMillis(i));
+                    Job inserted = store.insert(job, "queued");
+                    assertThat(inserted).isEqualTo(job.withVersion(1));
+                    mine.add(inserted);
+                  }
+                  return mine;
+                }));
+      }
+      start.countDown();
+    }
+    List<Job> all = new ArrayList<>();
+    for (var r : results) {
+      all.addAll(r.get());
+    }
+    assertThat(all).hasSize(threads * each);
+    for (Job job : all) {
+      assertThat(store.find(job.id())).contains(job);
+      assertThat(store.events(job.id(), 0, 10)).hasSize(1);
+    }
+    assertThat(store.countByState()).containsEntry(JobState.PENDING, (long) threads * each);
+  }
+
+  @Test
+  void aFailedInsertAmongConcurrentOnesFailsAloneAndTheOthersAreStored() throws Exception {
+    Job existing = insert(TestJobs.queued(TestJobs.named("first"), T0));
+    List<Future<?>> results = new ArrayList<>();
+    try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      CountDownLatch start = new CountDownLatch(1);
+      for (int t = 0; t < 32; t++) {
+        int thread = t;
+        results.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  Job job =
+                      thread == 7
+                          ? TestJobs.queued(existing.id().value(), TestJobs.named("again"), T0)
+                          : TestJobs.queued(TestJobs.named("ok-" + thread), T0);
+                  return store.insert(job, "queued");
+                }));
+      }
+      start.countDown();
+    }
+    for (int t = 0; t < results.size(); t++) {
+      if (t == 7) {
+        int failed = t;
+        assertThatThrownBy(() -> results.get(failed).get()).hasCauseInstanceOf(IllegalStateException.class);
+      } else {
+        assertThat(results.get(t).get()).isNotNull();
+      }
+    }
+    assertThat(store.countByState()).containsEntry(JobState.PENDING, 32L);
+    assertThat(store.find(existing.id()).orElseThrow().spec().name()).isEqualTo("first");
+  }
+
+  @Test
   void aScriptCommandSurvivesTheRoundTrip() {
     Job job = insert(TestJobs.queued(TestJobs.script(), T0));
 

@@ -239,6 +239,147 @@ class SchedulerTest {
     assertThat(placement.rejections()).hasSize(workers.size() - (anyFits ? 1 : 0));
   }
 
+  /**
+   * The placement as it was decided before worker classes: every candidate checked and ranked one
+   * by one, in id order. The class-based scheduler must decide exactly the same.
+   */
+  private static final class NaiveScheduler {
+    private final Strategy defaultStrategy;
+    private String roundRobinCursor = "";
+
+    NaiveScheduler(Strategy defaultStrategy) {
+      this.defaultStrategy = defaultStrategy;
+    }
+
+    Scheduler.Placement place(JobSpec spec, List<Candidate> candidates) {
+      List<Rejection> rejections = new ArrayList<>();
+      List<Candidate> fitting = new ArrayList<>();
+      for (Candidate c : candidates.stream().sorted(java.util.Comparator.comparing(c -> c.id().value())).toList()) {
+        Optional<String> why = Fit.check(spec, c);
+        if (why.isPresent()) {
+          rejections.add(new Rejection("worker " + c.id(), why.get()));
+        } else {
+          fitting.add(c);
+        }
+      }
+      if (fitting.isEmpty()) {
+        return new Scheduler.Placement(
+            Optional.empty(), rejections, candidates.isEmpty() ? "no worker is free" : "no free worker fits");
+      }
+      Strategy strategy = spec.constraints().strategy().flatMap(Strategy::parse).orElse(defaultStrategy);
+      int best = fitting.stream().mapToInt(c -> Scheduler.preferenceScore(spec, c)).max().orElse(0);
+      List<Candidate> preferred = fitting.stream().filter(c -> Scheduler.preferenceScore(spec, c) == best).toList();
+      var byCapacity = java.util.Comparator.comparingDouble(Candidate::freeCpu).thenComparingLong(Candidate::freeMemory);
+      Candidate chosen =
+          switch (strategy) {
+            case ROUND_ROBIN -> {
+              Candidate next =
+                  preferred.stream()
+                      .filter(c -> c.id().value().compareTo(roundRobinCursor) > 0)
+                      .findFirst()
+                      .orElse(preferred.getFirst());
+              roundRobinCursor = next.id().value();
+              yield next;
+            }
+            case LEAST_CONNECTIONS, AFFINITY ->
+                preferred.stream().min(java.util.Comparator.comparingInt(Candidate::runningJobs)).orElseThrow();
+            case BIN_PACK -> preferred.stream().min(byCapacity).orElseThrow();
+            case SPREAD -> preferred.stream().max(byCapacity).orElseThrow();
+          };
+      for (Candidate c : fitting) {
+        if (c != chosen) {
+          rejections.add(
+              new Rejection(
+                  "worker " + c.id(),
+                  Scheduler.preferenceScore(spec, c) < best
+                      ? "fits, but matches fewer of the job's preferences"
+                      : "fits, but " + strategy.wireName() + " chose " + chosen.id()));
+        }
+      }
+      return new Scheduler.Placement(
+          Optional.of(chosen.id()), rejections, "worker " + chosen.id() + " (" + strategy.wireName() + ")");
+    }
+  }
+
+  /** Workers drawn from few shapes, so that classes have several members. */
+  @Provide
+  Arbitrary<List<Candidate>> lookalikes() {
+    Arbitrary<Candidate> one =
+        Combinators.combine(
+                Arbitraries.integers().between(1, 999),
+                Arbitraries.of("a", "b"),
+                Arbitraries.of(true, false),
+                Arbitraries.integers().between(0, 2),
+                Arbitraries.of(0.0, 2.0, 3.5),
+                Arbitraries.of("local", "docker"))
+            .as(
+                (n, zone, tainted, running, used, provider) ->
+                    new Candidate(
+                        new WorkerId(String.format("w-%03d", n)),
+                        provider,
+                        Map.of("zone", zone),
+                        tainted ? List.of(new Taint("gpu", "true", TaintEffect.NO_SCHEDULE)) : List.of(),
+                        Set.of("shell"),
+                        FOUR_CPU,
+                        new Resources(used, 0, 0, 0),
+                        running));
+    return one.list().ofMaxSize(Scheduler.DETAILED_CLASS_SIZE).uniqueElements(c -> c.id());
+  }
+
+  @Property
+  void classBasedPlacementEqualsCheckingEveryWorker(
+      @ForAll("lookalikes") List<Candidate> workers,
+      @ForAll boolean tolerate,
+      @ForAll("zones") String zone,
+      @ForAll("cpus") double cpu,
+      @ForAll Strategy strategy,
+      @ForAll boolean prefer) {
+    var spec =
+        job(
+            new Constraints(
+                List.of(new LabelRequirement("zone", LabelRequirement.Operator.NOT_IN, List.of(zone))),
+                tolerate ? List.of(new Toleration("gpu", "true", false, TaintEffect.NO_SCHEDULE)) : List.of(),
+                prefer ? Optional.of("docker") : Optional.empty(),
+                0,
+                Set.of(),
+                prefer ? Optional.of("b") : Optional.empty(),
+                Optional.empty(),
+                Optional.of(strategy.wireName())),
+            new Resources(cpu, 0, 0, 0));
+    var classes = new Scheduler(Strategy.LEAST_CONNECTIONS);
+    var naive = new NaiveScheduler(Strategy.LEAST_CONNECTIONS);
+    // Several placements in a row, so that the round-robin cursor is exercised too.
+    for (int i = 0; i < 3; i++) {
+      assertThat(classes.place(spec, workers)).isEqualTo(naive.place(spec, workers));
+    }
+  }
+
+  @Property(tries = 200)
+  void aBigClassIsExplainedInOneLineThatCountsEveryWorker(
+      @ForAll @net.jqwik.api.constraints.IntRange(min = 12, max = 3000) int size,
+      @ForAll boolean fits,
+      @ForAll Strategy strategy) {
+    List<Candidate> workers = new ArrayList<>();
+    for (int i = 0; i < size; i++) {
+      workers.add(worker(String.format("w-%05d", i)));
+    }
+    var spec = job(constraints(List.of(), List.of(), fits ? Set.of("shell") : Set.of("gpu"), strategy.wireName()), Resources.NONE);
+
+    var placement = new Scheduler(Strategy.LEAST_CONNECTIONS).place(spec, workers);
+
+    assertThat(placement.worker().isPresent()).isEqualTo(fits);
+    assertThat(placement.rejections()).hasSize(1);
+    Rejection only = placement.rejections().getFirst();
+    if (fits) {
+      assertThat(placement.worker()).contains(new WorkerId("w-00000"));
+      assertThat(only.candidate()).isEqualTo(String.format(java.util.Locale.ROOT, "worker w-00001 and %,d more workers like it", size - 2));
+      assertThat(only.reason()).isEqualTo("fits, but " + strategy.wireName() + " chose w-00000");
+    } else {
+      assertThat(only.candidate()).isEqualTo(String.format(java.util.Locale.ROOT, "worker w-00000 and %,d more workers like it", size - 1));
+      assertThat(only.reason()).isEqualTo("lacks capability gpu");
+    }
+  }
+
   @Provide
   Arbitrary<String> zones() {
     return Arbitraries.of("a", "b", "c");

@@ -331,21 +331,36 @@ public final class Provisioner {
           it.remove();
         }
       }
+      // Idle workers per pool, counted once and kept up to date below: counting them again for
+      // every live worker made a pass cost the square of the fleet (10,000 workers: 10^8 registry
+      // look-ups a second, which starved the dispatcher).
+      Map<Pool, Integer> idle = new HashMap<>();
+      for (Pool pool : pools) {
+        idle.put(pool, idleCount(pool));
+      }
       for (var it = live.entrySet().iterator(); it.hasNext(); ) {
         var e = it.next();
         Tracked t = e.getValue();
         if (t.handle != null && !t.pool.provider().isAlive(t.handle)) {
           log.warn("worker {} of {} is no longer running", e.getKey(), t.pool.name());
+          if (isFree(e.getKey())) {
+            idle.merge(t.pool, -1, Integer::sum);
+          }
           vanished.add(e.getKey());
           it.remove();
           continue;
         }
         var policy = t.pool.policy();
         if (!policy.maxLifetime().isZero() && now.isAfter(t.since.plus(policy.maxLifetime()))) {
+          boolean wasFree = isFree(e.getKey());
           registry.draining(e.getKey()); // retired by the server once its jobs end
+          if (wasFree) {
+            idle.merge(t.pool, -1, Integer::sum);
+          }
         }
-        if (idleCount(t.pool) > policy.minIdle()
+        if (idle.getOrDefault(t.pool, 0) > policy.minIdle()
             && registry.removeIfIdleSince(e.getKey(), now.minus(policy.idleTimeout()))) {
+          idle.merge(t.pool, -1, Integer::sum);
           log.info(
               "worker {} idle for {}, stopping it", e.getKey(), t.pool.policy().idleTimeout());
           toDestroy.add(e);
@@ -374,6 +389,10 @@ public final class Provisioner {
         warm++;
       }
     }
+  }
+
+  private boolean isFree(WorkerId id) {
+    return registry.find(id).map(WorkerRegistry.WorkerView::isFree).orElse(false);
   }
 
   /** Live workers of the pool that are free right now. */

@@ -31,6 +31,11 @@ import org.slf4j.MDC;
 public final class Dispatcher {
   private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
   private static final int BATCH = 200;
+  /**
+   * After a pass that found jobs waiting and placed none, wake-ups are coalesced for this long unless a worker becomes
+   * free: see {@link #settle}.
+   */
+  static final Duration SETTLE = Duration.ofMillis(100);
 
   private final JobStore jobs;
   private final JobService jobService;
@@ -43,6 +48,10 @@ public final class Dispatcher {
   private final Semaphore wakeups = new Semaphore(0);
   private volatile boolean running;
   private Thread thread;
+  // Written by each pass, read by the loop between passes (the same thread, or a test's).
+  private boolean lastPassStuck;
+  private long freedAtLastPass;
+  private long lastPassEnded;
 
   public Dispatcher(
       JobStore jobs,
@@ -101,12 +110,35 @@ public final class Dispatcher {
         log.error("dispatch pass failed; retrying on the next tick", e);
       }
       try {
-        wakeups.tryAcquire(tick.toMillis(), TimeUnit.MILLISECONDS);
+        boolean woken = wakeups.tryAcquire(tick.toMillis(), TimeUnit.MILLISECONDS);
+        if (woken) {
+          settle();
+        }
         wakeups.drainPermits();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
       }
+    }
+  }
+
+  /**
+   * Every QueueJob wakes the dispatcher, and each pass reads the head of the queue (up to {@value
+   * #BATCH} jobs), checks each against the free workers and the pools, and notes why it waits. A
+   * queue that cannot move (no free worker fits its head) would have that whole pass repeated for
+   * every job queued behind it, which halved the submit rate of a deep queue. So, after a pass that
+   * found jobs waiting and placed none of them, the next one waits until {@link #SETTLE} has passed since, unless a worker
+   * became free meanwhile: the only thing a pass without a new free worker can place is a job
+   * queued since the last one, and that job waits at most {@code SETTLE} longer. A pass that
+   * placed something is followed at once, as before.
+   */
+  private void settle() throws InterruptedException {
+    if (!lastPassStuck) {
+      return;
+    }
+    long until = lastPassEnded + SETTLE.toNanos();
+    while (running && System.nanoTime() < until && registry.freedCount() == freedAtLastPass) {
+      Thread.sleep(Math.max(1, Math.min(5, (until - System.nanoTime()) / 1_000_000)));
     }
   }
 
@@ -122,21 +154,39 @@ public final class Dispatcher {
 
   /** One pass over the head of the queue. Returns true if it should run again at once. */
   boolean dispatchPass() {
+    long freed = registry.freedCount();
+    Pass result = new Pass(0, false, false);
+    try {
+      result = pass();
+    } finally {
+      lastPassStuck = result.stuck();
+      freedAtLastPass = freed;
+      lastPassEnded = System.nanoTime();
+    }
+    return result.placed() > 0 && result.batchFull();
+  }
+
+  /** What a pass did: how many jobs it placed, and whether it read a full batch. */
+  private record Pass(int placed, boolean batchFull, boolean stuck) {}
+
+  private Pass pass() {
     List<Job> pending = jobs.pending(BATCH, clock.instant());
     if (pending.isEmpty()) {
-      return false;
+      return new Pass(0, false, false);
     }
     List<Job> unplaced = new ArrayList<>();
-    java.util.Map<Job, String> why = new java.util.HashMap<>();
+    // By position in unplaced: a map keyed by Job would hash whole specs.
+    List<String> why = new ArrayList<>();
     int placed = 0;
     for (Job job : pending) {
       // In queue order; a job that fits no free worker does not hold back the ones behind it
       // that do (aging in the queue order keeps it from starving).
-      var placement = scheduler.place(job.spec(), registry.freeCandidates());
-      var reservation = placement.worker().flatMap(registry::reserve);
+      var scheduled = registry.schedule(job.spec(), scheduler);
+      var placement = scheduled.placement();
+      var reservation = scheduled.reservation();
       if (reservation.isEmpty()) {
         unplaced.add(job);
-        why.put(job, explain(placement));
+        why.add(explain(placement));
         continue;
       }
       var worker = reservation.get();
@@ -188,11 +238,13 @@ public final class Dispatcher {
           provisioner.ensureCapacity(unplaced.stream().map(Job::spec).toList());
       for (int i = 0; i < unplaced.size(); i++) {
         Job job = unplaced.get(i);
-        String placement = why.get(job);
+        String placement = why.get(i);
         jobService.noteWaiting(
             job, placement.isEmpty() ? provisioning.get(i) : provisioning.get(i) + "; " + placement);
       }
     }
-    return placed > 0 && pending.size() == BATCH;
+    // Stuck: jobs wait and none could be placed. (An empty queue is not stuck: the next job must
+    // not wait for SETTLE.)
+    return new Pass(placed, pending.size() == BATCH, placed == 0);
   }
 }

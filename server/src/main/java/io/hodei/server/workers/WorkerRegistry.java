@@ -75,6 +75,10 @@ public final class WorkerRegistry {
     Instant idleSince;
     boolean draining;
     Instant terminatedAt;
+    /** The class it is filed under in the free index; null when it is not there. */
+    io.hodei.core.scheduling.WorkerClass indexedAs;
+    /** Found silent (not heard from within the limit): out of the free index until heard from. */
+    boolean parked;
 
     Entry(WorkerInfo info, String provider, int slots, Instant now) {
       this.info = info;
@@ -120,6 +124,19 @@ public final class WorkerRegistry {
   private final Clock clock;
   private final Duration silenceLimit;
   private final Map<WorkerId, Entry> workers = new HashMap<>();
+  /**
+   * The free index: every registered worker that is attached, not draining, not reserved, with a
+   * job slot left and not found silent, filed by {@link io.hodei.core.scheduling.WorkerClass}
+   * with its id. Kept up to date by every method that changes one of those facts (see {@link
+   * #reindex}), so that placing a job costs time in the number of classes, not of workers. Silence
+   * comes with time rather than with a call: {@link #parkSilent} files it out lazily, and {@link
+   * #schedule} re-checks the worker it reserves.
+   */
+  private final Map<io.hodei.core.scheduling.WorkerClass, java.util.TreeSet<String>> freeIndex = new HashMap<>();
+  /** Additions to the free index so far: see {@link #freedCount}. */
+  private long freed;
+  /** Workers not parked, least recently heard from first: the silent ones are at the head. */
+  private final LinkedHashMap<WorkerId, Entry> bySeen = new LinkedHashMap<>();
   /** Workers that left, newest last, kept a while so listings can show them as terminated. */
   private final java.util.ArrayDeque<Entry> terminated = new java.util.ArrayDeque<>();
   private static final int TERMINATED_KEPT = 50;
@@ -137,7 +154,13 @@ public final class WorkerRegistry {
    * @param slots how many jobs it may run at once (its pool's policy)
    */
   public synchronized void register(WorkerInfo info, String provider, int slots) {
-    workers.put(info.id(), new Entry(info, provider, Math.max(1, slots), clock.instant()));
+    Entry entry = new Entry(info, provider, Math.max(1, slots), clock.instant());
+    Entry previous = workers.put(info.id(), entry);
+    if (previous != null) {
+      unindex(previous);
+      bySeen.remove(info.id());
+    }
+    heard(entry);
   }
 
   /**
@@ -151,7 +174,8 @@ public final class WorkerRegistry {
     }
     WorkerLink previous = entry.link;
     entry.link = link;
-    entry.lastSeenAt = clock.instant();
+    heard(entry);
+    reindex(entry);
     if (previous != null && previous != link) {
       previous.close();
     }
@@ -163,13 +187,138 @@ public final class WorkerRegistry {
     Entry entry = workers.get(id);
     if (entry != null && entry.link == link) {
       entry.link = null;
+      reindex(entry);
     }
   }
 
   public synchronized void seen(WorkerId id) {
     Entry entry = workers.get(id);
     if (entry != null) {
-      entry.lastSeenAt = clock.instant();
+      heard(entry);
+    }
+  }
+
+  /** The worker was heard from now: to the tail of {@link #bySeen}, and back in the index if it was parked. */
+  private void heard(Entry entry) {
+    entry.lastSeenAt = clock.instant();
+    WorkerId id = entry.info.id();
+    bySeen.remove(id);
+    bySeen.put(id, entry);
+    if (entry.parked) {
+      entry.parked = false;
+      reindex(entry);
+    }
+  }
+
+  /** Files silent workers out of the free index; cost in the number of newly silent workers. */
+  private void parkSilent(Instant now) {
+    var oldest = bySeen.values().iterator();
+    while (oldest.hasNext()) {
+      Entry e = oldest.next();
+      if (!e.lastSeenAt.plus(silenceLimit).isBefore(now)) {
+        return;
+      }
+      oldest.remove();
+      park(e);
+    }
+  }
+
+  private void park(Entry e) {
+    bySeen.remove(e.info.id());
+    e.parked = true;
+    reindex(e);
+  }
+
+  /** Files {@code e} under its current class if it can take a job, and nowhere otherwise. */
+  private void reindex(Entry e) {
+    boolean eligible =
+        workers.get(e.info.id()) == e
+            && e.link != null
+            && !e.draining
+            && !e.reserved
+            && !e.parked
+            && e.running.size() < e.slots;
+    var now = eligible ? classOf(e) : null;
+    if (java.util.Objects.equals(now, e.indexedAs)) {
+      return;
+    }
+    unindex(e);
+    if (now != null) {
+      freeIndex.computeIfAbsent(now, k -> new java.util.TreeSet<>()).add(e.info.id().value());
+      e.indexedAs = now;
+      freed++;
+    }
+  }
+
+  /**
+   * How many times a worker has become able to take a job (attached, released, finished a job,
+   * heard from again...) since this registry was made. A placement that failed can only succeed
+   * after this grows or the job changes.
+   */
+  public synchronized long freedCount() {
+    return freed;
+  }
+
+  private void unindex(Entry e) {
+    if (e.indexedAs == null) {
+      return;
+    }
+    var members = freeIndex.get(e.indexedAs);
+    if (members != null) {
+      members.remove(e.info.id().value());
+      if (members.isEmpty()) {
+        freeIndex.remove(e.indexedAs);
+      }
+    }
+    e.indexedAs = null;
+  }
+
+  private static io.hodei.core.scheduling.WorkerClass classOf(Entry e) {
+    return new io.hodei.core.scheduling.WorkerClass(
+        e.provider,
+        e.info.labels(),
+        e.info.taints(),
+        e.info.capabilities(),
+        e.info.capacity(),
+        e.allocatedTotal(),
+        e.running.size());
+  }
+
+  /** A placement and, when it chose a worker, that worker reserved for the caller. */
+  public record Scheduled(io.hodei.core.scheduling.Scheduler.Placement placement, Optional<Reservation> reservation) {}
+
+  /**
+   * Places {@code spec} among the workers that can take a job now and reserves the chosen one, in
+   * one step: the same decision as {@code scheduler.place(spec, freeCandidates())} followed by
+   * {@link #reserve}, in time that grows with the number of worker classes rather than of
+   * workers. The caller must {@link #confirm} or {@link #release} a reservation.
+   */
+  public synchronized Scheduled schedule(io.hodei.core.job.JobSpec spec, io.hodei.core.scheduling.Scheduler scheduler) {
+    Instant now = clock.instant();
+    parkSilent(now);
+    while (true) {
+      List<io.hodei.core.scheduling.CandidateClass> classes = new ArrayList<>(freeIndex.size());
+      freeIndex.forEach(
+          (traits, ids) ->
+              classes.add(new io.hodei.core.scheduling.CandidateClass(traits, java.util.Collections.unmodifiableNavigableSet(ids))));
+      var placement = scheduler.placeAmong(spec, classes);
+      if (placement.worker().isEmpty()) {
+        return new Scheduled(placement, Optional.empty());
+      }
+      Entry chosen = workers.get(placement.worker().get());
+      if (chosen == null) {
+        // Cannot happen while every removal unindexes; if it did, forget the id and decide again.
+        freeIndex.values().forEach(ids -> ids.remove(placement.worker().get().value()));
+        freeIndex.values().removeIf(java.util.Set::isEmpty);
+        continue;
+      }
+      if (chosen.view(now, silenceLimit).canTakeMore()) {
+        chosen.reserved = true;
+        reindex(chosen);
+        return new Scheduled(placement, Optional.of(new Reservation(chosen.info.id(), chosen.link)));
+      }
+      // Indexed but silent (heard from out of order with the clock): park it and decide again.
+      park(chosen);
     }
   }
 
@@ -205,6 +354,7 @@ public final class WorkerRegistry {
       return Optional.empty();
     }
     entry.reserved = true;
+    reindex(entry);
     return Optional.of(new Reservation(id, entry.link));
   }
 
@@ -216,6 +366,7 @@ public final class WorkerRegistry {
       entry.reserved = false;
       entry.running.put(execution, job);
       entry.allocated.put(execution, requested);
+      reindex(entry);
     }
   }
 
@@ -224,6 +375,7 @@ public final class WorkerRegistry {
     Entry entry = workers.get(id);
     if (entry != null) {
       entry.reserved = false;
+      reindex(entry);
     }
   }
 
@@ -236,6 +388,9 @@ public final class WorkerRegistry {
     if (entry != null && entry.running.remove(execution) != null && entry.running.isEmpty()) {
       entry.idleSince = clock.instant();
     }
+    if (entry != null) {
+      reindex(entry);
+    }
   }
 
   /**
@@ -246,6 +401,7 @@ public final class WorkerRegistry {
     Entry entry = workers.get(id);
     if (entry != null) {
       entry.draining = true;
+      reindex(entry);
     }
     return entry != null;
   }
@@ -264,6 +420,8 @@ public final class WorkerRegistry {
     if (entry == null) {
       return Map.of();
     }
+    unindex(entry);
+    bySeen.remove(id);
     if (entry.link != null) {
       entry.link.close();
       entry.link = null;
