@@ -67,6 +67,7 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
         if (b.getLinesCount() > 0) {
           awaitReady(call, ready);
           response.onNext(b.build());
+          io.hodei.server.metrics.LogTraffic.responseSent(b.getLinesCount());
         }
         next = lines.getLast().sequence() + 1;
         continue;
