@@ -20,8 +20,17 @@ import java.util.List;
  * lines as they are persisted, at the pace the reader takes them (gRPC flow control), until the
  * job is final (with no retry coming) and every line has been sent. Because it reads only the
  * store, it behaves the same during the job, after it and after a restart.
+ *
+ * <p>Threads: the call is checked (arguments, visibility) on gRPC's call thread, which then
+ * returns; the log is streamed by a virtual thread of the call's own. It must not be streamed on
+ * the call thread: grpc-java runs a call's callbacks, the on-ready handler included, one at a
+ * time on that thread, so a handler that waits there for "ready" never hears of it and sleeps
+ * until its re-check timeout instead (before this change a follower got about three messages a
+ * second). The streaming thread is the only one that calls {@code onNext}, {@code onCompleted}
+ * or {@code onError}; it stops when the call is cancelled.
  */
 public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImplBase {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(LogStreamApi.class);
   private static final int LINES_PER_MESSAGE = 1000;
   private static final Duration MAX_WAIT = Duration.ofSeconds(1);
 
@@ -52,6 +61,30 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
     // A slow reader holds the reading back instead of making the server buffer the whole log.
     var ready = new java.util.concurrent.Semaphore(0);
     call.setOnReadyHandler(ready::release);
+    call.setOnCancelHandler(ready::release);
+    Thread.ofVirtual()
+        .name("stream-logs-" + id.value())
+        .start(
+            () -> {
+              try {
+                stream(id, request, call, ready);
+              } catch (RuntimeException e) {
+                if (!call.isCancelled()) {
+                  try {
+                    call.onError(GrpcErrors.toStatus(e));
+                  } catch (RuntimeException closed) {
+                    log.debug("could not report a failed log stream: {}", closed.toString());
+                  }
+                }
+              }
+            });
+  }
+
+  private void stream(
+      JobId id,
+      StreamLogsRequest request,
+      ServerCallStreamObserver<StreamLogsResponse> call,
+      java.util.concurrent.Semaphore ready) {
     long next = request.getFromSequence();
     while (!call.isCancelled()) {
       var change = signals.nextChange(id);
@@ -65,8 +98,10 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
             .filter(line -> request.getAttempt() == 0 || line.attempt() == request.getAttempt())
             .forEach(line -> b.addLines(ApiMapper.toApi(line)));
         if (b.getLinesCount() > 0) {
-          awaitReady(call, ready);
-          response.onNext(b.build());
+          if (!awaitReady(call, ready)) {
+            return;
+          }
+          call.onNext(b.build());
           io.hodei.server.metrics.LogTraffic.responseSent(b.getLinesCount());
         }
         next = lines.getLast().sequence() + 1;
@@ -77,8 +112,8 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
         if (job.isSettled()) {
           last.setFinalState(WireMapping.toWire(job.state()));
         }
-        response.onNext(last.build());
-        response.onCompleted();
+        call.onNext(last.build());
+        call.onCompleted();
         return;
       }
       JobSignals.await(change, MAX_WAIT);
@@ -88,17 +123,25 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
     }
   }
 
-  /** Waits until gRPC's outbound buffer has room (or the call ended); re-checks every second. */
-  private static void awaitReady(
+  /**
+   * Waits until gRPC's outbound buffer has room; false if the call ended or the thread was
+   * interrupted first. The on-ready (and on-cancel) handler releases a permit; the one-second
+   * re-check only covers a wake-up lost between {@code isReady} and the wait.
+   */
+  private static boolean awaitReady(
       ServerCallStreamObserver<?> call, java.util.concurrent.Semaphore ready) {
-    while (!call.isReady() && !call.isCancelled()) {
+    while (!call.isReady()) {
+      if (call.isCancelled()) {
+        return false;
+      }
       try {
         ready.tryAcquire(1, java.util.concurrent.TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        return;
+        return false;
       }
     }
     ready.drainPermits();
+    return !call.isCancelled();
   }
 }
