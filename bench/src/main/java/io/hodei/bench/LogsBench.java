@@ -54,7 +54,10 @@ final class LogsBench implements Benchmark {
 
   @Override
   public void run(BenchContext context) throws Exception {
-    int lines = context.size(5_000_000, 200_000);
+    // HODEI_BENCH_LOG_LINES overrides the size, for profiling runs between the two.
+    int lines =
+        Integer.parseInt(
+            System.getenv().getOrDefault("HODEI_BENCH_LOG_LINES", Integer.toString(context.size(5_000_000, 200_000))));
     double catRate = catBaseline(generator(lines), lines, context.size(3, 1));
     try (var server =
         ControlPlaneProcess.start(
@@ -85,11 +88,16 @@ final class LogsBench implements Benchmark {
       double jobStartToLastLine,
       double jobStartToPersisted,
       long batchesReceived,
-      long linesReceived) {}
+      long linesReceived,
+      double workerCpuSeconds,
+      double serverCpuSeconds) {}
 
   private static Run flood(ControlPlaneProcess server, URI metrics, int lines, String name)
       throws Exception {
     Map<String, Double> before = scrape(metrics);
+    List<Long> workers = server.workerPids();
+    double workerCpu0 = workers.stream().mapToDouble(LogsCpu::seconds).sum();
+    double serverCpu0 = LogsCpu.seconds(server.pid());
     String jobId =
         server.jobs()
             .queueJob(
@@ -116,6 +124,8 @@ final class LogsBench implements Benchmark {
           "the follower got " + followed.lines() + " of " + lines + " lines, final state " + followed.finalState());
     }
     Map<String, Double> after = scrape(metrics);
+    double workerCpu = workers.stream().mapToDouble(LogsCpu::seconds).sum() - workerCpu0;
+    double serverCpu = LogsCpu.seconds(server.pid()) - serverCpu0;
     long t0 = System.nanoTime();
     LogsFollower.Result stored = LogsFollower.read(server.channel(), jobId, false, LINE_BYTES);
     double readBack = (System.nanoTime() - t0) / 1e9;
@@ -132,7 +142,9 @@ final class LogsBench implements Benchmark {
         followed.lastLineEpochNanos() / 1e9 - started,
         finished - started,
         Math.round(delta(before, after, "hodei_log_batches_received_total")),
-        Math.round(delta(before, after, "hodei_log_lines_received_total")));
+        Math.round(delta(before, after, "hodei_log_lines_received_total")),
+        workerCpu,
+        serverCpu);
   }
 
   private static void report(BenchContext context, ControlPlaneProcess server, Run run, double catRate) {
@@ -161,6 +173,9 @@ final class LogsBench implements Benchmark {
     report.result("logs", "read_back_lines_per_s", lines / run.readBackSeconds(), "lines/s", params);
     report.result("logs", "worker_batches_per_1000_lines", batchesPerK, "messages", params);
     report.result("logs", "follower_responses_per_1000_lines", responsesPerK, "messages", params);
+    double millions = lines / 1e6;
+    report.result("logs", "worker_cpu_s_per_million_lines", run.workerCpuSeconds() / millions, "s", params);
+    report.result("logs", "server_cpu_s_per_million_lines", run.serverCpuSeconds() / millions, "s", params);
     report.result("logs", "worker_peak_rss_mib", Proc.mib(workerPeak), "MiB", params);
     report.result("logs", "server_peak_rss_mib", Proc.mib(serverPeak), "MiB", params);
     report.summary(
@@ -176,6 +191,11 @@ final class LogsBench implements Benchmark {
                 + " peak RSS worker %.0f MiB, server %.0f MiB; read back %,.0f lines/s",
             batchesPerK, responsesPerK, Proc.mib(workerPeak), Proc.mib(serverPeak),
             lines / run.readBackSeconds()));
+    report.summary(
+        "logs",
+        String.format(
+            "  CPU per million lines (flood, follower included): worker %.2f s, server %.2f s",
+            run.workerCpuSeconds() / millions, run.serverCpuSeconds() / millions));
   }
 
   /** The median rate of {@code bash -c '<generator> | cat > /dev/null'} over {@code runs} runs. */
