@@ -88,15 +88,23 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
     long next = request.getFromSequence();
     while (!call.isCancelled()) {
       var change = signals.nextChange(id);
-      // The state is read before the lines: lines are persisted before the result that ends a
-      // job, so a final state seen here means the read below sees every line.
-      Job job = jobs.get(id);
+      // The job is loaded only once the reader has caught up (a read found nothing), and the
+      // lines are read again after it: lines are persisted before the result that ends a job,
+      // so a final state seen before a read means that read sees every line. While there is
+      // history to send, each message costs one log read and no job read.
+      Job job = null;
       List<LogLine> lines = logs.read(id, next, LINES_PER_MESSAGE);
+      if (lines.isEmpty()) {
+        job = jobs.get(id);
+        lines = logs.read(id, next, LINES_PER_MESSAGE);
+      }
       if (!lines.isEmpty()) {
         var b = StreamLogsResponse.newBuilder();
-        lines.stream()
-            .filter(line -> request.getAttempt() == 0 || line.attempt() == request.getAttempt())
-            .forEach(line -> b.addLines(ApiMapper.toApi(line)));
+        for (LogLine line : lines) {
+          if (request.getAttempt() == 0 || line.attempt() == request.getAttempt()) {
+            b.addLines(ApiMapper.toApi(line));
+          }
+        }
         if (b.getLinesCount() > 0) {
           if (!awaitReady(call, ready)) {
             return;
