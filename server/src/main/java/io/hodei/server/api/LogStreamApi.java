@@ -31,7 +31,12 @@ import java.util.List;
  */
 public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImplBase {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(LogStreamApi.class);
-  private static final int LINES_PER_MESSAGE = 1000;
+  /**
+   * At least a worker's largest batch (WorkerConfig.LogBatching: 4096 lines), which the store
+   * keeps as one chunk: a read that stopped inside a chunk would decode all of it again for the
+   * next message.
+   */
+  private static final int LINES_PER_MESSAGE = 4096;
   private static final Duration MAX_WAIT = Duration.ofSeconds(1);
 
   private final JobService jobs;
