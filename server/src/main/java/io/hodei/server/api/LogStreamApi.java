@@ -107,7 +107,7 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
         var b = StreamLogsResponse.newBuilder();
         for (LogLine line : lines) {
           if (request.getAttempt() == 0 || line.attempt() == request.getAttempt()) {
-            b.addLines(ApiMapper.toApi(line));
+            b.addLines(toApi(line));
           }
         }
         if (b.getLinesCount() > 0) {
@@ -134,6 +134,23 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
         return;
       }
     }
+  }
+
+  /**
+   * {@link ApiMapper#toApi(LogLine)} without copying the line's bytes: the store decoded them into
+   * an array of their own, which nothing else holds or changes, so the message may share it.
+   */
+  private static io.hodei.api.v1.LogLine toApi(LogLine line) {
+    return io.hodei.api.v1.LogLine.newBuilder()
+        .setSequence(line.sequence())
+        .setAttempt(line.attempt())
+        .setStream(
+            line.stream() == io.hodei.core.log.LogStream.STDERR
+                ? io.hodei.api.v1.LogStream.LOG_STREAM_STDERR
+                : io.hodei.api.v1.LogStream.LOG_STREAM_STDOUT)
+        .setData(com.google.protobuf.UnsafeByteOperations.unsafeWrap(line.data()))
+        .setAt(WireMapping.toWire(line.at()))
+        .build();
   }
 
   /**
