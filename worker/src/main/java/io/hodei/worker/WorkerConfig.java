@@ -66,7 +66,12 @@ public record WorkerConfig(
   public static final String ENV_METRICS_TTL = "HODEI_METRICS_TTL";
   public static final String ENV_DRAIN_TIMEOUT = "HODEI_DRAIN_TIMEOUT";
 
-  public static final int DEFAULT_OUTBOX_CAPACITY = 128;
+  /**
+   * 32 messages: with batches of up to 4096 lines / 256 KiB ({@link LogBatching#defaults()}) the
+   * same bytes and lines in flight as 128 batches of 1000 lines / 64 KiB were, so the worker's
+   * memory bound is unchanged (a 48 MiB heap carries a two-million-line flood).
+   */
+  public static final int DEFAULT_OUTBOX_CAPACITY = 32;
   public static final Duration DEFAULT_KILL_GRACE_PERIOD = Duration.ofSeconds(10);
   public static final Duration DEFAULT_METRICS_TTL = Duration.ofSeconds(35);
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
