@@ -93,14 +93,23 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
     long next = request.getFromSequence();
     while (!call.isCancelled()) {
       var change = signals.nextChange(id);
-      // The job is loaded only once the reader has caught up (a read found nothing), and the
-      // lines are read again after it: lines are persisted before the result that ends a job,
-      // so a final state seen before a read means that read sees every line. While there is
-      // history to send, each message costs one log read and no job read.
+      // The job is loaded only once the reader has caught up (a read found nothing). If it is
+      // still running, the follower waits: any line persisted after that read completes
+      // `change`, taken before it. Otherwise the lines are read once more: lines are persisted
+      // before the result that ends a job, so a final state seen before a read means that read
+      // sees every line. While there is history to send, each message costs one log read and
+      // no job read; while following live, one job read and two log reads per batch.
       Job job = null;
       List<LogLine> lines = logs.read(id, next, LINES_PER_MESSAGE);
       if (lines.isEmpty()) {
         job = jobs.get(id);
+        if (!job.isSettled() && request.getFollow()) {
+          JobSignals.await(change, MAX_WAIT);
+          if (Thread.currentThread().isInterrupted()) {
+            return;
+          }
+          continue;
+        }
         lines = logs.read(id, next, LINES_PER_MESSAGE);
       }
       if (!lines.isEmpty()) {
@@ -120,19 +129,14 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
         next = lines.getLast().sequence() + 1;
         continue;
       }
-      if (job.isSettled() || !request.getFollow()) {
-        var last = StreamLogsResponse.newBuilder();
-        if (job.isSettled()) {
-          last.setFinalState(WireMapping.toWire(job.state()));
-        }
-        call.onNext(last.build());
-        call.onCompleted();
-        return;
+      // Caught up, and the job is settled or the reader does not follow: the log is complete.
+      var last = StreamLogsResponse.newBuilder();
+      if (job.isSettled()) {
+        last.setFinalState(WireMapping.toWire(job.state()));
       }
-      JobSignals.await(change, MAX_WAIT);
-      if (Thread.currentThread().isInterrupted()) {
-        return;
-      }
+      call.onNext(last.build());
+      call.onCompleted();
+      return;
     }
   }
 
