@@ -57,4 +57,39 @@ class LogStreamIT {
       assertThat(seconds).as("seconds to read %d messages", messages).isLessThan(6.0);
     }
   }
+
+  /**
+   * Long lines make small batches, each stored as a chunk of its own; a message of up to 4096
+   * lines would then be far beyond the 4 MiB a gRPC client takes by default. Messages are cut at
+   * 1 MiB of line data instead, and every line still arrives once, in order.
+   */
+  @Test
+  void longLinesComeInMessagesAClientTakes() throws Exception {
+    try (var plane = ControlPlane.start(dir)) {
+      // 200 lines of 60,000 bytes: 12 MB.
+      String id =
+          plane.queue(
+              ControlPlane.shell("bash", "-c", "for i in $(seq 1 200); do printf '%60000d\\n' $i; done"));
+      var followed = plane.follow(id);
+      assertThat(followed.finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+
+      var responses =
+          LogStreamServiceGrpc.newBlockingStub(plane.channel)
+              .withDeadlineAfter(60, TimeUnit.SECONDS)
+              .streamLogs(StreamLogsRequest.newBuilder().setJobId(id).build());
+      long lines = 0;
+      while (responses.hasNext()) {
+        StreamLogsResponse response = responses.next();
+        assertThat(response.getSerializedSize()).isLessThan(2 * 1024 * 1024);
+        for (var line : response.getLinesList()) {
+          assertThat(line.getSequence()).isEqualTo(lines);
+          assertThat(line.getData().size()).isEqualTo(60_000);
+          assertThat(line.getData().toStringUtf8().strip()).isEqualTo(Long.toString(lines + 1));
+          lines++;
+        }
+      }
+      assertThat(lines).isEqualTo(200);
+      assertThat(followed.lines()).hasSize(200);
+    }
+  }
 }

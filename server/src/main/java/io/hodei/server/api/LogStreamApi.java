@@ -37,6 +37,12 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
    * next message.
    */
   private static final int LINES_PER_MESSAGE = 4096;
+  /**
+   * A message is closed once its line data reach this, whatever its line count: long lines (up to
+   * 64 KiB each) must not make a message larger than a client takes (gRPC's default: 4 MiB).
+   */
+  private static final int MAX_MESSAGE_BYTES = 1024 * 1024;
+
   private static final Duration MAX_WAIT = Duration.ofSeconds(1);
 
   private final JobService jobs;
@@ -114,9 +120,16 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
       }
       if (!lines.isEmpty()) {
         var b = StreamLogsResponse.newBuilder();
+        long bytes = 0;
+        long consumed = next - 1;
         for (LogLine line : lines) {
+          consumed = line.sequence();
           if (request.getAttempt() == 0 || line.attempt() == request.getAttempt()) {
             b.addLines(toApi(line));
+            bytes += line.data().length;
+          }
+          if (bytes >= MAX_MESSAGE_BYTES) {
+            break; // the rest goes in the next message
           }
         }
         if (b.getLinesCount() > 0) {
@@ -126,7 +139,7 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
           call.onNext(b.build());
           io.hodei.server.metrics.LogTraffic.responseSent(b.getLinesCount());
         }
-        next = lines.getLast().sequence() + 1;
+        next = consumed + 1;
         continue;
       }
       // Caught up, and the job is settled or the reader does not follow: the log is complete.
