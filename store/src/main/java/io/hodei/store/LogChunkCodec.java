@@ -2,12 +2,7 @@ package io.hodei.store;
 
 import io.hodei.core.log.LogLine;
 import io.hodei.core.log.LogStream;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,7 +21,7 @@ import java.util.List;
  *   byte[length] data, as the process wrote it (any bytes, possibly none)
  * </pre>
  *
- * Big-endian, as {@link DataOutputStream} writes. Sequence and attempt numbers live in the row, not
+ * Big-endian (as {@code DataOutputStream} writes, which earlier versions of this class used). Sequence and attempt numbers live in the row, not
  * here. A future format gets a new version byte; readers refuse versions they do not know.
  */
 final class LogChunkCodec {
@@ -39,41 +34,46 @@ final class LogChunkCodec {
     for (LogLine line : lines) {
       size += 17 + line.data().length;
     }
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(size);
-    try (DataOutputStream out = new DataOutputStream(bytes)) {
-      out.writeByte(FORMAT_V1);
-      out.writeInt(lines.size());
-      for (LogLine line : lines) {
-        out.writeByte(line.stream().ordinal());
-        out.writeLong(line.at().getEpochSecond());
-        out.writeInt(line.at().getNano());
-        out.writeInt(line.data().length);
-        out.write(line.data());
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("writing to memory cannot fail", e);
+    // One exact-size array written in place: no stream layers, no growing, no final copy.
+    ByteBuffer out = ByteBuffer.allocate(size); // big-endian, as the format says
+    out.put(FORMAT_V1);
+    out.putInt(lines.size());
+    for (LogLine line : lines) {
+      out.put((byte) line.stream().ordinal());
+      out.putLong(line.at().getEpochSecond());
+      out.putInt(line.at().getNano());
+      out.putInt(line.data().length);
+      out.put(line.data());
     }
-    return bytes.toByteArray();
+    return out.array();
   }
 
   /** The chunk's lines, numbered from {@code firstSequence}, all of {@code attempt}. */
   static List<LogLine> decode(byte[] data, long firstSequence, int attempt) {
-    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
-      byte version = in.readByte();
+    try {
+      ByteBuffer in = ByteBuffer.wrap(data);
+      byte version = in.get();
       if (version != FORMAT_V1) {
         throw new IllegalStateException("log chunk has unknown format version " + version);
       }
-      int count = in.readInt();
+      int count = in.getInt();
+      if (count < 0 || count > in.remaining() / 17) {
+        throw new IllegalStateException("log chunk at sequence " + firstSequence + " is corrupt: " + count + " lines");
+      }
+      LogStream[] streams = LogStream.values();
       List<LogLine> lines = new ArrayList<>(count);
       for (int i = 0; i < count; i++) {
-        LogStream stream = LogStream.values()[in.readUnsignedByte()];
-        Instant at = Instant.ofEpochSecond(in.readLong(), in.readInt());
-        byte[] line = new byte[in.readInt()];
-        in.readFully(line);
+        LogStream stream = streams[Byte.toUnsignedInt(in.get())];
+        Instant at = Instant.ofEpochSecond(in.getLong(), in.getInt());
+        byte[] line = new byte[in.getInt()];
+        in.get(line);
         lines.add(new LogLine(firstSequence + i, attempt, stream, line, at));
       }
       return lines;
-    } catch (IOException | ArrayIndexOutOfBoundsException | NegativeArraySizeException e) {
+    } catch (java.nio.BufferUnderflowException
+        | ArrayIndexOutOfBoundsException
+        | NegativeArraySizeException
+        | java.time.DateTimeException e) {
       throw new IllegalStateException("log chunk at sequence " + firstSequence + " is corrupt", e);
     }
   }

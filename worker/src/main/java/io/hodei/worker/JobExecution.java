@@ -268,10 +268,13 @@ final class JobExecution {
 
   private void readLines(InputStream pipe, LogStream stream, LogBatcher batcher) {
     try (var _ = JobLogContext.enter(jobId(), executionId()); pipe) {
+      // Lines are stamped with the instant of the read that completed them (one timestamp per
+      // read, not per line); only the reader thread touches readAt.
+      com.google.protobuf.Timestamp[] readAt = {Protos.timestamp(Instant.now())};
       LineSplitter splitter =
           new LineSplitter(
               config.logBatching().maxLineBytes(),
-              (bytes, offset, length) -> batcher.append(stream, bytes, offset, length));
+              (bytes, offset, length) -> batcher.append(stream, readAt[0], bytes, offset, length));
       // Secrets are masked before lines are cut, so a value split across reads, or across a
       // maximum-length line break, is still caught.
       Redactor.Filter redact = redactor.newFilter();
@@ -280,9 +283,11 @@ final class JobExecution {
       try {
         int read;
         while ((read = pipe.read(buffer)) != -1) {
+          readAt[0] = Protos.timestamp(Instant.now());
           redact.write(buffer, 0, read, toSplitter);
         }
       } finally {
+        readAt[0] = Protos.timestamp(Instant.now());
         redact.finish(toSplitter);
         splitter.finish();
       }

@@ -103,8 +103,18 @@ final class LogBatcher {
     return batcher;
   }
 
-  /** Adds one line (copying the bytes); may block while the sink is full. */
+  /** Adds one line (copying the bytes), stamped now; may block while the sink is full. */
   void append(LogStream stream, byte[] bytes, int offset, int length)
+      throws InterruptedException {
+    append(stream, Protos.timestamp(Instant.now()), bytes, offset, length);
+  }
+
+  /**
+   * Adds one line (copying the bytes) stamped {@code at}; may block while the sink is full. The
+   * readers pass the instant of the pipe read that brought the line, shared by every line of that
+   * read: one timestamp object per read instead of a clock read and two objects per line.
+   */
+  void append(LogStream stream, com.google.protobuf.Timestamp at, byte[] bytes, int offset, int length)
       throws InterruptedException {
     lock.lock();
     try {
@@ -117,7 +127,7 @@ final class LogBatcher {
               .setSequence(nextSequence++)
               .setStream(stream)
               .setData(ByteString.copyFrom(bytes, offset, length))
-              .setAt(Protos.timestamp(Instant.now()))
+              .setAt(at)
               .build();
       if (lines.isEmpty()) {
         batchDeadlineNanos = System.nanoTime() + limits.maxBatchDelay().toNanos();

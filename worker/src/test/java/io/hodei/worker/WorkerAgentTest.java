@@ -278,7 +278,11 @@ class WorkerAgentTest extends AgentTestSupport {
     server.close();
     server = FakeControlPlane.startWithFlowControlWindow(64 * 1024);
     server.delayPerMessage = Duration.ofMillis(5); // 200 batches: the server needs at least 1 s
-    startAttachedWorker(config().withOutboxCapacity(8));
+    // 1000-line batches: the per-message delay must add up to more than the job's own time.
+    startAttachedWorker(
+        config()
+            .withOutboxCapacity(8)
+            .withLogBatching(new WorkerConfig.LogBatching(64 * 1024, 64 * 1024, 1000, Duration.ofMillis(50))));
 
     // seq alone takes a few milliseconds; the job reports how long writing its output took.
     server.runJob(

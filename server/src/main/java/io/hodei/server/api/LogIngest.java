@@ -42,6 +42,7 @@ final class LogIngest {
    * below which everything of the batch's execution is stored or deliberately discarded.
    */
   long ingest(Job job, LogBatch batch) {
+    io.hodei.server.metrics.LogTraffic.batchReceived(batch.getLinesCount());
     int attempt = job.attempts();
     long lastInBatch = batch.getLines(batch.getLinesCount() - 1).getSequence();
     AtomicLong bytes = used.computeIfAbsent(job.id(), id -> new AtomicLong(logs.byteCount(id)));

@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpServer;
 import io.hodei.core.job.JobState;
 import io.hodei.core.job.JobStore;
 import io.hodei.server.workers.WorkerRegistry;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -18,9 +19,9 @@ import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
 /**
- * The control plane's own figures in Prometheus form: jobs per state, workers connected, and the
- * days left on the server's and the CA's certificates (so that an expiry alert needs no log
- * scraping). Served over HTTP at {@code /metrics} when a port is given.
+ * The control plane's own figures in Prometheus form: jobs per state, workers connected, log
+ * traffic ({@link LogTraffic}), and the days left on the server's and the CA's certificates (so
+ * that an expiry alert needs no log scraping). Served over HTTP at {@code /metrics} when a port is given.
  *
  * <p>Thread-safe: gauges are read at scrape time from thread-safe sources; the HTTP server runs
  * each scrape on a virtual thread.
@@ -53,6 +54,18 @@ public final class ServerMetrics implements AutoCloseable {
     Gauge.builder("hodei_certificate_days_left", () -> caDaysLeft.get().orElse(-1L))
         .description("Days until the CA certificate expires; -1 without TLS")
         .tag("certificate", "ca")
+        .register(registry);
+    FunctionCounter.builder("hodei_log_batches_received", LogTraffic.class, _ -> LogTraffic.batchesReceived())
+        .description("log_batch messages received from workers")
+        .register(registry);
+    FunctionCounter.builder("hodei_log_lines_received", LogTraffic.class, _ -> LogTraffic.linesReceived())
+        .description("Log lines received from workers in log_batch messages")
+        .register(registry);
+    FunctionCounter.builder("hodei_log_responses_sent", LogTraffic.class, _ -> LogTraffic.responsesSent())
+        .description("StreamLogs responses sent to readers")
+        .register(registry);
+    FunctionCounter.builder("hodei_log_lines_sent", LogTraffic.class, _ -> LogTraffic.linesSent())
+        .description("Log lines sent to readers in StreamLogs responses")
         .register(registry);
   }
 
