@@ -18,7 +18,7 @@ public final class BenchMain {
   private BenchMain() {}
 
   static List<Benchmark> all() {
-    return List.of(new ThroughputBench());
+    return List.of(new ThroughputBench(), new ProvisioningBench());
   }
 
   public static void main(String[] args) throws Exception {
