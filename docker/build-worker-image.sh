@@ -16,7 +16,7 @@
 #
 # And, unless HODEI_IMAGE_AOT=0, the worker's ahead-of-time class cache (JDK 25, JEP 483/514/515):
 #   /opt/hodei/worker.aot  written by a training run of the worker inside a container of the image
-#                       (hodei worker with HODEI_WORKER_AOT_TRAINING=1: a real agent against a stand-in
+#                       (the worker with HODEI_WORKER_AOT_TRAINING=1: a real agent against a stand-in
 #                       control plane on the container's loopback), then committed as a layer on
 #                       top; the entry point maps it with -XX:AOTCache. It halves the container's
 #                       start to attached (docs/benchmarks.md, "Provisioning"). The JVM ignores a
@@ -152,11 +152,14 @@ tar -C "$rootfs" --numeric-owner --owner=0 --group=0 --exclude=./home/hodei -cf 
 tar -C "$rootfs" --numeric-owner --owner=$uid --group=$uid -rf "$work/image.tar" ./home/hodei
 
 # The worker's JVM: the serial GC (one CPU by default), no hsperfdata file, Netty's native
-# transport allowed without a warning; with the AOT cache, the cache.
-jvm='"java","-XX:+UseSerialGC","-XX:-UsePerfData","--enable-native-access=ALL-UNNAMED"'
-entrypoint="[$jvm,\"-jar\",\"/opt/hodei/hodei.jar\",\"worker\"]"
+# transport allowed without a warning, INFO logging, and io.hodei.worker.WorkerMain itself rather
+# than `hodei worker` (the CLI's parser is Java 5 bytecode, which no AOT cache can hold); with the
+# AOT cache, the cache. The class path is hodei.jar's, with the lib/ jars its manifest names.
+jvm='"java","-XX:+UseSerialGC","-XX:-UsePerfData","--enable-native-access=ALL-UNNAMED","-Dhodei.log.level=INFO"'
+main='"-cp","/opt/hodei/hodei.jar","io.hodei.worker.WorkerMain","worker"'
+entrypoint="[$jvm,$main]"
 if [ "$aot" = 1 ]; then
-  entrypoint="[$jvm,\"-XX:AOTCache=/opt/hodei/worker.aot\",\"-Xlog:aot=off,cds=off\",\"-jar\",\"/opt/hodei/hodei.jar\",\"worker\"]"
+  entrypoint="[$jvm,\"-XX:AOTCache=/opt/hodei/worker.aot\",\"-Xlog:aot=off,cds=off\",$main]"
 fi
 previous=$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
 changes=(
@@ -180,7 +183,7 @@ if [ "$aot" = 1 ]; then
   # environment, and a worker must not start as a training run.
   if docker run --name "$trainer" --network none --memory 512m --user 0:0 --entrypoint /bin/sh "$base" -c \
       'HODEI_WORKER_AOT_TRAINING=1 exec java -XX:+UseSerialGC -XX:-UsePerfData --enable-native-access=ALL-UNNAMED \
-         -XX:AOTCacheOutput=/opt/hodei/worker.aot -jar /opt/hodei/hodei.jar worker' >"$work/training.log" 2>&1 &&
+         -Dhodei.log.level=INFO -XX:AOTCacheOutput=/opt/hodei/worker.aot -cp /opt/hodei/hodei.jar io.hodei.worker.WorkerMain' >"$work/training.log" 2>&1 &&
     grep -q '^AOTCache creation is complete' "$work/training.log"; then
     docker commit "${changes[@]}" --change 'CMD []' \
       --message "hodei worker with its AOT cache, built by docker/build-worker-image.sh" "$trainer" "$tag" >/dev/null

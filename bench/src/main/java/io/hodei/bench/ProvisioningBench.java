@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -30,8 +31,12 @@ import java.util.regex.Pattern;
  * that an improvement and what it replaced run back to back on the same machine state:
  *
  * <ul>
- *   <li>{@code local-aot}: what ships, the JDK 25 AOT class cache of {@code WorkerAotCache};
- *   <li>{@code local-cds}: the dynamic class-data archive local workers had before it;
+ *   <li>{@code local-aot}: what ships, the JDK 25 AOT class cache of {@code WorkerAotCache}, and
+ *       {@code io.hodei.worker.WorkerMain} started directly;
+ *   <li>{@code local-aot-cli}: the same through {@code hodei worker} (picocli), as workers started
+ *       before;
+ *   <li>{@code local-cds}: the dynamic class-data archive local workers had before the AOT cache;
+ *   <li>{@code local-cds-cli}: that through {@code hodei worker}: the worker as it was before;
  *   <li>{@code local-none}: the JDK's own archive only;
  *   <li>{@code docker-aot}: the image with the AOT cache baked in by {@code build-worker-image.sh};
  *   <li>{@code docker-plain}: the image without it ({@code HODEI_IMAGE_AOT=0}), as before.
@@ -68,7 +73,9 @@ final class ProvisioningBench implements Benchmark {
   static final List<Variant> ALL =
       List.of(
           new Variant("local-aot", false, "-Dhodei.worker.class-cache=aot", Map.of(), ""),
+          new Variant("local-aot-cli", false, "-Dhodei.worker.class-cache=aot -Dhodei.worker.main=cli", Map.of(), ""),
           new Variant("local-cds", false, "-Dhodei.worker.class-cache=cds", Map.of(), ""),
+          new Variant("local-cds-cli", false, "-Dhodei.worker.class-cache=cds -Dhodei.worker.main=cli", Map.of(), ""),
           new Variant("local-none", false, "-Dhodei.worker.class-cache=none", Map.of(), ""),
           new Variant("docker-aot", true, "", Map.of(), "hodei-worker:bench-aot"),
           new Variant("docker-plain", true, "", Map.of("HODEI_IMAGE_AOT", "0"), "hodei-worker:bench-plain"));
@@ -109,7 +116,7 @@ final class ProvisioningBench implements Benchmark {
     String wanted = System.getenv("HODEI_BENCH_PROVISIONING");
     if (wanted == null || wanted.isBlank()) {
       return context.quick()
-          ? ALL.stream().filter(v -> v.name().endsWith("-aot")).toList()
+          ? ALL.stream().filter(v -> v.name().equals("local-aot") || v.name().equals("docker-aot")).toList()
           : ALL;
     }
     List<String> names = Arrays.stream(wanted.split(",")).map(String::strip).toList();
@@ -156,7 +163,7 @@ final class ProvisioningBench implements Benchmark {
   }
 
   /** One cold start: the job's times, and the timeline. */
-  record Sample(double queueToRunning, double queueToResult, ProvisioningTimeline timeline) {}
+  record Sample(double queueToRunning, double queueToResult, double workerCpu, ProvisioningTimeline timeline) {}
 
   private void runGroup(BenchContext context, List<Variant> variants, int reps) throws Exception {
     List<Plane> planes = new ArrayList<>();
@@ -170,7 +177,7 @@ final class ProvisioningBench implements Benchmark {
         planes.add(new Plane(v, server, dir));
       }
       for (Plane plane : planes) {
-        if (plane.variant.name().equals("local-aot")) {
+        if (plane.variant.name().startsWith("local-aot")) {
           awaitAotCache(context, plane);
         }
       }
@@ -265,7 +272,39 @@ final class ProvisioningBench implements Benchmark {
     timeline = ProvisioningTimeline.read(plane.server.log(), jobId, day, workerLog);
     plane.lastWorker = timeline.workerId().isEmpty() ? null : timeline.workerId();
     return new Sample(
-        JobClient.seconds(job.getStartedAt()) - created, JobClient.seconds(job.getUpdatedAt()) - created, timeline);
+        JobClient.seconds(job.getStartedAt()) - created,
+        JobClient.seconds(job.getUpdatedAt()) - created,
+        workerCpu(timeline),
+        timeline);
+  }
+
+  /**
+   * CPU seconds (user + system, all threads, not its jobs) the worker's JVM used so far: right
+   * after its first job, what starting cost, whatever else the machine was doing meanwhile.
+   */
+  private static double workerCpu(ProvisioningTimeline timeline) {
+    try {
+      Optional<Long> pid = timeline.pid();
+      if (timeline.container().isPresent()) {
+        Process p = new ProcessBuilder("docker", "inspect", "--format", "{{.State.Pid}}", timeline.container().get())
+            .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        p.waitFor(10, TimeUnit.SECONDS);
+        pid = out.matches("[1-9]\\d*") ? Optional.of(Long.parseLong(out)) : Optional.empty();
+      }
+      if (pid.isEmpty()) {
+        return Double.NaN;
+      }
+      String stat = Files.readString(Path.of("/proc", pid.get().toString(), "stat"));
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
+      return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / 100.0;
+    } catch (IOException | RuntimeException e) {
+      return Double.NaN;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Double.NaN;
+    }
   }
 
   /** The worker's own log: its file for a local worker, {@code docker logs} for a container (while it lives). */
@@ -306,6 +345,11 @@ final class ProvisioningBench implements Benchmark {
     report.result(NAME, "queue_to_running_max", running.max(), "s", params);
     report.result(NAME, "queue_to_result_p50", result.percentile(50), "s", params);
     report.result(NAME, "queue_to_result_max", result.max(), "s", params);
+    double[] cpu = plane.samples.stream().mapToDouble(Sample::workerCpu).filter(d -> !Double.isNaN(d)).toArray();
+    double cpuP50 = cpu.length == 0 ? Double.NaN : new Stats(cpu).percentile(50);
+    if (cpu.length > 0) {
+      report.result(NAME, "worker_cpu_p50", cpuP50, "s", params);
+    }
     Map<String, Double> phases = new LinkedHashMap<>();
     phases.put("decide_and_start", median(plane.samples, t -> ProvisioningTimeline.between(t.queued(), t.workerStarted())));
     phases.put("start_to_first_log", median(plane.samples, t -> ProvisioningTimeline.between(t.workerStarted(), t.workerLogging())));
@@ -331,10 +375,10 @@ final class ProvisioningBench implements Benchmark {
       }
     }
     report.summary(NAME, String.format(
-        "%-12s queue→running p50 %.2f s (max %.2f), →result p50 %.2f s, first %.2f s; worker start→registered %s,"
-            + " →attached %s, attached→running %s (p50 of %d)",
+        "%-13s queue→running p50 %.2f s (max %.2f), →result p50 %.2f s, first %.2f s; worker CPU %s;"
+            + " start→registered %s, →attached %s, attached→running %s (p50 of %d)",
         v, running.percentile(50), running.max(), result.percentile(50),
-        plane.first == null ? Double.NaN : plane.first.queueToRunning(),
+        plane.first == null ? Double.NaN : plane.first.queueToRunning(), seconds(cpuP50),
         seconds(phases.get("start_to_registered")), seconds(phases.get("registered_to_attached")),
         seconds(phases.get("attached_to_running")), plane.samples.size()));
   }

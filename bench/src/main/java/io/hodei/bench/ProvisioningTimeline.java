@@ -33,10 +33,11 @@ record ProvisioningTimeline(
     Optional<Instant> workerRegistering,
     Optional<Instant> registered,
     Optional<Instant> attached,
-    Optional<String> container) {
+    Optional<String> container,
+    Optional<Long> pid) {
   private static final Pattern TIME = Pattern.compile("^(\\d{2}:\\d{2}:\\d{2}\\.\\d{3}) ");
   private static final Pattern STARTED =
-      Pattern.compile("started (?:local )?worker (w-[0-9a-f]+)(?: as pid| in container \\S+ \\((\\S+)\\))");
+      Pattern.compile("started (?:local )?worker (w-[0-9a-f]+)(?: as pid (\\d+)| in container \\S+ \\((\\S+)\\))");
 
   /**
    * Reads the timeline of the job {@code jobId} from the server log, and from the worker's log
@@ -51,6 +52,7 @@ record ProvisioningTimeline(
     String worker = null;
     Optional<Instant> started = Optional.empty();
     Optional<String> container = Optional.empty();
+    Optional<Long> pid = Optional.empty();
     for (String line : lines) {
       if (queued.isEmpty() && line.contains("job " + jobId + " queued")) {
         queued = time(line, day);
@@ -59,7 +61,8 @@ record ProvisioningTimeline(
         if (m.find()) {
           worker = m.group(1);
           started = time(line, day);
-          container = Optional.ofNullable(m.group(2));
+          pid = Optional.ofNullable(m.group(2)).map(Long::parseLong);
+          container = Optional.ofNullable(m.group(3));
         }
       }
     }
@@ -86,7 +89,7 @@ record ProvisioningTimeline(
       }
     }
     return new ProvisioningTimeline(
-        worker == null ? "" : worker, queued, started, logging, registering, registered, attached, container);
+        worker == null ? "" : worker, queued, started, logging, registering, registered, attached, container, pid);
   }
 
   static Optional<Instant> time(String line, LocalDate day) {

@@ -1,5 +1,6 @@
 package io.hodei.cli;
 
+import io.hodei.worker.WorkerMain;
 import java.io.File;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -9,8 +10,8 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * The command line that starts a local worker: this JVM's java and class path, {@code hodei
- * worker}, with what makes a worker JVM start fast.
+ * The command line that starts a local worker: this JVM's java and class path, {@link
+ * WorkerMain}, with what makes a worker JVM start fast.
  *
  * <p>Class data: by default an ahead-of-time class cache ({@link WorkerAotCache}), trained once
  * in the background per data directory, JDK and jars. The system property {@value #CLASS_CACHE}
@@ -20,6 +21,7 @@ import java.util.stream.Collectors;
  */
 final class WorkerLauncher {
   static final String CLASS_CACHE = "hodei.worker.class-cache";
+  static final String MAIN = "hodei.worker.main";
 
   /** How the class data of worker JVMs is cached. */
   enum ClassCache {
@@ -83,9 +85,13 @@ final class WorkerLauncher {
       }
       case NONE -> {}
     }
+    command.add("-Dhodei.log.level=INFO");
     command.add("-cp");
     command.add(classPath);
-    command.add(HodeiCli.class.getName());
+    // WorkerMain itself, not `hodei worker`: see its class comment. The argument is for ps.
+    // -Dhodei.worker.main=cli goes through the CLI as before, for measuring the difference.
+    boolean viaCli = "cli".equals(System.getProperty(MAIN));
+    command.add(viaCli ? HodeiCli.class.getName() : WorkerMain.class.getName());
     command.add("worker");
     if (aot != null && train) {
       aot.trainInBackground(List.copyOf(command));

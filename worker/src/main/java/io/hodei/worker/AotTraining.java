@@ -33,9 +33,10 @@ import org.slf4j.LoggerFactory;
  * results, unregistering, against a control plane of its own on 127.0.0.1 that only plays the
  * protocol. The JVM running it has {@code -XX:AOTCacheOutput=FILE} and writes the cache at exit.
  *
- * <p>Started as {@code hodei worker} with {@value #ENV} set to {@code 1}, so that the training
- * run's class path and entry point are exactly a worker's; needs no server, no network beyond
- * loopback, and nothing from the environment, so that an image build can run it too.
+ * <p>Started as a worker is ({@link WorkerMain}, or {@code hodei worker}) with {@value #ENV} set to
+ * {@code 1}, so that the training run's JVM options, class path and entry point are exactly a
+ * worker's; needs no server, no network beyond loopback, and nothing else from the environment,
+ * so that an image build can run it too.
  */
 public final class AotTraining {
   /** Set to {@code 1}, {@code hodei worker} runs this training instead of a worker. */
