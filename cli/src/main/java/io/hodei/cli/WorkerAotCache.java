@@ -5,6 +5,7 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -115,7 +116,7 @@ final class WorkerAotCache {
     Files.createDirectories(dir);
     try (FileChannel lockFile =
             FileChannel.open(dir.resolve("training.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        FileLock lock = lockFile.tryLock()) {
+        FileLock lock = tryLock(lockFile)) {
       if (lock == null) {
         log.debug("another process is training the workers' AOT class cache");
         return false;
@@ -161,6 +162,15 @@ final class WorkerAotCache {
         Files.deleteIfExists(output);
         Files.deleteIfExists(config);
       }
+    }
+  }
+
+  /** The lock, or null when another process, or another thread of this one, holds it. */
+  private static FileLock tryLock(FileChannel channel) throws IOException {
+    try {
+      return channel.tryLock();
+    } catch (OverlappingFileLockException e) {
+      return null;
     }
   }
 

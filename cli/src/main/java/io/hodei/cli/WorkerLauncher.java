@@ -62,6 +62,11 @@ final class WorkerLauncher {
             .filter(entry -> !entry.isBlank())
             .map(entry -> Path.of(entry).toAbsolutePath().toString())
             .collect(Collectors.joining(File.pathSeparator));
+    return command(dataDir, mode, train, java, classPath);
+  }
+
+  /** The command with this {@code java} binary and class path. */
+  static List<String> command(Path dataDir, ClassCache mode, boolean train, String java, String classPath) {
     // A worker is small and long-lived but mostly idle: a small heap and the serial GC; no
     // hsperfdata file (nobody attaches jstat to a worker, and it costs a file per start); native
     // access granted to Netty's epoll transport, which would otherwise warn on every start.
