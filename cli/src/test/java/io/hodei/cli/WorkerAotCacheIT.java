@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.hodei.cli.WorkerLauncher.ClassCache;
 import io.hodei.worker.AotTraining;
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -95,8 +96,14 @@ class WorkerAotCacheIT {
     Files.createDirectories(otherJar.getParent());
     Files.copy(jar, otherJar, StandardCopyOption.REPLACE_EXISTING);
     Files.setLastModifiedTime(otherJar, FileTime.from(Instant.now().plusSeconds(3600)));
+    // The same classes from another place: the copy's manifest class path (lib/) does not resolve
+    // there, so the libraries are named one by one.
+    List<String> classPath = new ArrayList<>(List.of(otherJar.toString()));
+    try (var libs = Files.list(jar.resolveSibling("lib"))) {
+      libs.map(Path::toString).sorted().forEach(classPath::add);
+    }
     List<String> argv = new ArrayList<>(command);
-    argv.set(argv.indexOf("-cp") + 1, otherJar.toString()); // the cache's own file, another jar
+    argv.set(argv.indexOf("-cp") + 1, String.join(File.pathSeparator, classPath));
     Run run = runWorker(argv);
     assertThat(run.exit()).as(run.output()).isZero();
     assertThat(run.output()).contains("worker stopped: COMPLETED").doesNotContain("[aot]").doesNotContain("[cds]");
