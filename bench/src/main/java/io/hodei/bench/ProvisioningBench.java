@@ -33,6 +33,7 @@ import java.util.regex.Pattern;
  * <ul>
  *   <li>{@code local-aot}: what ships, the JDK 25 AOT class cache of {@code WorkerAotCache}, and
  *       {@code io.hodei.worker.WorkerMain} started directly;
+ *   <li>{@code local-aot-c1}: that with {@code -XX:TieredStopAtLevel=1} (no C2), for comparison;
  *   <li>{@code local-aot-cli}: the same through {@code hodei worker} (picocli), as workers started
  *       before;
  *   <li>{@code local-cds}: the dynamic class-data archive local workers had before the AOT cache;
@@ -73,6 +74,8 @@ final class ProvisioningBench implements Benchmark {
   static final List<Variant> ALL =
       List.of(
           new Variant("local-aot", false, "-Dhodei.worker.class-cache=aot", Map.of(), ""),
+          new Variant("local-aot-c1", false,
+              "-Dhodei.worker.class-cache=aot -Dhodei.worker.java-options=-XX:TieredStopAtLevel=1", Map.of(), ""),
           new Variant("local-aot-cli", false, "-Dhodei.worker.class-cache=aot -Dhodei.worker.main=cli", Map.of(), ""),
           new Variant("local-cds", false, "-Dhodei.worker.class-cache=cds", Map.of(), ""),
           new Variant("local-cds-cli", false, "-Dhodei.worker.class-cache=cds -Dhodei.worker.main=cli", Map.of(), ""),

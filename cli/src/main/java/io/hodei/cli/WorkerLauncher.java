@@ -22,6 +22,7 @@ import java.util.stream.Collectors;
 final class WorkerLauncher {
   static final String CLASS_CACHE = "hodei.worker.class-cache";
   static final String MAIN = "hodei.worker.main";
+  static final String JAVA_OPTIONS = "hodei.worker.java-options";
 
   /** How the class data of worker JVMs is cached. */
   enum ClassCache {
@@ -71,7 +72,12 @@ final class WorkerLauncher {
     // hsperfdata file (nobody attaches jstat to a worker, and it costs a file per start); native
     // access granted to Netty's epoll transport, which would otherwise warn on every start.
     List<String> options =
-        List.of("-XX:+UseSerialGC", "-Xmx256m", "-XX:-UsePerfData", "--enable-native-access=ALL-UNNAMED");
+        new ArrayList<>(List.of("-XX:+UseSerialGC", "-Xmx256m", "-XX:-UsePerfData", "--enable-native-access=ALL-UNNAMED"));
+    // -Dhodei.worker.java-options="..." adds options (for measuring; they are part of the cache's key).
+    String extra = System.getProperty(JAVA_OPTIONS, "").strip();
+    if (!extra.isEmpty()) {
+      options.addAll(List.of(extra.split("\\s+")));
+    }
     List<String> command = new ArrayList<>();
     command.add(java);
     command.addAll(options);
