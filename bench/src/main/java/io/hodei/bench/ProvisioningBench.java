@@ -298,10 +298,17 @@ final class ProvisioningBench implements Benchmark {
       if (pid.isEmpty()) {
         return Double.NaN;
       }
-      String stat = Files.readString(Path.of("/proc", pid.get().toString(), "stat"));
-      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
-      return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / 100.0;
+      // The container's first process is docker-init, with the JVM under it.
+      List<Long> pids = new ArrayList<>(List.of(pid.get()));
+      ProcessHandle.of(pid.get()).ifPresent(h -> h.descendants().forEach(d -> pids.add(d.pid())));
+      long ticks = 0;
+      for (long p : pids) {
+        String stat = Files.readString(Path.of("/proc", Long.toString(p), "stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
+        ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+      }
+      return ticks / 100.0;
     } catch (IOException | RuntimeException e) {
       return Double.NaN;
     } catch (InterruptedException e) {
