@@ -14,6 +14,14 @@
 #   /tmp                world-writable (the worker keeps job scripts there)
 # The worker starts jobs with setsid and kills their process groups with kill, so both are there.
 #
+# And, unless HODEI_IMAGE_AOT=0, the worker's ahead-of-time class cache (JDK 25, JEP 483/514/515):
+#   /opt/hodei/worker.aot  written by a training run of the worker inside a container of the image
+#                       (the worker with HODEI_WORKER_AOT_TRAINING=1: a real agent against a stand-in
+#                       control plane on the container's loopback), then committed as a layer on
+#                       top; the entry point maps it with -XX:AOTCache. It halves the container's
+#                       start to attached (docs/benchmarks.md, "Provisioning"). The JVM ignores a
+#                       cache that does not fit (another JVM, other jars), so it can only cost speed.
+#
 # Idempotent and quick: the image is labelled with a fingerprint of its inputs, and an image
 # with the same fingerprint is kept as it is (FORCE=1 rebuilds). docker/Dockerfile describes the
 # same image built the usual way, from a registry's JRE image.
@@ -21,6 +29,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tag=${1:-hodei-worker:dev}
+aot=${HODEI_IMAGE_AOT:-1}
 tools=${HODEI_IMAGE_TOOLS:-echo test seq sha256sum sleep cat env ls mkdir rm cp mv touch chmod ln head tail wc sort uniq tr cut tee date id uname hostname basename dirname printf true false grep sed}
 uid=10001
 
@@ -47,7 +56,7 @@ fi
 fingerprint=$(
   {
     sha256sum "$0"
-    echo "$tools $uid $JAVA_HOME"
+    echo "$tools $uid $JAVA_HOME aot=$aot"
     cat "$JAVA_HOME/release" 2>/dev/null || true
     sha256sum "$jar" cli/target/lib/*
     for t in sh setsid kill $tools; do p=$(type -P "$t" || true); [ -n "$p" ] && sha256sum "$p"; done
@@ -142,17 +151,54 @@ echo 'hosts: files dns' >"$rootfs/etc/nsswitch.conf"
 tar -C "$rootfs" --numeric-owner --owner=0 --group=0 --exclude=./home/hodei -cf "$work/image.tar" .
 tar -C "$rootfs" --numeric-owner --owner=$uid --group=$uid -rf "$work/image.tar" ./home/hodei
 
+# The worker's JVM: the serial GC (one CPU by default), no hsperfdata file, Netty's native
+# transport allowed without a warning, INFO logging, and io.hodei.worker.WorkerMain itself rather
+# than `hodei worker` (the CLI's parser is Java 5 bytecode, which no AOT cache can hold); with the
+# AOT cache, the cache. The class path is hodei.jar's, with the lib/ jars its manifest names.
+jvm='"java","-XX:+UseSerialGC","-XX:-UsePerfData","--enable-native-access=ALL-UNNAMED","-Dhodei.log.level=INFO"'
+main='"-cp","/opt/hodei/hodei.jar","io.hodei.worker.WorkerMain","worker"'
+entrypoint="[$jvm,$main]"
+if [ "$aot" = 1 ]; then
+  entrypoint="[$jvm,\"-XX:AOTCache=/opt/hodei/worker.aot\",\"-Xlog:aot=off,cds=off\",$main]"
+fi
 previous=$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
-docker import \
-  --change 'ENV PATH=/opt/java/openjdk/bin:/usr/bin:/bin' \
-  --change 'ENV JAVA_HOME=/opt/java/openjdk' \
-  --change 'ENV HOME=/home/hodei' \
-  --change 'WORKDIR /home/hodei' \
-  --change "USER $uid:$uid" \
-  --change "LABEL io.hodei.fingerprint=$fingerprint" \
-  --change 'ENTRYPOINT ["java","-XX:+UseSerialGC","-jar","/opt/hodei/hodei.jar","worker"]' \
-  --message "hodei worker, built by docker/build-worker-image.sh" \
-  "$work/image.tar" "$tag" >/dev/null
+changes=(
+  --change 'ENV PATH=/opt/java/openjdk/bin:/usr/bin:/bin'
+  --change 'ENV JAVA_HOME=/opt/java/openjdk'
+  --change 'ENV HOME=/home/hodei'
+  --change 'WORKDIR /home/hodei'
+  --change "USER $uid:$uid"
+  --change "LABEL io.hodei.fingerprint=$fingerprint"
+  --change "ENTRYPOINT $entrypoint"
+)
+if [ "$aot" = 1 ]; then
+  base=$(docker import "${changes[@]}" --message "hodei worker without its AOT cache, built by docker/build-worker-image.sh" \
+    "$work/image.tar")
+  trainer=hodei-aot-training-$$-$RANDOM
+  trap 'docker rm -f "$trainer" >/dev/null 2>&1 || true; [ -z "$base" ] || docker image rm "$base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+  # Same JVM options, class path and memory limit as a worker container (the provider's default
+  # 512 MiB), as root only to write into /opt/hodei; no network but the container's loopback.
+  started=$(date +%s%N)
+  # The variable goes through sh, not `docker run -e`: the committed image keeps the container's
+  # environment, and a worker must not start as a training run.
+  if docker run --name "$trainer" --network none --memory 512m --user 0:0 --entrypoint /bin/sh "$base" -c \
+      'HODEI_WORKER_AOT_TRAINING=1 exec java -XX:+UseSerialGC -XX:-UsePerfData --enable-native-access=ALL-UNNAMED \
+         -Dhodei.log.level=INFO -XX:AOTCacheOutput=/opt/hodei/worker.aot -cp /opt/hodei/hodei.jar io.hodei.worker.WorkerMain' >"$work/training.log" 2>&1 &&
+    grep -q '^AOTCache creation is complete' "$work/training.log"; then
+    docker commit "${changes[@]}" --change 'CMD []' \
+      --message "hodei worker with its AOT cache, built by docker/build-worker-image.sh" "$trainer" "$tag" >/dev/null
+    echo "build-worker-image: AOT cache trained in $(( ($(date +%s%N) - started) / 1000000 )) ms" \
+      "($(( $(sed -n 's/^AOTCache creation is complete: .* \([0-9]*\) bytes$/\1/p' "$work/training.log") >> 20 )) MiB)"
+  else
+    echo "build-worker-image: the AOT cache training failed; the image has none. Its output:" >&2
+    tail -n 20 "$work/training.log" >&2
+    docker tag "$base" "$tag"
+    base= # now the image itself: not to be removed on exit
+  fi
+else
+  docker import "${changes[@]}" --message "hodei worker, built by docker/build-worker-image.sh" \
+    "$work/image.tar" "$tag" >/dev/null
+fi
 if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect --format '{{.Id}}' "$tag")" ]; then
   docker image rm "$previous" >/dev/null 2>&1 || true # the build this one replaces, unless still in use
 fi

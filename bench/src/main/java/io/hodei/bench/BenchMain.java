@@ -18,7 +18,8 @@ public final class BenchMain {
   private BenchMain() {}
 
   static List<Benchmark> all() {
-    return List.of(new ThroughputBench(), new LatencyBench(), new LogsBench(), new ScaleBench());
+    return List.of(
+        new ThroughputBench(), new LatencyBench(), new LogsBench(), new ScaleBench(), new ProvisioningBench());
   }
 
   public static void main(String[] args) throws Exception {

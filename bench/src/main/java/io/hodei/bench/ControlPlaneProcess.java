@@ -49,6 +49,13 @@ final class ControlPlaneProcess implements AutoCloseable {
    */
   static ControlPlaneProcess start(BenchContext context, Path dir, List<String> devArgs, String javaOpts)
       throws IOException, InterruptedException {
+    return start(context, dir, devArgs, javaOpts, java.util.Map.of());
+  }
+
+  /** As {@link #start(BenchContext, Path, List, String)}, with extra environment for {@code hodei dev}. */
+  static ControlPlaneProcess start(
+      BenchContext context, Path dir, List<String> devArgs, String javaOpts, java.util.Map<String, String> env)
+      throws IOException, InterruptedException {
     Files.createDirectories(dir);
     Path log = dir.resolve("server.log");
     List<String> command = new ArrayList<>();
@@ -59,6 +66,7 @@ final class ControlPlaneProcess implements AutoCloseable {
     ProcessBuilder builder =
         new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().put("HODEI_JAVA_OPTS", javaOpts);
+    builder.environment().putAll(env);
     Process process = builder.start();
     Instant deadline = Instant.now().plus(Duration.ofMinutes(3));
     while (Instant.now().isBefore(deadline)) {

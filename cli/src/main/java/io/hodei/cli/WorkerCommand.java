@@ -1,5 +1,6 @@
 package io.hodei.cli;
 
+import io.hodei.worker.AotTraining;
 import io.hodei.worker.WorkerConfig;
 import io.hodei.worker.WorkerMain;
 import java.util.concurrent.Callable;
@@ -18,6 +19,9 @@ final class WorkerCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     DevCommand.setLogLevel(ch.qos.logback.classic.Level.INFO);
+    if (AotTraining.requested(System.getenv())) {
+      return AotTraining.run(); // the training run of the worker's class cache (WorkerAotCache)
+    }
     return WorkerMain.run(WorkerConfig.fromEnvironment());
   }
 }

@@ -42,7 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the reason, when no engine answers ({@code .ci/run} starts one).
  */
 class DockerPoolIT {
-  static final String IMAGE = "hodei-worker:dev";
+  /** {@code -Dhodei.it.worker-image=TAG} keeps concurrent checkouts on one engine off each other's image. */
+  static final String IMAGE = System.getProperty("hodei.it.worker-image", "hodei-worker:dev");
   static final String LABEL_IT = "io.hodei.it";
   static String dockerHost;
 

@@ -7,7 +7,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs a worker agent in the foreground: {@code java io.hodei.worker.WorkerMain} with the {@code
  * HODEI_*} environment of {@link WorkerConfig}, or {@code hodei worker}. SIGTERM stops it
- * gracefully.
+ * gracefully. Arguments are ignored.
+ *
+ * <p>Local workers and the worker image start this class directly rather than {@code hodei
+ * worker}: the CLI's parser (picocli) is compiled for Java 5, and classes that old cannot go into
+ * a JDK 25 AOT class cache, so parsing one word cost a cold worker a third of its start-up. With
+ * {@value AotTraining#ENV}{@code =1} it runs the {@link AotTraining} instead.
  */
 public final class WorkerMain {
   private static final Logger log = LoggerFactory.getLogger(WorkerMain.class);
@@ -20,6 +25,10 @@ public final class WorkerMain {
   private WorkerMain() {}
 
   public static void main(String[] args) {
+    if (AotTraining.requested(System.getenv())) {
+      System.exit(AotTraining.run());
+      return;
+    }
     WorkerConfig config;
     try {
       config = WorkerConfig.fromEnvironment();
