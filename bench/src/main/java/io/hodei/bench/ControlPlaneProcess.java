@@ -117,6 +117,7 @@ final class ControlPlaneProcess implements AutoCloseable {
               .filter(w -> w.getStatus() == WorkerStatus.WORKER_STATUS_READY)
               .count();
       if (idle >= count) {
+        awaitNoTraining(Duration.ofMinutes(2));
         return;
       }
       Thread.sleep(100);
@@ -127,9 +128,31 @@ final class ControlPlaneProcess implements AutoCloseable {
   /** The pids of the worker processes this control plane started. */
   List<Long> workerPids() {
     return process.toHandle().descendants()
-        .filter(p -> p.info().arguments().map(args -> List.of(args).contains("worker")).orElse(false))
+        .filter(p -> p.info().arguments().map(ControlPlaneProcess::isWorker).orElse(false))
         .map(ProcessHandle::pid)
         .toList();
+  }
+
+  /** A worker agent's command line: {@code hodei worker}, or its main class started directly. */
+  private static boolean isWorker(String[] args) {
+    return !isTraining(args) && (List.of(args).contains("worker") || List.of(args).contains("io.hodei.worker.WorkerMain"));
+  }
+
+  /** The one-time run that writes the workers' AOT cache (see WorkerAotCache). */
+  private static boolean isTraining(String[] args) {
+    return List.of(args).stream().anyMatch(a -> a.startsWith("-XX:AOTCacheOutput="));
+  }
+
+  /**
+   * Waits until the one-time training of the workers' AOT cache, which {@code hodei dev} starts
+   * in the background, has ended: it would take CPU from what is measured.
+   */
+  void awaitNoTraining(Duration timeout) throws InterruptedException {
+    Instant deadline = Instant.now().plus(timeout);
+    while (Instant.now().isBefore(deadline)
+        && process.toHandle().descendants().anyMatch(p -> p.info().arguments().map(ControlPlaneProcess::isTraining).orElse(false))) {
+      Thread.sleep(100);
+    }
   }
 
   /** Peak resident memory of the server process so far, in bytes. */

@@ -35,16 +35,28 @@ final class Proc {
     }
   }
 
+  /** CPU time the process itself has used, user plus system, in seconds; 0 once it is gone. */
+  static double ownCpuSeconds(long pid) {
+    return cpu(pid, false);
+  }
+
   /**
-   * CPU time the process has used, user plus system, in seconds, including children it has
+   * CPU time the process has used, user plus system, in seconds, including the children it has
    * waited for (a worker's finished jobs); 0 once the process is gone.
    */
   static double cpuSeconds(long pid) {
+    return cpu(pid, true);
+  }
+
+  private static double cpu(long pid, boolean withChildren) {
     try {
       String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
       // The command name in parentheses may contain spaces; the fields after it do not.
       String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]) + Long.parseLong(f[13]) + Long.parseLong(f[14]);
+      long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+      if (withChildren) {
+        ticks += Long.parseLong(f[13]) + Long.parseLong(f[14]);
+      }
       return ticks / (double) CLOCK_TICKS;
     } catch (IOException | RuntimeException e) {
       return 0;

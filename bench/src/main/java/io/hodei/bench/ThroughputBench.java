@@ -51,7 +51,7 @@ final class ThroughputBench implements Benchmark {
       server.awaitIdleWorkers(workers, Duration.ofMinutes(2));
       var client = new JobClient(server);
       // Warm-up: JIT, connection pools, the workers' first spawns.
-      client.queueAll(context.size(300, 10), 64, i -> JobClient.shell("warmup-" + i, "true"));
+      client.queueAll(context.size(4000, 10), 256, i -> JobClient.shell("warmup-" + i, "true"));
       client.awaitQuiet(Duration.ofMinutes(5));
 
       measure(context, server, client, baseline, "true", jobs, workers, slots,
@@ -74,16 +74,16 @@ final class ThroughputBench implements Benchmark {
       List<String> rawCommand)
       throws Exception {
     List<Long> workerPids = server.workerPids();
-    double serverCpu = Proc.cpuSeconds(server.pid());
+    double serverCpu = Proc.ownCpuSeconds(server.pid());
     double workerCpu = workerPids.stream().mapToDouble(Proc::cpuSeconds).sum();
-    double selfCpu = Proc.cpuSeconds(ProcessHandle.current().pid());
+    double selfCpu = Proc.ownCpuSeconds(ProcessHandle.current().pid());
     long wallStart = System.nanoTime();
     client.queueAll(count, 256, definition);
     client.awaitQuiet(Duration.ofMinutes(30));
     double wall = (System.nanoTime() - wallStart) / 1e9;
-    serverCpu = Proc.cpuSeconds(server.pid()) - serverCpu;
+    serverCpu = Proc.ownCpuSeconds(server.pid()) - serverCpu;
     workerCpu = workerPids.stream().mapToDouble(Proc::cpuSeconds).sum() - workerCpu;
-    selfCpu = Proc.cpuSeconds(ProcessHandle.current().pid()) - selfCpu;
+    selfCpu = Proc.ownCpuSeconds(ProcessHandle.current().pid()) - selfCpu;
     List<Job> done = client.jobsNamed("tp-" + kind + "-");
     JobClient.requireAllSucceeded(done, count);
     double first = done.stream().mapToDouble(j -> JobClient.seconds(j.getCreatedAt())).min().orElseThrow();

@@ -22,6 +22,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
+import io.hodei.core.job.JobSpec;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -90,6 +91,20 @@ public final class JdbcJobStore implements JobStore {
       """;
 
   private final Jdbc jdbc;
+  /**
+   * Decoded specs by job id, least recently used out. A spec never changes after {@link #insert},
+   * and decoding its JSON was most of the cost of reading the head of the queue, which the
+   * dispatcher does on every pass. Thread-safe through its own lock.
+   */
+  private final Map<String, JobSpec> specs =
+      java.util.Collections.synchronizedMap(
+          new java.util.LinkedHashMap<>(1024, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, JobSpec> eldest) {
+              return size() > SPEC_CACHE_ENTRIES;
+            }
+          });
+  private static final int SPEC_CACHE_ENTRIES = 20_000;
   private final java.time.Duration agingStep;
 
   /**
@@ -551,7 +566,7 @@ public final class JdbcJobStore implements JobStore {
 
   // ---- reading ---------------------------------------------------------------------------
 
-  private static List<Job> jobs(PreparedStatement ps) throws SQLException {
+  private List<Job> jobs(PreparedStatement ps) throws SQLException {
     try (ResultSet rs = ps.executeQuery()) {
       List<Job> jobs = new ArrayList<>();
       while (rs.next()) {
@@ -561,10 +576,21 @@ public final class JdbcJobStore implements JobStore {
     }
   }
 
-  private static Job job(ResultSet rs) throws SQLException {
+  private JobSpec spec(String id, ResultSet rs) throws SQLException {
+    JobSpec cached = specs.get(id);
+    if (cached != null) {
+      return cached;
+    }
+    JobSpec decoded = WireMapping.fromJson(rs.getString("spec"));
+    specs.put(id, decoded);
+    return decoded;
+  }
+
+  private Job job(ResultSet rs) throws SQLException {
+    String id = rs.getString("id");
     return new Job(
-        new JobId(rs.getString("id")),
-        WireMapping.fromJson(rs.getString("spec")),
+        new JobId(id),
+        spec(id, rs),
         JobState.valueOf(rs.getString("state")),
         Jdbc.instant(rs, "created_at"),
         Jdbc.instant(rs, "updated_at"),

@@ -31,6 +31,8 @@ import org.slf4j.MDC;
 public final class Dispatcher {
   private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
   private static final int BATCH = 200;
+  /** The smallest head of the queue a pass reads while some slot is free. */
+  private static final int MIN_WINDOW = 8;
   /**
    * After a pass that found jobs waiting and placed none, wake-ups are coalesced for this long unless a worker becomes
    * free: see {@link #settle}.
@@ -50,6 +52,8 @@ public final class Dispatcher {
   private Thread thread;
   // Written by each pass, read by the loop between passes (the same thread, or a test's).
   private boolean lastPassStuck;
+  /** The next pass reads the whole batch: the last narrow window held jobs that fit no free slot. Dispatcher thread only. */
+  private boolean widen;
   private long freedAtLastPass;
   private long lastPassEnded;
 
@@ -163,15 +167,23 @@ public final class Dispatcher {
       freedAtLastPass = freed;
       lastPassEnded = System.nanoTime();
     }
-    return result.placed() > 0 && result.batchFull();
+    return (result.placed() > 0 && result.batchFull()) || widen;
   }
 
   /** What a pass did: how many jobs it placed, and whether it read a full batch. */
   private record Pass(int placed, boolean batchFull, boolean stuck) {}
 
   private Pass pass() {
-    List<Job> pending = jobs.pending(BATCH, clock.instant());
+    // Reading and decoding the head of the queue costs per job read, and a pass places at most
+    // one job per free slot: with a few free slots (a busy pool, one job just finished) it reads
+    // a small window. The whole batch is read when no slot is free (the pools then see every
+    // waiting job they may start workers for) and after a window whose jobs fit no free slot
+    // (so that they do not hold back the jobs behind them).
+    int freeSlots = registry.freeSlots(BATCH);
+    int window = freeSlots == 0 || widen ? BATCH : Math.min(BATCH, MIN_WINDOW + 2 * freeSlots);
+    List<Job> pending = jobs.pending(window, clock.instant());
     if (pending.isEmpty()) {
+      widen = false;
       return new Pass(0, false, false);
     }
     List<Job> unplaced = new ArrayList<>();
@@ -245,6 +257,9 @@ public final class Dispatcher {
     }
     // Stuck: jobs wait and none could be placed. (An empty queue is not stuck: the next job must
     // not wait for SETTLE.)
-    return new Pass(placed, pending.size() == BATCH, placed == 0);
+    boolean windowFull = pending.size() == window;
+    // Jobs left in a full narrow window while slots are still free: read the whole batch next.
+    widen = window < BATCH && windowFull && !unplaced.isEmpty() && registry.freeSlots(1) > 0;
+    return new Pass(placed, windowFull, placed == 0 && !widen);
   }
 }

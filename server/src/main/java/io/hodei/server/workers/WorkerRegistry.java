@@ -251,6 +251,27 @@ public final class WorkerRegistry {
   }
 
   /**
+   * Free job slots among the workers that can take a job now, counted up to {@code cap} (the
+   * count stops there, so the cost is bounded by {@code cap}, not by the fleet). A silent worker
+   * not yet dropped from the index may be counted; the dispatcher uses this as a size hint only.
+   */
+  public synchronized int freeSlots(int cap) {
+    int free = 0;
+    for (var members : freeIndex.values()) {
+      for (String id : members) {
+        Entry e = workers.get(new WorkerId(id));
+        if (e != null) {
+          free += Math.max(0, e.slots - e.running.size());
+          if (free >= cap) {
+            return cap;
+          }
+        }
+      }
+    }
+    return free;
+  }
+
+  /**
    * How many times a worker has become able to take a job (attached, released, finished a job,
    * heard from again...) since this registry was made. A placement that failed can only succeed
    * after this grows or the job changes.
