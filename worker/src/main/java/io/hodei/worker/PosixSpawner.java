@@ -171,19 +171,33 @@ final class PosixSpawner {
       // The child has its own copies (or there is no child): the parent keeps only its ends.
       closeAll(stdin[0], stdout[1], stderr[1]);
     }
-    OutputStream toChild;
-    InputStream fromStdout;
-    InputStream fromStderr;
+    OutputStream toChild = null;
+    InputStream fromStdout = null;
+    InputStream fromStderr = null;
     try {
       // No public API turns a descriptor number into a stream; opening the pipe again through
       // /proc gives a stream its own descriptor, and the original is closed right after.
       toChild = new FileOutputStream("/proc/self/fd/" + stdin[1]);
       fromStdout = new FileInputStream("/proc/self/fd/" + stdout[0]);
       fromStderr = new FileInputStream("/proc/self/fd/" + stderr[0]);
+      return new SpawnedProcess(pid, toChild, fromStdout, fromStderr, this);
+    } catch (IOException | RuntimeException e) {
+      // The job runs but cannot be watched: it must not run on unseen.
+      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+      reap(pid);
+      for (java.io.Closeable stream : new java.io.Closeable[] {toChild, fromStdout, fromStderr}) {
+        if (stream != null) {
+          try {
+            stream.close();
+          } catch (IOException suppressed) {
+            e.addSuppressed(suppressed);
+          }
+        }
+      }
+      throw e;
     } finally {
       closeAll(stdin[1], stdout[0], stderr[0]);
     }
-    return new SpawnedProcess(pid, toChild, fromStdout, fromStderr, this);
   }
 
   private int spawn(

@@ -193,7 +193,9 @@ final class ProcessLauncher {
       closeQuietly(stdin, command);
       return;
     }
-    Thread.ofVirtual()
+    // A platform thread: a write blocked on the pipe would pin a virtual thread's carrier.
+    Thread.ofPlatform()
+        .daemon()
         .name("stdin-" + command.getExecutionId())
         .start(
             () -> {
