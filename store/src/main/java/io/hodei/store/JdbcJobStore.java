@@ -155,7 +155,18 @@ public final class JdbcJobStore implements JobStore {
         for (QueuedInsert q; group.size() < MAX_GROUP && (q = queuedInserts.poll()) != null; ) {
           group.add(q);
         }
-        commit(group);
+        if (group.isEmpty()) {
+          // Cannot happen while every commit completes its group (below); never spin on it.
+          mine.done().completeExceptionally(new IllegalStateException("insert of job " + job.id() + " was lost track of"));
+          break;
+        }
+        try {
+          commit(group);
+        } catch (Throwable t) {
+          // An Error mid-commit: the group's callers must hear of it, not wait forever.
+          group.forEach(q -> q.done().completeExceptionally(t));
+          throw t;
+        }
       }
     } finally {
       committing.unlock();

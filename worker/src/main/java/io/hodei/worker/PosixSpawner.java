@@ -59,6 +59,7 @@ final class PosixSpawner {
   private static final short POSIX_SPAWN_SETSID = 0x80;
   private static final int O_CLOEXEC = 0x80000;
   private static final int EINTR = 4;
+  private static final int ENOEXEC = 8;
   /**
    * Upper bounds for glibc's opaque structures (on x86-64 and aarch64: posix_spawn_file_actions_t
    * 80 bytes, posix_spawnattr_t 336, sigset_t 128): the library writes into what it is given.
@@ -163,9 +164,11 @@ final class PosixSpawner {
     }
     int pid;
     try {
-      pid = spawn(program, argv, environment, directory, stdin[0], stdout[1], stderr[1]);
+      pid = spawnOrIOException(program, argv, environment, directory, stdin[0], stdout[1], stderr[1]);
     } catch (IOException | RuntimeException e) {
-      closeAll(stdin[0], stdin[1], stdout[0], stdout[1], stderr[0], stderr[1]);
+      // The parent's ends here; the child's ends in the finally below (never twice: a
+      // descriptor number closed twice may by then belong to another job or a socket).
+      closeAll(stdin[1], stdout[0], stderr[0]);
       throw e;
     } finally {
       // The child has its own copies (or there is no child): the parent keeps only its ends.
@@ -180,7 +183,11 @@ final class PosixSpawner {
       toChild = new FileOutputStream("/proc/self/fd/" + stdin[1]);
       fromStdout = new FileInputStream("/proc/self/fd/" + stdout[0]);
       fromStderr = new FileInputStream("/proc/self/fd/" + stderr[0]);
-      return new SpawnedProcess(pid, toChild, fromStdout, fromStderr, this);
+      try {
+        return new SpawnedProcess(pid, toChild, fromStdout, fromStderr, this);
+      } catch (IllegalStateException e) {
+        throw new IOException(e.getMessage(), e);
+      }
     } catch (IOException | RuntimeException e) {
       // The job runs but cannot be watched: it must not run on unseen.
       ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
@@ -197,6 +204,16 @@ final class PosixSpawner {
       throw e;
     } finally {
       closeAll(stdin[1], stdout[0], stderr[0]);
+    }
+  }
+
+  private int spawnOrIOException(
+      Path program, List<String> argv, Map<String, String> environment, Path directory, int in, int out, int err)
+      throws IOException {
+    try {
+      return spawn(program, argv, environment, directory, in, out, err);
+    } catch (IllegalStateException e) {
+      throw new IOException(e.getMessage(), e);
     }
   }
 
@@ -236,6 +253,21 @@ final class PosixSpawner {
                       attr,
                       strings(arena, argv),
                       strings(arena, environment.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList()));
+          if (rc == ENOEXEC && !argv.isEmpty()) {
+            // As execvp (and so ProcessBuilder and setsid) does: a file the kernel cannot
+            // execute, such as a script without a #! line, is run by /bin/sh.
+            List<String> shell = new java.util.ArrayList<>(List.of("/bin/sh", program.toString()));
+            shell.addAll(argv.subList(1, argv.size()));
+            rc =
+                (int)
+                    posixSpawn.invokeExact(
+                        pid,
+                        arena.allocateFrom("/bin/sh"),
+                        actions,
+                        attr,
+                        strings(arena, shell),
+                        strings(arena, environment.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList()));
+          }
           if (rc != 0) {
             throw new IOException(errorText(rc));
           }

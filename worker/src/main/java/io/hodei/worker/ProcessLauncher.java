@@ -136,7 +136,7 @@ final class ProcessLauncher {
     } catch (LaunchFailure e) {
       scriptDirectory.ifPresent(workspace::deleteInBackground);
       throw e;
-    } catch (IOException | IllegalArgumentException | UnsupportedOperationException e) {
+    } catch (IOException | IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
       scriptDirectory.ifPresent(workspace::deleteInBackground);
       throw new LaunchFailure("cannot start '" + program + "': " + e.getMessage(), e);
     }

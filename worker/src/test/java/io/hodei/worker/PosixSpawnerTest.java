@@ -94,6 +94,31 @@ class PosixSpawnerTest {
   }
 
   @Test
+  void aScriptWithoutAShebangLineRunsWithShAsExecvpWouldRunIt() throws Exception {
+    Path script = Files.writeString(dir.resolve("noshebang"), "echo \"no shebang: $1\"\n");
+    script.toFile().setExecutable(true);
+    Process p = spawner.spawn(script, List.of("noshebang", "arg"), ENV, null);
+    p.getOutputStream().close();
+    assertThat(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("no shebang: arg\n");
+    assertThat(p.waitFor()).isZero();
+  }
+
+  @Test
+  void failedSpawnsLeakNoDescriptorsAndCloseNoneTwice() throws Exception {
+    Path notExecutable = Files.writeString(dir.resolve("plain.txt"), "hello");
+    // A descriptor opened after the pipes would reuse a number closed twice by mistake.
+    try (var keep = Files.newInputStream(notExecutable)) {
+      long before = openDescriptors();
+      for (int i = 0; i < 50; i++) {
+        assertThatThrownBy(() -> spawner.spawn(notExecutable, List.of("plain.txt"), ENV, null))
+            .isInstanceOf(IOException.class);
+      }
+      assertThat(openDescriptors()).isEqualTo(before);
+      assertThat(keep.read()).isEqualTo('h');
+    }
+  }
+
+  @Test
   void manySpawnsLeakNoDescriptors() throws Exception {
     long before = openDescriptors();
     for (int i = 0; i < 200; i++) {

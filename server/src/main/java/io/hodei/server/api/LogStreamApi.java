@@ -79,7 +79,8 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
             () -> {
               try {
                 stream(id, request, call, ready);
-              } catch (RuntimeException e) {
+              } catch (RuntimeException | Error e) {
+                // Any failure ends the call: a client must never wait on a stream nobody feeds.
                 if (!call.isCancelled()) {
                   try {
                     call.onError(GrpcErrors.toStatus(e));
