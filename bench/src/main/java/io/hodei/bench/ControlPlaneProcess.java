@@ -83,6 +83,31 @@ final class ControlPlaneProcess implements AutoCloseable {
     throw new BenchFailure("hodei dev did not get ready within 3 minutes; its output:\n" + tail(log));
   }
 
+  /**
+   * {@code hodei dev} with {@code workers} warm local workers of {@code slots} job slots each,
+   * returned once all of them are attached and idle.
+   */
+  static ControlPlaneProcess startWarmPool(BenchContext context, int workers, int slots)
+      throws IOException, InterruptedException {
+    var server =
+        start(
+            context,
+            context.workDir().resolve("plane"),
+            List.of(
+                "--max-workers", Integer.toString(workers),
+                "--min-idle", Integer.toString(workers),
+                "--jobs-per-worker", Integer.toString(slots),
+                "--idle-timeout", "30m"),
+            "");
+    try {
+      server.awaitIdleWorkers(workers, Duration.ofMinutes(2));
+      return server;
+    } catch (RuntimeException | InterruptedException e) {
+      server.close();
+      throw e;
+    }
+  }
+
   ManagedChannel channel() {
     return channel;
   }

@@ -51,11 +51,34 @@ final class JobClient {
    * QueueJob calls outstanding. Returns once every call is answered; fails on the first refusal.
    */
   void queueAll(int count, int inFlight, IntFunction<JobDefinition> definition) throws InterruptedException {
-    var stub = JobExecutionServiceGrpc.newFutureStub(server.channel());
+    queuePipelined(server.channel(), count, inFlight, definition, (index, calledAt, response) -> {}, index -> {});
+  }
+
+  /** Told of each accepted job, on a gRPC thread: its index, when its call was made ({@link System#nanoTime()}), the answer. */
+  interface Accepted {
+    void accept(int index, long calledAt, QueueJobResponse response);
+  }
+
+  /**
+   * {@link #queueAll} against any server's channel: {@code beforeEach} runs on the calling thread
+   * before call {@code index} is made (for progress lines), {@code accepted} for each answer.
+   */
+  static void queuePipelined(
+      io.grpc.Channel channel,
+      int count,
+      int inFlight,
+      IntFunction<JobDefinition> definition,
+      Accepted accepted,
+      java.util.function.IntConsumer beforeEach)
+      throws InterruptedException {
+    var stub = JobExecutionServiceGrpc.newFutureStub(channel);
     Semaphore permits = new Semaphore(inFlight);
     AtomicReference<Throwable> failure = new AtomicReference<>();
     for (int i = 0; i < count && failure.get() == null; i++) {
+      beforeEach.accept(i);
       permits.acquire();
+      int index = i;
+      long calledAt = System.nanoTime();
       var call = stub.queueJob(QueueJobRequest.newBuilder().setDefinition(definition.apply(i)).build());
       Futures.addCallback(
           call,
@@ -63,6 +86,7 @@ final class JobClient {
             @Override
             public void onSuccess(QueueJobResponse response) {
               permits.release();
+              accepted.accept(index, calledAt, response);
             }
 
             @Override
@@ -78,6 +102,12 @@ final class JobClient {
     if (failure.get() != null) {
       throw new BenchFailure("QueueJob failed: " + failure.get());
     }
+  }
+
+  /** Runs {@code jobs} {@code true} jobs and waits for them: JIT, connection pools, the workers' first spawns. */
+  void warmUp(int jobs) throws InterruptedException {
+    queueAll(jobs, 256, i -> shell("warmup-" + i, "true"));
+    awaitQuiet(Duration.ofMinutes(5));
   }
 
   /** Waits until nothing is pending, scheduled or running. */

@@ -32,20 +32,9 @@ final class LatencyBench implements Benchmark {
 
   @Override
   public void run(BenchContext context) throws Exception {
-    try (var server =
-        ControlPlaneProcess.start(
-            context,
-            context.workDir().resolve("plane"),
-            List.of(
-                "--max-workers", Integer.toString(WORKERS),
-                "--min-idle", Integer.toString(WORKERS),
-                "--jobs-per-worker", Integer.toString(SLOTS),
-                "--idle-timeout", "30m"),
-            "")) {
-      server.awaitIdleWorkers(WORKERS, Duration.ofMinutes(2));
+    try (var server = ControlPlaneProcess.startWarmPool(context, WORKERS, SLOTS)) {
       var client = new JobClient(server);
-      client.queueAll(context.size(300, 10), 64, i -> JobClient.shell("warmup-" + i, "true"));
-      client.awaitQuiet(Duration.ofMinutes(5));
+      client.warmUp(context.size(300, 10));
 
       int idleJobs = context.size(300, 20);
       var blocking = server.jobs();
@@ -63,8 +52,8 @@ final class LatencyBench implements Benchmark {
       JobClient.requireAllSucceeded(capacityJobs, burst);
       double capacity = burst / span(capacityJobs);
       double rate = capacity / 2;
-      int loadJobs = (int) Math.max(context.size(3000, 40), 1);
-      loadJobs = (int) Math.min(loadJobs, rate * context.size(20, 2)); // about 20 s of arrivals
+      // About 20 s of arrivals, at most 3,000.
+      int loadJobs = Math.max(1, (int) Math.min(context.size(3000, 40), rate * context.size(20, 2)));
       var async = io.hodei.api.v1.JobExecutionServiceGrpc.newFutureStub(server.channel());
       long interval = (long) (1e9 / rate);
       long next = System.nanoTime();

@@ -1,8 +1,5 @@
 package io.hodei.bench;
 
-import com.google.common.util.concurrent.FutureCallback;
-import com.google.common.util.concurrent.Futures;
-import com.google.common.util.concurrent.MoreExecutors;
 import io.hodei.api.v1.GetQueueStatusRequest;
 import io.hodei.api.v1.GetQueueStatusResponse;
 import io.hodei.api.v1.JobConstraints;
@@ -12,7 +9,6 @@ import io.hodei.api.v1.JobState;
 import io.hodei.api.v1.ListJobsRequest;
 import io.hodei.api.v1.ListJobsResponse;
 import io.hodei.api.v1.QueueJobRequest;
-import io.hodei.api.v1.QueueJobResponse;
 import io.hodei.api.v1.SchedulerServiceGrpc;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,9 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Issue 7, "scale": one server, many simulated workers ({@link SimFleet}: real registration, real
@@ -104,45 +98,26 @@ final class ScaleBench implements Benchmark {
       report.result(NAME, "server_heap_idle", Proc.mib(empty.heap()), "MiB", Map.of("workers", 0, "pending", 0));
       report.result(NAME, "server_rss_idle", Proc.mib(empty.rss()), "MiB", Map.of("workers", 0, "pending", 0));
 
-      var stub = JobExecutionServiceGrpc.newFutureStub(server.channel());
       int inFlight = 256;
-      Semaphore permits = new Semaphore(inFlight);
-      AtomicReference<Throwable> failure = new AtomicReference<>();
       long start = System.nanoTime();
-      long lastProgress = start;
+      long[] lastProgress = {start};
       if (count == 0) {
         return empty;
       }
-      for (int i = 0; i < count && failure.get() == null; i++) {
-        permits.acquire();
-        var call = stub.queueJob(QueueJobRequest.newBuilder().setDefinition(unplaceable(i)).build());
-        Futures.addCallback(
-            call,
-            new FutureCallback<QueueJobResponse>() {
-              @Override
-              public void onSuccess(QueueJobResponse response) {
-                permits.release();
-              }
-
-              @Override
-              public void onFailure(Throwable t) {
-                failure.compareAndSet(null, t);
-                permits.release();
-              }
-            },
-            MoreExecutors.directExecutor());
-        if (System.nanoTime() - lastProgress > TimeUnit.SECONDS.toNanos(30)) {
-          lastProgress = System.nanoTime();
-          System.err.printf("bench: scale: %,d of %,d queued (%,.0f/s)%n", i, count, i / ((lastProgress - start) / 1e9));
-          server.check();
-        }
-      }
-      permits.acquire(inFlight);
-      permits.release(inFlight);
+      JobClient.queuePipelined(
+          server.channel(),
+          count,
+          inFlight,
+          ScaleBench::unplaceable,
+          (index, calledAt, response) -> {},
+          i -> {
+            if (System.nanoTime() - lastProgress[0] > TimeUnit.SECONDS.toNanos(30)) {
+              lastProgress[0] = System.nanoTime();
+              System.err.printf("bench: scale: %,d of %,d queued (%,.0f/s)%n", i, count, i / ((lastProgress[0] - start) / 1e9));
+              server.check();
+            }
+          });
       double seconds = (System.nanoTime() - start) / 1e9;
-      if (failure.get() != null) {
-        throw new BenchFailure("QueueJob failed: " + failure.get());
-      }
       var status = queueStatus(server);
       if (status.getPending() != count) {
         throw new BenchFailure(count + " jobs queued, " + status.getPending() + " pending (" + status + ")");
@@ -275,45 +250,27 @@ final class ScaleBench implements Benchmark {
   /** Queues {@code count} jobs with {@code inFlight} calls outstanding and waits for every run_job. */
   private static Burst burst(BenchContext context, ScaleServer server, SimFleet fleet, String prefix, int count, int inFlight)
       throws Exception {
-    var stub = JobExecutionServiceGrpc.newFutureStub(server.channel());
-    Semaphore permits = new Semaphore(inFlight);
-    AtomicReference<Throwable> failure = new AtomicReference<>();
     var latencies = new ConcurrentLinkedQueue<Double>();
     var lastArrival = new java.util.concurrent.atomic.AtomicLong();
     var done = new java.util.concurrent.CountDownLatch(count);
     long start = System.nanoTime();
-    for (int i = 0; i < count && failure.get() == null; i++) {
-      permits.acquire();
-      long t0 = System.nanoTime();
-      var call = stub.queueJob(QueueJobRequest.newBuilder().setDefinition(JobClient.shell(prefix + i, "true")).build());
-      Futures.addCallback(
-          call,
-          new FutureCallback<QueueJobResponse>() {
-            @Override
-            public void onSuccess(QueueJobResponse response) {
-              permits.release();
-              String id = response.getJobId();
-              fleet.arrivalOf(id)
-                  .thenAccept(
-                      arrived -> {
-                        latencies.add((arrived - t0) / 1e6);
-                        lastArrival.accumulateAndGet(arrived, Math::max);
-                        fleet.forget(id);
-                        done.countDown();
-                      });
-            }
-
-            @Override
-            public void onFailure(Throwable t) {
-              failure.compareAndSet(null, t);
-              permits.release();
-            }
-          },
-          MoreExecutors.directExecutor());
-    }
-    if (failure.get() != null) {
-      throw new BenchFailure("QueueJob failed: " + failure.get());
-    }
+    JobClient.queuePipelined(
+        server.channel(),
+        count,
+        inFlight,
+        i -> JobClient.shell(prefix + i, "true"),
+        (index, calledAt, response) -> {
+          String id = response.getJobId();
+          fleet.arrivalOf(id)
+              .thenAccept(
+                  arrived -> {
+                    latencies.add((arrived - calledAt) / 1e6);
+                    lastArrival.accumulateAndGet(arrived, Math::max);
+                    fleet.forget(id);
+                    done.countDown();
+                  });
+        },
+        i -> {});
     if (!done.await(10, TimeUnit.MINUTES)) {
       throw new BenchFailure(done.getCount() + " of " + count + " jobs never reached a worker");
     }

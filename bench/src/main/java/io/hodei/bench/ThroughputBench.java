@@ -38,21 +38,10 @@ final class ThroughputBench implements Benchmark {
     Path script = context.workDir().resolve("one-line.sh");
     Files.writeString(script, SCRIPT + "\n");
     var baseline = new SpawnBaseline(context.root());
-    try (var server =
-        ControlPlaneProcess.start(
-            context,
-            context.workDir().resolve("plane"),
-            List.of(
-                "--max-workers", Integer.toString(workers),
-                "--min-idle", Integer.toString(workers),
-                "--jobs-per-worker", Integer.toString(slots),
-                "--idle-timeout", "30m"),
-            "")) {
-      server.awaitIdleWorkers(workers, Duration.ofMinutes(2));
+    try (var server = ControlPlaneProcess.startWarmPool(context, workers, slots)) {
       var client = new JobClient(server);
-      // Warm-up: JIT, connection pools, the workers' first spawns.
-      client.queueAll(context.size(4000, 10), 256, i -> JobClient.shell("warmup-" + i, "true"));
-      client.awaitQuiet(Duration.ofMinutes(5));
+      // Long enough for the JIT to settle: a short warm-up measures the compilers (docs/benchmarks.md).
+      client.warmUp(context.size(4000, 10));
 
       measure(context, server, client, baseline, "true", jobs, workers, slots,
           i -> JobClient.shell("tp-true-" + i, "true"), List.of("/bin/true"));

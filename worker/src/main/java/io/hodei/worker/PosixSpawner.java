@@ -244,29 +244,18 @@ final class PosixSpawner {
           check((int) attrSetFlags.invokeExact(attr, flags), "setflags");
 
           MemorySegment pid = arena.allocate(JAVA_INT);
+          MemorySegment envp =
+              strings(arena, environment.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList());
           int rc =
               (int)
                   posixSpawn.invokeExact(
-                      pid,
-                      arena.allocateFrom(program.toString()),
-                      actions,
-                      attr,
-                      strings(arena, argv),
-                      strings(arena, environment.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList()));
+                      pid, arena.allocateFrom(program.toString()), actions, attr, strings(arena, argv), envp);
           if (rc == ENOEXEC && !argv.isEmpty()) {
             // As execvp (and so ProcessBuilder and setsid) does: a file the kernel cannot
             // execute, such as a script without a #! line, is run by /bin/sh.
             List<String> shell = new java.util.ArrayList<>(List.of("/bin/sh", program.toString()));
             shell.addAll(argv.subList(1, argv.size()));
-            rc =
-                (int)
-                    posixSpawn.invokeExact(
-                        pid,
-                        arena.allocateFrom("/bin/sh"),
-                        actions,
-                        attr,
-                        strings(arena, shell),
-                        strings(arena, environment.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList()));
+            rc = (int) posixSpawn.invokeExact(pid, arena.allocateFrom("/bin/sh"), actions, attr, strings(arena, shell), envp);
           }
           if (rc != 0) {
             throw new IOException(errorText(rc));
