@@ -56,7 +56,6 @@ final class JobExecution {
 
   private final RunJobCommand command;
   private final ProcessLauncher launcher;
-  private final ScriptWorkspace workspace;
   private final Outbox outbox;
   private final ProcessKiller killer;
   private final WorkerConfig config;
@@ -74,13 +73,11 @@ final class JobExecution {
   JobExecution(
       RunJobCommand command,
       ProcessLauncher launcher,
-      ScriptWorkspace workspace,
       Outbox outbox,
       ProcessKiller killer,
       WorkerConfig config) {
     this.command = command;
     this.launcher = launcher;
-    this.workspace = workspace;
     this.outbox = outbox;
     this.killer = killer;
     this.config = config;
@@ -114,8 +111,10 @@ final class JobExecution {
             jobId(),
             executionId(),
             handle.pid(),
-            current.ownProcessGroup(),
-            handle.info().startInstant()));
+            current.ownProcessGroup() && !current.sandbox().inBwrap(),
+            handle.info().startInstant(),
+            // bwrap and its pid 1 stand between the spawned process and the job's own.
+            current.sandbox().inBwrap() ? 2 : 0));
   }
 
   /** Runs the job to its end and queues its result. Call once, on the execution's own thread. */
@@ -220,6 +219,10 @@ final class JobExecution {
       int exitCode = started.waitFor();
       // The outcome is decided here: a stop requested after the exit doesn't change it.
       StopRequest stop = stopRequest.get();
+      if (stop == null) {
+        // No process outlives its job: what it left running goes now, and with it the pipes it held.
+        job.sandbox().killAll();
+      }
       Duration drain = stop == null ? PIPE_DRAIN : killer.gracePeriod().plus(PIPE_DRAIN_EXTRA);
       long deadline = System.nanoTime() + drain.toNanos();
       awaitPipes(stdout, stderr, deadline);
@@ -238,10 +241,10 @@ final class JobExecution {
       }
       return result;
     } catch (InterruptedException e) {
-      killer.kill(started.toHandle(), job.ownProcessGroup());
+      kill(job);
       throw e;
     } finally {
-      job.scriptDirectory().ifPresent(workspace::deleteInBackground);
+      closeInBackground(job);
     }
   }
 
@@ -342,12 +345,46 @@ final class JobExecution {
         .start(
             () -> {
               try (var _ = JobLogContext.enter(jobId(), executionId())) {
-                killer.kill(target.process().toHandle(), target.ownProcessGroup());
+                kill(target);
               } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 log.warn("interrupted while killing execution {}", executionId());
               } finally {
                 killDone.countDown();
+              }
+            });
+  }
+
+  /**
+   * Ends the job's processes: under a uid of its own through its sandbox (SIGTERM to the job's
+   * processes, SIGKILL to all that is left after the grace period); otherwise by process group.
+   */
+  private void kill(ProcessLauncher.Launched target) throws InterruptedException {
+    if (target.sandbox().uid().isPresent()) {
+      target.sandbox().terminate(killer.gracePeriod());
+      target.process().toHandle().destroyForcibly();
+    } else {
+      killer.kill(target.process().toHandle(), target.ownProcessGroup());
+      target.sandbox().killAll();
+    }
+  }
+
+  /** Removes the job's sandbox once the kill (if any) is done; the result never waits for it. */
+  private void closeInBackground(ProcessLauncher.Launched target) {
+    Thread.ofVirtual()
+        .name("close-" + executionId())
+        .start(
+            () -> {
+              try (var _ = JobLogContext.enter(jobId(), executionId())) {
+                if (killStarted.get()) {
+                  killDone.await();
+                }
+                target.sandbox().close();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                target.sandbox().close();
+              } catch (RuntimeException e) {
+                log.warn("could not clean up the sandbox of execution {}: {}", executionId(), e.toString());
               }
             });
   }

@@ -1,13 +1,16 @@
 package io.hodei.worker;
 
 import io.hodei.api.v1.RunJobCommand;
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,56 +30,53 @@ import org.slf4j.LoggerFactory;
  * than as {@code setsid}'s exit code. Without {@code setsid}, the program is started directly, in
  * the worker's process group.
  *
- * <p>The child's environment is the worker's environment minus {@value WorkerConfig#ENV_TOKEN} and the TLS PEM variables
- * (the worker's one-time token never reaches a job), plus the job's own variables. Its stdin is
- * closed at once.
+ * <p>Every job runs inside a {@link JobSandbox}: a uid, directory, cgroup and sandbox of its
+ * own, as far as the machine allows, with a clean environment (the sandbox's documented base and
+ * the job's own variables; nothing of the worker's). Its stdin carries its secrets, then ends.
+ *
+ * <p>Every spawn happens on one long-lived platform thread ({@code job-spawner}): the sandbox
+ * asks the kernel to kill it when its parent goes ({@code PR_SET_PDEATHSIG}), and for the kernel
+ * the parent is the thread that forked, so a pooled thread that ends while idle would take its
+ * jobs with it.
  *
  * <p>Thread-safe and stateless apart from its configuration.
  */
 final class ProcessLauncher {
   private static final Logger log = LoggerFactory.getLogger(ProcessLauncher.class);
+  private static final ExecutorService SPAWNER =
+      Executors.newSingleThreadExecutor(Thread.ofPlatform().name("job-spawner").daemon().factory());
 
-  private final Map<String, String> workerEnvironment;
-  private final ScriptWorkspace workspace;
+  private final JobSandbox sandbox;
   private final Optional<Path> setsid;
   private final Optional<PosixSpawner> spawner;
 
   /**
    * @param setsid the {@code setsid} program; empty: jobs run in the worker's process group
-   */
-  ProcessLauncher(
-      Map<String, String> workerEnvironment, ScriptWorkspace workspace, Optional<Path> setsid) {
-    this(workerEnvironment, workspace, setsid, Optional.empty());
-  }
-
-  /**
    * @param spawner starts jobs in a group of their own in one exec; empty: through {@link
    *     ProcessBuilder}, with {@code setsid} if given
    */
-  ProcessLauncher(
-      Map<String, String> workerEnvironment,
-      ScriptWorkspace workspace,
-      Optional<Path> setsid,
-      Optional<PosixSpawner> spawner) {
-    this.workerEnvironment = Map.copyOf(workerEnvironment);
-    this.workspace = workspace;
+  ProcessLauncher(JobSandbox sandbox, Optional<Path> setsid, Optional<PosixSpawner> spawner) {
+    this.sandbox = sandbox;
     this.setsid = setsid;
     this.spawner = spawner;
   }
 
   /** How jobs are started, for the worker's start-up line. */
   String method() {
+    String how;
     if (spawner.isPresent()) {
-      return "posix_spawn, each job in a session of its own";
+      how = "posix_spawn, each job in a session of its own";
+    } else {
+      how = setsid.isPresent() ? "ProcessBuilder with setsid" : "ProcessBuilder, in the worker's process group";
     }
-    return setsid.isPresent() ? "ProcessBuilder with setsid" : "ProcessBuilder, in the worker's process group";
+    return how + "; " + sandbox.describe();
   }
 
   /**
-   * A started job process, the script directory to delete after it, if any, and whether the
+   * A started job process, its sandbox (to close once the execution is over), and whether the
    * process leads a process group of its own (its pid being the group's id).
    */
-  record Launched(Process process, Optional<Path> scriptDirectory, boolean ownProcessGroup) {}
+  record Launched(Process process, JobSandbox.Job sandbox, boolean ownProcessGroup) {}
 
   /** The job could not be started; the message says why, in words fit for the job's result. */
   static final class LaunchFailure extends Exception {
@@ -86,8 +86,22 @@ final class ProcessLauncher {
   }
 
   Launched launch(RunJobCommand command) throws LaunchFailure {
+    JobSandbox.Job job;
+    try {
+      job = sandbox.open(command);
+    } catch (IOException | RuntimeException e) {
+      throw new LaunchFailure("could not prepare the job's sandbox: " + e.getMessage(), e);
+    }
+    try {
+      return launchIn(job, command);
+    } catch (LaunchFailure | RuntimeException e) {
+      job.close();
+      throw e;
+    }
+  }
+
+  private Launched launchIn(JobSandbox.Job job, RunJobCommand command) throws LaunchFailure {
     List<String> argv = new ArrayList<>();
-    Optional<Path> scriptDirectory = Optional.empty();
     switch (command.getCommand().getCommandTypeCase()) {
       case SHELL -> {
         var shell = command.getCommand().getShell();
@@ -105,74 +119,81 @@ final class ProcessLauncher {
         Path file;
         try {
           file =
-              workspace.writeScript(
+              job.writeScript(
                   ScriptHeader.forInterpreter(script.getInterpreter(), !script.getNoSafetyHeader())
                       .apply(script.getContent()));
         } catch (IOException e) {
           throw new LaunchFailure("could not write the script: " + e.getMessage(), e);
         }
-        scriptDirectory = Optional.of(file.getParent());
         argv.add(script.getInterpreter());
         argv.add(file.toString());
       }
       case COMMANDTYPE_NOT_SET -> throw new LaunchFailure("run_job carries no command", null);
     }
     String program = argv.getFirst();
+    Map<String, String> environment = job.environment();
+    Optional<String> workingDir =
+        command.getWorkingDir().isEmpty() ? Optional.empty() : Optional.of(command.getWorkingDir());
+    Path start = job.startDirectory(workingDir);
+    // The program is looked up here, as execvp will, so that a missing one is reported as failing
+    // to start rather than as the exit code of a helper. Inside the sandbox the system directories
+    // are the same paths; a program in the job's own directory is found there by the job.
+    Path lookupDirectory = job.inBwrap() ? job.hostWorkDirectory() : start;
+    Path executable = requireExecutable(program, environment.get("PATH"), lookupDirectory);
+    List<String> chain = job.wrap(argv, workingDir);
+    boolean wrapped = chain.size() > argv.size();
     try {
-      ProcessBuilder builder = processBuilder(command);
       if (spawner.isPresent()) {
-        Path executable = requireExecutable(program, builder).toAbsolutePath();
-        Process process = spawner.get().spawn(executable, argv, builder.environment(), directory(builder));
+        Path first = wrapped ? Path.of(chain.getFirst()) : executable.toAbsolutePath();
+        Process process = onSpawnerThread(() -> spawner.get().spawn(first, chain, environment, start));
         feedStdin(process, command);
-        return new Launched(process, scriptDirectory, true);
+        return new Launched(process, job, true);
       }
+      List<String> jdkChain = new ArrayList<>(chain);
       if (setsid.isPresent()) {
-        requireExecutable(program, builder);
-        argv.addFirst(setsid.get().toString());
+        jdkChain.addFirst(setsid.get().toString());
       }
-      Process process = builder.command(argv).start();
+      ProcessBuilder builder = new ProcessBuilder(jdkChain).directory(start.toFile());
+      builder.environment().clear();
+      builder.environment().putAll(environment);
+      Process process = onSpawnerThread(builder::start);
       feedStdin(process, command);
-      return new Launched(process, scriptDirectory, setsid.isPresent());
-    } catch (LaunchFailure e) {
-      scriptDirectory.ifPresent(workspace::deleteInBackground);
-      throw e;
+      return new Launched(process, job, setsid.isPresent());
     } catch (IOException | IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
-      scriptDirectory.ifPresent(workspace::deleteInBackground);
       throw new LaunchFailure("cannot start '" + program + "': " + e.getMessage(), e);
     }
   }
 
-  private ProcessBuilder processBuilder(RunJobCommand command) {
-    ProcessBuilder builder = new ProcessBuilder();
-    Map<String, String> env = builder.environment();
-    env.clear();
-    env.putAll(workerEnvironment);
-    env.remove(WorkerConfig.ENV_TOKEN);
-    // The worker's private key is its identity; a job must not be able to impersonate it.
-    env.remove(WorkerTls.ENV_KEY);
-    env.remove(WorkerTls.ENV_CERT);
-    env.remove(WorkerTls.ENV_CA);
-    env.putAll(command.getEnvMap());
-    if (!command.getWorkingDir().isEmpty()) {
-      builder.directory(new File(command.getWorkingDir()));
-    }
-    return builder;
+  private interface Spawn {
+    Process start() throws IOException;
   }
 
-  private static Path directory(ProcessBuilder builder) {
-    return builder.directory() == null ? null : builder.directory().toPath();
+  private static Process onSpawnerThread(Spawn spawn) throws IOException {
+    Future<Process> started = SPAWNER.submit(spawn::start);
+    try {
+      return started.get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      if (e.getCause() instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      // The spawn goes on; whatever it starts is ended when the sandbox is closed.
+      throw new IllegalStateException("interrupted while starting the job", e);
+    }
   }
 
   /**
    * The program's path, looked up as {@code execvp} would (with the job's {@code PATH} and
    * working directory); fails if there is none.
    */
-  private static Path requireExecutable(String program, ProcessBuilder builder)
+  private static Path requireExecutable(String program, String path, Path workingDirectory)
       throws LaunchFailure {
-    Path workingDirectory =
-        builder.directory() == null ? Path.of("").toAbsolutePath() : builder.directory().toPath();
-    Executables.Resolution resolution =
-        Executables.resolve(program, builder.environment().get("PATH"), workingDirectory);
+    Executables.Resolution resolution = Executables.resolve(program, path, workingDirectory);
     if (resolution.executable().isEmpty()) {
       throw new LaunchFailure(
           "cannot start '" + program + "': " + resolution.problem(), null);

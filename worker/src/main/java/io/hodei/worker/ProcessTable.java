@@ -105,6 +105,28 @@ final class ProcessTable {
     return members;
   }
 
+  /**
+   * The descendants of {@code root} below its first {@code skip} generations, with their own
+   * descendants: the job's processes under the sandbox's helpers ({@code bwrap} and its pid 1).
+   */
+  Totals treeBelow(long root, int skip) {
+    if (skip == 0) {
+      return tree(root);
+    }
+    List<Proc> all = descendants(root);
+    Map<Long, Integer> depth = new HashMap<>();
+    depth.put(root, 0);
+    List<Proc> below = new ArrayList<>();
+    for (Proc p : all) { // breadth-first: a parent comes before its children
+      int d = p.pid() == root ? 0 : depth.getOrDefault(p.parent(), -1) + 1;
+      depth.put(p.pid(), d);
+      if (d >= skip) {
+        below.add(p);
+      }
+    }
+    return totals(below);
+  }
+
   private List<Proc> descendants(long root) {
     if (!processes.containsKey(root)) {
       return List.of();

@@ -65,13 +65,20 @@ final class UsageSampler implements AutoCloseable {
    * A running job's process: its pid, and whether that pid is also its process group's id.
    *
    * @param startedAt when the process started, if the system says
+   * @param sandboxHelpers how many generations below {@code pid} are the sandbox's own processes
+   *     rather than the job's (its usage is that of the processes below them)
    */
   record JobProcess(
       String jobId,
       String executionId,
       long pid,
       boolean ownProcessGroup,
-      Optional<Instant> startedAt) {}
+      Optional<Instant> startedAt,
+      int sandboxHelpers) {
+    JobProcess(String jobId, String executionId, long pid, boolean ownProcessGroup, Optional<Instant> startedAt) {
+      this(jobId, executionId, pid, ownProcessGroup, startedAt, 0);
+    }
+  }
 
   /** One sample, as heartbeats carry it. Immutable. */
   record Snapshot(ResourceUsage usage, HostUsage host, List<JobUsage> jobs) {
@@ -252,7 +259,7 @@ final class UsageSampler implements AutoCloseable {
     Map<String, Long> jobTicks = new HashMap<>();
     for (JobProcess job : running) {
       ProcessTable.Totals totals =
-          job.ownProcessGroup() ? table.group(job.pid()) : table.tree(job.pid());
+          job.ownProcessGroup() ? table.group(job.pid()) : table.treeBelow(job.pid(), job.sandboxHelpers());
       if (totals.processes() == 0) {
         continue; // ended since it was listed
       }

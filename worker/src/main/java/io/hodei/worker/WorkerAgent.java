@@ -88,6 +88,7 @@ public final class WorkerAgent {
 
   private final WorkerConfig config;
   private final ScriptWorkspace workspace;
+  private final JobSandbox sandbox;
   private final ProcessLauncher launcher;
   private final ProcessKiller killer;
   private final Outbox outbox;
@@ -167,7 +168,11 @@ public final class WorkerAgent {
     }
     // A job in a group of its own is only worth it when the group can be signalled (kill).
     Optional<PosixSpawner> spawner = kill.isPresent() ? spawner(workerEnvironment) : Optional.empty();
-    this.launcher = new ProcessLauncher(workerEnvironment, workspace, setsid, spawner);
+    this.sandbox = JobSandbox.detect(workerEnvironment, config.tempRoot());
+    this.launcher = new ProcessLauncher(sandbox, setsid, spawner);
+    if (!sandbox.degraded().isEmpty()) {
+      log.warn("job isolation is degraded: {}", String.join("; ", sandbox.degraded()));
+    }
     log.info("jobs start through {}", launcher.method());
     this.killer = new ProcessKiller(kill, config.killGracePeriod());
     this.outbox = new Outbox(config.outboxCapacity());
@@ -269,7 +274,7 @@ public final class WorkerAgent {
           Thread.ofVirtual().name("reject-" + executionId).start(() -> reportRejected(command));
           return;
         }
-        job = new JobExecution(command, launcher, workspace, outbox, killer, config);
+        job = new JobExecution(command, launcher, outbox, killer, config);
         running.put(executionId, job);
       }
       log.info("run_job received (attempt {})", command.getAttempt());
@@ -405,6 +410,7 @@ public final class WorkerAgent {
                             .setCpuCores(host.cpuCores())
                             .setMemoryBytes(host.memoryBytes()))
                     .addAllCapabilities(CAPABILITIES)
+                    .addAllIsolationDegraded(sandbox.degraded())
                     .putAllLabels(config.labels()))
             .build();
     Backoff backoff = newBackoff();

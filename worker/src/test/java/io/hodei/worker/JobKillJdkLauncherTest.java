@@ -6,6 +6,6 @@ import java.util.Map;
 class JobKillJdkLauncherTest extends JobKillTest {
   @Override
   Map<String, String> launcherEnvironment() {
-    return Map.of(WorkerAgent.ENV_PROCESS_LAUNCHER, "jdk");
+    return Map.of(WorkerAgent.ENV_PROCESS_LAUNCHER, "jdk", JobSandbox.ENV_ISOLATION, "off");
   }
 }

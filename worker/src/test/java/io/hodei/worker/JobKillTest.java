@@ -29,6 +29,15 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class JobKillTest extends AgentTestSupport {
 
+  /**
+   * These cases check the kill without a sandbox, as on a machine where the worker cannot give
+   * jobs uids of their own (the sandboxed kill: {@link JobIsolationTest}).
+   */
+  @Override
+  Map<String, String> launcherEnvironment() {
+    return Map.of(JobSandbox.ENV_ISOLATION, "off");
+  }
+
   @Test
   void aJobLeadsAProcessGroupAndSessionOfItsOwn() {
     startAttachedWorker(config());

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
@@ -29,6 +30,12 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 40, unit = TimeUnit.SECONDS)
 class LogDeliveryTest extends AgentTestSupport {
+
+  /** The jobs here wait for a file of the test's: without a sandbox, so that they can see it. */
+  @Override
+  Map<String, String> launcherEnvironment() {
+    return Map.of(JobSandbox.ENV_ISOLATION, "off");
+  }
 
   @Test
   void whatTheServerDidNotAcknowledgeIsSentAgainOnTheNextStreamLogsBeforeTheResult()

@@ -181,10 +181,11 @@ class WorkerAgentTest extends AgentTestSupport {
     assertThat(awaitResult("e-private").getExitCode()).isZero();
     List<String> out = server.stdout("e-private");
     assertThat(out).hasSize(3);
-    assertThat(out.subList(0, 2)).containsExactly("700", "700");
-    Path script = Path.of(out.get(2));
-    assertThat(script).startsWithRaw(config().tempRoot());
-    await().untilAsserted(() -> assertThat(script.getParent()).doesNotExist());
+    // Read-only to the job's own uid, in the job's own directory, which the sandbox shows as /job.
+    assertThat(out.subList(0, 2)).containsExactly("400", "700");
+    assertThat(out.get(2)).isEqualTo("/job/script");
+    Path jobs = Path.of(config().tempRoot() + "-jobs");
+    await().untilAsserted(() -> assertThat(jobs).isEmptyDirectory());
   }
 
   @Test
@@ -241,7 +242,7 @@ class WorkerAgentTest extends AgentTestSupport {
                           assertThat(h.getStatus()).isEqualTo(WorkerStatus.WORKER_STATUS_BUSY);
                           assertThat(h.getRunningExecutionIdsList()).containsExactly("e-cancel");
                         }));
-    List<ProcessHandle> sleeps = sleepingDescendants("31");
+    List<ProcessHandle> sleeps = await().until(() -> sleepingDescendants("31"), found -> !found.isEmpty());
     assertThat(sleeps).hasSize(1);
 
     server.cancelJob("e-cancel");
@@ -389,7 +390,7 @@ class WorkerAgentTest extends AgentTestSupport {
     startAttachedWorker(config());
     server.runJob(Jobs.shell("e-long", "sleep", "32"));
     await().untilAsserted(() -> assertThat(server.starts("e-long")).hasSize(1));
-    List<ProcessHandle> sleeps = sleepingDescendants("32");
+    List<ProcessHandle> sleeps = await().until(() -> sleepingDescendants("32"), found -> !found.isEmpty());
 
     agent.shutdown();
 

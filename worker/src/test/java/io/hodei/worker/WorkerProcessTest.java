@@ -40,7 +40,9 @@ class WorkerProcessTest {
       server.runJob(Jobs.shell("e-sigterm", "sleep", "33"));
       await().atMost(Duration.ofSeconds(10)).until(() -> !server.starts("e-sigterm").isEmpty());
       List<ProcessHandle> jobProcesses =
-          worker.descendants().filter(p -> WorkerAgentTest.hasArguments(p, "33")).toList();
+          await().until(
+              () -> worker.descendants().filter(p -> WorkerAgentTest.hasArguments(p, "33")).toList(),
+              found -> !found.isEmpty());
       assertThat(jobProcesses).hasSize(1);
 
       worker.destroy(); // SIGTERM

@@ -86,7 +86,8 @@ public final class ApiMapper {
                 job.spec().logPolicy() == io.hodei.core.job.LogPolicy.DROP
                     ? io.hodei.api.v1.LogPolicy.LOG_POLICY_DROP
                     : io.hodei.api.v1.LogPolicy.LOG_POLICY_LOSSLESS)
-            .setWorkingDir(job.spec().workingDir().orElse(""));
+            .setWorkingDir(job.spec().workingDir().orElse(""))
+            .setResources(WireMapping.toWire(job.spec().resources()));
     job.spec().timeout().ifPresent(t -> b.setTimeout(toWire(t)));
     return ServerMessage.newBuilder().setRunJob(b).build();
   }
