@@ -69,7 +69,8 @@ class DevModeAdminTokenIT {
       assertThat(tokens.exitCode()).as(tokens.stderr()).isZero();
       assertThat(tokens.stdout()).contains("dev-admin-");
     }
-    assertThat(Files.readString(Path.of("target", "server-process.log")))
+    // The server process runs on the test class path, whose logback-test.xml logs to this file.
+    assertThat(Files.readString(Path.of("target", "hodei-cli-it.log")))
         .contains(data + " was mode 0755")
         .contains(data.resolve("hodei.db") + " was mode 0644");
   }
