@@ -32,12 +32,22 @@ final class ControlPlaneProcess implements AutoCloseable {
   private final ManagedChannel channel;
   private final String address;
 
-  private ControlPlaneProcess(Process process, Path log, String address) {
+  private ControlPlaneProcess(Process process, Path log, String address, java.util.Optional<String> adminToken) {
     this.process = process;
     this.log = log;
     this.address = address;
-    this.channel =
-        NettyChannelBuilder.forTarget(address).usePlaintext().maxInboundMessageSize(64 * 1024 * 1024).build();
+    var builder = NettyChannelBuilder.forTarget(address).usePlaintext().maxInboundMessageSize(64 * 1024 * 1024);
+    // The benchmarks read queue status and workers: admin calls, which in hodei dev need the
+    // admin token it keeps in its data directory (anonymous local callers are only users).
+    adminToken.ifPresent(
+        token -> {
+          var headers = new io.grpc.Metadata();
+          headers.put(
+              io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+              "Bearer " + token);
+          builder.intercept(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers));
+        });
+    this.channel = builder.build();
   }
 
   /**
@@ -75,7 +85,12 @@ final class ControlPlaneProcess implements AutoCloseable {
       }
       Matcher ready = READY.matcher(Files.exists(log) ? Files.readString(log) : "");
       if (ready.find()) {
-        return new ControlPlaneProcess(process, log, ready.group(1));
+        Path tokenFile = dir.resolve("data").resolve("admin.token");
+        var adminToken =
+            Files.exists(tokenFile)
+                ? java.util.Optional.of(Files.readString(tokenFile).strip())
+                : java.util.Optional.<String>empty();
+        return new ControlPlaneProcess(process, log, ready.group(1), adminToken);
       }
       Thread.sleep(50);
     }

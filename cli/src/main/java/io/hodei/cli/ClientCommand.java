@@ -23,7 +23,7 @@ abstract class ClientCommand implements Callable<Integer>, ServerOptions.HasServ
 
   @Override
   public final Integer call() {
-    ManagedChannel channel = token.attachTo(server.channel());
+    ManagedChannel channel = token.attachTo(server.channel(), server.address());
     try {
       PrintWriter out = spec.commandLine().getOut();
       int code = run(channel, out);

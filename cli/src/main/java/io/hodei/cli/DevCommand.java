@@ -146,11 +146,21 @@ class DevCommand implements Callable<Integer> {
 
   /**
    * The role of a caller from loopback with no certificate and no token. Zero-config dev mode
-   * (plaintext, loopback only) makes it admin, which is how the first tokens get issued; with TLS
-   * every caller has a certificate and nobody is let in without one.
+   * (plaintext, loopback only) makes it a user, so {@code hodei run} works without flags; it is
+   * never admin, because jobs on local workers call from loopback too. Admin calls need the token
+   * of {@link #issuesAdminToken}. With TLS every caller has a certificate and nobody is let in
+   * without one.
    */
   io.hodei.core.auth.Role anonymousRole() {
-    return tlsDir == null ? io.hodei.core.auth.Role.ADMIN : io.hodei.core.auth.Role.NONE;
+    return tlsDir == null ? io.hodei.core.auth.Role.USER : io.hodei.core.auth.Role.NONE;
+  }
+
+  /**
+   * Whether this command keeps an admin token in {@code DATA/admin.token} ({@link DevAdminToken}):
+   * dev mode without TLS, where it is the only admin credential. With TLS, {@code admin.crt} is.
+   */
+  boolean issuesAdminToken() {
+    return tlsDir == null;
   }
 
   /** Interface to listen on: loopback only for dev. */
@@ -159,7 +169,14 @@ class DevCommand implements Callable<Integer> {
   }
 
   private ServerConfig withTransport(ServerConfig config) {
-    return tlsDir == null ? config : config.withTls(io.hodei.server.ServerTls.in(tlsDir.toAbsolutePath().normalize()));
+    if (tlsDir == null) {
+      return config;
+    }
+    Path dir = tlsDir.toAbsolutePath().normalize();
+    if (java.nio.file.Files.isDirectory(dir)) {
+      io.hodei.security.PemFiles.restrictKeys(dir);
+    }
+    return config.withTls(io.hodei.server.ServerTls.in(dir));
   }
 
   /** Checks before starting; {@code hodei server} refuses plaintext unless asked for it. */
@@ -198,8 +215,8 @@ class DevCommand implements Callable<Integer> {
               withTransport(ServerConfig.defaults())
                   .withPort(resolvedPort)
                   // Zero-config developer mode: plaintext, anonymous callers from loopback are
-                  // admins (how the first tokens get issued). With TLS every caller has a
-                  // certificate, and nobody is let in without one.
+                  // users; admins present the token in DATA/admin.token. With TLS every caller
+                  // has a certificate, and nobody is let in without one.
                   .withAnonymousRole(anonymousRole())
                   .withStrategy(
                       io.hodei.core.scheduling.Strategy.parse(resolvedStrategy)
@@ -222,6 +239,15 @@ class DevCommand implements Callable<Integer> {
     } catch (RuntimeException e) {
       throw new HodeiCli.UserError(e.getMessage(), HodeiCli.EX_UNAVAILABLE);
     }
+    Path adminToken = null;
+    if (issuesAdminToken()) {
+      try {
+        adminToken = DevAdminToken.ensure(data, plane.tokens());
+      } catch (RuntimeException e) {
+        plane.close();
+        throw new HodeiCli.UserError("cannot keep the admin token in " + data + ": " + e.getMessage(), HodeiCli.EX_UNAVAILABLE);
+      }
+    }
     var stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
@@ -241,6 +267,21 @@ class DevCommand implements Callable<Integer> {
         // The shutdown hook closes the control plane on the way out.
         throw new HodeiCli.UserError(e.getMessage(), HodeiCli.EX_UNAVAILABLE);
       }
+    }
+    if (adminToken != null) {
+      boolean pickedUpHere =
+          Path.of("").toAbsolutePath().relativize(adminToken).equals(DevAdminToken.DEFAULT_FILE);
+      System.out.println(
+          commandName()
+              + ": admin token in "
+              + adminToken
+              + " (owner-only; local callers without it are users). Client commands use it "
+              + (pickedUpHere
+                  ? "when run from this directory"
+                  : "with " + DevAdminToken.ENV_FILE + "=" + adminToken)
+              + ", or pass --token \"$(cat "
+              + adminToken
+              + ")\"");
     }
     System.out.println(
         commandName()

@@ -22,13 +22,19 @@ import java.util.Map;
 /** The control plane on its embedded store (SQLite in {@code dataDir}) with the given worker pools. */
 final class EmbeddedControlPlane implements AutoCloseable {
   private final Database database;
+  private final io.hodei.core.Storage stores;
   private final HodeiServer server;
   private final List<WorkerProvider> providers;
   private final List<String> descriptions;
 
   private EmbeddedControlPlane(
-      Database database, HodeiServer server, List<WorkerProvider> providers, List<String> descriptions) {
+      Database database,
+      io.hodei.core.Storage stores,
+      HodeiServer server,
+      List<WorkerProvider> providers,
+      List<String> descriptions) {
     this.database = database;
+    this.stores = stores;
     this.server = server;
     this.providers = List.copyOf(providers);
     this.descriptions = List.copyOf(descriptions);
@@ -60,6 +66,11 @@ final class EmbeddedControlPlane implements AutoCloseable {
     }
   }
 
+  /**
+   * A test fixture: one local pool, and anonymous local callers are admins. {@code hodei dev} does
+   * not do that (its anonymous callers are users, and admins need {@link DevAdminToken}); tests of
+   * other things use this to make admin calls without a token.
+   */
   static EmbeddedControlPlane start(Path dataDir, int port, PoolPolicy policy) {
     return start(
         dataDir,
@@ -130,7 +141,7 @@ final class EmbeddedControlPlane implements AutoCloseable {
         }
       }
       var server = new HodeiServer(config, stores, pools, Clock.systemUTC()).start();
-      return new EmbeddedControlPlane(database, server, providers, descriptions);
+      return new EmbeddedControlPlane(database, stores, server, providers, descriptions);
     } catch (RuntimeException e) {
       closeProviders(providers);
       database.close();
@@ -157,6 +168,11 @@ final class EmbeddedControlPlane implements AutoCloseable {
 
   String address() {
     return server.address();
+  }
+
+  /** The API tokens of this control plane's store, for the admin credential of dev mode. */
+  io.hodei.core.auth.TokenService tokens() {
+    return new io.hodei.core.auth.TokenService(stores.tokens(), Clock.systemUTC());
   }
 
   /** Serves Prometheus metrics at {@code http://host:port/metrics}; returns the port. */

@@ -43,6 +43,12 @@ final class ServerCommand extends DevCommand {
     return io.hodei.core.auth.Role.NONE;
   }
 
+  /** A networked server keeps no token file: its admins use certificates or issued tokens. */
+  @Override
+  boolean issuesAdminToken() {
+    return false;
+  }
+
   @Override
   String bindHost() {
     return bind;

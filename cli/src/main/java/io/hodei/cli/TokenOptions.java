@@ -9,6 +9,7 @@ import io.grpc.ForwardingClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
+import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Option;
@@ -22,20 +23,50 @@ final class TokenOptions {
   @Option(
       names = "--token",
       paramLabel = "TOKEN",
-      description = "API token (default: env " + ENV + "; none: anonymous).")
+      description =
+          "API token (default: env " + ENV + "; for a server on loopback, the admin token of hodei dev in env "
+              + DevAdminToken.ENV_FILE + " or .hodei/data/admin.token if readable; none: anonymous).")
   String token;
 
-  Optional<String> token() {
+  /**
+   * The token to send: {@code --token}, else {@code HODEI_API_TOKEN}, else, only for a server on
+   * a loopback address, the admin token {@code hodei dev} keeps ({@link DevAdminToken}) if this
+   * OS user can read it. It is never sent to another host.
+   */
+  Optional<String> token(String serverAddress) {
     if (token != null && !token.isBlank()) {
       return Optional.of(token.trim());
     }
     String env = System.getenv(ENV);
-    return env != null && !env.isBlank() ? Optional.of(env.trim()) : Optional.empty();
+    if (env != null && !env.isBlank()) {
+      return Optional.of(env.trim());
+    }
+    if (!isLoopback(serverAddress)) {
+      return Optional.empty();
+    }
+    String file = System.getenv(DevAdminToken.ENV_FILE);
+    return DevAdminToken.read(
+        file != null && !file.isBlank() ? Path.of(file.strip()) : DevAdminToken.DEFAULT_FILE);
   }
 
   /** {@code channel}, sending the token on every call if one is given; closing it closes both. */
-  ManagedChannel attachTo(ManagedChannel channel) {
-    return token().<ManagedChannel>map(t -> new BearerChannel(channel, t)).orElse(channel);
+  ManagedChannel attachTo(ManagedChannel channel, String serverAddress) {
+    return token(serverAddress).<ManagedChannel>map(t -> new BearerChannel(channel, t)).orElse(channel);
+  }
+
+  /** Whether {@code host:port} names this machine: localhost, 127.0.0.0/8 or [::1]. */
+  static boolean isLoopback(String address) {
+    String host = address;
+    if (host.startsWith("dns:///")) {
+      host = host.substring("dns:///".length());
+    }
+    if (host.startsWith("[")) {
+      int end = host.indexOf(']');
+      host = end > 0 ? host.substring(1, end) : host;
+    } else if (host.indexOf(':') == host.lastIndexOf(':') && host.indexOf(':') > 0) {
+      host = host.substring(0, host.indexOf(':'));
+    }
+    return host.equals("localhost") || host.equals("::1") || host.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
   }
 
   static ClientInterceptor bearer(String token) {

@@ -23,6 +23,8 @@ final class ServerProcess implements AutoCloseable {
   final int port;
   final List<String> extraArgs;
   private Process process;
+  /** Every line the server printed on stdout so far. */
+  final List<String> output = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   ServerProcess(Path dataDir, List<String> extraArgs) throws IOException {
     this.dataDir = dataDir;
@@ -59,6 +61,7 @@ final class ServerProcess implements AutoCloseable {
                   new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = reader.readLine()) != null) {
+                  output.add(line);
                   if (line.contains("ready on")) {
                     ready.complete(line);
                   }

@@ -13,19 +13,28 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code hodei tokens} and {@code hodei audit} against the embedded control plane as {@code hodei
- * dev} runs it (local callers without credentials are admins), with real worker processes.
+ * dev} runs it (local callers without credentials are users; the admin presents the token dev
+ * keeps in its data directory), with real worker processes.
  */
 class TokensCliIT {
   @TempDir static Path dir;
   static EmbeddedControlPlane plane;
+  static String admin;
 
   @BeforeAll
-  static void start() {
+  static void start() throws Exception {
     plane =
         EmbeddedControlPlane.start(
             dir.resolve("data"),
-            0,
-            new PoolPolicy(2, Duration.ofMinutes(1), Duration.ofSeconds(60)));
+            io.hodei.server.ServerConfig.defaults()
+                .withPort(0)
+                .withAnonymousRole(io.hodei.core.auth.Role.USER),
+            java.util.List.of(
+                new EmbeddedControlPlane.PoolSpec.Local(
+                    "local", new PoolPolicy(2, Duration.ofMinutes(1), Duration.ofSeconds(60)), java.util.Map.of())),
+            java.util.Map.of());
+    admin =
+        java.nio.file.Files.readString(DevAdminToken.ensure(dir.resolve("data"), plane.tokens())).strip();
   }
 
   @AfterAll
@@ -41,6 +50,8 @@ class TokensCliIT {
             "create",
             "--server",
             plane.address(),
+            "--token",
+            admin,
             "--role",
             "user",
             "--name",
@@ -61,23 +72,28 @@ class TokensCliIT {
     assertThat(deniedAdmin.exitCode()).isEqualTo(HodeiCli.EX_NOPERM);
     assertThat(deniedAdmin.stderr()).contains("PERMISSION_DENIED");
 
-    var tokens = hodei("tokens", "list", "--server", plane.address());
+    var anonymousList = hodei("tokens", "list", "--server", plane.address());
+    assertThat(anonymousList.exitCode()).isEqualTo(HodeiCli.EX_NOPERM);
+    assertThat(anonymousList.stderr()).contains("PERMISSION_DENIED");
+
+    var tokens = hodei("tokens", "list", "--server", plane.address(), "--token", admin);
     assertThat(tokens.stdout()).contains("ci").contains("active").doesNotContain(token);
-    assertThat(hodei("tokens", "revoke", "--server", plane.address(), "ci").exitCode()).isZero();
+    assertThat(hodei("tokens", "revoke", "--server", plane.address(), "--token", admin, "ci").exitCode()).isZero();
 
     var revoked = hodei("jobs", "list", "--server", plane.address(), "--token", token);
     assertThat(revoked.exitCode()).isEqualTo(HodeiCli.EX_NOPERM);
     assertThat(revoked.stderr()).contains("UNAUTHENTICATED").contains("revoked");
 
-    var audit = hodei("audit", "--server", plane.address(), "--since", "1h", "-o", "json");
+    var audit = hodei("audit", "--server", plane.address(), "--token", admin, "--since", "1h", "-o", "json");
     assertThat(audit.exitCode()).as(audit.stderr()).isZero();
     assertThat(audit.stdout())
         .contains("TOKEN_CREATED")
         .contains("TOKEN_REVOKED")
         .contains("WORKER_REGISTERED")
         .contains("AUTHENTICATION_FAILED")
-        .doesNotContain(token);
-    var onlyRevocations = hodei("audit", "--server", plane.address(), "--kind", "token_revoked");
+        .doesNotContain(token)
+        .doesNotContain(admin);
+    var onlyRevocations = hodei("audit", "--server", plane.address(), "--token", admin, "--kind", "token_revoked");
     assertThat(onlyRevocations.stdout()).contains("token_revoked").doesNotContain("token_created");
   }
 }

@@ -7,8 +7,8 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
+import io.hodei.core.error.UnavailableException;
+import io.hodei.core.files.FileModes;
 import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
@@ -50,29 +50,37 @@ public final class PemFiles {
     return text.toString();
   }
 
-  /** Creates {@code dir} (0700) if it does not exist. */
+  /** Creates {@code dir} (0700) if it does not exist, else makes it at most 0700 ({@link FileModes}). */
   public static void createPrivateDirectory(Path dir) {
     try {
-      if (!Files.isDirectory(dir)) {
-        Files.createDirectories(dir);
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-      }
-    } catch (IOException e) {
-      throw new PkiException("cannot create " + dir + ": " + e.getMessage(), e);
+      FileModes.privateDirectory(dir);
+    } catch (UnavailableException e) {
+      throw new PkiException(e.getMessage(), e);
     }
   }
 
   /** Writes {@code text} to {@code file} with mode 0600, replacing it atomically. */
   public static void writePrivate(Path file, String text) {
-    Path temp = file.resolveSibling("." + file.getFileName() + ".tmp");
     try {
-      Files.deleteIfExists(temp);
-      Files.createFile(
-          temp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      Files.writeString(temp, text, StandardCharsets.US_ASCII);
-      Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      throw new PkiException("cannot write " + file + ": " + e.getMessage(), e);
+      FileModes.writePrivate(file, text.getBytes(StandardCharsets.US_ASCII));
+    } catch (UnavailableException e) {
+      throw new PkiException(e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Makes every private key ({@code *.key}) in {@code dir} at most 0600, with a warning for each
+   * that was wider: checked at every start of a server that serves from {@code dir}.
+   */
+  public static void restrictKeys(Path dir) {
+    try (var files = Files.list(dir)) {
+      for (Path key : files.filter(f -> f.getFileName().toString().endsWith(".key")).toList()) {
+        FileModes.restrictFile(key);
+      }
+    } catch (java.io.IOException e) {
+      throw new PkiException("cannot list " + dir + ": " + e.getMessage(), e);
+    } catch (UnavailableException e) {
+      throw new PkiException(e.getMessage(), e);
     }
   }
 

@@ -249,7 +249,7 @@ class AuthIT {
   }
 
   @Test
-  void repeatedFailedRegistrationsFromOneAddressAreThrottledWithARetryHint() {
+  void repeatedFailedRegistrationsForOneWorkerIdAreThrottledWithARetryHint() {
     var workers =
         WorkerAgentServiceGrpc.newBlockingStub(plane.channel)
             .withDeadlineAfter(10, TimeUnit.SECONDS);
@@ -267,7 +267,7 @@ class AuthIT {
     assertThat(throttled.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
     assertThat(throttled.getStatus().getDescription()).contains("retry in");
     assertThat(throttled.getTrailers().get(GrpcErrors.RETRY_AFTER)).isNotNull();
-    // Even a good OTP waits out the throttle: the limit is on the address, not the token.
+    // Even a good OTP for that id waits out the throttle: the limit is on the id, not the token.
     var otp =
         new OtpService(plane.stores.otps(), Clock.systemUTC(), Duration.ofMinutes(5))
             .issue(new WorkerId("w-x"));

@@ -3,8 +3,7 @@ package io.hodei.store;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.hodei.core.error.UnavailableException;
-import java.io.IOException;
-import java.nio.file.Files;
+import io.hodei.core.files.FileModes;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
@@ -48,7 +47,8 @@ public final class Database implements AutoCloseable {
 
   /**
    * Opens (creating if needed) the SQLite database {@code dataDir/hodei.db}, creating {@code
-   * dataDir} too. Every pooled connection runs in WAL mode with {@code synchronous=NORMAL}, a 5 s
+   * dataDir} too. The directory is made owner-only (at most 0700) and the database and its {@code
+   * -wal}/{@code -shm} files at most 0600, at creation and at every open ({@link FileModes}). Every pooled connection runs in WAL mode with {@code synchronous=NORMAL}, a 5 s
    * {@code busy_timeout}, foreign keys enforced, and write transactions begun {@code IMMEDIATE} so
    * that a transaction never has to upgrade a read lock to a write lock.
    *
@@ -56,11 +56,10 @@ public final class Database implements AutoCloseable {
    */
   public static Database sqlite(Path dataDir) {
     Path dir = dataDir.toAbsolutePath();
-    try {
-      Files.createDirectories(dir);
-    } catch (IOException e) {
-      throw new UnavailableException("cannot create the data directory " + dir, e);
-    }
+    Path file = dir.resolve(SQLITE_FILE_NAME);
+    FileModes.privateDirectory(dir);
+    // Created 0600 before SQLite opens it, else SQLite would create it with the umask (0644).
+    FileModes.createPrivateFile(file);
     SQLiteConfig config = new SQLiteConfig();
     config.setJournalMode(SQLiteConfig.JournalMode.WAL);
     config.setSynchronous(SQLiteConfig.SynchronousMode.NORMAL);
@@ -74,7 +73,12 @@ public final class Database implements AutoCloseable {
     hikari.setPoolName("hodei-sqlite");
     hikari.setDataSource(sqlite);
     hikari.setMaximumPoolSize(SQLITE_POOL_SIZE);
-    return open(hikari, Dialect.SQLITE, dir.resolve(SQLITE_FILE_NAME).toString());
+    Database database = open(hikari, Dialect.SQLITE, file.toString());
+    // SQLite creates -wal and -shm with the database file's mode (so 0600); checked all the same,
+    // for files left by an older version or another tool.
+    FileModes.restrictFile(dir.resolve(SQLITE_FILE_NAME + "-wal"));
+    FileModes.restrictFile(dir.resolve(SQLITE_FILE_NAME + "-shm"));
+    return database;
   }
 
   /**

@@ -11,9 +11,10 @@ import java.util.Optional;
 /**
  * {@link OtpStore} on the {@code otp_tokens} table, keyed by the token's hash.
  *
- * <p>Thread-safe. {@link #consume} is one transaction whose conditional update ({@code ... WHERE
- * consumed_at IS NULL}) lets exactly one of any number of concurrent callers mark the token, so at
- * most one of them is told the token was unconsumed. Timestamps are kept to the millisecond.
+ * <p>Thread-safe. {@link #consume} is one conditional update ({@code ... WHERE worker_id = ? AND
+ * consumed_at IS NULL AND expires_at > ?}): it marks the token only when every condition holds,
+ * and of any number of concurrent callers exactly one sees a row changed. A failed check changes
+ * nothing. Timestamps are kept to the millisecond.
  */
 public final class JdbcOtpStore implements OtpStore {
   private final Jdbc jdbc;
@@ -45,19 +46,10 @@ public final class JdbcOtpStore implements OtpStore {
   }
 
   @Override
-  public Optional<OtpToken> consume(String tokenHash, Instant now) {
-    return jdbc.write(
-        "consume a registration token",
+  public Optional<OtpToken> find(String tokenHash) {
+    return jdbc.read(
+        "find a registration token",
         c -> {
-          int consumedNow;
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "UPDATE otp_tokens SET consumed_at = ?"
-                      + " WHERE token_hash = ? AND consumed_at IS NULL")) {
-            ps.setLong(1, Jdbc.millis(now));
-            ps.setString(2, tokenHash);
-            consumedNow = ps.executeUpdate();
-          }
           try (PreparedStatement ps =
               c.prepareStatement(
                   "SELECT worker_id, expires_at, consumed_at FROM otp_tokens"
@@ -72,10 +64,57 @@ public final class JdbcOtpStore implements OtpStore {
                       tokenHash,
                       new WorkerId(rs.getString("worker_id")),
                       Jdbc.instant(rs, "expires_at"),
-                      // As it was before this call: unconsumed if this call consumed it.
-                      consumedNow > 0
-                          ? Optional.empty()
-                          : Jdbc.optionalInstant(rs, "consumed_at")));
+                      Jdbc.optionalInstant(rs, "consumed_at")));
+            }
+          }
+        });
+  }
+
+  @Override
+  public boolean consume(String tokenHash, WorkerId worker, Instant now) {
+    return jdbc.write(
+        "consume a registration token",
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "UPDATE otp_tokens SET consumed_at = ?"
+                      + " WHERE token_hash = ? AND worker_id = ? AND consumed_at IS NULL"
+                      + " AND expires_at > ?")) {
+            ps.setLong(1, Jdbc.millis(now));
+            ps.setString(2, tokenHash);
+            ps.setString(3, worker.value());
+            ps.setLong(4, Jdbc.millis(now));
+            return ps.executeUpdate() > 0;
+          }
+        });
+  }
+
+  @Override
+  public int revoke(WorkerId worker) {
+    return jdbc.write(
+        "revoke the registration tokens of a worker",
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement("DELETE FROM otp_tokens WHERE worker_id = ?")) {
+            ps.setString(1, worker.value());
+            return ps.executeUpdate();
+          }
+        });
+  }
+
+  @Override
+  public boolean hasOutstanding(WorkerId worker, Instant now) {
+    return jdbc.read(
+        "look for an outstanding registration token",
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT 1 FROM otp_tokens WHERE worker_id = ? AND consumed_at IS NULL"
+                      + " AND expires_at > ?")) {
+            ps.setString(1, worker.value());
+            ps.setLong(2, Jdbc.millis(now));
+            try (ResultSet rs = ps.executeQuery()) {
+              return rs.next();
             }
           }
         });

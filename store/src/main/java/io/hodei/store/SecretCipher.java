@@ -1,11 +1,10 @@
 package io.hodei.store;
 
 import io.hodei.core.error.UnavailableException;
+import io.hodei.core.files.FileModes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
@@ -71,9 +70,11 @@ public final class SecretCipher {
         byte[] key = new byte[KEY_BYTES];
         RANDOM.nextBytes(key);
         Files.createDirectories(file.toAbsolutePath().getParent());
-        var ownerOnly = PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
-        Files.createFile(file, ownerOnly);
-        Files.writeString(file, Base64.getEncoder().encodeToString(key) + "\n", StandardOpenOption.TRUNCATE_EXISTING);
+        FileModes.writePrivate(
+            file,
+            (Base64.getEncoder().encodeToString(key) + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      } else {
+        FileModes.restrictFile(file);
       }
       return fromBase64(Files.readString(file));
     } catch (IOException e) {

@@ -41,34 +41,47 @@ abstract class OtpStoreContract {
   }
 
   @Test
-  void theFirstConsumeSeesTheTokenUnconsumed() {
+  void aSavedTokenIsFoundByItsHash() {
     OtpToken token = new OtpToken("hash-1", WORKER, T0.plusSeconds(300), Optional.empty());
     store.save(token);
 
-    assertThat(store.consume("hash-1", T0.plusSeconds(10))).contains(token);
+    assertThat(store.find("hash-1")).contains(token);
+    assertThat(store.find("no-such-hash")).isEmpty();
   }
 
   @Test
-  void aSecondConsumeSeesWhenTheFirstOneHappened() {
+  void consumingATokenForItsWorkerMarksItOnce() {
     store.save(new OtpToken("hash-1", WORKER, T0.plusSeconds(300), Optional.empty()));
-    store.consume("hash-1", T0.plusSeconds(10));
 
-    assertThat(store.consume("hash-1", T0.plusSeconds(20)))
+    assertThat(store.consume("hash-1", WORKER, T0.plusSeconds(10))).isTrue();
+    assertThat(store.consume("hash-1", WORKER, T0.plusSeconds(20))).isFalse();
+    assertThat(store.find("hash-1"))
         .contains(
             new OtpToken("hash-1", WORKER, T0.plusSeconds(300), Optional.of(T0.plusSeconds(10))));
   }
 
   @Test
-  void consumingAnUnknownTokenGivesNothing() {
-    assertThat(store.consume("no-such-hash", T0)).isEmpty();
+  void consumingATokenForAnotherWorkerChangesNothing() {
+    OtpToken token = new OtpToken("hash-1", WORKER, T0.plusSeconds(300), Optional.empty());
+    store.save(token);
+
+    assertThat(store.consume("hash-1", new WorkerId("w-2"), T0.plusSeconds(10))).isFalse();
+    assertThat(store.find("hash-1")).contains(token);
+    assertThat(store.consume("hash-1", WORKER, T0.plusSeconds(20))).isTrue();
   }
 
   @Test
-  void anExpiredTokenIsStillReturnedForTheCallerToJudge() {
+  void anExpiredTokenIsNotConsumedButStillFoundForTheCallerToJudge() {
     OtpToken token = new OtpToken("hash-1", WORKER, T0, Optional.empty());
     store.save(token);
 
-    assertThat(store.consume("hash-1", T0.plusSeconds(3600))).contains(token);
+    assertThat(store.consume("hash-1", WORKER, T0.plusSeconds(3600))).isFalse();
+    assertThat(store.find("hash-1")).contains(token);
+  }
+
+  @Test
+  void consumingAnUnknownTokenChangesNothing() {
+    assertThat(store.consume("no-such-hash", WORKER, T0)).isFalse();
   }
 
   @Test
@@ -77,9 +90,35 @@ abstract class OtpStoreContract {
     OtpToken other =
         new OtpToken("hash-2", new WorkerId("w-2"), T0.plusSeconds(300), Optional.empty());
     store.save(other);
-    store.consume("hash-1", T0);
+    store.consume("hash-1", WORKER, T0);
 
-    assertThat(store.consume("hash-2", T0)).contains(other);
+    assertThat(store.find("hash-2")).contains(other);
+  }
+
+  @Test
+  void revokingRemovesEveryTokenOfThatWorkerOnly() {
+    store.save(new OtpToken("hash-1", WORKER, T0.plusSeconds(300), Optional.empty()));
+    store.save(new OtpToken("hash-2", WORKER, T0.plusSeconds(300), Optional.of(T0)));
+    OtpToken other =
+        new OtpToken("hash-3", new WorkerId("w-2"), T0.plusSeconds(300), Optional.empty());
+    store.save(other);
+
+    assertThat(store.revoke(WORKER)).isEqualTo(2);
+    assertThat(store.find("hash-1")).isEmpty();
+    assertThat(store.consume("hash-1", WORKER, T0.plusSeconds(1))).isFalse();
+    assertThat(store.find("hash-3")).contains(other);
+  }
+
+  @Test
+  void aWorkerHasAnOutstandingTokenOnlyWhileOneIsUnusedAndUnexpired() {
+    assertThat(store.hasOutstanding(WORKER, T0)).isFalse();
+    store.save(new OtpToken("hash-1", WORKER, T0.plusSeconds(300), Optional.empty()));
+
+    assertThat(store.hasOutstanding(WORKER, T0)).isTrue();
+    assertThat(store.hasOutstanding(new WorkerId("w-2"), T0)).isFalse();
+    assertThat(store.hasOutstanding(WORKER, T0.plusSeconds(300))).isFalse();
+    store.consume("hash-1", WORKER, T0.plusSeconds(1));
+    assertThat(store.hasOutstanding(WORKER, T0.plusSeconds(2))).isFalse();
   }
 
   @Test
@@ -91,27 +130,26 @@ abstract class OtpStoreContract {
   }
 
   @Test
-  void ofManyConcurrentConsumersExactlyOneSeesTheTokenUnconsumed() throws Exception {
+  void ofManyConcurrentConsumersExactlyOneConsumesTheToken() throws Exception {
     int consumers = 10;
     store.save(new OtpToken("hash-1", WORKER, T0.plusSeconds(300), Optional.empty()));
     CountDownLatch start = new CountDownLatch(1);
-    List<Future<Optional<OtpToken>>> results = new ArrayList<>();
+    List<Future<Boolean>> results = new ArrayList<>();
     try (ExecutorService pool = Executors.newFixedThreadPool(consumers)) {
       for (int i = 0; i < consumers; i++) {
         results.add(
             pool.submit(
                 () -> {
                   start.await();
-                  return store.consume("hash-1", T0.plusSeconds(1));
+                  return store.consume("hash-1", WORKER, T0.plusSeconds(1));
                 }));
       }
       start.countDown();
-      int unconsumed = 0;
-      for (Future<Optional<OtpToken>> result : results) {
-        OtpToken seen = result.get(30, TimeUnit.SECONDS).orElseThrow();
-        unconsumed += seen.consumedAt().isEmpty() ? 1 : 0;
+      int consumed = 0;
+      for (Future<Boolean> result : results) {
+        consumed += result.get(30, TimeUnit.SECONDS) ? 1 : 0;
       }
-      assertThat(unconsumed).isEqualTo(1);
+      assertThat(consumed).isEqualTo(1);
     }
   }
 }

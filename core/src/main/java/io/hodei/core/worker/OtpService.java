@@ -10,8 +10,17 @@ import java.util.regex.Pattern;
 /**
  * Issues and redeems the single-use tokens with which provisioned workers register (seed UC4).
  * A token is a random UUID v4, valid for {@link #DEFAULT_TTL}, bound to the worker id it was issued
- * for, and stored only as a hash. Redeeming consumes it, whether or not the rest of the check
- * passes, so a leaked token is burnt by its first use.
+ * for, and stored only as a hash.
+ *
+ * <p>Invariants:
+ *
+ * <ul>
+ *   <li>Only a successful redemption, by the worker the token was issued for, uses it up. A
+ *       presentation with the wrong worker id, or of a wrong token, changes nothing, so nobody who
+ *       lacks the token can lock its worker out by burning it.
+ *   <li>A token works at most once: of concurrent redemptions at most one succeeds.
+ *   <li>Once its worker is destroyed, a token is {@link #revoke revoked} and works no more.
+ * </ul>
  */
 public final class OtpService {
   public static final Duration DEFAULT_TTL = Duration.ofMinutes(5);
@@ -39,7 +48,7 @@ public final class OtpService {
   }
 
   /**
-   * Checks and consumes {@code token} for {@code claimedWorker}.
+   * Checks {@code token} for {@code claimedWorker} and, only if every check passes, consumes it.
    *
    * @throws AuthenticationException if the token is malformed, unknown, already used, expired or
    *     issued for another worker
@@ -52,7 +61,7 @@ public final class OtpService {
     String hash = Secrets.sha256Hex(token);
     OtpToken stored =
         store
-            .consume(hash, now)
+            .find(hash)
             // The store finds by hash; comparing again in constant time keeps a store that matches
             // loosely (case, collation) from accepting a near miss, without a timing signal.
             .filter(
@@ -60,7 +69,7 @@ public final class OtpService {
                     java.security.MessageDigest.isEqual(
                         t.tokenHash().getBytes(java.nio.charset.StandardCharsets.US_ASCII),
                         hash.getBytes(java.nio.charset.StandardCharsets.US_ASCII)))
-            .orElseThrow(() -> new AuthenticationException("registration token is unknown"));
+            .orElseThrow(() -> new AuthenticationException("registration token is unknown or revoked"));
     if (stored.consumedAt().isPresent()) {
       throw new AuthenticationException("registration token was already used");
     }
@@ -71,5 +80,19 @@ public final class OtpService {
       throw new AuthenticationException(
           "registration token was issued for another worker, not " + claimedWorker);
     }
+    // Checked again, atomically, by the store: a concurrent redemption or revocation wins.
+    if (!store.consume(hash, claimedWorker, now)) {
+      throw new AuthenticationException("registration token was already used or revoked");
+    }
+  }
+
+  /** Makes every token issued for {@code worker} unusable: its worker has been destroyed. */
+  public void revoke(WorkerId worker) {
+    store.revoke(worker);
+  }
+
+  /** Whether a token issued for {@code worker} could still register it now. */
+  public boolean hasOutstanding(WorkerId worker) {
+    return store.hasOutstanding(worker, clock.instant());
   }
 }

@@ -3,15 +3,37 @@ package io.hodei.core.worker;
 import java.time.Instant;
 import java.util.Optional;
 
-/** Storage of one-time registration tokens, by hash. */
+/**
+ * Storage of one-time registration tokens, by hash.
+ *
+ * <p>A token is used up only by {@link #consume}, which checks in the same atomic step everything
+ * that makes a registration valid (hash, worker, unconsumed, unexpired): a presentation that fails
+ * any of them leaves the token as it was.
+ */
 public interface OtpStore {
 
   void save(OtpToken token);
 
+  /** The token with this hash as stored now, consumed or not, expired or not. */
+  Optional<OtpToken> find(String tokenHash);
+
   /**
-   * Atomically marks the token consumed at {@code now} unless it already was, and returns it as it
-   * was <em>before</em> this call: a present {@code consumedAt} means someone consumed it earlier.
-   * Of two concurrent callers, at most one sees an unconsumed token. Empty when no such token.
+   * Atomically marks the token consumed at {@code now} if, and only if, it exists, was issued for
+   * {@code worker}, is not consumed yet and has not expired at {@code now}. Of any number of
+   * concurrent callers, at most one is told {@code true}.
+   *
+   * @return whether this call consumed it
    */
-  Optional<OtpToken> consume(String tokenHash, Instant now);
+  boolean consume(String tokenHash, WorkerId worker, Instant now);
+
+  /**
+   * Removes every token issued for {@code worker}, used or not: its worker is gone, so nothing may
+   * register under that id with them any more.
+   *
+   * @return how many tokens were removed
+   */
+  int revoke(WorkerId worker);
+
+  /** Whether {@code worker} has a token that is neither consumed nor expired at {@code now}. */
+  boolean hasOutstanding(WorkerId worker, Instant now);
 }

@@ -1,5 +1,6 @@
 package io.hodei.core.worker;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -52,13 +53,42 @@ class OtpServiceTest {
   }
 
   @Test
-  void aTokenIssuedForAnotherWorkerIsRefusedAndBurnt() {
+  void aTokenPresentedForAnotherWorkerIsRefusedAndStillRegistersItsOwnWorker() {
     var otp = otps.issue(worker);
     assertThatThrownBy(() -> otps.redeem(otp.token(), new WorkerId("w-2")))
         .isInstanceOf(AuthenticationException.class)
         .hasMessageContaining("another worker");
-    assertThatThrownBy(() -> otps.redeem(otp.token(), worker))
+    assertThatCode(() -> otps.redeem(otp.token(), worker)).doesNotThrowAnyException();
+  }
+
+  @Test
+  void aWrongTokenLeavesTheWorkersOwnTokenValid() {
+    var otp = otps.issue(worker);
+    assertThatThrownBy(() -> otps.redeem(java.util.UUID.randomUUID().toString(), worker))
         .isInstanceOf(AuthenticationException.class);
+    assertThat(otps.hasOutstanding(worker)).isTrue();
+    assertThatCode(() -> otps.redeem(otp.token(), worker)).doesNotThrowAnyException();
+    assertThat(otps.hasOutstanding(worker)).isFalse();
+  }
+
+  @Test
+  void aRevokedTokenIsRefused() {
+    var otp = otps.issue(worker);
+    var other = otps.issue(new WorkerId("w-2"));
+    otps.revoke(worker);
+    assertThat(otps.hasOutstanding(worker)).isFalse();
+    assertThatThrownBy(() -> otps.redeem(otp.token(), worker))
+        .isInstanceOf(AuthenticationException.class)
+        .hasMessageContaining("revoked");
+    assertThatCode(() -> otps.redeem(other.token(), new WorkerId("w-2")))
+        .doesNotThrowAnyException();
+  }
+
+  @Test
+  void anExpiredTokenIsNotOutstanding() {
+    otps.issue(worker);
+    clock.now = T0.plus(Duration.ofMinutes(5));
+    assertThat(otps.hasOutstanding(worker)).isFalse();
   }
 
   @Test
@@ -70,9 +100,6 @@ class OtpServiceTest {
         .hasMessageContaining("unknown");
   }
 
-  private static org.assertj.core.api.MapAssert<String, OtpToken> assertThat(Map<String, OtpToken> m) {
-    return org.assertj.core.api.Assertions.assertThat(m);
-  }
 
   static final class MutableClock extends Clock {
     volatile Instant now;
@@ -107,14 +134,40 @@ class OtpServiceTest {
     }
 
     @Override
-    public synchronized Optional<OtpToken> consume(String tokenHash, Instant now) {
+    public Optional<OtpToken> find(String tokenHash) {
+      return Optional.ofNullable(tokens.get(tokenHash));
+    }
+
+    @Override
+    public synchronized boolean consume(String tokenHash, WorkerId worker, Instant now) {
       OtpToken before = tokens.get(tokenHash);
-      if (before != null && before.consumedAt().isEmpty()) {
-        tokens.put(
-            tokenHash,
-            new OtpToken(before.tokenHash(), before.workerId(), before.expiresAt(), Optional.of(now)));
+      if (before == null
+          || !before.workerId().equals(worker)
+          || before.consumedAt().isPresent()
+          || !now.isBefore(before.expiresAt())) {
+        return false;
       }
-      return Optional.ofNullable(before);
+      tokens.put(
+          tokenHash,
+          new OtpToken(before.tokenHash(), before.workerId(), before.expiresAt(), Optional.of(now)));
+      return true;
+    }
+
+    @Override
+    public synchronized int revoke(WorkerId worker) {
+      int before = tokens.size();
+      tokens.values().removeIf(t -> t.workerId().equals(worker));
+      return before - tokens.size();
+    }
+
+    @Override
+    public boolean hasOutstanding(WorkerId worker, Instant now) {
+      return tokens.values().stream()
+          .anyMatch(
+              t ->
+                  t.workerId().equals(worker)
+                      && t.consumedAt().isEmpty()
+                      && now.isBefore(t.expiresAt()));
     }
   }
 }

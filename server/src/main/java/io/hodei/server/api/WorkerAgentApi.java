@@ -59,6 +59,9 @@ import org.slf4j.MDC;
 public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServiceImplBase {
   private static final Logger log = LoggerFactory.getLogger(WorkerAgentApi.class);
 
+  /** The width of the {@code workers.worker_id} column. */
+  static final int MAX_WORKER_ID_LENGTH = 255;
+
   private final OtpService otps;
   private final WorkerStore workerStore;
   private final WorkerRegistry registry;
@@ -119,13 +122,19 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     if (request.getWorkerInfo().getWorkerId().isBlank()) {
       throw new InvalidSpecException("worker_info.worker_id", "must not be empty");
     }
+    if (request.getWorkerInfo().getWorkerId().length() > MAX_WORKER_ID_LENGTH) {
+      // Also bounds what the throttle keeps per id it counts.
+      throw new InvalidSpecException(
+          "worker_info.worker_id", "must be at most " + MAX_WORKER_ID_LENGTH + " characters");
+    }
     var info = WireMapping.toDomain(request.getWorkerInfo());
     requireOwnCertificate(PeerCertificate.current(), info.id().value());
     requireSameWorker(info.id(), "register");
     String remote = Callers.remote();
-    String host = RegistrationThrottle.hostOf(remote);
+    String worker = info.id().value();
     try {
-      throttle.checkAllowed(host);
+      // Per worker id presented, not per address: see RegistrationThrottle.
+      throttle.checkAllowed(worker, () -> otps.hasOutstanding(info.id()));
     } catch (RateLimitedException e) {
       audit.record(AuditEvent.Kind.REGISTRATION_THROTTLED, info.id().value(), info.id().value(), e.getMessage(), remote);
       throw e;
@@ -133,7 +142,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     try {
       otps.redeem(request.getAuthToken(), info.id());
     } catch (AuthenticationException e) {
-      throttle.failed(host);
+      throttle.failed(worker);
       log.warn("registration of worker {} refused: {}", info.id(), e.getMessage());
       audit.record(AuditEvent.Kind.REGISTRATION_FAILED, info.id().value(), info.id().value(), e.getMessage(), remote);
       throw e;

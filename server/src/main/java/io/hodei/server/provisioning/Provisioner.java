@@ -34,6 +34,11 @@ import org.slf4j.MDC;
  *       {@code live}.
  * </ul>
  *
+ * <p>A worker that this object stops tracking, whatever the reason (destroyed, vanished, exited
+ * before it registered, failed to be created, shut down), has its registration OTP {@link
+ * OtpService#revoke revoked} (outside the monitor, before the provider destroys it): an OTP never
+ * outlives its worker.
+ *
  * Provider calls (which may block for seconds) run on virtual threads outside the monitor.
  */
 public final class Provisioner {
@@ -300,6 +305,8 @@ public final class Provisioner {
     }
     if (tracked != null && tracked.handle != null) {
       destroyLater(tracked.handle, tracked.pool);
+    } else if (tracked != null) {
+      revokeOtp(id); // still being created: the creating thread destroys it (and revokes again)
     }
     capacityChanged.run();
   }
@@ -313,6 +320,7 @@ public final class Provisioner {
     Instant now = clock.instant();
     List<WorkerId> vanished = new ArrayList<>();
     List<Map.Entry<WorkerId, Tracked>> toDestroy = new ArrayList<>();
+    List<WorkerId> toRevoke = new ArrayList<>();
     synchronized (this) {
       for (var it = starting.entrySet().iterator(); it.hasNext(); ) {
         var e = it.next();
@@ -320,6 +328,7 @@ public final class Provisioner {
         if (t.handle != null && !t.pool.provider().isAlive(t.handle)) {
           lastFailure = "worker " + e.getKey() + " exited before it registered (see its log)";
           log.warn("{} ({})", lastFailure, t.pool.name());
+          toRevoke.add(e.getKey());
           it.remove();
           continue;
         }
@@ -368,6 +377,8 @@ public final class Provisioner {
         }
       }
     }
+    toRevoke.addAll(vanished);
+    toRevoke.forEach(this::revokeOtp);
     toDestroy.forEach(e -> destroyLater(e.getValue().handle, e.getValue().pool));
     keepWarm();
     if (!toDestroy.isEmpty() || !vanished.isEmpty()) {
@@ -492,6 +503,7 @@ public final class Provisioner {
                 }
               } catch (RuntimeException e) {
                 log.warn("provider {} could not create worker {}: {}", pool.name(), id, e.getMessage());
+                revokeOtp(id);
                 synchronized (this) {
                   starting.remove(id);
                   lastFailure = "provider " + pool.name() + " failed to create a worker: " + e.getMessage();
@@ -509,11 +521,25 @@ public final class Provisioner {
     Thread.ofVirtual().name("destroy-" + handle.workerId()).start(() -> destroy(handle, pool));
   }
 
-  private static void destroy(WorkerHandle handle, Pool pool) {
+  /** Revokes the worker's OTP, then asks its provider to destroy it. */
+  private void destroy(WorkerHandle handle, Pool pool) {
+    revokeOtp(handle.workerId());
     try {
       pool.provider().destroy(handle);
     } catch (RuntimeException e) {
       log.warn("provider {} could not destroy worker {}: {}", pool.name(), handle.workerId(), e.getMessage());
+    }
+  }
+
+  /**
+   * Makes the worker's registration OTP unusable. A store that cannot be reached is logged: the
+   * OTP then expires on its own within its lifetime.
+   */
+  private void revokeOtp(WorkerId id) {
+    try {
+      otps.revoke(id);
+    } catch (RuntimeException e) {
+      log.warn("could not revoke the registration token of worker {}: {}", id, e.getMessage());
     }
   }
 
