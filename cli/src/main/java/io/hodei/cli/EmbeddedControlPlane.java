@@ -60,6 +60,10 @@ final class EmbeddedControlPlane implements AutoCloseable {
     }
   }
 
+  /** Worker settings that local workers take over from the environment of {@code hodei dev}. */
+  static final List<String> LOCAL_WORKER_SETTINGS =
+      List.of("HODEI_METRICS_TTL", "HODEI_PROCESS_LAUNCHER", "HODEI_KILL_GRACE");
+
   static EmbeddedControlPlane start(Path dataDir, int port, PoolPolicy policy) {
     return start(
         dataDir,
@@ -98,6 +102,14 @@ final class EmbeddedControlPlane implements AutoCloseable {
         var shell = Provisioner.WorkerProfile.SHELL.capabilities();
         switch (spec) {
           case PoolSpec.Local local -> {
+            // A local worker inherits only a few variables (LocalProcessProvider.INHERITED):
+            // these worker settings, when set for `hodei dev`, go on to its local workers.
+            for (String setting : LOCAL_WORKER_SETTINGS) {
+              String value = System.getenv(setting);
+              if (value != null && !value.isBlank()) {
+                env.putIfAbsent(setting, value);
+              }
+            }
             var provider =
                 new LocalProcessProvider(
                     new LocalProcessProvider.Config(
