@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds the tiny image the Docker provider's tests run: /bin/sh and sleep with the shared
 # libraries they need, copied from this machine and imported with `docker import` (no registry).
-# Usage: build-test-image.sh [TAG]   (default hodei-test-sh:latest). Does nothing if TAG exists.
+# Usage: build-test-image.sh [TAG [USER]]   (default hodei-test-sh:latest, run as root; USER as
+# uid:gid sets the image's USER). Does nothing if TAG exists.
 set -euo pipefail
 tag=${1:-hodei-test-sh:latest}
+user=${2:-}
 
 if docker image inspect "$tag" >/dev/null 2>&1; then
   exit 0
@@ -30,8 +32,9 @@ sleep_bin=$(type -P sleep)
 add_file /bin/sh /bin/sh
 add_file "$sleep_bin" /bin/sleep
 add_libs /bin/sh "$sleep_bin"
+chmod 755 "$rootfs" # mktemp made it 0700: a non-root USER could not reach anything
 mkdir -p "$rootfs/tmp" && chmod 1777 "$rootfs/tmp"
 
 tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -c . |
-  docker import --change 'ENV PATH=/bin' - "$tag" >/dev/null
+  docker import --change 'ENV PATH=/bin' ${user:+--change "USER $user"} - "$tag" >/dev/null
 echo "built $tag"

@@ -106,9 +106,8 @@ public final class ScaleServerMain {
 
     @Override
     public WorkerHandle create(WorkerLaunch launch) {
-      var env = launch.workerEnvironment();
       out.println(
-          "LAUNCH " + env.get("HODEI_WORKER_ID") + " " + env.get("HODEI_TOKEN") + " " + env.get("HODEI_SERVER_ADDRESS"));
+          "LAUNCH " + launch.workerId().value() + " " + launch.bootstrap().otp() + " " + launch.serverAddress());
       return new WorkerHandle(launch.workerId(), name(), launch.workerId().value());
     }
 

@@ -66,6 +66,14 @@ final class EmbeddedControlPlane implements AutoCloseable {
     }
   }
 
+  /** Worker settings that local workers take over from the environment of {@code hodei dev}. */
+  static final List<String> LOCAL_WORKER_SETTINGS =
+      List.of(
+          "HODEI_METRICS_TTL", "HODEI_PROCESS_LAUNCHER", "HODEI_KILL_GRACE",
+          // How jobs are isolated (see JobSandbox in the worker and docs/security.md).
+          "HODEI_JOB_ISOLATION", "HODEI_JOB_UIDS", "HODEI_JOB_PIDS_MAX", "HODEI_JOB_ROOT",
+          "HODEI_JOB_READ_ONLY_PATHS", "HODEI_JOB_UID_LOCKS");
+
   /**
    * A test fixture: one local pool, and anonymous local callers are admins. {@code hodei dev} does
    * not do that (its anonymous callers are users, and admins need {@link DevAdminToken}); tests of
@@ -109,6 +117,14 @@ final class EmbeddedControlPlane implements AutoCloseable {
         var shell = Provisioner.WorkerProfile.SHELL.capabilities();
         switch (spec) {
           case PoolSpec.Local local -> {
+            // A local worker inherits only a few variables (LocalProcessProvider.INHERITED):
+            // these worker settings, when set for `hodei dev`, go on to its local workers.
+            for (String setting : LOCAL_WORKER_SETTINGS) {
+              String value = System.getenv(setting);
+              if (value != null && !value.isBlank()) {
+                env.putIfAbsent(setting, value);
+              }
+            }
             var provider =
                 new LocalProcessProvider(
                     new LocalProcessProvider.Config(

@@ -140,6 +140,15 @@ final class WorkerAotCache {
               .redirectErrorStream(true)
               .redirectOutput(dir.resolve("training.log").toFile())
               .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+      // A worker's environment, not the control plane's: the few variables a local worker
+      // inherits, so that the control plane's secrets stay out of this JVM too.
+      var inherited = System.getenv();
+      builder.environment().clear();
+      for (String name : io.hodei.provider.local.LocalProcessProvider.INHERITED) {
+        if (inherited.get(name) != null) {
+          builder.environment().put(name, inherited.get(name));
+        }
+      }
       builder.environment().put(AotTraining.ENV, "1");
       Process process = builder.start();
       try {

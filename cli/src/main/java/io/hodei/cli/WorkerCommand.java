@@ -11,17 +11,24 @@ import picocli.CommandLine.Command;
     name = "worker",
     mixinStandardHelpOptions = true,
     description = {
-      "Runs the worker agent. Normally started by a provider, which sets",
-      "HODEI_TOKEN (one-time registration token), HODEI_SERVER_ADDRESS and HODEI_WORKER_ID;",
-      "for mTLS, HODEI_TLS_CA, HODEI_TLS_CERT, HODEI_TLS_KEY (PEM text) or their *_FILE variants."
+      "Runs the worker agent. Normally started by a provider, which sets HODEI_SERVER_ADDRESS and",
+      "HODEI_WORKER_ID and hands over the one-time token (and TLS material) on stdin or in a file.",
+      "By hand: echo $TOKEN | hodei worker, or HODEI_TOKEN_FILE=FILE; for mTLS HODEI_TLS_CA_FILE,",
+      "HODEI_TLS_CERT_FILE, HODEI_TLS_KEY_FILE."
     })
 final class WorkerCommand implements Callable<Integer> {
+  /** {@code --worker-id=ID}: the provider's mark in the command line; must match HODEI_WORKER_ID. */
+  @picocli.CommandLine.Option(names = "--worker-id", hidden = true)
+  String workerId;
+
   @Override
   public Integer call() {
     DevCommand.setLogLevel(ch.qos.logback.classic.Level.INFO);
     if (AotTraining.requested(System.getenv())) {
       return AotTraining.run(); // the training run of the worker's class cache (WorkerAotCache)
     }
-    return WorkerMain.run(WorkerConfig.fromEnvironment());
+    WorkerConfig config =
+        WorkerMain.configure(workerId == null ? new String[0] : new String[] {WorkerMain.WORKER_ID_ARGUMENT + workerId});
+    return WorkerMain.run(config);
   }
 }

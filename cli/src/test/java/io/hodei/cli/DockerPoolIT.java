@@ -95,6 +95,34 @@ class DockerPoolIT {
     assertThat(hodei("workers", "list", "--server", plane.address()).stdout()).contains("terminated");
   }
 
+  /**
+   * Issue 13: a job once read its worker's token from the container's environment. Now the
+   * container's environment ({@code docker inspect}, {@code /proc/1/environ}) names only where the
+   * bootstrap was, the worker has deleted it before taking the job, and the worker's own {@code
+   * /proc/PID/environ} is closed to the job although both run as uid 10001 (not dumpable).
+   */
+  @Test
+  void aJobInAContainerFindsNoCredentialInTheContainersEnvironmentNorInItsWorker() throws Exception {
+    String pool = pool();
+    var plane = start(new PoolPolicy(1, Duration.ofMinutes(1), Duration.ofSeconds(60)), pool, dockerHost);
+
+    var result =
+        hodei(
+            "run", "-q", "--server", plane.address(), "--",
+            "sh", "-c",
+            "tr '\\0' '\\n' < /proc/1/environ; echo ---;"
+                + " cat /proc/$PPID/environ >/dev/null 2>&1 && echo worker-environ-readable || echo worker-environ-closed;"
+                + " test -e /tmp/hodei-bootstrap && echo bootstrap-left || echo bootstrap-gone");
+
+    assertThat(result.exitCode()).as(result.stderr()).isZero();
+    var lines = result.stdout().lines().toList();
+    assertThat(lines).contains("---", "worker-environ-closed", "bootstrap-gone").anyMatch(l -> l.startsWith("HODEI_WORKER_ID="));
+    assertThat(lines).noneMatch(l -> l.startsWith("HODEI_TOKEN") || l.startsWith("HODEI_TLS_"));
+    String container = containers("label=io.hodei.provider=" + pool).getFirst();
+    var env = docker(Duration.ofSeconds(30), "docker", "inspect", "--format", "{{json .Config.Env}}", container);
+    assertThat(env.output()).contains("HODEI_BOOTSTRAP_FILE=/tmp/hodei-bootstrap/bootstrap").doesNotContain("HODEI_TOKEN", "BEGIN");
+  }
+
   @Test
   void aBurstOfFiftyJobsNeverRunsMoreContainersThanThePoolAllows() throws Exception {
     String pool = pool();

@@ -22,13 +22,20 @@ final class ServerProcess implements AutoCloseable {
   final Path dataDir;
   final int port;
   final List<String> extraArgs;
+  final java.util.Map<String, String> extraEnv;
   private Process process;
   /** Every line the server printed on stdout so far. */
   final List<String> output = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   ServerProcess(Path dataDir, List<String> extraArgs) throws IOException {
+    this(dataDir, extraArgs, java.util.Map.of());
+  }
+
+  /** @param extraEnv added to the server's environment (this JVM's) */
+  ServerProcess(Path dataDir, List<String> extraArgs, java.util.Map<String, String> extraEnv) throws IOException {
     this.dataDir = dataDir;
     this.extraArgs = List.copyOf(extraArgs);
+    this.extraEnv = java.util.Map.copyOf(extraEnv);
     try (var socket = new ServerSocket(0)) {
       this.port = socket.getLocalPort();
     }
@@ -48,11 +55,12 @@ final class ServerProcess implements AutoCloseable {
     command.add("--data-dir");
     command.add(dataDir.toString());
     command.addAll(extraArgs);
-    process =
+    var builder =
         new ProcessBuilder(command)
             // Kept in target/ so that a failed run can be read afterwards.
-            .redirectError(ProcessBuilder.Redirect.appendTo(Path.of("target", "server-process.log").toFile()))
-            .start();
+            .redirectError(ProcessBuilder.Redirect.appendTo(Path.of("target", "server-process.log").toFile()));
+    builder.environment().putAll(extraEnv);
+    process = builder.start();
     var ready = new CompletableFuture<String>();
     Thread.ofVirtual()
         .start(
@@ -73,6 +81,11 @@ final class ServerProcess implements AutoCloseable {
             });
     ready.get(60, TimeUnit.SECONDS);
     return this;
+  }
+
+  /** The server's process, while it runs. */
+  ProcessHandle handle() {
+    return process.toHandle();
   }
 
   String address() {

@@ -1,10 +1,11 @@
 package io.hodei.security;
 
+import io.hodei.core.provider.WorkerBootstrap;
 import io.hodei.core.provider.WorkerCredentials;
 import io.hodei.core.worker.WorkerId;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
+import java.util.Optional;
 
 /**
  * Issues worker certificates ({@code CN=<worker id>,OU=worker,O=Hodei}) from the CA in the server's
@@ -12,10 +13,6 @@ import java.util.Map;
  * class; the CA key never does. Thread-safe: {@link Pki} is immutable.
  */
 public final class WorkerCertificateIssuer implements WorkerCredentials {
-  public static final String ENV_CA = "HODEI_TLS_CA";
-  public static final String ENV_CERT = "HODEI_TLS_CERT";
-  public static final String ENV_KEY = "HODEI_TLS_KEY";
-
   private final Pki pki;
   private final Duration lifetime;
 
@@ -35,12 +32,10 @@ public final class WorkerCertificateIssuer implements WorkerCredentials {
   }
 
   @Override
-  public Map<String, String> issueFor(WorkerId worker) {
+  public Optional<WorkerBootstrap.Tls> issueFor(WorkerId worker) {
     var issued = issue(worker);
-    return Map.of(
-        ENV_CA, PemFiles.toPem(pki.caCertificate()),
-        ENV_CERT, issued.certificatePem(),
-        ENV_KEY, issued.keyPem());
+    return Optional.of(
+        new WorkerBootstrap.Tls(PemFiles.toPem(pki.caCertificate()), issued.certificatePem(), issued.keyPem()));
   }
 
   /** The CA certificate as PEM. */

@@ -10,12 +10,13 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * Everything a worker agent needs to run. Built from the environment with {@link
- * #fromEnvironment()} or from code with {@link #of(String, String, String)} and the {@code with*}
- * methods.
+ * Everything a worker agent needs to run. Built from the environment and the worker's {@link
+ * Bootstrap} with {@link #fromEnvironment(Map, Bootstrap)} or from code with {@link #of(String,
+ * String, String)} and the {@code with*} methods.
  *
- * <p>Environment variables: {@value #ENV_TOKEN} (the one-time registration token), {@value
- * #ENV_SERVER_ADDRESS} ({@code host:port}), {@value #ENV_WORKER_ID}; optional {@value
+ * <p>The one-time token and the PEM material come from the {@link Bootstrap} only, never from the
+ * environment, which the worker's jobs could read. Environment variables, none of them secret:
+ * {@value #ENV_SERVER_ADDRESS} ({@code host:port}), {@value #ENV_WORKER_ID}; optional {@value
  * #ENV_WORKER_NAME} (defaults to the id), {@value #ENV_WORKER_LABELS} ({@code k=v,k=v}),
  * {@value #ENV_KILL_GRACE} and {@value #ENV_METRICS_TTL} (durations such as {@code 10s}, {@code
  * 500ms} or {@code 2m}; see {@link #parseDuration}).
@@ -57,6 +58,10 @@ public record WorkerConfig(
     Duration metricsTtl,
     Optional<WorkerTls> tls) {
 
+  /**
+   * Once the token's variable; now refused ({@link Bootstrap#read}) and kept out of jobs'
+   * environments, so that a token put there by mistake reaches no job.
+   */
   public static final String ENV_TOKEN = "HODEI_TOKEN";
   public static final String ENV_SERVER_ADDRESS = "HODEI_SERVER_ADDRESS";
   public static final String ENV_WORKER_ID = "HODEI_WORKER_ID";
@@ -77,7 +82,7 @@ public record WorkerConfig(
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
 
   public WorkerConfig {
-    requireText(token, ENV_TOKEN);
+    requireText(token, "the one-time token");
     requireText(workerId, ENV_WORKER_ID);
     ServerAddress.parse(requireText(serverAddress, ENV_SERVER_ADDRESS));
     name = name == null || name.isBlank() ? workerId : name;
@@ -115,15 +120,14 @@ public record WorkerConfig(
         Optional.empty());
   }
 
-  /** Reads the process environment; an {@link IllegalArgumentException} names what's missing. */
-  public static WorkerConfig fromEnvironment() {
-    return fromEnvironment(System.getenv());
-  }
-
-  /** Reads the given environment (the process environment in production, a map in tests). */
-  public static WorkerConfig fromEnvironment(Map<String, String> env) {
+  /**
+   * The settings in {@code env} (the process environment in production, a map in tests) with the
+   * token and TLS material of {@code bootstrap}; TLS files named in {@code env} are used when the
+   * bootstrap has no TLS material. An {@link IllegalArgumentException} names what's missing.
+   */
+  public static WorkerConfig fromEnvironment(Map<String, String> env, Bootstrap bootstrap) {
     List<String> missing = new ArrayList<>();
-    for (String required : List.of(ENV_TOKEN, ENV_SERVER_ADDRESS, ENV_WORKER_ID)) {
+    for (String required : List.of(ENV_SERVER_ADDRESS, ENV_WORKER_ID)) {
       if (isBlank(env.get(required))) {
         missing.add(required);
       }
@@ -134,7 +138,7 @@ public record WorkerConfig(
     }
     String serverAddress = env.get(ENV_SERVER_ADDRESS).strip();
     WorkerConfig config =
-        of(env.get(ENV_TOKEN), serverAddress, env.get(ENV_WORKER_ID).strip())
+        of(bootstrap.token(), serverAddress, env.get(ENV_WORKER_ID).strip())
             .withName(env.get(ENV_WORKER_NAME))
             .withLabels(parseLabels(env.getOrDefault(ENV_WORKER_LABELS, "")));
     String killGrace = env.get(ENV_KILL_GRACE);
@@ -151,7 +155,7 @@ public record WorkerConfig(
     if (!isBlank(metricsTtl)) {
       config = config.withMetricsTtl(parseDuration(metricsTtl, ENV_METRICS_TTL));
     }
-    var tls = WorkerTls.fromEnvironment(env);
+    Optional<WorkerTls> tls = bootstrap.tls().<WorkerTls>map(pem -> pem).or(() -> WorkerTls.fromEnvironment(env));
     if (tls.isPresent()) {
       config = config.withTls(tls.get());
     }

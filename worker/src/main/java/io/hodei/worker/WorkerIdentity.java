@@ -53,7 +53,7 @@ final class WorkerIdentity implements AutoCloseable {
       switch (source) {
         case WorkerTls.Pem pem -> {
           reloader = null;
-          trust.updateTrustCredentials(certificates(pem.ca(), WorkerTls.ENV_CA));
+          trust.updateTrustCredentials(certificates(pem.ca(), "the CA certificate (tls-ca)"));
           replace(pem.certificate(), pem.key());
         }
         case WorkerTls.Files files -> {
@@ -122,13 +122,13 @@ final class WorkerIdentity implements AutoCloseable {
 
   /** Swaps in a new certificate and key; connections made from now on present them. */
   void replace(String certificatePem, String keyPem) {
-    X509Certificate[] chain = certificates(certificatePem, WorkerTls.ENV_CERT);
+    X509Certificate[] chain = certificates(certificatePem, "the worker certificate (tls-cert)");
     PrivateKey key;
     try (InputStream in = stream(keyPem)) {
       key = CertificateUtils.getPrivateKey(in);
     } catch (IOException | GeneralSecurityException e) {
       throw new IllegalArgumentException(
-          WorkerTls.ENV_KEY + " is not a PEM (PKCS#8) private key: " + e.getMessage(), e);
+          "the worker key (tls-key) is not a PEM (PKCS#8) private key: " + e.getMessage(), e);
     }
     if (!chain[0].getPublicKey().getAlgorithm().equals(key.getAlgorithm())) {
       throw new IllegalArgumentException("the worker's key does not fit its certificate");

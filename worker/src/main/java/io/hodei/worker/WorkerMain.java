@@ -6,8 +6,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs a worker agent in the foreground: {@code java io.hodei.worker.WorkerMain} with the {@code
- * HODEI_*} environment of {@link WorkerConfig}, or {@code hodei worker}. SIGTERM stops it
- * gracefully. Arguments are ignored.
+ * HODEI_*} environment of {@link WorkerConfig} and its credentials from a {@link Bootstrap}, or
+ * {@code hodei worker}. SIGTERM stops it gracefully.
+ *
+ * <p>Before anything else the process makes itself non-dumpable ({@link NonDumpable}), so that the
+ * credentials it is about to read stay out of its jobs' reach; only then does it read them, once.
+ *
+ * <p>Arguments: {@code worker} and {@value #WORKER_ID_ARGUMENT}{@code <id>} are for {@code ps} and
+ * for a provider finding its workers again after a restart ({@code /proc/PID/cmdline} stays
+ * readable when the process is not dumpable); the id must then be {@value
+ * WorkerConfig#ENV_WORKER_ID}'s. Others are ignored.
  *
  * <p>Local workers and the worker image start this class directly rather than {@code hodei
  * worker}: the CLI's parser (picocli) is compiled for Java 5, and classes that old cannot go into
@@ -22,22 +30,46 @@ public final class WorkerMain {
    */
   private static final Duration SHUTDOWN_HOOK_EXTRA = Duration.ofSeconds(20);
 
+  /** The argument naming the worker's id: {@code --worker-id=<id>}. */
+  public static final String WORKER_ID_ARGUMENT = "--worker-id=";
+
   private WorkerMain() {}
 
   public static void main(String[] args) {
+    NonDumpable.apply();
     if (AotTraining.requested(System.getenv())) {
       System.exit(AotTraining.run());
       return;
     }
     WorkerConfig config;
     try {
-      config = WorkerConfig.fromEnvironment();
-    } catch (IllegalArgumentException e) {
+      config = configure(args);
+    } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
       System.err.println("hodei worker: " + e.getMessage());
       System.exit(WorkerExit.FAILED.code());
       return;
     }
     System.exit(run(config));
+  }
+
+  /**
+   * Makes this process non-dumpable, reads its bootstrap (once: from a file it then deletes, a
+   * token file, or stdin) and its settings from the environment.
+   *
+   * @throws IllegalArgumentException one line saying what is missing or wrong
+   */
+  public static WorkerConfig configure(String[] args) {
+    NonDumpable.apply();
+    var env = System.getenv();
+    Bootstrap bootstrap = Bootstrap.read(env, System.in, Bootstrap.stdinIsTerminal());
+    WorkerConfig config = WorkerConfig.fromEnvironment(env, bootstrap);
+    for (String arg : args) {
+      if (arg.startsWith(WORKER_ID_ARGUMENT) && !arg.substring(WORKER_ID_ARGUMENT.length()).equals(config.workerId())) {
+        throw new IllegalArgumentException(
+            arg + " does not match " + WorkerConfig.ENV_WORKER_ID + "=" + config.workerId());
+      }
+    }
+    return config;
   }
 
   /**

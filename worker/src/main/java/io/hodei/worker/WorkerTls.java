@@ -5,10 +5,12 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Where a worker's mTLS material comes from. A provisioned worker gets PEM text in its environment
- * ({@value #ENV_CA}, {@value #ENV_CERT}, {@value #ENV_KEY}) and renews it over the channel; a
- * hand-run worker may name files instead ({@value #ENV_CA_FILE}, {@value #ENV_CERT_FILE}, {@value
- * #ENV_KEY_FILE}), which are reloaded when they change.
+ * Where a worker's mTLS material comes from. A provisioned worker gets PEM text in its {@link
+ * Bootstrap}, holds it in memory only and renews it over the channel; a hand-run worker may name
+ * files instead ({@value #ENV_CA_FILE}, {@value #ENV_CERT_FILE}, {@value #ENV_KEY_FILE}), which are
+ * reloaded when they change. The PEM variables {@value #ENV_CA}, {@value #ENV_CERT} and {@value
+ * #ENV_KEY} once carried the text itself: they are refused now ({@link Bootstrap#read}), because
+ * the worker's jobs could read its environment.
  */
 public sealed interface WorkerTls {
   String ENV_CA = "HODEI_TLS_CA";
@@ -29,11 +31,8 @@ public sealed interface WorkerTls {
   /** PEM files, reloaded from disk when they change. */
   record Files(Path ca, Path certificate, Path key) implements WorkerTls {}
 
-  /** The TLS material the environment names, if any; all three of a kind or an error. */
+  /** The TLS files the environment names, if any; all three or an error. */
   static Optional<WorkerTls> fromEnvironment(Map<String, String> env) {
-    if (present(env, ENV_CA, ENV_CERT, ENV_KEY)) {
-      return Optional.of(new Pem(env.get(ENV_CA), env.get(ENV_CERT), env.get(ENV_KEY)));
-    }
     if (present(env, ENV_CA_FILE, ENV_CERT_FILE, ENV_KEY_FILE)) {
       return Optional.of(
           new Files(

@@ -73,17 +73,16 @@ abstract class AgentTestSupport {
     return Map.of();
   }
 
-  /** Starts the worker with the token in its own environment, as a launched worker has it. */
+  /** Starts the worker with this JVM's environment as its own. */
   void startWorker(WorkerConfig config) {
     startWorker(config, System.getenv());
   }
 
-  /** Starts the worker with {@code environment} plus the token as its own environment. */
+  /** Starts the worker with {@code environment} as its own environment. */
   void startWorker(WorkerConfig config, Map<String, String> environment) {
-    Map<String, String> withToken = new HashMap<>(environment);
-    withToken.putAll(launcherEnvironment());
-    withToken.put(WorkerConfig.ENV_TOKEN, config.token());
-    agent = new WorkerAgent(config, withToken);
+    Map<String, String> workerEnvironment = new HashMap<>(environment);
+    workerEnvironment.putAll(launcherEnvironment());
+    agent = new WorkerAgent(config, workerEnvironment);
     agent.start();
   }
 

@@ -10,17 +10,18 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class WorkerConfigTest {
+  private static final Bootstrap TOKEN = Bootstrap.ofToken("t");
 
   @Test
   void theEnvironmentGivesTheRequiredAndOptionalSettings() {
     WorkerConfig config =
         WorkerConfig.fromEnvironment(
             Map.of(
-                "HODEI_TOKEN", "otp-1",
                 "HODEI_SERVER_ADDRESS", "control:9090",
                 "HODEI_WORKER_ID", "w-1",
                 "HODEI_WORKER_NAME", "builder",
-                "HODEI_WORKER_LABELS", " zone = eu , gpu=true,,"));
+                "HODEI_WORKER_LABELS", " zone = eu , gpu=true,,"),
+            Bootstrap.ofToken("otp-1"));
 
     assertThat(config.token()).isEqualTo("otp-1");
     assertThat(config.serverAddress()).isEqualTo("control:9090");
@@ -38,9 +39,9 @@ class WorkerConfigTest {
     WorkerConfig config =
         WorkerConfig.fromEnvironment(
             Map.of(
-                "HODEI_TOKEN", "t",
                 "HODEI_SERVER_ADDRESS", "[::1]:9090",
-                "HODEI_WORKER_ID", "w-2"));
+                "HODEI_WORKER_ID", "w-2"),
+            TOKEN);
 
     assertThat(config.name()).isEqualTo("w-2");
     assertThat(config.labels()).isEmpty();
@@ -48,11 +49,21 @@ class WorkerConfigTest {
 
   @Test
   void missingVariablesAreAllNamed() {
-    assertThatThrownBy(() -> WorkerConfig.fromEnvironment(Map.of("HODEI_WORKER_ID", "w")))
+    assertThatThrownBy(() -> WorkerConfig.fromEnvironment(Map.of("HODEI_WORKER_ID", "w"), TOKEN))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("HODEI_TOKEN")
         .hasMessageContaining("HODEI_SERVER_ADDRESS")
         .hasMessageNotContaining("HODEI_WORKER_ID");
+  }
+
+  @Test
+  void theTokenComesFromTheBootstrapNotFromTheEnvironment() {
+    WorkerConfig config =
+        WorkerConfig.fromEnvironment(
+            Map.of("HODEI_SERVER_ADDRESS", "h:1", "HODEI_WORKER_ID", "w", "HODEI_TOKEN", "from-env"),
+            Bootstrap.ofToken("from-bootstrap"));
+
+    assertThat(config.token()).isEqualTo("from-bootstrap");
+    assertThat(config.toString()).doesNotContain("from-bootstrap");
   }
 
   @Test
@@ -73,29 +84,29 @@ class WorkerConfigTest {
   @Test
   void theKillGracePeriodIsTenSecondsUnlessTheEnvironmentSetsIt() {
     Map<String, String> required =
-        Map.of("HODEI_TOKEN", "t", "HODEI_SERVER_ADDRESS", "h:1", "HODEI_WORKER_ID", "w");
-    assertThat(WorkerConfig.fromEnvironment(required).killGracePeriod())
+        Map.of("HODEI_SERVER_ADDRESS", "h:1", "HODEI_WORKER_ID", "w");
+    assertThat(WorkerConfig.fromEnvironment(required, TOKEN).killGracePeriod())
         .isEqualTo(Duration.ofSeconds(10));
 
     Map<String, String> env = new HashMap<>(required);
     env.put("HODEI_KILL_GRACE", " 2m ");
-    assertThat(WorkerConfig.fromEnvironment(env).killGracePeriod())
+    assertThat(WorkerConfig.fromEnvironment(env, TOKEN).killGracePeriod())
         .isEqualTo(Duration.ofMinutes(2));
   }
 
   @Test
   void resourceUsageIsSampledEvery35SecondsUnlessTheEnvironmentSaysOtherwise() {
     Map<String, String> required =
-        Map.of("HODEI_TOKEN", "t", "HODEI_SERVER_ADDRESS", "h:1", "HODEI_WORKER_ID", "w");
-    assertThat(WorkerConfig.fromEnvironment(required).metricsTtl())
+        Map.of("HODEI_SERVER_ADDRESS", "h:1", "HODEI_WORKER_ID", "w");
+    assertThat(WorkerConfig.fromEnvironment(required, TOKEN).metricsTtl())
         .isEqualTo(Duration.ofSeconds(35));
 
     Map<String, String> env = new HashMap<>(required);
     env.put("HODEI_METRICS_TTL", "500ms");
-    assertThat(WorkerConfig.fromEnvironment(env).metricsTtl()).isEqualTo(Duration.ofMillis(500));
+    assertThat(WorkerConfig.fromEnvironment(env, TOKEN).metricsTtl()).isEqualTo(Duration.ofMillis(500));
 
     env.put("HODEI_METRICS_TTL", "soon");
-    assertThatThrownBy(() -> WorkerConfig.fromEnvironment(env))
+    assertThatThrownBy(() -> WorkerConfig.fromEnvironment(env, TOKEN))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("HODEI_METRICS_TTL: ");
   }
@@ -113,11 +124,10 @@ class WorkerConfigTest {
     for (String bad : List.of("10", "ten seconds", "1.5s", "-1s", "s", "5 d", "0s", "")) {
       Map<String, String> env =
           Map.of(
-              "HODEI_TOKEN", "t",
               "HODEI_SERVER_ADDRESS", "h:1",
               "HODEI_WORKER_ID", "w",
               "HODEI_KILL_GRACE", bad.isEmpty() ? "99999999999999999999s" : bad);
-      assertThatThrownBy(() -> WorkerConfig.fromEnvironment(env))
+      assertThatThrownBy(() -> WorkerConfig.fromEnvironment(env, TOKEN))
           .as(bad)
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageStartingWith("HODEI_KILL_GRACE: ");

@@ -127,35 +127,183 @@ class WorkerProcessTest {
   }
 
   @Test
-  void aWorkerProcessWithoutItsEnvironmentExitsWithAnError() throws Exception {
+  void aWorkerProcessWithoutABootstrapOnStdinExitsWithAnError() throws Exception {
     ProcessBuilder builder = javaCommand();
-    builder.environment().remove(WorkerConfig.ENV_TOKEN);
-    builder.environment().remove(WorkerConfig.ENV_SERVER_ADDRESS);
+    builder.environment().put(WorkerConfig.ENV_SERVER_ADDRESS, server.address());
+    builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     Process worker = builder.start();
 
     assertThat(worker.waitFor(20, TimeUnit.SECONDS)).isTrue();
     assertThat(worker.exitValue()).isEqualTo(WorkerExit.FAILED.code());
-    assertThat(log()).contains("HODEI_TOKEN", "HODEI_SERVER_ADDRESS");
+    assertThat(log()).contains("no one-time token", Bootstrap.ENV_TOKEN_FILE);
+  }
+
+  @Test
+  void aWorkerProcessGivenItsTokenInTheEnvironmentRefusesToStart() throws Exception {
+    ProcessBuilder builder = javaCommand();
+    builder.environment().put(WorkerConfig.ENV_SERVER_ADDRESS, server.address());
+    builder.environment().put(WorkerConfig.ENV_TOKEN, GOOD_TOKEN);
+    Process worker = builder.start();
+    writeBootstrap(worker, Bootstrap.HEADER + "\ntoken " + GOOD_TOKEN + "\nend\n");
+
+    assertThat(worker.waitFor(20, TimeUnit.SECONDS)).isTrue();
+    assertThat(worker.exitValue()).isEqualTo(WorkerExit.FAILED.code());
+    assertThat(log()).contains("HODEI_TOKEN is not read any more").doesNotContain(GOOD_TOKEN);
+    assertThat(server.registrations).isEmpty();
+  }
+
+  @Test
+  void aWorkerProcessStartedByHandReadsItsTokenFromATokenFile() throws Exception {
+    Path tokenFile = dir.resolve("token");
+    Files.writeString(tokenFile, GOOD_TOKEN + "\n");
+    Files.setPosixFilePermissions(tokenFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    ProcessBuilder builder = javaCommand();
+    builder.environment().put(WorkerConfig.ENV_SERVER_ADDRESS, server.address());
+    builder.environment().put(Bootstrap.ENV_TOKEN_FILE, tokenFile.toString());
+    builder.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    Process worker = builder.start();
+    try {
+      await().atMost(Duration.ofSeconds(20)).until(() -> server.messages().stream().anyMatch(WorkerMessage::hasAttach));
+      assertThat(tokenFile).exists(); // a human's file is left alone
+    } finally {
+      worker.destroyForcibly();
+    }
+  }
+
+  /**
+   * What a job could read of its worker: with the bootstrap on stdin, the token is in neither the
+   * worker's environment nor its command line, and the process is not dumpable, so a process of
+   * the same (non-root) uid cannot open its {@code /proc/PID/environ} at all. Root reads anything,
+   * so the worker and the readers run as nobody (65534); a plain process of that uid, whose
+   * environ that reader can open, shows the check would fail without {@code PR_SET_DUMPABLE}.
+   */
+  @Test
+  void aWorkerProcessKeepsItsTokenOutOfEnvironAndCmdlineAndIsNotDumpable() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        new ProcessBuilder("id", "-u").start().inputReader().readLine().equals("0")
+            && Files.isExecutable(Path.of("/usr/bin/setpriv")),
+        "needs root and setpriv to run the worker as another uid");
+    Path shared = Files.createTempDirectory("hodei-nobody-");
+    Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+    ProcessBuilder builder = javaCommand(List.of(AS_NOBODY), readableClassPath(shared), shared);
+    builder.environment().put(WorkerConfig.ENV_SERVER_ADDRESS, server.address());
+    builder.environment().put("HODEI_CANARY", "canary-in-env");
+    Process worker = builder.start();
+    Process plain = null;
+    try {
+      writeBootstrap(worker, Bootstrap.HEADER + "\ntoken " + GOOD_TOKEN + "\nend\n");
+      await().atMost(Duration.ofSeconds(30)).until(() -> server.messages().stream().anyMatch(WorkerMessage::hasAttach));
+      long pid = worker.pid();
+
+      // As root: what is there holds no token.
+      String environ = Files.readString(Path.of("/proc", Long.toString(pid), "environ"));
+      String cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline"));
+      assertThat(environ).contains("HODEI_CANARY=canary-in-env").doesNotContain(GOOD_TOKEN);
+      assertThat(cmdline).contains("--worker-id=worker-proc").doesNotContain(GOOD_TOKEN);
+      // The process runs as nobody, yet the kernel gave its /proc files to root: not dumpable.
+      assertThat(Files.readString(Path.of("/proc", Long.toString(pid), "status"))).containsPattern("Uid:\\s+65534\\s");
+      assertThat(Files.getAttribute(Path.of("/proc", Long.toString(pid), "environ"), "unix:uid")).isEqualTo(0);
+
+      // As nobody, as a job of that uid would be: cmdline yes, environ no.
+      assertThat(runAsNobody("cat", "/proc/" + pid + "/cmdline").exit()).isZero();
+      var denied = runAsNobody("cat", "/proc/" + pid + "/environ");
+      assertThat(denied.exit()).as(denied.output()).isNotZero();
+      assertThat(denied.output()).contains("Permission denied").doesNotContain("canary-in-env");
+
+      // The same reader opens the environ of a dumpable process of the same uid.
+      var plainBuilder = new ProcessBuilder(concat(AS_NOBODY, "sleep", "30"));
+      plainBuilder.environment().put("HODEI_CANARY", "canary-in-env");
+      plain = plainBuilder.start();
+      long plainPid = plain.pid();
+      await().atMost(Duration.ofSeconds(5))
+          .until(() -> Files.readString(Path.of("/proc", Long.toString(plainPid), "cmdline")).startsWith("sleep"));
+      var allowed = runAsNobody("cat", "/proc/" + plainPid + "/environ");
+      assertThat(allowed.exit()).as(allowed.output()).isZero();
+      assertThat(allowed.output()).contains("canary-in-env");
+
+      // And a job of the worker, of the worker's uid, cannot read its parent's environ either.
+      server.runJob(Jobs.shell("e-peek", "sh", "-c", "cat /proc/$PPID/environ || echo unreadable"));
+      await().atMost(Duration.ofSeconds(10)).until(() -> !server.results("e-peek").isEmpty());
+      assertThat(server.stdout("e-peek")).containsExactly("unreadable");
+    } finally {
+      worker.destroyForcibly();
+      if (plain != null) {
+        plain.destroyForcibly();
+      }
+    }
+  }
+
+  private static final String[] AS_NOBODY = {"setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"};
+
+  private record Run(int exit, String output) {}
+
+  private static Run runAsNobody(String... command) throws Exception {
+    Process p = new ProcessBuilder(concat(AS_NOBODY, command)).redirectErrorStream(true).start();
+    String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    return new Run(p.exitValue(), output);
+  }
+
+  private static List<String> concat(String[] prefix, String... rest) {
+    var all = new java.util.ArrayList<>(List.of(prefix));
+    all.addAll(List.of(rest));
+    return all;
+  }
+
+  /** This test's class path, with every entry nobody could not read copied into {@code shared}. */
+  private static String readableClassPath(Path shared) throws IOException {
+    var entries = new java.util.ArrayList<String>();
+    int n = 0;
+    for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+      Path path = Path.of(entry);
+      if (entry.isBlank() || !Files.exists(path)) {
+        continue;
+      }
+      if (Files.isRegularFile(path) && !path.startsWith("/work")) {
+        Path copy = shared.resolve((n++) + "-" + path.getFileName());
+        Files.copy(path, copy);
+        Files.setPosixFilePermissions(copy, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        entries.add(copy.toString());
+      } else {
+        entries.add(path.toAbsolutePath().toString());
+      }
+    }
+    return String.join(java.io.File.pathSeparator, entries);
+  }
+
+  private static void writeBootstrap(Process worker, String document) throws IOException {
+    try (var stdin = worker.getOutputStream()) {
+      stdin.write(document.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
   }
 
   private Process startWorkerProcess(Map<String, String> env, String... jvmOptions) throws IOException {
     ProcessBuilder builder = javaCommand(jvmOptions);
     builder.environment().putAll(env);
-    builder.environment().put(WorkerConfig.ENV_TOKEN, GOOD_TOKEN);
     builder.environment().put(WorkerConfig.ENV_SERVER_ADDRESS, server.address());
-    return builder.start();
+    Process worker = builder.start();
+    writeBootstrap(worker, Bootstrap.HEADER + "\ntoken " + GOOD_TOKEN + "\nend\n");
+    return worker;
   }
 
   private ProcessBuilder javaCommand(String... jvmOptions) {
-    List<String> command = new java.util.ArrayList<>();
+    return javaCommand(List.of(), System.getProperty("java.class.path"), dir, jvmOptions);
+  }
+
+  /** The worker's JVM, as a provider starts it: a worker id in argv, the bootstrap to come on stdin. */
+  private ProcessBuilder javaCommand(List<String> prefix, String classPath, Path tmp, String... jvmOptions) {
+    List<String> command = new java.util.ArrayList<>(prefix);
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-XX:+UseSerialGC");
     command.add("-Xshare:auto");
+    command.add("--enable-native-access=ALL-UNNAMED");
     command.addAll(List.of(jvmOptions));
-    command.add("-Djava.io.tmpdir=" + dir);
+    command.add("-Djava.io.tmpdir=" + tmp);
     command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
+    command.add(classPath);
     command.add(WorkerMain.class.getName());
+    command.add("worker");
+    command.add(WorkerMain.WORKER_ID_ARGUMENT + "worker-proc");
     ProcessBuilder builder = new ProcessBuilder(command);
     builder.environment().put(WorkerConfig.ENV_WORKER_ID, "worker-proc");
     builder.redirectErrorStream(true);

@@ -11,7 +11,6 @@ import org.junit.jupiter.api.Test;
 class WorkerTlsTest {
   private static Map<String, String> base() {
     var env = new HashMap<String, String>();
-    env.put("HODEI_TOKEN", "t");
     env.put("HODEI_SERVER_ADDRESS", "h:1");
     env.put("HODEI_WORKER_ID", "w-1");
     return env;
@@ -19,17 +18,14 @@ class WorkerTlsTest {
 
   @Test
   void withoutTlsVariablesTheWorkerTalksPlaintext() {
-    assertThat(WorkerConfig.fromEnvironment(base()).tls()).isEmpty();
+    assertThat(WorkerConfig.fromEnvironment(base(), Bootstrap.ofToken("t")).tls()).isEmpty();
   }
 
   @Test
-  void pemVariablesGiveInMemoryMaterialThatIsNeverPrinted() {
-    var env = base();
-    env.put("HODEI_TLS_CA", "ca-pem");
-    env.put("HODEI_TLS_CERT", "cert-pem");
-    env.put("HODEI_TLS_KEY", "secret-key-pem");
+  void pemMaterialFromTheBootstrapIsKeptInMemoryAndNeverPrinted() {
+    var pem = new WorkerTls.Pem("ca-pem", "cert-pem", "secret-key-pem");
 
-    WorkerConfig config = WorkerConfig.fromEnvironment(env);
+    WorkerConfig config = WorkerConfig.fromEnvironment(base(), new Bootstrap("t", java.util.Optional.of(pem)));
 
     assertThat(config.tls()).contains(new WorkerTls.Pem("ca-pem", "cert-pem", "secret-key-pem"));
     assertThat(config.toString()).doesNotContain("secret-key-pem").contains("tls=on");
@@ -43,7 +39,7 @@ class WorkerTlsTest {
     env.put("HODEI_TLS_CERT_FILE", "/etc/hodei/w-1.crt");
     env.put("HODEI_TLS_KEY_FILE", "/etc/hodei/w-1.key");
 
-    assertThat(WorkerConfig.fromEnvironment(env).tls())
+    assertThat(WorkerConfig.fromEnvironment(env, Bootstrap.ofToken("t")).tls())
         .contains(
             new WorkerTls.Files(
                 Path.of("/etc/hodei/ca.crt"),
@@ -52,13 +48,24 @@ class WorkerTlsTest {
   }
 
   @Test
-  void anIncompleteSetIsRefusedWithTheNamesThatGoTogether() {
+  void theBootstrapsPemMaterialWinsOverFileVariables() {
     var env = base();
-    env.put("HODEI_TLS_CERT", "cert-pem");
+    env.put("HODEI_TLS_CA_FILE", "/etc/hodei/ca.crt");
+    env.put("HODEI_TLS_CERT_FILE", "/etc/hodei/w-1.crt");
+    env.put("HODEI_TLS_KEY_FILE", "/etc/hodei/w-1.key");
+    var pem = new WorkerTls.Pem("ca-pem", "cert-pem", "key-pem");
 
-    assertThatThrownBy(() -> WorkerConfig.fromEnvironment(env))
+    assertThat(WorkerConfig.fromEnvironment(env, new Bootstrap("t", java.util.Optional.of(pem))).tls()).contains(pem);
+  }
+
+  @Test
+  void anIncompleteSetOfFilesIsRefusedWithTheNamesThatGoTogether() {
+    var env = base();
+    env.put("HODEI_TLS_CERT_FILE", "/etc/hodei/w-1.crt");
+
+    assertThatThrownBy(() -> WorkerConfig.fromEnvironment(env, Bootstrap.ofToken("t")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage(
-            "HODEI_TLS_CA, HODEI_TLS_CERT and HODEI_TLS_KEY go together; set all three or none");
+            "HODEI_TLS_CA_FILE, HODEI_TLS_CERT_FILE and HODEI_TLS_KEY_FILE go together; set all three or none");
   }
 }

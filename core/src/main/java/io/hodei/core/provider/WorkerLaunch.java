@@ -1,25 +1,59 @@
 package io.hodei.core.provider;
 
 import io.hodei.core.worker.WorkerId;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
- * What a provider needs to start one worker. The worker receives {@code otp}, {@code
- * serverAddress} and {@code workerId} as {@code HODEI_TOKEN}, {@code HODEI_SERVER_ADDRESS} and
- * {@code HODEI_WORKER_ID}. With mTLS on, {@code env} also carries the worker's own certificate,
- * key and CA certificate ({@code HODEI_TLS_CERT}, {@code HODEI_TLS_KEY}, {@code HODEI_TLS_CA}).
+ * What a provider needs to start one worker: its settings, which may go into the worker's
+ * environment, and its {@link WorkerBootstrap}, which must not. Each provider delivers the
+ * bootstrap its own way, through a channel the worker's jobs cannot read.
+ *
+ * <p>Invariant: {@code env} names none of {@link #CREDENTIAL_VARIABLES}, so whatever a provider
+ * puts in a worker's environment holds no credential.
+ *
+ * @param workerId the id the worker registers under ({@code HODEI_WORKER_ID})
+ * @param serverAddress where it reaches the control plane ({@code HODEI_SERVER_ADDRESS})
+ * @param bootstrap its one-time token and TLS material
+ * @param env further non-secret settings, for example {@code HODEI_DRAIN_TIMEOUT}
  */
 public record WorkerLaunch(
-    WorkerId workerId, String otp, String serverAddress, Map<String, String> env) {
+    WorkerId workerId, String serverAddress, WorkerBootstrap bootstrap, Map<String, String> env) {
+
+  /**
+   * Variables that carried credentials once, or carry the control plane's own: refused in a
+   * worker's environment.
+   */
+  public static final List<String> CREDENTIAL_VARIABLES =
+      List.of("HODEI_TOKEN", "HODEI_TLS_CA", "HODEI_TLS_CERT", "HODEI_TLS_KEY", "HODEI_SECRET_KEY", "HODEI_API_TOKEN");
 
   public WorkerLaunch {
-    env = Map.copyOf(env);
+    Objects.requireNonNull(workerId, "workerId");
+    Objects.requireNonNull(serverAddress, "serverAddress");
+    Objects.requireNonNull(bootstrap, "bootstrap");
+    env = requireNoCredentials(env);
   }
 
-  /** The environment a worker starts with: {@link #env()} plus the registration variables. */
-  public Map<String, String> workerEnvironment() {
-    var all = new java.util.HashMap<>(env);
-    all.put("HODEI_TOKEN", otp);
+  /**
+   * {@code env}, copied, if it names no credential variable.
+   *
+   * @throws IllegalArgumentException naming the first credential variable found
+   */
+  public static Map<String, String> requireNoCredentials(Map<String, String> env) {
+    for (String name : CREDENTIAL_VARIABLES) {
+      if (env.containsKey(name)) {
+        throw new IllegalArgumentException(
+            name + " must not be in a worker's environment: its jobs could read it; credentials travel in the bootstrap");
+      }
+    }
+    return Map.copyOf(env);
+  }
+
+  /** The environment a worker starts with: {@link #env()} plus its id and the server's address. */
+  public Map<String, String> settings() {
+    var all = new HashMap<>(env);
     all.put("HODEI_SERVER_ADDRESS", serverAddress);
     all.put("HODEI_WORKER_ID", workerId.value());
     return Map.copyOf(all);

@@ -489,10 +489,11 @@ public final class Provisioner {
               MDC.put("workerId", id.value());
               try {
                 var otp = otps.issue(id);
-                var env = new HashMap<>(MANAGED_WORKER_ENV);
-                env.putAll(credentials.issueFor(id));
+                var bootstrap =
+                    new io.hodei.core.provider.WorkerBootstrap(otp.token(), credentials.issueFor(id));
                 WorkerHandle handle =
-                    pool.provider().create(new WorkerLaunch(id, otp.token(), serverAddress.get(), env));
+                    pool.provider()
+                        .create(new WorkerLaunch(id, serverAddress.get(), bootstrap, MANAGED_WORKER_ENV));
                 boolean keep;
                 synchronized (this) {
                   tracked.handle = handle;

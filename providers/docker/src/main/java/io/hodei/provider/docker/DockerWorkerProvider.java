@@ -36,7 +36,14 @@ import org.slf4j.LoggerFactory;
  * Runs each worker as a Docker container on one engine. The container runs the worker image
  * (see {@code docker/build-worker-image.sh}) with host networking, so the worker reaches the
  * control plane at the same address a local worker would, and registers with the one-time token
- * it finds in {@code HODEI_TOKEN}.
+ * of its {@link io.hodei.core.provider.WorkerBootstrap}.
+ *
+ * <p>The bootstrap never goes into the container's environment ({@code docker inspect} and every
+ * process of the container could read it there): between create and start, the provider copies it
+ * into the container as {@value #BOOTSTRAP_DIRECTORY}{@code /}{@value #BOOTSTRAP_FILE_NAME}, a
+ * {@code 0600} file in a {@code 0700} directory, both owned by the user the container runs as; the
+ * environment names only that path ({@code HODEI_BOOTSTRAP_FILE}), and the worker deletes file and
+ * directory as soon as it has read them, before it takes any job.
  *
  * <p>Invariants:
  *
@@ -78,6 +85,17 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
   /** The script that builds the default worker image, named in error messages. */
   static final String BUILD_HINT = "build it with docker/build-worker-image.sh";
 
+  /** Where the bootstrap is copied to in a container, before it starts. */
+  public static final String BOOTSTRAP_DIRECTORY = "/tmp/hodei-bootstrap";
+
+  /** The bootstrap file's name in {@link #BOOTSTRAP_DIRECTORY}. */
+  public static final String BOOTSTRAP_FILE_NAME = "bootstrap";
+
+  /** The worker's variable naming its bootstrap file. */
+  static final String ENV_BOOTSTRAP_FILE = "HODEI_BOOTSTRAP_FILE";
+
+  private static final Pattern NUMERIC_USER = Pattern.compile("(\\d+)(?::(\\d+))?");
+
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
   private static final Duration QUICK_RESPONSE_TIMEOUT = Duration.ofSeconds(15);
   private static final Duration SLOW_RESPONSE_TIMEOUT = Duration.ofMinutes(2);
@@ -95,8 +113,8 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
    * @param pidsLimit process limit per worker ({@code --pids-limit}); 0 for none
    * @param command replaces the image's CMD (the arguments of its ENTRYPOINT, if it has one);
    *     empty keeps the image's default
-   * @param workerEnv extra environment for every worker; the registration variables of a launch
-   *     ({@code HODEI_TOKEN}, {@code HODEI_SERVER_ADDRESS}, {@code HODEI_WORKER_ID}) win over it
+   * @param workerEnv extra environment for every worker, never a credential; the settings of a
+   *     launch ({@code HODEI_SERVER_ADDRESS}, {@code HODEI_WORKER_ID}...) win over it
    * @param stopGrace how long a worker gets after SIGTERM before it is killed
    */
   public record Config(
@@ -129,7 +147,7 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
         throw new IllegalArgumentException("pids limit must be 0 (no limit) or positive, not " + pidsLimit);
       }
       command = List.copyOf(command);
-      workerEnv = Map.copyOf(workerEnv);
+      workerEnv = WorkerLaunch.requireNoCredentials(workerEnv);
       Objects.requireNonNull(stopGrace, "stopGrace");
       if (stopGrace.isNegative()) {
         throw new IllegalArgumentException("stop grace must not be negative");
@@ -244,7 +262,8 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
     WorkerId worker = launch.workerId();
     String containerName = containerName(worker);
     var env = new TreeMap<>(config.workerEnv());
-    env.putAll(launch.workerEnvironment());
+    env.putAll(launch.settings());
+    env.put(ENV_BOOTSTRAP_FILE, BOOTSTRAP_DIRECTORY + "/" + BOOTSTRAP_FILE_NAME);
     List<String> envList = env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
 
     HostConfig hostConfig = HostConfig.newHostConfig().withNetworkMode("host").withInit(true);
@@ -290,6 +309,14 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
     }
 
     try {
+      copyBootstrap(containerId, launch);
+    } catch (RuntimeException e) {
+      removeQuietly(containerId, worker);
+      throw new UnavailableException(
+          "docker provider " + name() + " could not hand worker " + worker + " its credentials: " + reason(e), e);
+    }
+
+    try {
       slow.startContainerCmd(containerId).exec();
     } catch (RuntimeException e) {
       removeQuietly(containerId, worker);
@@ -300,6 +327,37 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
         "docker provider {}: started worker {} in container {} ({}) from {} (logs: docker logs {})",
         name(), worker, shortId(containerId), containerName, config.image(), containerName);
     return new WorkerHandle(worker, name(), containerId);
+  }
+
+  /**
+   * Copies the launch's bootstrap into the created, not yet started container, owned by the user
+   * the container will run as (the image's {@code USER}, numeric, or root when it names none).
+   *
+   * @throws IllegalStateException if the container's user is a name: its uid cannot be known
+   *     without the container's own {@code /etc/passwd}
+   */
+  private void copyBootstrap(String containerId, WorkerLaunch launch) {
+    var inspected = quick.inspectContainerCmd(containerId).exec();
+    String user = inspected.getConfig() == null || inspected.getConfig().getUser() == null
+        ? "" : inspected.getConfig().getUser().strip();
+    int uid = 0;
+    int gid = 0;
+    if (!user.isEmpty()) {
+      Matcher m = NUMERIC_USER.matcher(user);
+      if (!m.matches()) {
+        throw new IllegalStateException(
+            "image " + config.image() + " runs as user '" + user + "': the Docker provider needs a numeric USER uid[:gid]");
+      }
+      uid = Integer.parseInt(m.group(1));
+      gid = m.group(2) == null ? uid : Integer.parseInt(m.group(2));
+    }
+    String dir = BOOTSTRAP_DIRECTORY.substring(BOOTSTRAP_DIRECTORY.lastIndexOf('/') + 1);
+    String parent = BOOTSTRAP_DIRECTORY.substring(0, BOOTSTRAP_DIRECTORY.lastIndexOf('/'));
+    byte[] tar = new BootstrapArchive(dir, BOOTSTRAP_FILE_NAME, launch.bootstrap().document(), uid, gid).bytes();
+    slow.copyArchiveToContainerCmd(containerId)
+        .withRemotePath(parent)
+        .withTarInputStream(new java.io.ByteArrayInputStream(tar))
+        .exec();
   }
 
   /**

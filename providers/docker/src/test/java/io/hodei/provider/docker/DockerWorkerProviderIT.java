@@ -18,6 +18,7 @@ import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import io.hodei.core.error.UnavailableException;
 import io.hodei.core.provider.ProviderHealth;
+import io.hodei.core.provider.WorkerBootstrap;
 import io.hodei.core.provider.WorkerHandle;
 import io.hodei.core.provider.WorkerLaunch;
 import io.hodei.core.worker.WorkerId;
@@ -41,6 +42,8 @@ import org.junit.jupiter.api.Test;
  */
 class DockerWorkerProviderIT {
   static final String IMAGE = "hodei-test-sh:latest";
+  /** The same, running as 10001:10001 as the worker image does. */
+  static final String IMAGE_10001 = "hodei-test-sh:uid10001";
   static final String PROVIDER = "it-docker";
   /** On containers the tests make themselves, so that cleanup finds them. */
   static final String TEST_LABEL = "io.hodei.it";
@@ -73,13 +76,20 @@ class DockerWorkerProviderIT {
     String why = problem;
     assumeTrue(why == null, () -> "no Docker engine at " + host + ": start dockerd, see .ci/run (" + why + ")");
 
+    buildTestImage(IMAGE);
+    buildTestImage(IMAGE_10001, "10001:10001");
+  }
+
+  private static void buildTestImage(String... args) throws Exception {
     Path script = Path.of(DockerWorkerProviderIT.class.getResource("/build-test-image.sh").toURI());
-    var build = new ProcessBuilder("bash", script.toString(), IMAGE).redirectErrorStream(true);
+    var command = new ArrayList<>(List.of("bash", script.toString()));
+    command.addAll(List.of(args));
+    var build = new ProcessBuilder(command).redirectErrorStream(true);
     build.environment().put("DOCKER_HOST", host);
     Process process = build.start();
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
-    assertEquals(0, process.exitValue(), () -> "could not build " + IMAGE + ":\n" + output);
+    assertEquals(0, process.exitValue(), () -> "could not build " + args[0] + ":\n" + output);
   }
 
   @AfterAll
@@ -114,7 +124,7 @@ class DockerWorkerProviderIT {
             .withDockerHost(host)
             .withLimits(0.5, MEMORY, 64)
             .withCommand(command)
-            .withWorkerEnv(Map.of("EXTRA", "x", "HODEI_TOKEN", "overridden-by-the-launch"))
+            .withWorkerEnv(Map.of("EXTRA", "x", "HODEI_WORKER_ID", "overridden-by-the-launch"))
             .withStopGrace(grace);
     var provider = new DockerWorkerProvider(config);
     providers.add(provider);
@@ -126,7 +136,13 @@ class DockerWorkerProviderIT {
   }
 
   private static WorkerLaunch launch(WorkerId worker) {
-    return new WorkerLaunch(worker, "otp-" + worker.value(), "127.0.0.1:7070", Map.of("FROM_LAUNCH", "y"));
+    return new WorkerLaunch(
+        worker,
+        "127.0.0.1:7070",
+        new WorkerBootstrap(
+            "otp-" + worker.value(),
+            Optional.of(new WorkerBootstrap.Tls("ca-pem-" + worker.value(), "cert-pem-" + worker.value(), "key-pem-" + worker.value()))),
+        Map.of("FROM_LAUNCH", "y"));
   }
 
   private static WorkerId newWorker() {
@@ -158,14 +174,18 @@ class DockerWorkerProviderIT {
     return out.toString();
   }
 
+  /** Prints its settings, then its bootstrap file line by line (the image has no cat), then sleeps. */
+  private static final List<String> SHOW_BOOTSTRAP =
+      List.of(
+          "sh",
+          "-c",
+          "echo $HODEI_WORKER_ID $HODEI_SERVER_ADDRESS ${HODEI_TOKEN:-no-token} $HODEI_BOOTSTRAP_FILE;"
+              + " [ -O $HODEI_BOOTSTRAP_FILE ] && echo owned;"
+              + " while read -r line; do echo \"$line\"; done < $HODEI_BOOTSTRAP_FILE; sleep 300");
+
   @Test
-  void aWorkerRunsInALabelledLimitedContainerOnTheHostNetworkWithItsRegistrationEnvironment() throws Exception {
-    var provider =
-        provider(
-            PROVIDER,
-            IMAGE,
-            List.of("sh", "-c", "echo $HODEI_WORKER_ID $HODEI_SERVER_ADDRESS $HODEI_TOKEN; sleep 300"),
-            Duration.ofSeconds(5));
+  void aWorkerRunsInALabelledLimitedContainerOnTheHostNetworkWithItsSettingsInItsEnvironment() throws Exception {
+    var provider = provider(PROVIDER, IMAGE, SHOW_BOOTSTRAP, Duration.ofSeconds(5));
     WorkerId worker = newWorker();
 
     WorkerHandle handle = provider.create(launch(worker));
@@ -187,15 +207,24 @@ class DockerWorkerProviderIT {
     assertThat(hc.getInit()).isTrue();
     assertThat(c.getConfig().getEnv())
         .contains(
-            "HODEI_TOKEN=otp-" + worker.value(),
             "HODEI_WORKER_ID=" + worker.value(),
             "HODEI_SERVER_ADDRESS=127.0.0.1:7070",
+            "HODEI_BOOTSTRAP_FILE=/tmp/hodei-bootstrap/bootstrap",
             "EXTRA=x",
             "FROM_LAUNCH=y");
-    await().atMost(Duration.ofSeconds(10))
-        .until(() -> logs(handle.reference()).contains(worker.value()));
-    assertThat(logs(handle.reference()).strip())
-        .isEqualTo(worker.value() + " 127.0.0.1:7070 otp-" + worker.value());
+    assertThat(String.join("\n", c.getConfig().getEnv()))
+        .doesNotContain("otp-" + worker.value(), "key-pem", "cert-pem", "ca-pem", "HODEI_TOKEN");
+    await().atMost(Duration.ofSeconds(10)).until(() -> logs(handle.reference()).contains("end"));
+    assertThat(logs(handle.reference()).strip().lines().toList())
+        .containsExactly(
+            worker.value() + " 127.0.0.1:7070 no-token /tmp/hodei-bootstrap/bootstrap",
+            "owned",
+            "hodei-bootstrap 1",
+            "token otp-" + worker.value(),
+            "tls-ca " + base64("ca-pem-" + worker.value()),
+            "tls-cert " + base64("cert-pem-" + worker.value()),
+            "tls-key " + base64("key-pem-" + worker.value()),
+            "end");
     assertThat(provider.isAlive(handle)).isTrue();
 
     long start = System.nanoTime();
@@ -205,6 +234,45 @@ class DockerWorkerProviderIT {
     assertThat(inspect(handle.reference())).isEmpty();
     assertThat(provider.isAlive(handle)).isFalse();
     provider.destroy(handle); // idempotent
+  }
+
+  @Test
+  void theBootstrapIsOwnedByTheImagesUserAndReadableByNobodyElse() throws Exception {
+    var provider = provider(PROVIDER, IMAGE_10001, SHOW_BOOTSTRAP, Duration.ofSeconds(5));
+    WorkerId worker = newWorker();
+
+    WorkerHandle handle = provider.create(launch(worker));
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> logs(handle.reference()).contains("end"));
+    assertThat(logs(handle.reference())).contains("owned\n", "token otp-" + worker.value() + "\n");
+    var entries = new java.util.LinkedHashMap<String, String>();
+    try (var tar =
+        new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+            docker.copyArchiveFromContainerCmd(handle.reference(), "/tmp/hodei-bootstrap").exec())) {
+      org.apache.commons.compress.archivers.tar.TarArchiveEntry entry;
+      while ((entry = tar.getNextEntry()) != null) {
+        entries.put(entry.getName(), entry.getLongUserId() + ":" + entry.getLongGroupId() + " " + Integer.toOctalString(entry.getMode() & 0777));
+      }
+    }
+    assertThat(entries)
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of("hodei-bootstrap/", "10001:10001 700", "hodei-bootstrap/bootstrap", "10001:10001 600"));
+  }
+
+  @Test
+  void anImageWhoseUserIsANameIsRefusedAndLeavesNoContainer() throws Exception {
+    var named = provider(PROVIDER, "hodei-test-sh:named-user", SHOW_BOOTSTRAP, Duration.ofSeconds(5));
+    buildTestImage("hodei-test-sh:named-user", "hodei");
+    WorkerId worker = newWorker();
+
+    assertThatThrownBy(() -> named.create(launch(worker)))
+        .isInstanceOf(UnavailableException.class)
+        .hasMessageContaining("numeric USER");
+    assertThat(inspect(DockerWorkerProvider.containerName(worker))).isEmpty();
+  }
+
+  private static String base64(String text) {
+    return java.util.Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
   }
 
   @Test

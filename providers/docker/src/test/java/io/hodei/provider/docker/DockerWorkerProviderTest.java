@@ -38,7 +38,7 @@ class DockerWorkerProviderTest {
   void withoutAnEngineCreateDestroyAndRemoveOrphansFailAsUnavailableAndIsAliveAssumesTheWorkerRuns() {
     String host = "unix:///nonexistent.sock";
     try (var provider = new DockerWorkerProvider(DockerWorkerProvider.Config.defaults("d", "img:1").withDockerHost(host))) {
-      var launch = new WorkerLaunch(new WorkerId("w-1"), "otp", "127.0.0.1:1", Map.of());
+      var launch = new WorkerLaunch(new WorkerId("w-1"), "127.0.0.1:1", io.hodei.core.provider.WorkerBootstrap.plaintext("otp"), Map.of());
       var handle = new WorkerHandle(new WorkerId("w-1"), "d", "0123456789ab");
 
       assertThatThrownBy(() -> provider.create(launch))

@@ -21,8 +21,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The embedded default provider: each worker is a child process of the control plane, started
- * from {@code workerCommand} (normally {@code java -cp ... hodei worker}). A worker's own output
- * goes to {@code logDir/<worker-id>.log}; job output never does, it travels over the stream.
+ * from {@code workerCommand} (normally {@code java -cp ... WorkerMain worker}) with {@code
+ * --worker-id=<id>} appended. A worker's own output goes to {@code logDir/<worker-id>.log}; job
+ * output never does, it travels over the stream.
+ *
+ * <p>Invariants: a worker's environment is built, not inherited: {@link #INHERITED} from the
+ * control plane's, then {@link Config#workerEnv()}, then the launch's settings, and none of them
+ * holds a credential (the control plane's own {@code HODEI_SECRET_KEY} or {@code HODEI_API_TOKEN}
+ * never reach a worker or its jobs). The worker's {@link io.hodei.core.provider.WorkerBootstrap}
+ * goes through a pipe on its stdin, written once and closed; neither its environment nor its
+ * arguments carry a secret.
  *
  * <p>Thread-safe: the process table is a concurrent map and each worker is touched by one
  * create and at most one effective destroy.
@@ -43,13 +51,20 @@ public final class LocalProcessProvider implements WorkerProvider {
       Duration stopGrace,
       Map<String, String> workerEnv) {
     public Config {
-      workerEnv = Map.copyOf(workerEnv);
+      workerEnv = WorkerLaunch.requireNoCredentials(workerEnv);
       workerCommand = List.copyOf(workerCommand);
       if (workerCommand.isEmpty()) {
         throw new IllegalArgumentException("worker command must not be empty");
       }
     }
   }
+
+  /**
+   * The variables of the control plane's environment a worker gets, when set: what a JVM and the
+   * shell commands of jobs need to find programs, files, language and time zone. Nothing else.
+   */
+  public static final List<String> INHERITED =
+      List.of("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR");
 
   private final Config config;
   private final Map<WorkerId, Process> processes = new ConcurrentHashMap<>();
@@ -74,13 +89,22 @@ public final class LocalProcessProvider implements WorkerProvider {
       Files.createDirectories(config.logDir());
       Path logFile = config.logDir().resolve(launch.workerId().value() + ".log");
       var builder =
-          new ProcessBuilder(config.workerCommand())
+          new ProcessBuilder(command(launch.workerId()))
               .redirectErrorStream(true)
               .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
-              .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-      builder.environment().putAll(config.workerEnv());
-      builder.environment().putAll(launch.workerEnvironment());
+              .redirectInput(ProcessBuilder.Redirect.PIPE);
+      builder.environment().clear();
+      builder.environment().putAll(environment(System.getenv(), launch));
       Process process = builder.start();
+      try (var stdin = process.getOutputStream()) {
+        stdin.write(launch.bootstrap().document());
+      } catch (IOException e) {
+        process.destroyForcibly();
+        throw new UnavailableException(
+            "local provider could not hand worker " + launch.workerId() + " its credentials (it exited at once?): "
+                + e.getMessage() + "; see " + logFile,
+            e);
+      }
       processes.put(launch.workerId(), process);
       log.info(
           "started local worker {} as pid {} (log: {})", launch.workerId(), process.pid(), logFile);
@@ -91,6 +115,33 @@ public final class LocalProcessProvider implements WorkerProvider {
           e);
     }
   }
+
+  /** The worker's command line: the configured command and {@code --worker-id=<id>}. */
+  List<String> command(WorkerId worker) {
+    var command = new ArrayList<>(config.workerCommand());
+    command.add(WORKER_ID_ARGUMENT + worker.value());
+    return List.copyOf(command);
+  }
+
+  /**
+   * The whole environment of a worker: the {@link #INHERITED} variables of {@code controlPlane}
+   * that are set, then {@link Config#workerEnv()}, then {@link WorkerLaunch#settings()}.
+   */
+  Map<String, String> environment(Map<String, String> controlPlane, WorkerLaunch launch) {
+    var env = new java.util.HashMap<String, String>();
+    for (String name : INHERITED) {
+      String value = controlPlane.get(name);
+      if (value != null) {
+        env.put(name, value);
+      }
+    }
+    env.putAll(config.workerEnv());
+    env.putAll(launch.settings());
+    return Map.copyOf(env);
+  }
+
+  /** The argument that marks a worker's command line with its id (see {@code WorkerMain}). */
+  static final String WORKER_ID_ARGUMENT = "--worker-id=";
 
   /**
    * Stops the worker: SIGTERM, then a kill after the grace period. A worker started by an earlier
@@ -129,7 +180,10 @@ public final class LocalProcessProvider implements WorkerProvider {
 
   /**
    * The process of a worker this provider did not start in this run, by the pid it recorded. A
-   * pid can be recycled, so the process must also carry the worker's id in its environment.
+   * pid can be recycled, so the process must also carry the worker's id in its command line.
+   * Not in its environment: a worker makes itself non-dumpable, and the kernel then hands its
+   * {@code /proc/PID/environ} to root, so a control plane not running as root could no longer
+   * read it; {@code /proc/PID/cmdline} stays readable to everyone.
    */
   private static Optional<ProcessHandle> adopted(WorkerHandle handle) {
     long pid;
@@ -143,9 +197,9 @@ public final class LocalProcessProvider implements WorkerProvider {
 
   private static boolean carriesWorkerId(long pid, WorkerId worker) {
     try {
-      byte[] environ = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "environ"));
-      String entries = new String(environ, java.nio.charset.StandardCharsets.UTF_8);
-      return ("\0" + entries).contains("\0HODEI_WORKER_ID=" + worker.value() + "\0");
+      byte[] cmdline = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+      String args = new String(cmdline, java.nio.charset.StandardCharsets.UTF_8);
+      return ("\0" + args).contains("\0" + WORKER_ID_ARGUMENT + worker.value() + "\0");
     } catch (IOException e) {
       return false;
     }
