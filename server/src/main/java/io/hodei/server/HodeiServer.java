@@ -152,7 +152,16 @@ public final class HodeiServer implements AutoCloseable {
     this.metrics = new io.hodei.server.metrics.ServerMetrics(stores.jobs(), registry, this::certificateDaysLeft, this::caDaysLeft);
     this.silentWorkers =
         new SilentWorkerCheck(
-            jobService, registry, config.heartbeatTimeout(), config.timeoutMargin(), this.clock);
+            jobService,
+            registry,
+            config.heartbeatTimeout(),
+            config.timeoutMargin(),
+            this.clock,
+            worker ->
+                provisioner.fence(
+                    worker,
+                    stores.workers().find(worker)
+                        .map(r -> new Provisioner.Origin(r.provider(), r.handleReference()))));
     jobService.addListener(
         job -> {
           signals.signal(job.id());

@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  *   <li><b>v2</b> (unified): one directory per job; limits in {@code cpu.max}, {@code memory.max}
  *       and {@code pids.max} when the worker's cgroup delegates those controllers; the kill is
  *       {@code cgroup.kill}. A v2 cgroup with controllers enabled for its children may hold no
- *       process itself, so the worker first moves itself into a leaf {@code worker} of its cgroup
+ *       process itself, so the worker first moves itself into a leaf {@code self} of its cgroup
  *       and enables the controllers on the parent (the "delegated subtree" layout).
  *   <li><b>v1</b>: a directory per job in each of the {@code cpu}, {@code memory}, {@code pids}
  *       and {@code freezer} hierarchies that are mounted and writable; the kill freezes the job,
@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safe: immutable after {@link #detect}; each {@link JobCgroup} belongs to one job.
  */
-final class JobCgroups {
+public final class JobCgroups {
   private static final Logger log = LoggerFactory.getLogger(JobCgroups.class);
   private static final List<String> V1_CONTROLLERS = List.of("cpu", "memory", "pids", "freezer");
   private static final long CPU_PERIOD_MICROS = 100_000;
@@ -65,8 +65,8 @@ final class JobCgroups {
     return new JobCgroups(Map.of(), Optional.empty(), Set.of(), List.of(why));
   }
 
-  /** What this machine offers the worker, read from {@code /proc/self}. */
-  static JobCgroups detect() {
+  /** What this machine offers this process, read from {@code /proc/self}. */
+  public static JobCgroups detect() {
     try {
       return detect(
           Files.readAllLines(Path.of("/proc/self/mountinfo")), Files.readAllLines(Path.of("/proc/self/cgroup")));
@@ -181,7 +181,7 @@ final class JobCgroups {
       if (wanted.isEmpty()) {
         return Set.of();
       }
-      Path leaf = own.resolve("worker");
+      Path leaf = own.resolve("self");
       Files.createDirectories(leaf);
       Files.writeString(leaf.resolve("cgroup.procs"), Long.toString(ProcessHandle.current().pid()));
       StringBuilder enable = new StringBuilder();
@@ -197,12 +197,12 @@ final class JobCgroups {
   }
 
   /** What job cgroups cannot do here, in words for the isolation report; empty if nothing. */
-  List<String> missing() {
+  public List<String> missing() {
     return missing;
   }
 
-  /** Whether jobs get cgroups at all. */
-  boolean available() {
+  /** Whether child cgroups can be made at all. */
+  public boolean available() {
     return v2.isPresent() || !v1.isEmpty();
   }
 
@@ -210,7 +210,7 @@ final class JobCgroups {
    * Makes the cgroup of one job, named {@code name} in every usable hierarchy, with the limits
    * given (zero: none of that kind).
    */
-  JobCgroup create(String name, double cpuCores, long memoryBytes, long pidsMax) throws IOException {
+  public JobCgroup create(String name, double cpuCores, long memoryBytes, long pidsMax) throws IOException {
     List<Path> dirs = new ArrayList<>();
     JobCgroup cgroup = new JobCgroup(name, dirs, v1.containsKey("freezer") ? Optional.of(v1.get("freezer").resolve(name)) : Optional.empty(), v2.map(p -> p.resolve(name)));
     try {
@@ -244,6 +244,18 @@ final class JobCgroups {
       cgroup.remove();
       throw e;
     }
+  }
+
+  /**
+   * The cgroup {@code name} as it exists (made by {@link #create} in this or an earlier run of
+   * this process's program), without creating or touching it; its directories may be missing.
+   */
+  public JobCgroup existing(String name) {
+    List<Path> dirs = new ArrayList<>();
+    v1.values().forEach(parent -> dirs.add(parent.resolve(name)));
+    v2.ifPresent(parent -> dirs.add(parent.resolve(name)));
+    return new JobCgroup(
+        name, dirs, Optional.ofNullable(v1.get("freezer")).map(p -> p.resolve(name)), v2.map(p -> p.resolve(name)));
   }
 
   /** The file of a v1 controller's limit, or its v2 counterpart; empty if neither is there. */
@@ -289,7 +301,7 @@ final class JobCgroups {
    * One job's cgroup: a directory in each hierarchy. Its members are the job's processes and
    * the sandbox's helpers; {@link #killAll} ends every one of them.
    */
-  static final class JobCgroup {
+  public static final class JobCgroup {
     private final String name;
     private final List<Path> dirs;
     private final Optional<Path> freezer;
@@ -302,7 +314,7 @@ final class JobCgroups {
       this.unified = unified;
     }
 
-    String name() {
+    public String name() {
       return name;
     }
 
@@ -311,26 +323,49 @@ final class JobCgroups {
       return dirs.stream().map(d -> d.resolve("cgroup.procs")).toList();
     }
 
-    /** The pids in the cgroup now (from the first hierarchy: every member joins all of them). */
+    /** Moves process {@code pid} (all its threads) into this cgroup, in every hierarchy. */
+    public void join(long pid) throws IOException {
+      for (Path procs : procsFiles()) {
+        Files.writeString(procs, Long.toString(pid));
+      }
+    }
+
+    /**
+     * The pids in the cgroup and in the cgroups below it, now (from one hierarchy: every member
+     * joins all of them).
+     */
     List<Long> members() {
       if (dirs.isEmpty()) {
         return List.of();
       }
-      Path procs = unified.orElse(dirs.getFirst()).resolve("cgroup.procs");
-      try {
-        List<Long> pids = new ArrayList<>();
-        for (String line : Files.readAllLines(procs, StandardCharsets.US_ASCII)) {
-          if (!line.isBlank()) {
-            pids.add(Long.parseLong(line.strip()));
+      List<Long> pids = new ArrayList<>();
+      for (Path dir : tree(unified.orElse(dirs.getFirst()))) {
+        Path procs = dir.resolve("cgroup.procs");
+        try {
+          for (String line : Files.readAllLines(procs, StandardCharsets.US_ASCII)) {
+            if (!line.isBlank()) {
+              pids.add(Long.parseLong(line.strip()));
+            }
           }
+        } catch (NoSuchFileException e) {
+          // removed meanwhile
+        } catch (IOException | NumberFormatException e) {
+          log.warn("cannot read {}: {}", procs, e.toString());
         }
-        return pids;
-      } catch (NoSuchFileException e) {
-        return List.of();
-      } catch (IOException | NumberFormatException e) {
-        log.warn("cannot read {}: {}", procs, e.toString());
-        return List.of();
       }
+      return pids;
+    }
+
+    /** {@code dir} and the cgroups below it, deepest first. */
+    private static List<Path> tree(Path dir) {
+      List<Path> all = new ArrayList<>();
+      try (var walk = Files.walk(dir)) {
+        walk.filter(Files::isDirectory).forEach(all::add);
+      } catch (IOException | java.io.UncheckedIOException e) {
+        log.debug("cannot walk {}: {}", dir, e.toString());
+        all.add(dir);
+      }
+      return all.reversed();
     }
 
     /**
@@ -338,7 +373,7 @@ final class JobCgroups {
      * v1 freezer (freeze, kill each, thaw), else each member in turn until none is left. Waits
      * (up to 10 s) until the cgroup is empty; true if it is.
      */
-    boolean killAll() {
+    public boolean killAll() {
       long deadline = System.nanoTime() + KILL_WAIT.toNanos();
       boolean killedByKernel = false;
       if (unified.isPresent() && Files.exists(unified.get().resolve("cgroup.kill"))) {
@@ -405,16 +440,18 @@ final class JobCgroups {
       }
     }
 
-    /** Kills what is left and removes the directories; never throws. */
-    void remove() {
+    /** Kills what is left and removes the directories, with any cgroups below them; never throws. */
+    public void remove() {
       if (!members().isEmpty()) {
         killAll();
       }
-      for (Path dir : dirs.reversed()) {
-        try {
-          Files.deleteIfExists(dir);
-        } catch (IOException e) {
-          log.warn("cannot remove job cgroup {}: {}", dir, e.toString());
+      for (Path top : dirs.reversed()) {
+        for (Path dir : tree(top)) {
+          try {
+            Files.deleteIfExists(dir);
+          } catch (IOException e) {
+            log.warn("cannot remove cgroup {}: {}", dir, e.toString());
+          }
         }
       }
     }

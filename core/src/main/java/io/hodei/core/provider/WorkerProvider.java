@@ -27,6 +27,16 @@ public interface WorkerProvider {
   /** Stops the worker and frees what it held. Idempotent. */
   void destroy(WorkerHandle handle);
 
+  /**
+   * Stops the worker at once, with everything it started, and returns only once they are gone:
+   * the control plane presumes the worker lost (silent, or its process vanished) and is about to
+   * hand its jobs to another, so none of them may still be running ("fencing"). No grace period:
+   * a frozen worker would not use it. The default is {@link #destroy}.
+   */
+  default void fence(WorkerHandle handle) {
+    destroy(handle);
+  }
+
   /** Whether the worker's process, container or pod still exists. */
   boolean isAlive(WorkerHandle handle);
 

@@ -47,6 +47,7 @@ import io.hodei.wire.WireMapping;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.List;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -149,6 +150,11 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     }
     var origin = provisioner.registered(info.id());
     String provider = origin.map(Provisioner.Origin::pool).orElse("external");
+    List<String> isolationGaps = request.getWorkerInfo().getIsolationDegradedList();
+    if (!isolationGaps.isEmpty()) {
+      log.warn("worker {} of {} cannot fully isolate its jobs: {}", info.id(), provider, String.join("; ", isolationGaps));
+    }
+    origin.ifPresent(o -> provisioner.isolationReported(o.pool(), isolationGaps));
     String session = UUID.randomUUID().toString();
     workerStore.save(
         new WorkerRegistration(

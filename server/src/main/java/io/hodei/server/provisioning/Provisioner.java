@@ -70,6 +70,8 @@ public final class Provisioner {
             java.util.Set.of("shell", "script"), Map.of(), List.of(), io.hodei.core.job.Resources.NONE);
   }
 
+  private final Map<String, List<String>> isolation = new java.util.concurrent.ConcurrentHashMap<>();
+
   private static final class Tracked {
     final Pool pool;
     final Instant since;
@@ -230,6 +232,54 @@ public final class Provisioner {
   }
 
   /**
+   * Fences a worker presumed lost: stops tracking it, revokes its OTP and has its provider kill it
+   * with everything it started ({@link WorkerProvider#fence}), returning only once that is done,
+   * so that its jobs can be handed to other workers without ever running twice at once. A worker
+   * this server does not track (started before a restart and not back since) is found through
+   * {@code origin}, what the store recorded at its registration.
+   *
+   * @return true if the worker is known to be gone, or no provider of this server made it (an
+   *     external worker, which nothing here can stop); false if its provider could not be asked,
+   *     in which case its jobs must wait for the next try
+   */
+  public boolean fence(WorkerId id, Optional<Origin> origin) {
+    Tracked tracked;
+    synchronized (this) {
+      tracked = live.remove(id);
+      if (tracked == null) {
+        tracked = starting.remove(id);
+      }
+    }
+    revokeOtp(id);
+    Optional<Pool> pool = Optional.empty();
+    Optional<WorkerHandle> handle = Optional.empty();
+    if (tracked != null) {
+      pool = Optional.of(tracked.pool);
+      handle = Optional.ofNullable(tracked.handle);
+    } else if (origin.isPresent() && !origin.get().handleReference().isEmpty()) {
+      pool = pools.stream().filter(p -> p.name().equals(origin.get().pool())).findFirst();
+      handle = Optional.of(new WorkerHandle(id, origin.get().pool(), origin.get().handleReference()));
+    }
+    if (pool.isEmpty() || handle.isEmpty()) {
+      if (tracked != null) {
+        capacityChanged.run();
+      }
+      return true;
+    }
+    try {
+      pool.get().provider().fence(handle.get());
+      log.info("fenced worker {} of {} before settling its jobs", id, pool.get().name());
+      return true;
+    } catch (RuntimeException e) {
+      log.warn("provider {} could not fence worker {}: {}; its jobs wait for the next try",
+          pool.get().name(), id, e.getMessage());
+      return false;
+    } finally {
+      capacityChanged.run();
+    }
+  }
+
+  /**
    * Takes charge again of a worker created before this server (re)started, so that it counts
    * against its pool and is stopped when idle. No-op for a worker already tracked or whose pool
    * no longer exists.
@@ -321,6 +371,7 @@ public final class Provisioner {
     List<WorkerId> vanished = new ArrayList<>();
     List<Map.Entry<WorkerId, Tracked>> toDestroy = new ArrayList<>();
     List<WorkerId> toRevoke = new ArrayList<>();
+    List<Tracked> vanishedHandles = new ArrayList<>();
     synchronized (this) {
       for (var it = starting.entrySet().iterator(); it.hasNext(); ) {
         var e = it.next();
@@ -356,6 +407,7 @@ public final class Provisioner {
             idle.merge(t.pool, -1, Integer::sum);
           }
           vanished.add(e.getKey());
+          vanishedHandles.add(e.getValue());
           it.remove();
           continue;
         }
@@ -379,6 +431,14 @@ public final class Provisioner {
     }
     toRevoke.addAll(vanished);
     toRevoke.forEach(this::revokeOtp);
+    // Its process is gone; what it started may not be. Killed before the caller settles its jobs.
+    for (Tracked t : vanishedHandles) {
+      try {
+        t.pool.provider().fence(t.handle);
+      } catch (RuntimeException e) {
+        log.warn("provider {} could not fence vanished worker {}: {}", t.pool.name(), t.handle.workerId(), e.getMessage());
+      }
+    }
     toDestroy.forEach(e -> destroyLater(e.getValue().handle, e.getValue().pool));
     keepWarm();
     if (!toDestroy.isEmpty() || !vanished.isEmpty()) {
@@ -433,9 +493,33 @@ public final class Provisioner {
   /** Re-checks every provider's health now. */
   public Map<String, ProviderHealth> checkHealth() {
     for (Pool pool : pools) {
-      health.put(pool.name(), pool.provider().health());
+      health.put(pool.name(), withIsolation(pool.name(), pool.provider().health()));
     }
     return Map.copyOf(health);
+  }
+
+  /**
+   * What the newest worker of {@code pool} said, when it registered, about how it isolates its
+   * jobs (empty: fully). A pool whose workers cannot isolate their jobs is at best Degraded, with
+   * their reasons: it still runs jobs, but does not pretend they are apart.
+   */
+  public void isolationReported(String pool, List<String> gaps) {
+    List<String> before = isolation.put(pool, List.copyOf(gaps));
+    if (!List.copyOf(gaps).equals(before)) {
+      for (Pool p : pools) {
+        if (p.name().equals(pool)) {
+          health.put(pool, withIsolation(pool, p.provider().health()));
+        }
+      }
+    }
+  }
+
+  private ProviderHealth withIsolation(String pool, ProviderHealth health) {
+    List<String> gaps = isolation.getOrDefault(pool, List.of());
+    if (gaps.isEmpty() || !(health instanceof ProviderHealth.Healthy)) {
+      return health;
+    }
+    return new ProviderHealth.Degraded("jobs are not fully isolated: " + String.join("; ", gaps));
   }
 
   /** The pool's last known health; Unknown (not provisioned from) until first checked. */
@@ -509,7 +593,7 @@ public final class Provisioner {
                   starting.remove(id);
                   lastFailure = "provider " + pool.name() + " failed to create a worker: " + e.getMessage();
                 }
-                health.put(pool.name(), pool.provider().health());
+                health.put(pool.name(), withIsolation(pool.name(), pool.provider().health()));
                 capacityChanged.run();
               } finally {
                 MDC.remove("workerId");

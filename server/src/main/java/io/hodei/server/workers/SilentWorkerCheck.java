@@ -24,6 +24,9 @@ import org.slf4j.MDC;
  * is then retried if its policy allows. If the worker comes back, it is told to drop those
  * executions (see the heartbeat reconciliation).
  *
+ * <p>Before any of its jobs is settled, a silent worker is fenced ({@link Fence}): stopped with
+ * everything it started, so that the retry of a job never runs beside the attempt it replaces.
+ *
  * <p>Runs on the housekeeping thread only; every change goes through {@link JobService}, whose
  * compare-and-set makes a race with a late result harmless (one of the two wins, the other is
  * refused).
@@ -31,7 +34,19 @@ import org.slf4j.MDC;
 public final class SilentWorkerCheck {
   private static final Logger log = LoggerFactory.getLogger(SilentWorkerCheck.class);
 
+  /**
+   * Stops a silent worker with everything it started, before its jobs are settled: true once it
+   * is gone (or cannot be stopped by anyone here), false to try again on the next pass.
+   */
+  public interface Fence {
+    boolean fence(WorkerId worker);
+
+    /** No fencing: jobs are settled at once (for tests of the settling alone). */
+    Fence NONE = worker -> true;
+  }
+
   private final JobService jobs;
+  private final Fence fence;
   private final WorkerRegistry registry;
   private final Duration heartbeatTimeout;
   private final Duration timeoutMargin;
@@ -43,8 +58,10 @@ public final class SilentWorkerCheck {
       WorkerRegistry registry,
       Duration heartbeatTimeout,
       Duration timeoutMargin,
-      Clock clock) {
+      Clock clock,
+      Fence fence) {
     this.jobs = jobs;
+    this.fence = fence;
     this.registry = registry;
     this.heartbeatTimeout = heartbeatTimeout;
     this.timeoutMargin = timeoutMargin;
@@ -52,10 +69,14 @@ public final class SilentWorkerCheck {
     this.startedAt = clock.instant();
   }
 
-  /** One pass over the active jobs. Returns how many it settled. */
+  /**
+   * One pass over the active jobs. Returns how many it settled. Each silent worker is fenced
+   * first, once per pass; a worker that could not be fenced keeps its jobs until a later pass.
+   */
   public int settleJobsOfSilentWorkers() {
     Instant now = clock.instant();
     int settled = 0;
+    java.util.Map<WorkerId, Boolean> fenced = new java.util.HashMap<>();
     for (Job job : jobs.active()) {
       WorkerId worker = job.current().orElseThrow().workerId();
       Instant lastHeard =
@@ -65,6 +86,9 @@ public final class SilentWorkerCheck {
       }
       Duration silent = Duration.between(lastHeard, now);
       if (silent.compareTo(heartbeatTimeout) < 0) {
+        continue;
+      }
+      if (!fenced.computeIfAbsent(worker, fence::fence)) {
         continue;
       }
       var execution = job.executionId().orElseThrow();

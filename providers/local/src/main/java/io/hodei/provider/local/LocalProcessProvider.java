@@ -6,6 +6,7 @@ import io.hodei.core.provider.WorkerHandle;
 import io.hodei.core.provider.WorkerLaunch;
 import io.hodei.core.provider.WorkerProvider;
 import io.hodei.core.worker.WorkerId;
+import io.hodei.worker.JobCgroups;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,9 +69,22 @@ public final class LocalProcessProvider implements WorkerProvider {
 
   private final Config config;
   private final Map<WorkerId, Process> processes = new ConcurrentHashMap<>();
+  /**
+   * The control plane's cgroups, under which each worker gets one of its own ({@value
+   * #CGROUP_PREFIX}{@code <id>}); the worker makes its jobs' cgroups inside it, so killing it
+   * ends the worker and every job it ever started.
+   */
+  private final JobCgroups cgroups;
+
+  static final String CGROUP_PREFIX = "hodei-worker-";
 
   public LocalProcessProvider(Config config) {
     this.config = config;
+    this.cgroups = JobCgroups.detect();
+    if (!cgroups.available()) {
+      log.info("no cgroups to put local workers in ({}); a worker's jobs die with it through their sandbox",
+          String.join("; ", cgroups.missing()));
+    }
   }
 
   @Override
@@ -96,6 +110,9 @@ public final class LocalProcessProvider implements WorkerProvider {
       builder.environment().clear();
       builder.environment().putAll(environment(System.getenv(), launch));
       Process process = builder.start();
+      // Before the bootstrap: the worker waits for it before anything else, so it has started
+      // no job yet and everything it will start is inside.
+      joinCgroup(launch.workerId(), process.pid());
       try (var stdin = process.getOutputStream()) {
         stdin.write(launch.bootstrap().document());
       } catch (IOException e) {
@@ -114,6 +131,41 @@ public final class LocalProcessProvider implements WorkerProvider {
           "local provider could not start " + config.workerCommand().getFirst() + ": " + e.getMessage(),
           e);
     }
+  }
+
+  private void joinCgroup(WorkerId worker, long pid) {
+    if (!cgroups.available()) {
+      return;
+    }
+    try {
+      cgroups.create(cgroupName(worker), 0, 0, 0).join(pid);
+    } catch (IOException e) {
+      log.warn("could not put local worker {} in a cgroup of its own: {}", worker, e.toString());
+    }
+  }
+
+  private static String cgroupName(WorkerId worker) {
+    return CGROUP_PREFIX + worker.value().replaceAll("[^A-Za-z0-9._-]", "_");
+  }
+
+  /** Kills whatever is left in the worker's cgroup, its jobs' included, and removes it. */
+  private void removeCgroup(WorkerId worker) {
+    if (cgroups.available()) {
+      cgroups.existing(cgroupName(worker)).remove();
+    }
+  }
+
+  /**
+   * Kills the worker at once with SIGKILL, and every process in its cgroup (its jobs), before
+   * returning: the control plane presumes it lost and is about to run its jobs elsewhere.
+   */
+  @Override
+  public void fence(WorkerHandle handle) {
+    Process process = processes.remove(handle.workerId());
+    Optional<ProcessHandle> target = process != null ? Optional.of(process.toHandle()) : adopted(handle);
+    target.filter(ProcessHandle::isAlive).ifPresent(LocalProcessProvider::killTree);
+    removeCgroup(handle.workerId());
+    log.info("fenced local worker {}: killed with everything it started", handle.workerId());
   }
 
   /** The worker's command line: the configured command and {@code --worker-id=<id>}. */
@@ -153,6 +205,7 @@ public final class LocalProcessProvider implements WorkerProvider {
     Optional<ProcessHandle> target =
         process != null ? Optional.of(process.toHandle()) : adopted(handle);
     if (target.isEmpty() || !target.get().isAlive()) {
+      removeCgroup(handle.workerId());
       return;
     }
     ProcessHandle worker = target.get();
@@ -166,6 +219,7 @@ public final class LocalProcessProvider implements WorkerProvider {
       log.warn("local worker {} ignored SIGTERM for {}, killing it", handle.workerId(), config.stopGrace());
       killTree(worker);
     }
+    removeCgroup(handle.workerId());
     log.info("stopped local worker {} (pid {})", handle.workerId(), worker.pid());
   }
 
