@@ -8,6 +8,7 @@ import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.exception.NotModifiedException;
 import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientConfig;
@@ -245,6 +246,23 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
     return "docker";
   }
 
+  /**
+   * What the worker needs to run each job under a uid of its own and end its processes: change
+   * uid and gid and drop a job's capabilities (SETUID, SETGID, SETPCAP), own and remove the job's
+   * files (CHOWN, DAC_OVERRIDE, FOWNER), and signal the job's processes (KILL). Not SYS_ADMIN: the
+   * per-job bwrap sandbox would need it and an unconfined seccomp profile, which would widen the
+   * container for the worker more than the sandbox narrows it for a job (docs/security.md).
+   */
+  static final List<Capability> WORKER_CAPABILITIES =
+      List.of(
+          Capability.SETUID,
+          Capability.SETGID,
+          Capability.SETPCAP,
+          Capability.CHOWN,
+          Capability.DAC_OVERRIDE,
+          Capability.FOWNER,
+          Capability.KILL);
+
   /** The container name of a worker: {@code hodei-<worker-id>}, with characters Docker refuses replaced. */
   public static String containerName(WorkerId worker) {
     return "hodei-" + INVALID_NAME_CHARS.matcher(worker.value()).replaceAll("-");
@@ -266,7 +284,15 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
     env.put(ENV_BOOTSTRAP_FILE, BOOTSTRAP_DIRECTORY + "/" + BOOTSTRAP_FILE_NAME);
     List<String> envList = env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
 
-    HostConfig hostConfig = HostConfig.newHostConfig().withNetworkMode("host").withInit(true);
+    HostConfig hostConfig =
+        HostConfig.newHostConfig()
+            .withNetworkMode("host")
+            .withInit(true)
+            // The worker runs as root in the container only to give each job a uid of its own
+            // (JobSandbox): it keeps just what that takes, and nothing in it may gain more.
+            .withCapDrop(Capability.ALL)
+            .withCapAdd(WORKER_CAPABILITIES.toArray(Capability[]::new))
+            .withSecurityOpts(List.of("no-new-privileges:true"));
     if (config.cpus() > 0) {
       hostConfig.withNanoCPUs(Math.round(config.cpus() * 1_000_000_000d));
     }
