@@ -101,6 +101,122 @@ class RedactorProperties {
     assertThat(collected.toByteArray()).isEqualTo(output);
   }
 
+  /**
+   * The decoded view, end to end: secrets printed as tools print them (wrapped base64 of a longer
+   * input, hex, percent-encoding character by character in either case, JSON escapes, colour
+   * codes or carriage returns between the characters), between random text, in random chunks.
+   * Once the redacted output is decoded the same way, no pattern is left outside the
+   * replacements.
+   */
+  @Property(tries = 300)
+  void decodedOutputKeepsNoPatternOutsideTheReplacements(
+      @ForAll("encodedSecrets") Scenario scenario) throws InterruptedException {
+    Redactor redactor = Redactor.of(scenario.secrets(), MIN_LENGTH);
+    byte[] output = scenario.output();
+    Redactor.Filter filter = redactor.newFilter();
+    ByteArrayOutputStream collected = new ByteArrayOutputStream();
+    Redactor.Sink sink = (bytes, offset, length) -> collected.write(bytes, offset, length);
+
+    int written = 0;
+    for (int i = 0; written < output.length; i++) {
+      int size = chunkSize(scenario, i, output.length - written);
+      filter.write(Arrays.copyOfRange(output, written, written + size), 0, size, sink);
+      written += size;
+    }
+    filter.finish(sink);
+
+    byte[] decoded =
+        Normalizer.normalise(withoutReplacements(collected.toByteArray(), scenario.secrets()), 0);
+    for (Redactor.Pattern pattern : redactor.patterns()) {
+      assertThat(indexOf(decoded, pattern.bytes(), 0))
+          .as("%s left in %s", text(pattern.bytes()), text(collected.toByteArray()))
+          .isEqualTo(-1);
+    }
+  }
+
+  @Provide
+  Arbitrary<Scenario> encodedSecrets() {
+    Arbitrary<String> value =
+        Arbitraries.strings().withCharRange(' ', '~').withChars("éü€").ofMinLength(MIN_LENGTH).ofMaxLength(24);
+    return value
+        .list()
+        .ofMinSize(1)
+        .ofMaxSize(2)
+        .flatMap(
+            values -> {
+              Map<String, String> secrets = new LinkedHashMap<>();
+              for (int i = 0; i < values.size(); i++) {
+                secrets.put("S" + i, values.get(i));
+              }
+              Arbitrary<byte[]> text =
+                  Arbitraries.strings()
+                      .withCharRange('a', 'z')
+                      .withChars(" :=\n/+")
+                      .ofMaxLength(12)
+                      .map(t -> t.getBytes(UTF_8));
+              Arbitrary<byte[]> piece =
+                  Arbitraries.frequencyOf(Tuple.of(2, text), Tuple.of(3, printed(values)));
+              return Combinators.combine(piece.list().ofMinSize(1).ofMaxSize(6), chunkSizes())
+                  .as((pieces, sizes) -> new Scenario(secrets, concat(pieces), sizes));
+            });
+  }
+
+  /** One value as some tool would print it. */
+  private static Arbitrary<byte[]> printed(List<String> values) {
+    Arbitrary<String> value = Arbitraries.of(values);
+    Arbitrary<Integer> seeds = Arbitraries.integers();
+    Arbitrary<String> printed =
+        Combinators.combine(value, seeds, Arbitraries.integers().between(0, 5))
+            .as(
+                (v, seed, how) -> {
+                  var random = new java.util.Random(seed);
+                  byte[] raw = v.getBytes(UTF_8);
+                  return switch (how) {
+                    case 0 -> {
+                      byte[] before = new byte[random.nextInt(40)];
+                      random.nextBytes(before);
+                      int width = 4 * (4 + random.nextInt(16));
+                      yield Base64.getMimeEncoder(width, new byte[] {'\n'})
+                          .encodeToString(concat(List.of(before, raw)));
+                    }
+                    case 1 -> {
+                      String hex = java.util.HexFormat.of().formatHex(raw);
+                      yield random.nextBoolean() ? hex : hex.toUpperCase(java.util.Locale.ROOT);
+                    }
+                    case 2 -> {
+                      var encoded = new StringBuilder();
+                      for (byte b : raw) {
+                        if (b < 0 || random.nextBoolean()) {
+                          String hex = "%%%02X".formatted(b & 0xff);
+                          encoded.append(random.nextBoolean() ? hex : hex.toLowerCase(java.util.Locale.ROOT));
+                        } else {
+                          encoded.append((char) b);
+                        }
+                      }
+                      yield encoded.toString();
+                    }
+                    case 3 -> {
+                      var escaped = new StringBuilder();
+                      v.chars()
+                          .forEach(
+                              c ->
+                                  escaped.append(
+                                      random.nextBoolean()
+                                          ? "\\u%04x".formatted(c)
+                                          : SecretsJson.escape(Character.toString(c))));
+                      yield escaped.toString();
+                    }
+                    case 4 -> {
+                      var coloured = new StringBuilder();
+                      v.chars().forEach(c -> coloured.append("\u001b[3" + random.nextInt(8) + "m").appendCodePoint(c));
+                      yield coloured + "\u001b[0m";
+                    }
+                    default -> String.join("\r", v.split(""));
+                  };
+                });
+    return printed.map(p -> p.getBytes(UTF_8));
+  }
+
   @Provide
   Arbitrary<Scenario> outputsWithSecrets() {
     return secrets()

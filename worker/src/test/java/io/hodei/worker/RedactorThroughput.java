@@ -24,7 +24,12 @@ public final class RedactorThroughput {
     int secretCount = args.length > 1 ? Integer.parseInt(args[1]) : 10;
     byte[] output = output(lines);
     Redactor none = Redactor.of(Map.of(), JobExecution.MIN_SECRET_LENGTH);
-    Redactor some = Redactor.of(secrets(secretCount), JobExecution.MIN_SECRET_LENGTH);
+    // "literal" as a third argument: without the decoded view, to see what it costs.
+    boolean literal = args.length > 2 && args[2].equals("literal");
+    Redactor some =
+        literal
+            ? Redactor.literal(secrets(secretCount), JobExecution.MIN_SECRET_LENGTH)
+            : Redactor.of(secrets(secretCount), JobExecution.MIN_SECRET_LENGTH);
     double noneRate = rate(none, output, lines);
     double someRate = rate(some, output, lines);
     System.out.printf(
