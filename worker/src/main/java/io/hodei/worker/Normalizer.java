@@ -119,11 +119,20 @@ final class Normalizer {
     return view.toByteArray();
   }
 
+  /** How many alphabet characters the current line ends with so far, up to {@link #JOIN_RUN}. */
+  int lineRun() {
+    return lineRun;
+  }
+
   /**
-   * A byte of class other than {@link #SPECIAL} read while no sequence is in progress: it is its
-   * own view byte, so the caller passes it on itself and only the line run is kept here.
+   * Sets the line run after bytes that the caller passed to the view itself: plain bytes read
+   * while no sequence was in progress, each its own view byte.
    */
-  void passed(byte byteClass) {
+  void lineRun(int run) {
+    lineRun = run;
+  }
+
+  private void passed(byte byteClass) {
     lineRun = byteClass == ALPHABET ? Math.min(lineRun + 1, JOIN_RUN) : 0;
   }
 

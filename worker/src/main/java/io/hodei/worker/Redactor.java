@@ -177,6 +177,8 @@ final class Redactor {
     private long emitted;
     private int heldLength;
     private long lastRecordStart = -1;
+    /** While synced: where the bytes begin that the normaliser's line run does not count yet. */
+    private long plainSince;
 
     private byte[] chunk;
     private int chunkOffset;
@@ -223,33 +225,57 @@ final class Redactor {
       chunk = bytes;
       chunkOffset = offset;
       chunkStart = consumed;
+      plainSince = consumed;
       try {
+        // The common case in locals: the views are in step, no match is waiting to be decided,
+        // and the byte neither completes a pattern nor means anything to the decoded view.
+        int[] denseRow = automaton.denseRow;
+        int[] dense = automaton.dense;
+        int[] output = automaton.output;
+        byte[] classes = this.classes;
+        int state = rawState;
+        long position = consumed;
+        boolean fast = synced && lastRecordStart < decided;
         int end = offset + length;
         for (int i = offset; i < end; i++) {
           byte b = bytes[i];
-          int before = rawState;
-          rawState = automaton.next(rawState, b);
-          consumed++;
-          int output = automaton.output[rawState];
-          if (output >= 0) {
-            recordRawEndsAt(output);
+          int before = state;
+          int row = denseRow[state];
+          state = row >= 0 ? dense[row << 8 | (b & 0xff)] : automaton.next(state, b);
+          position++;
+          if (fast && output[state] < 0 && classes[b & 0xff] != Normalizer.SPECIAL) {
+            continue;
           }
-          byte byteClass = classes[b & 0xff];
-          if (synced && byteClass != Normalizer.SPECIAL) {
-            normalizer.passed(byteClass);
-          } else {
-            readIntoView(b, before);
-          }
-          // Without records, deciding can wait until the end of the chunk.
-          if (lastRecordStart >= decided) {
-            decideBefore(holdLimit(), sink);
-          }
+          rawState = state;
+          consumed = position;
+          step(b, before, sink);
+          state = rawState;
+          fast = synced && lastRecordStart < decided;
+        }
+        rawState = state;
+        consumed = position;
+        if (synced) {
+          catchUpLineRun(consumed);
         }
         decideBefore(holdLimit(), sink);
         emitUnchangedBefore(decided, sink);
         holdTheRest();
       } finally {
         chunk = null;
+      }
+    }
+
+    /** Byte {@code b}, just read into the raw view, when it is not the common case. */
+    private void step(byte b, int rawStateBefore, Sink sink) throws InterruptedException {
+      int output = automaton.output[rawState];
+      if (output >= 0) {
+        recordRawEndsAt(output);
+      }
+      if (!synced || classes[b & 0xff] == Normalizer.SPECIAL) {
+        readIntoView(b, rawStateBefore);
+      }
+      if (lastRecordStart >= decided) {
+        decideBefore(holdLimit(), sink);
       }
     }
 
@@ -283,6 +309,7 @@ final class Redactor {
     private void readIntoView(byte b, int rawStateBefore) {
       long position = consumed - 1;
       if (synced) {
+        catchUpLineRun(position);
         // The decoded view has read what the raw view has: its candidate is the raw one's.
         viewState = rawStateBefore;
         for (int k = automaton.depth[viewState]; k > 0; k--) {
@@ -291,6 +318,7 @@ final class Redactor {
         synced = false;
       }
       normalizer.accept(b, position, toView);
+      plainSince = consumed;
       trimView(consumed - maxSpan);
       int depth = automaton.depth[viewState];
       if (normalizer.idle()
@@ -299,6 +327,30 @@ final class Redactor {
         // Each of the last depth view bytes is one output byte, the last one just read.
         synced = true;
       }
+    }
+
+    /**
+     * While synced, the plain bytes of the chunk from {@code plainSince} to {@code upTo} went to
+     * the decoded view unseen by the normaliser: tells it how many alphabet characters they end
+     * with (all it needs of them), looking back at most {@link Normalizer#JOIN_RUN} bytes.
+     */
+    private void catchUpLineRun(long upTo) {
+      if (!automaton.decoding || upTo <= plainSince) {
+        return;
+      }
+      int last = chunkOffset + (int) (upTo - chunkStart) - 1;
+      int stop = chunkOffset + (int) (Math.max(plainSince, upTo - Normalizer.JOIN_RUN) - chunkStart);
+      int run = 0;
+      for (int i = last; i >= stop; i--) {
+        if (Normalizer.CLASSES[chunk[i] & 0xff] != Normalizer.ALPHABET) {
+          normalizer.lineRun(run);
+          plainSince = upTo;
+          return;
+        }
+        run++;
+      }
+      normalizer.lineRun(Math.min(Normalizer.JOIN_RUN, run == Normalizer.JOIN_RUN ? run : normalizer.lineRun() + run));
+      plainSince = upTo;
     }
 
     /** One byte of the decoded view, from output bytes {@code [start, end)}. */
@@ -475,8 +527,9 @@ final class Redactor {
      * no secret spends its time; other states keep sibling lists and fall back along failure
      * links.
      */
-    private final int[] dense;
-    private final int[] denseRow;
+    final int[] dense;
+    /** The row in {@link #dense} of a state that has one, else -1. */
+    final int[] denseRow;
 
     private Automaton(
         boolean decoding,
