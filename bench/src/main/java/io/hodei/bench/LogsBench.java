@@ -260,13 +260,16 @@ final class LogsBench implements Benchmark {
         withSecrets.workerCpuSeconds() / (withSecrets.lines() / 1e6),
         "s",
         params);
+    Run fastestNone = fastest(none);
+    double noneCpu = fastestNone.workerCpuSeconds() / (fastestNone.lines() / 1e6);
+    report.result("logs", "none_worker_cpu_s_per_million_lines", noneCpu, "s", params);
     report.summary(
         "logs",
         String.format(
             "  with %d secrets: %,.0f lines/s from job start (none: %,.0f), ratio %.3f; persisted %,.0f lines/s;"
-                + " worker CPU %.2f s per million lines",
+                + " worker CPU %.2f s per million lines (none: %.2f)",
             SECRET_COUNT, secretsRate, noneRate, secretsRate / noneRate, persisted,
-            withSecrets.workerCpuSeconds() / (withSecrets.lines() / 1e6)));
+            withSecrets.workerCpuSeconds() / (withSecrets.lines() / 1e6), noneCpu));
   }
 
   private static double rate(Run run) {
