@@ -37,7 +37,10 @@ final class Normalizer {
   /** A line whose last this many characters are of an encoding alphabet continues on the next. */
   static final int JOIN_RUN = 16;
 
-  /** The longest escape that can be pending: {@code \}{@code uD83D\}{@code uDE0} before its last digit. */
+  /**
+   * The most bytes pending at once: a surrogate pair, {@code \}{@code uD83D\}{@code uDE00}, once
+   * its last digit is in.
+   */
   static final int MAX_PENDING = 12;
 
   static final int OSC_LIMIT = 256;
@@ -46,7 +49,7 @@ final class Normalizer {
   static final byte OTHER = 1;
   static final byte SPECIAL = 2;
 
-  /** Each byte's class: part of an encoding alphabet, some other byte, or one the view treats specially. */
+  /** Each byte's class: in an encoding alphabet, another byte, or one the view treats apart. */
   static final byte[] CLASSES = new byte[256];
 
   /** The same for a redactor without the decoded view: nothing is special. */
@@ -289,7 +292,7 @@ final class Normalizer {
     }
   }
 
-  /** Takes a hex digit into {@link #hex}; false (and the sequence failed) if {@code b} is not one. */
+  /** Takes a hex digit into {@link #hex}; false, the sequence failed, if {@code b} is not one. */
   private boolean hexDigit(byte b, long position, Output out) {
     int digit = Character.digit(b, 16);
     if (digit < 0) {

@@ -16,7 +16,7 @@ import java.util.TreeMap;
  * <p><b>Patterns.</b> Each secret contributes the byte strings listed by {@link SecretForms}: its
  * UTF-8 bytes, its base64, base64url, base32 and hex encodings at every offset, its JSON escape
  * and its lines. A pattern shorter than {@code minLength} bytes is dropped. A pattern that two
- * secrets share is named after the first secret in name order.
+ * secrets share is named after the secret whose value it is, else after the first in name order.
  *
  * <p><b>Two views.</b> The patterns are looked for in the output as it is (the <em>raw</em> view)
  * and in its <em>decoded</em> view ({@link Normalizer}: carriage returns and ANSI sequences
@@ -83,14 +83,23 @@ final class Redactor {
 
   private static Redactor build(Map<String, String> secrets, int minLength, boolean decoding) {
     Map<ByteBuffer, Pattern> byBytes = new LinkedHashMap<>();
-    new TreeMap<>(secrets)
-        .forEach(
-            (name, value) -> {
-              Objects.requireNonNull(value, () -> "no value for " + name);
-              for (byte[] bytes : SecretForms.of(value, minLength)) {
-                byBytes.putIfAbsent(ByteBuffer.wrap(bytes), new Pattern(name, bytes));
-              }
-            });
+    Map<String, String> byName = new TreeMap<>(secrets);
+    // A value itself first: a string that is one secret's value and another's derived form is
+    // named after the first.
+    byName.forEach(
+        (name, value) -> {
+          Objects.requireNonNull(value, () -> "no value for " + name);
+          byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+          if (bytes.length >= Math.max(1, minLength)) {
+            byBytes.putIfAbsent(ByteBuffer.wrap(bytes), new Pattern(name, bytes));
+          }
+        });
+    byName.forEach(
+        (name, value) -> {
+          for (byte[] bytes : SecretForms.of(value, minLength)) {
+            byBytes.putIfAbsent(ByteBuffer.wrap(bytes), new Pattern(name, bytes));
+          }
+        });
     if (byBytes.isEmpty()) {
       return NONE;
     }
@@ -339,7 +348,8 @@ final class Redactor {
         return;
       }
       int last = chunkOffset + (int) (upTo - chunkStart) - 1;
-      int stop = chunkOffset + (int) (Math.max(plainSince, upTo - Normalizer.JOIN_RUN) - chunkStart);
+      long from = Math.max(plainSince, upTo - Normalizer.JOIN_RUN);
+      int stop = chunkOffset + (int) (from - chunkStart);
       int run = 0;
       for (int i = last; i >= stop; i--) {
         if (Normalizer.CLASSES[chunk[i] & 0xff] != Normalizer.ALPHABET) {
@@ -349,7 +359,9 @@ final class Redactor {
         }
         run++;
       }
-      normalizer.lineRun(Math.min(Normalizer.JOIN_RUN, run == Normalizer.JOIN_RUN ? run : normalizer.lineRun() + run));
+      // All alphabet back to plainSince: the run goes on from what the normaliser had counted.
+      int total = run == Normalizer.JOIN_RUN ? run : normalizer.lineRun() + run;
+      normalizer.lineRun(Math.min(Normalizer.JOIN_RUN, total));
       plainSince = upTo;
     }
 

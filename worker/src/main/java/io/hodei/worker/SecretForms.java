@@ -45,7 +45,7 @@ final class SecretForms {
       return bits == 6 ? 3 : bits == 5 ? 5 : 1;
     }
 
-    /** Every full character, then the last partial one with zero fill, as encoders without padding do. */
+    /** Every full character, then the last partial one with zero fill: no padding. */
     byte[] encode(byte[] data) {
       byte[] out = new byte[(data.length * 8 + bits - 1) / bits];
       int mask = (1 << bits) - 1;
@@ -84,21 +84,26 @@ final class SecretForms {
   static List<byte[]> of(String value, int minLength) {
     Map<ByteBuffer, byte[]> forms = new LinkedHashMap<>();
     byte[] raw = value.getBytes(StandardCharsets.UTF_8);
-    add(forms, raw);
+    List<byte[]> texts = new ArrayList<>();
+    texts.add(raw);
+    texts.add(SecretsJson.escape(value).getBytes(StandardCharsets.UTF_8));
+    texts.add(value.replace(' ', '+').getBytes(StandardCharsets.UTF_8));
+    if (value.indexOf('\n') >= 0) {
+      for (String line : value.split("\r?\n", -1)) {
+        texts.add(line.getBytes(StandardCharsets.UTF_8));
+      }
+    }
+    texts.forEach(text -> add(forms, text));
     for (Alphabet alphabet : ENCODINGS) {
       addEncodedForms(forms, raw, alphabet);
     }
-    String jsonEscaped = SecretsJson.escape(value);
-    add(forms, jsonEscaped.getBytes(StandardCharsets.UTF_8));
-    add(forms, value.replace(' ', '+').getBytes(StandardCharsets.UTF_8));
-    if (value.indexOf('\n') >= 0) {
-      for (String line : value.split("\r?\n", -1)) {
-        add(forms, line.getBytes(StandardCharsets.UTF_8));
+    // Encodings have no byte that the decoded view reads otherwise; text may.
+    for (byte[] text : texts) {
+      for (int run : new int[] {0, Normalizer.JOIN_RUN}) {
+        byte[] view = Normalizer.normalise(text, run);
+        add(forms, view);
+        addWithoutEdgesAnEscapeMayTake(forms, view);
       }
-    }
-    for (byte[] form : new ArrayList<>(forms.values())) {
-      add(forms, Normalizer.normalise(form, 0));
-      add(forms, Normalizer.normalise(form, Normalizer.JOIN_RUN));
     }
     int shortest = Math.max(1, minLength);
     return forms.values().stream().filter(form -> form.length >= shortest).toList();
@@ -112,7 +117,8 @@ final class SecretForms {
    * the encoding, found when the value ends the input (its last character then carries zero fill
    * instead of the next byte's bits).
    */
-  private static void addEncodedForms(Map<ByteBuffer, byte[]> forms, byte[] raw, Alphabet alphabet) {
+  private static void addEncodedForms(
+      Map<ByteBuffer, byte[]> forms, byte[] raw, Alphabet alphabet) {
     for (int offset = 0; offset < alphabet.groupBytes(); offset++) {
       byte[] shifted = new byte[offset + raw.length];
       System.arraycopy(raw, 0, shifted, offset, raw.length);
@@ -122,6 +128,31 @@ final class SecretForms {
       if (interiorEnd > first) {
         add(forms, Arrays.copyOfRange(encoded, first, interiorEnd));
         add(forms, Arrays.copyOfRange(encoded, first, encoded.length));
+      }
+    }
+  }
+
+  /**
+   * Text next to a value can merge with its edges in the decoded view: {@code %} or {@code \}{@code
+   * u00} just before a value that begins with hex digits takes them as its own, and a value that
+   * ends with {@code %} or {@code \} takes the hex digits or letter after it. The value is then
+   * still found without those few characters: its view form without up to four leading hex
+   * digits (or one letter that ends a JSON escape), and without a trailing escape start.
+   */
+  private static void addWithoutEdgesAnEscapeMayTake(Map<ByteBuffer, byte[]> forms, byte[] view) {
+    for (int drop = 1; drop <= 4 && drop < view.length; drop++) {
+      byte dropped = view[drop - 1];
+      boolean hexDigit = Character.digit(dropped, 16) >= 0;
+      boolean escapeLetter = drop == 1 && "\"\\/bfnrtu".indexOf(dropped) >= 0;
+      if (!hexDigit && !escapeLetter) {
+        break;
+      }
+      add(forms, Arrays.copyOfRange(view, drop, view.length));
+    }
+    for (int i = view.length - 1; i >= Math.max(0, view.length - Normalizer.MAX_PENDING); i--) {
+      if (view[i] == '%' || view[i] == '\\') {
+        add(forms, Arrays.copyOf(view, i));
+        break;
       }
     }
   }

@@ -11,6 +11,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntConsumer;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Assume;
@@ -22,7 +23,8 @@ import net.jqwik.api.Tuple;
 
 /**
  * The matching core ({@link Redactor#literal}: the output as it is, without the decoded view)
- * against a naive search. Secrets of printable and non-ASCII characters, some over several lines and some overlapping
+ * against a naive search. Secrets of printable and non-ASCII characters, some over several lines
+ * and some overlapping
  * others, embedded raw, as base64 and URL-encoded in random output that is written in random
  * chunks. The reference is a naive leftmost-longest search that, after each write, decides what
  * the bytes written so far allow.
@@ -50,18 +52,16 @@ class RedactorProperties {
     Redactor.Sink sink = (bytes, offset, length) -> collected.write(bytes, offset, length);
     NaiveSearch reference = new NaiveSearch(output, patterns);
 
-    int written = 0;
-    for (int i = 0; written < output.length; i++) {
-      int size = chunkSize(scenario, i, output.length - written);
-      // A copy per write: the filter must not rely on an earlier write's array.
-      filter.write(Arrays.copyOfRange(output, written, written + size), 0, size, sink);
-      written += size;
-
-      reference.decideWhatItCanIn(written);
-      assertThat(filter.heldBack()).isEqualTo(written - reference.decided);
-      assertThat(text(collected.toByteArray())).isEqualTo(text(reference.redacted.toByteArray()));
-    }
-    filter.finish(sink);
+    writeInChunks(
+        filter,
+        scenario,
+        sink,
+        written -> {
+          reference.decideWhatItCanIn(written);
+          assertThat(filter.heldBack()).isEqualTo(written - reference.decided);
+          assertThat(text(collected.toByteArray()))
+              .isEqualTo(text(reference.redacted.toByteArray()));
+        });
 
     reference.decideAll();
     byte[] streamed = collected.toByteArray();
@@ -86,17 +86,15 @@ class RedactorProperties {
     ByteArrayOutputStream collected = new ByteArrayOutputStream();
     Redactor.Sink sink = (bytes, offset, length) -> collected.write(bytes, offset, length);
 
-    int written = 0;
-    for (int i = 0; written < output.length; i++) {
-      int size = chunkSize(scenario, i, output.length - written);
-      filter.write(output, written, size, sink);
-      written += size;
-
-      int held = longestSuffixStartingAPattern(output, written, patterns);
-      assertThat(filter.heldBack()).isEqualTo(held);
-      assertThat(collected.toByteArray()).isEqualTo(Arrays.copyOf(output, written - held));
-    }
-    filter.finish(sink);
+    writeInChunks(
+        filter,
+        scenario,
+        sink,
+        written -> {
+          int held = longestSuffixStartingAPattern(output, written, patterns);
+          assertThat(filter.heldBack()).isEqualTo(held);
+          assertThat(collected.toByteArray()).isEqualTo(Arrays.copyOf(output, written - held));
+        });
 
     assertThat(collected.toByteArray()).isEqualTo(output);
   }
@@ -112,18 +110,10 @@ class RedactorProperties {
   void decodedOutputKeepsNoPatternOutsideTheReplacements(
       @ForAll("encodedSecrets") Scenario scenario) throws InterruptedException {
     Redactor redactor = Redactor.of(scenario.secrets(), MIN_LENGTH);
-    byte[] output = scenario.output();
-    Redactor.Filter filter = redactor.newFilter();
     ByteArrayOutputStream collected = new ByteArrayOutputStream();
     Redactor.Sink sink = (bytes, offset, length) -> collected.write(bytes, offset, length);
 
-    int written = 0;
-    for (int i = 0; written < output.length; i++) {
-      int size = chunkSize(scenario, i, output.length - written);
-      filter.write(Arrays.copyOfRange(output, written, written + size), 0, size, sink);
-      written += size;
-    }
-    filter.finish(sink);
+    writeInChunks(redactor.newFilter(), scenario, sink, written -> {});
 
     byte[] decoded =
         Normalizer.normalise(withoutReplacements(collected.toByteArray(), scenario.secrets()), 0);
@@ -137,7 +127,11 @@ class RedactorProperties {
   @Provide
   Arbitrary<Scenario> encodedSecrets() {
     Arbitrary<String> value =
-        Arbitraries.strings().withCharRange(' ', '~').withChars("éü€").ofMinLength(MIN_LENGTH).ofMaxLength(24);
+        Arbitraries.strings()
+            .withCharRange(' ', '~')
+            .withChars("éü€")
+            .ofMinLength(MIN_LENGTH)
+            .ofMaxLength(24);
     return value
         .list()
         .ofMinSize(1)
@@ -188,7 +182,8 @@ class RedactorProperties {
                       for (byte b : raw) {
                         if (b < 0 || random.nextBoolean()) {
                           String hex = "%%%02X".formatted(b & 0xff);
-                          encoded.append(random.nextBoolean() ? hex : hex.toLowerCase(java.util.Locale.ROOT));
+                          encoded.append(
+                              random.nextBoolean() ? hex : hex.toLowerCase(java.util.Locale.ROOT));
                         } else {
                           encoded.append((char) b);
                         }
@@ -208,7 +203,12 @@ class RedactorProperties {
                     }
                     case 4 -> {
                       var coloured = new StringBuilder();
-                      v.chars().forEach(c -> coloured.append("\u001b[3" + random.nextInt(8) + "m").appendCodePoint(c));
+                      v.chars()
+                          .forEach(
+                              c ->
+                                  coloured
+                                      .append("\u001b[3" + random.nextInt(8) + "m")
+                                      .appendCodePoint(c));
                       yield coloured + "\u001b[0m";
                     }
                     default -> String.join("\r", v.split(""));
@@ -327,6 +327,25 @@ class RedactorProperties {
 
   private static Arbitrary<List<Integer>> chunkSizes() {
     return Arbitraries.integers().between(1, 40).list().ofMinSize(1).ofMaxSize(8);
+  }
+
+  /**
+   * Writes the output in the scenario's chunks, each from a fresh array (the filter must not rely
+   * on an earlier write's array), calls {@code afterWrite} with the bytes written so far after
+   * each, then finishes.
+   */
+  private static void writeInChunks(
+      Redactor.Filter filter, Scenario scenario, Redactor.Sink sink, IntConsumer afterWrite)
+      throws InterruptedException {
+    byte[] output = scenario.output();
+    int written = 0;
+    for (int i = 0; written < output.length; i++) {
+      int size = chunkSize(scenario, i, output.length - written);
+      filter.write(Arrays.copyOfRange(output, written, written + size), 0, size, sink);
+      written += size;
+      afterWrite.accept(written);
+    }
+    filter.finish(sink);
   }
 
   private static int chunkSize(Scenario scenario, int write, int remaining) {

@@ -53,24 +53,22 @@ class RedactorToolOutputTest {
 
   @Test
   void base64WrappedAt64ColumnsAsOpensslPrintsItIsMasked() throws Exception {
-    byte[] printed =
-        Base64.getMimeEncoder(64, "\n".getBytes(UTF_8)).encode((BEFORE + VALUE + AFTER).getBytes(UTF_8));
-    assertThat(printed(printed)).contains("\n");
-
-    String redacted = redactEveryWay(printed);
-
-    assertThat(redacted).startsWith(printed(printed).substring(0, 60)).contains(MASK);
-    assertNothingOfTheSecret(redacted, base64(VALUE));
+    assertWrappedBase64IsMasked(Base64.getMimeEncoder(64, "\n".getBytes(UTF_8)), "\n");
   }
 
   @Test
   void mimeBase64WithCarriageReturnsIsMasked() throws Exception {
-    byte[] printed = Base64.getMimeEncoder().encode((BEFORE + VALUE + AFTER).getBytes(UTF_8));
-    assertThat(printed(printed)).contains("\r\n");
+    assertWrappedBase64IsMasked(Base64.getMimeEncoder(), "\r\n");
+  }
 
-    String redacted = redactEveryWay(printed);
+  private static void assertWrappedBase64IsMasked(Base64.Encoder encoder, String lineBreak)
+      throws InterruptedException {
+    String printed = encoder.encodeToString((BEFORE + VALUE + AFTER).getBytes(UTF_8));
+    assertThat(printed).contains(lineBreak);
 
-    assertThat(redacted).startsWith(printed(printed).substring(0, 60)).contains(MASK);
+    String redacted = redactEveryWay(printed.getBytes(UTF_8));
+
+    assertThat(redacted).startsWith(printed.substring(0, 60) + MASK + lineBreak.replace("\r", "") + MASK);
     assertNothingOfTheSecret(redacted, base64(VALUE));
   }
 
@@ -190,6 +188,19 @@ class RedactorToolOutputTest {
     String output = "\u001b[" + VALUE + " and %" + VALUE + "\n";
 
     assertThat(redactEveryWay(output.getBytes(UTF_8))).isEqualTo("\u001b[" + MASK + " and %" + MASK + "\n");
+  }
+
+  @Test
+  void anEscapedValueWhoseEdgesMergeWithAnEscapeAroundItIsMaskedButForThoseCharacters()
+      throws Exception {
+    // Decoded, "%" before "20..." is a space, and "100%" before "20" ends in one.
+    Redactor leading = Redactor.of(Map.of(NAME, "20abcdefgh"), 8);
+    Redactor trailing = Redactor.of(Map.of(NAME, "secret-value-100%"), 8);
+
+    assertThat(redactEveryWay(leading, "%20abc\\u0064efgh\n".getBytes(UTF_8)))
+        .isEqualTo("%20" + MASK + "\n");
+    assertThat(redactEveryWay(trailing, "secret\\u002dvalue-100%20 more\n".getBytes(UTF_8)))
+        .isEqualTo(MASK + "%20 more\n");
   }
 
   @Test
