@@ -36,8 +36,8 @@ public final class RedactorThroughput {
     double noneRate = rate(none, output, lines);
     double someRate = rate(some, output, lines);
     System.out.printf(
-        "redaction: %,d lines of %d B; 0 secrets %,.0f lines/CPU-s; %d secrets (%d patterns) %,.0f lines/CPU-s;"
-            + " ratio %.3f%n",
+        "redaction: %,d lines of %d B; 0 secrets %,.0f lines/CPU-s;"
+            + " %d secrets (%d patterns) %,.0f lines/CPU-s; ratio %.3f%n",
         lines,
         LINE_BYTES,
         noneRate,
@@ -47,7 +47,10 @@ public final class RedactorThroughput {
         someRate / noneRate);
   }
 
-  /** The same values as the logs benchmark's (LogsBench.secrets): tokens that are not in the output. */
+  /**
+   * The logs benchmark's values (LogsBench.secrets, in another module, so written again here:
+   * the two measurements must redact the same tokens): none occurs in the output.
+   */
   static Map<String, String> secrets(int count) {
     var random = new Random(42);
     String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
