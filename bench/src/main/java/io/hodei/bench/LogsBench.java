@@ -32,9 +32,16 @@ import java.util.regex.Pattern;
  * without follow and checked), the {@code cat} rate and the ratios, gRPC messages per 1,000 lines
  * each way (worker to server from the server's Prometheus counters, server to follower counted by
  * the follower), and the peak resident memory of the worker and the server.
+ *
+ * <p>The same flood then runs as a job that receives {@link #SECRET_COUNT} secrets, none of which
+ * occurs in its output, so every byte goes through the redactor (a job without secrets skips it
+ * altogether). Floods with and without secrets alternate, two of each in a full run, so that a
+ * drift of the machine or of the store hits both; reported are the best rate of each (job start
+ * to last line at the follower) and their ratio.
  */
 final class LogsBench implements Benchmark {
   static final int LINE_BYTES = 64;
+  static final int SECRET_COUNT = 10;
   private static final Pattern METRICS = Pattern.compile("metrics: (http://\\S+/metrics)");
 
   @Override
@@ -73,9 +80,21 @@ final class LogsBench implements Benchmark {
       server.awaitIdleWorkers(1, Duration.ofMinutes(2));
       URI metrics = metricsUri(server);
       // Warm-up: JIT of the whole path on worker and server, the connection pools.
-      flood(server, metrics, context.size(300_000, 20_000), "logs-warmup");
-      Run run = flood(server, metrics, lines, "logs-flood");
+      flood(server, metrics, context.size(300_000, 20_000), "logs-warmup", Map.of());
+      Run run = flood(server, metrics, lines, "logs-flood", Map.of());
+      Map<String, String> secrets = secrets(SECRET_COUNT);
+      flood(server, metrics, context.size(300_000, 20_000), "logs-warmup-secrets", secrets);
+      List<Run> none = new ArrayList<>(List.of(run));
+      List<Run> withSecrets = new ArrayList<>();
+      int rounds = context.size(2, 1);
+      for (int round = 0; round < rounds; round++) {
+        withSecrets.add(flood(server, metrics, lines, "logs-flood-secrets-" + round, secrets));
+        if (round + 1 < rounds) {
+          none.add(flood(server, metrics, lines, "logs-flood-" + (round + 1), Map.of()));
+        }
+      }
       report(context, server, run, catRate);
+      reportSecrets(context, none, withSecrets);
     }
   }
 
@@ -92,7 +111,26 @@ final class LogsBench implements Benchmark {
       double workerCpuSeconds,
       double serverCpuSeconds) {}
 
-  private static Run flood(ControlPlaneProcess server, URI metrics, int lines, String name)
+  /**
+   * {@code count} secrets shaped like API tokens (a prefix and 32 random letters and digits), fixed
+   * by a seed so that every run redacts the same patterns.
+   */
+  static Map<String, String> secrets(int count) {
+    var random = new java.util.Random(42);
+    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    Map<String, String> secrets = new LinkedHashMap<>();
+    for (int i = 0; i < count; i++) {
+      var value = new StringBuilder("tok_");
+      for (int c = 0; c < 32; c++) {
+        value.append(alphabet.charAt(random.nextInt(alphabet.length())));
+      }
+      secrets.put("BENCH_SECRET_" + i, value.toString());
+    }
+    return secrets;
+  }
+
+  private static Run flood(
+      ControlPlaneProcess server, URI metrics, int lines, String name, Map<String, String> secrets)
       throws Exception {
     Map<String, Double> before = scrape(metrics);
     List<Long> workers = server.workerPids();
@@ -102,7 +140,9 @@ final class LogsBench implements Benchmark {
         server.jobs()
             .queueJob(
                 QueueJobRequest.newBuilder()
-                    .setDefinition(JobClient.script(name, "bash", generator(lines)))
+                    .setDefinition(
+                        JobClient.script(name, "bash", generator(lines)).toBuilder()
+                            .putAllSecrets(secrets))
                     .build())
             .getJobId();
     var following =
@@ -196,6 +236,60 @@ final class LogsBench implements Benchmark {
         String.format(
             "  CPU per million lines (flood, follower included): worker %.2f s, server %.2f s",
             run.workerCpuSeconds() / millions, run.serverCpuSeconds() / millions));
+  }
+
+  private static void reportSecrets(BenchContext context, List<Run> none, List<Run> secrets) {
+    Run withSecrets = fastest(secrets);
+    Map<String, Object> params = new LinkedHashMap<>();
+    params.put("lines", withSecrets.lines());
+    params.put("line_bytes", LINE_BYTES);
+    params.put("secrets", SECRET_COUNT);
+    params.put("rounds", secrets.size());
+    double noneRate = rate(fastest(none));
+    double secretsRate = rate(withSecrets);
+    double persisted = withSecrets.lines() / withSecrets.jobStartToPersisted();
+    roundsSummary(context, "without secrets", none);
+    roundsSummary(context, "with secrets", secrets);
+    var report = context.report();
+    report.result("logs", "secrets_follower_lines_per_s_from_job_start", secretsRate, "lines/s", params);
+    report.result("logs", "secrets_persisted_lines_per_s", persisted, "lines/s", params);
+    report.result("logs", "ratio_secrets_to_none", secretsRate / noneRate, "ratio", params);
+    report.result(
+        "logs",
+        "secrets_worker_cpu_s_per_million_lines",
+        withSecrets.workerCpuSeconds() / (withSecrets.lines() / 1e6),
+        "s",
+        params);
+    Run fastestNone = fastest(none);
+    double noneCpu = fastestNone.workerCpuSeconds() / (fastestNone.lines() / 1e6);
+    report.result("logs", "none_worker_cpu_s_per_million_lines", noneCpu, "s", params);
+    report.summary(
+        "logs",
+        String.format(
+            "  with %d secrets: %,.0f lines/s from job start (none: %,.0f), ratio %.3f; persisted %,.0f lines/s;"
+                + " worker CPU %.2f s per million lines (none: %.2f)",
+            SECRET_COUNT, secretsRate, noneRate, secretsRate / noneRate, persisted,
+            withSecrets.workerCpuSeconds() / (withSecrets.lines() / 1e6), noneCpu));
+  }
+
+  private static double rate(Run run) {
+    return run.lines() / run.jobStartToLastLine();
+  }
+
+  private static Run fastest(List<Run> runs) {
+    return runs.stream().max(java.util.Comparator.comparingDouble(LogsBench::rate)).orElseThrow();
+  }
+
+  /** Every round's rate, in the summary only: the JSON carries the best. */
+  private static void roundsSummary(BenchContext context, String what, List<Run> runs) {
+    context
+        .report()
+        .summary(
+            "logs",
+            String.format(
+                "  %s, each round (lines/s from job start): %s",
+                what,
+                runs.stream().map(r -> String.format("%,.0f", rate(r))).toList()));
   }
 
   /** The median rate of {@code bash -c '<generator> | cat > /dev/null'} over {@code runs} runs. */

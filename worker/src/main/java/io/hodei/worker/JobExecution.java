@@ -86,7 +86,7 @@ final class JobExecution {
 
   /**
    * Shortest pattern redacted. The control plane refuses secrets shorter than this
-   * (JobSpecValidator.MIN_SECRET_LENGTH); here it also bounds the derived forms (base64, lines of
+   * (JobSpecValidator.MIN_SECRET_LENGTH); here it also bounds the derived forms (encodings, lines of
    * a multi-line value), so that a short fragment never masks ordinary text.
    */
   static final int MIN_SECRET_LENGTH = 8;

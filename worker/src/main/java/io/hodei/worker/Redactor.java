@@ -1,10 +1,8 @@
 package io.hodei.worker;
 
-import java.net.URLEncoder;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,29 +13,43 @@ import java.util.TreeMap;
  * Replaces every occurrence of a secret in job output with {@code [REDACTED:NAME]}, on raw bytes
  * and as the output streams in, before it is cut into lines.
  *
- * <p><b>Patterns.</b> Each secret contributes the byte strings listed by {@link #patternsOf}: its
- * UTF-8 bytes; its base64 text in the standard and URL-safe alphabets for each of the three byte
- * offsets it can have inside a longer base64 input; its URL-encoded text; and, when it spans
- * several lines, each line. A pattern shorter than {@code minLength} bytes is dropped. A pattern
- * that two secrets share is named after the first secret in name order.
+ * <p><b>Patterns.</b> Each secret contributes the byte strings listed by {@link SecretForms}: its
+ * UTF-8 bytes, its base64, base64url, base32 and hex encodings at every offset, its JSON escape
+ * and its lines. A pattern shorter than {@code minLength} bytes is dropped. A pattern that two
+ * secrets share is named after the secret whose value it is, else after the first in name order.
  *
- * <p><b>Matching.</b> Leftmost-longest: of all pattern occurrences, the one that starts earliest
- * wins, and among those the longest; the search goes on after its end. No complete pattern is
- * therefore left in the output outside the replacement texts themselves.
+ * <p><b>Two views.</b> The patterns are looked for in the output as it is (the <em>raw</em> view)
+ * and in its <em>decoded</em> view ({@link Normalizer}: carriage returns and ANSI sequences
+ * dropped, {@code %XY} and JSON escapes decoded, wrapped encoded lines joined), in which each byte
+ * maps back to the span of output bytes it came from. A match in either view covers output bytes;
+ * the raw view keeps every value the decoding could hide (a value right after {@code ESC [} loses
+ * its first letter to the sequence, one that contains {@code %41} decodes to something else).
+ *
+ * <p><b>Matching.</b> Leftmost-longest over the spans of both views: of all matches, the one that
+ * starts earliest in the output wins, and among those the one that ends last; the search goes on
+ * after its end. A replacement keeps the line breaks of what it covers, each followed by the
+ * replacement again, so a wrapped value is masked on every line it touches and lines keep their
+ * number.
  *
  * <p><b>Algorithm.</b> The patterns form one Aho–Corasick automaton over bytes, built once here
  * and then only read, so a {@code Redactor} is immutable and may be shared by any number of
- * threads. Each {@link Filter} walks it byte by byte and records every pattern end it reaches.
- * A byte is decided, either passed on as it is or covered by a replacement, once no pattern that
- * starts at or before it can still be completed; undecided bytes, at most (longest pattern − 1),
- * are held back between writes. Each byte is scanned once, so the work is linear in the output
- * plus the number of pattern occurrences.
+ * threads. Each {@link Filter} walks it once per view and records every match end it reaches.
+ * While the decoded view has read exactly the output's bytes (no byte was dropped or decoded
+ * within the current candidate) the two views are in the same state and one walk serves both;
+ * only output near a special byte ({@code \r \n ESC % \}) takes the slower path. A byte is
+ * decided, either passed on as it is or covered by a replacement, once no match that starts at or
+ * before it can still be completed in either view; undecided bytes are held back between writes.
+ * Each byte is read once, so the work is linear in the output plus the number of matches.
  *
- * <p><b>Line breaks.</b> Only the whole-value pattern of a multi-line secret contains a line break.
- * While such a value may be in progress, the bytes held back span line breaks, so the line
- * splitter downstream gets those lines late: when the next bytes rule the value out, or at {@link
- * Filter#finish}. Every other pattern stays within one line, and a line that ends without a
- * possible start of one is passed on whole at once.
+ * <p><b>Bounds.</b> A match in the decoded view may span at most {@code 8 × longest + 256} output
+ * bytes (room for a colour code between every two characters); a candidate that would grow past
+ * that is given up. So a filter holds back at most that many bytes plus {@link
+ * Normalizer#MAX_PENDING}, and its memory is fixed when it is made.
+ *
+ * <p><b>Line breaks.</b> A candidate that spans a line break (a multi-line value, or an encoded
+ * run that the decoded view joins) makes the line splitter downstream get those lines late: when
+ * the next bytes rule the value out, or at {@link Filter#finish}. A line that ends without a
+ * possible start of a pattern is passed on whole at once.
  */
 final class Redactor {
 
@@ -54,85 +66,50 @@ final class Redactor {
 
   /**
    * @param secrets name -> value
-   * @param minLength values (and lines of multi-line values) shorter than this are not patterns;
-   *     lengths are counted in UTF-8 bytes
+   * @param minLength values (and their derived forms) shorter than this are not patterns; lengths
+   *     are counted in UTF-8 bytes
    */
   static Redactor of(Map<String, String> secrets, int minLength) {
+    return build(secrets, minLength, true);
+  }
+
+  /**
+   * The same patterns, looked for only in the output as it is, without the decoded view: the
+   * matching core alone, for tests that check it against a naive search.
+   */
+  static Redactor literal(Map<String, String> secrets, int minLength) {
+    return build(secrets, minLength, false);
+  }
+
+  private static Redactor build(Map<String, String> secrets, int minLength, boolean decoding) {
     Map<ByteBuffer, Pattern> byBytes = new LinkedHashMap<>();
-    new TreeMap<>(secrets)
-        .forEach(
-            (name, value) -> {
-              Objects.requireNonNull(value, () -> "no value for " + name);
-              for (byte[] bytes : patternsOf(value, minLength)) {
-                byBytes.putIfAbsent(ByteBuffer.wrap(bytes), new Pattern(name, bytes));
-              }
-            });
+    Map<String, String> byName = new TreeMap<>(secrets);
+    // A value itself first: a string that is one secret's value and another's derived form is
+    // named after the first.
+    byName.forEach(
+        (name, value) -> {
+          Objects.requireNonNull(value, () -> "no value for " + name);
+          byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+          if (bytes.length >= Math.max(1, minLength)) {
+            byBytes.putIfAbsent(ByteBuffer.wrap(bytes), new Pattern(name, bytes));
+          }
+        });
+    byName.forEach(
+        (name, value) -> {
+          for (byte[] bytes : SecretForms.of(value, minLength)) {
+            byBytes.putIfAbsent(ByteBuffer.wrap(bytes), new Pattern(name, bytes));
+          }
+        });
     if (byBytes.isEmpty()) {
       return NONE;
     }
     List<Pattern> patterns = List.copyOf(byBytes.values());
-    return new Redactor(Automaton.of(patterns), patterns);
+    return new Redactor(Automaton.of(patterns, decoding), patterns);
   }
 
-  /**
-   * The patterns one secret value contributes, without duplicates, each at least {@code
-   * minLength} (and at least one) byte long.
-   */
+  /** The patterns one secret value contributes; see {@link SecretForms#of}. */
   static List<byte[]> patternsOf(String value, int minLength) {
-    Map<ByteBuffer, byte[]> forms = new LinkedHashMap<>();
-    byte[] raw = value.getBytes(StandardCharsets.UTF_8);
-    add(forms, raw);
-    for (Base64.Encoder alphabet :
-        List.of(Base64.getEncoder().withoutPadding(), Base64.getUrlEncoder().withoutPadding())) {
-      for (int offset = 0; offset < 3; offset++) {
-        addBase64Forms(forms, raw, offset, alphabet);
-      }
-    }
-    String formEncoded = URLEncoder.encode(value, StandardCharsets.UTF_8);
-    // URLEncoder writes '+' for a space and "%2B" for a '+', so every '+' here was a space.
-    String percentEncoded = formEncoded.replace("+", "%20");
-    for (String encoded : List.of(formEncoded, percentEncoded)) {
-      if (!encoded.equals(value)) {
-        add(forms, encoded.getBytes(StandardCharsets.US_ASCII));
-      }
-    }
-    // The form the job's stdin carries (SecretsJson): a job that prints its stdin as it is shows
-    // quotes, backslashes and control characters escaped.
-    String jsonEscaped = SecretsJson.escape(value);
-    if (!jsonEscaped.equals(value)) {
-      add(forms, jsonEscaped.getBytes(StandardCharsets.UTF_8));
-    }
-    if (value.indexOf('\n') >= 0) {
-      for (String line : value.split("\r?\n", -1)) {
-        add(forms, line.getBytes(StandardCharsets.UTF_8));
-      }
-    }
-    int shortest = Math.max(1, minLength);
-    return forms.values().stream().filter(form -> form.length >= shortest).toList();
-  }
-
-  /**
-   * Base64 packs 3 bytes into 4 characters, so a value inside a longer input is encoded one of
-   * three ways depending on its offset in its 3-byte group. For each offset this keeps the
-   * characters whose 6 bits all come from the value: the <em>interior</em> form, found whatever
-   * follows the value; and the form running to the end of the encoding, found when the value ends
-   * the input (its last character then carries zero fill instead of the next byte's bits).
-   */
-  private static void addBase64Forms(
-      Map<ByteBuffer, byte[]> forms, byte[] raw, int offset, Base64.Encoder alphabet) {
-    byte[] shifted = new byte[offset + raw.length];
-    System.arraycopy(raw, 0, shifted, offset, raw.length);
-    byte[] encoded = alphabet.encode(shifted);
-    int first = (8 * offset + 5) / 6;
-    int interiorEnd = 8 * shifted.length / 6;
-    if (interiorEnd > first) {
-      add(forms, Arrays.copyOfRange(encoded, first, interiorEnd));
-      add(forms, Arrays.copyOfRange(encoded, first, encoded.length));
-    }
-  }
-
-  private static void add(Map<ByteBuffer, byte[]> forms, byte[] form) {
-    forms.putIfAbsent(ByteBuffer.wrap(form), form);
+    return SecretForms.of(value, minLength);
   }
 
   boolean isEmpty() {
@@ -163,29 +140,54 @@ final class Redactor {
 
   /**
    * Redacts one stream. Positions count the stream's bytes from 0; {@code emitted <= decided <=
-   * consumed} always holds, every byte before {@code decided} is either passed on as it is or
-   * covered by a replacement, and the automaton state is the longest suffix of the bytes from
-   * {@code decided} to {@code consumed} that is a pattern prefix. Bytes from {@code emitted} to
-   * {@code consumed} that belong to earlier writes are kept in {@code held}; a write's own bytes
-   * are read from the caller's array while it runs. A pattern end is recorded in a ring indexed by
-   * start position, large enough for every start that is not yet decided.
+   * consumed} always holds, and every byte before {@code decided} is either passed on as it is or
+   * covered by a replacement.
+   *
+   * <p>The raw view's state is the longest suffix of the bytes from {@code decided} to {@code
+   * consumed} that is a pattern prefix. The decoded view's state is the same for the view bytes
+   * that the normaliser has passed on; the last {@code depth} of them are in a ring with the
+   * output span each came from. While {@code synced}, the normaliser is idle and the decoded
+   * state's bytes are exactly the last output bytes, so it equals the raw state, is not kept, and
+   * the ring is not written; on the first special byte the ring is filled in from the raw state.
+   *
+   * <p>Bytes from {@code emitted} to {@code consumed} that belong to earlier writes are kept in
+   * {@code held}; a write's own bytes are read from the caller's array while it runs. A match is
+   * recorded in a ring indexed by its start, large enough for every start that is not yet decided;
+   * a later record at the same start ends later and replaces the earlier one.
    *
    * <p>Not thread-safe: one reader thread owns one filter. After the sink throws, the filter must
    * not be used again.
    */
   static final class Filter {
+    private static final byte[] NEWLINE = {'\n'};
+
     private final Automaton automaton;
+    private final byte[] classes;
+    private final Normalizer normalizer = new Normalizer(0);
+    private final Normalizer.Output toView = this::viewByte;
+    /** The longest span of output a decoded match may cover. */
+    private final int maxSpan;
+    /** How far before {@code consumed} an undecided start may lie. */
+    private final int reach;
     private final byte[] held;
     private final long[] recordStart;
+    private final long[] recordEnd;
     private final int[] recordPattern;
     private final int recordMask;
+    private final long[] viewStart;
+    private final int viewMask;
 
-    private int state;
+    private int rawState;
+    private int viewState;
+    private boolean synced = true;
+    private long viewCount;
     private long consumed;
     private long decided;
     private long emitted;
     private int heldLength;
     private long lastRecordStart = -1;
+    /** While synced: where the bytes begin that the normaliser's line run does not count yet. */
+    private long plainSince;
 
     private byte[] chunk;
     private int chunkOffset;
@@ -194,25 +196,34 @@ final class Redactor {
     private Filter(Automaton automaton) {
       this.automaton = automaton;
       if (automaton == null) {
+        classes = Normalizer.LITERAL;
+        maxSpan = reach = 0;
         held = new byte[0];
-        recordStart = new long[0];
+        recordStart = recordEnd = viewStart = new long[0];
         recordPattern = new int[0];
-        recordMask = 0;
+        recordMask = viewMask = 0;
         return;
       }
-      held = new byte[automaton.longest];
-      int capacity = Integer.highestOneBit(automaton.longest) * 2;
+      classes = automaton.decoding ? Normalizer.CLASSES : Normalizer.LITERAL;
+      maxSpan = automaton.decoding ? 8 * automaton.longest + 256 : automaton.longest;
+      reach = maxSpan + Normalizer.MAX_PENDING;
+      held = new byte[reach];
+      int capacity = Integer.highestOneBit(reach) * 2;
       recordStart = new long[capacity];
       Arrays.fill(recordStart, -1);
+      recordEnd = new long[capacity];
       recordPattern = new int[capacity];
       recordMask = capacity - 1;
-      state = Automaton.ROOT;
+      int viewCapacity = Integer.highestOneBit(automaton.longest) * 2;
+      viewStart = new long[viewCapacity];
+      viewMask = viewCapacity - 1;
+      rawState = viewState = Automaton.ROOT;
     }
 
     /**
      * Feeds a chunk as read from the pipe; passes to sink every byte that can no longer be part of
-     * a match, redacted. Holds back at most (longest pattern - 1) bytes: the longest suffix of what
-     * is pending that a pattern could still complete.
+     * a match, redacted, and holds back the rest: from the earliest start that a pattern could
+     * still complete in either view.
      */
     void write(byte[] bytes, int offset, int length, Sink sink) throws InterruptedException {
       if (automaton == null) {
@@ -223,25 +234,57 @@ final class Redactor {
       chunk = bytes;
       chunkOffset = offset;
       chunkStart = consumed;
+      plainSince = consumed;
       try {
+        // The common case in locals: the views are in step, no match is waiting to be decided,
+        // and the byte neither completes a pattern nor means anything to the decoded view.
+        int[] denseRow = automaton.denseRow;
+        int[] dense = automaton.dense;
+        int[] output = automaton.output;
+        byte[] classes = this.classes;
+        int state = rawState;
+        long position = consumed;
+        boolean fast = synced && lastRecordStart < decided;
         int end = offset + length;
         for (int i = offset; i < end; i++) {
-          state = automaton.next(state, bytes[i]);
-          consumed++;
-          int output = automaton.output[state];
-          if (output >= 0) {
-            recordEndsAt(output);
+          byte b = bytes[i];
+          int before = state;
+          int row = denseRow[state];
+          state = row >= 0 ? dense[row << 8 | (b & 0xff)] : automaton.next(state, b);
+          position++;
+          if (fast && output[state] < 0 && classes[b & 0xff] != Normalizer.SPECIAL) {
+            continue;
           }
-          // Without records, deciding can wait until the end of the chunk.
-          if (lastRecordStart >= decided) {
-            decideBefore(consumed - automaton.holdDepth[state], sink);
-          }
+          rawState = state;
+          consumed = position;
+          step(b, before, sink);
+          state = rawState;
+          fast = synced && lastRecordStart < decided;
         }
-        decideBefore(consumed - automaton.holdDepth[state], sink);
+        rawState = state;
+        consumed = position;
+        if (synced) {
+          catchUpLineRun(consumed);
+        }
+        decideBefore(holdLimit(), sink);
         emitUnchangedBefore(decided, sink);
         holdTheRest();
       } finally {
         chunk = null;
+      }
+    }
+
+    /** Byte {@code b}, just read into the raw view, when it is not the common case. */
+    private void step(byte b, int rawStateBefore, Sink sink) throws InterruptedException {
+      int output = automaton.output[rawState];
+      if (output >= 0) {
+        recordRawEndsAt(output);
+      }
+      if (!synced || classes[b & 0xff] == Normalizer.SPECIAL) {
+        readIntoView(b, rawStateBefore);
+      }
+      if (lastRecordStart >= decided) {
+        decideBefore(holdLimit(), sink);
       }
     }
 
@@ -254,8 +297,13 @@ final class Redactor {
         return;
       }
       chunkStart = consumed;
+      if (!synced) {
+        normalizer.finish(toView);
+      }
       // No byte is coming that could complete a pattern.
-      state = Automaton.ROOT;
+      rawState = viewState = Automaton.ROOT;
+      synced = true;
+      normalizer.reset();
       decideBefore(consumed, sink);
       emitUnchangedBefore(consumed, sink);
       heldLength = 0;
@@ -266,26 +314,122 @@ final class Redactor {
       return (int) (consumed - emitted);
     }
 
-    private void recordEndsAt(int output) {
-      for (int match = output; match >= 0; match = automaton.output[automaton.fail[match]]) {
-        long start = consumed - automaton.depth[match];
-        int slot = (int) (start & recordMask);
-        // A later end at the same start is a longer match: it replaces the earlier one.
-        recordStart[slot] = start;
-        recordPattern[slot] = automaton.pattern[match];
-        lastRecordStart = Math.max(lastRecordStart, start);
+    /** The slow path: {@code b}, at {@code consumed - 1}, goes through the normaliser. */
+    private void readIntoView(byte b, int rawStateBefore) {
+      long position = consumed - 1;
+      if (synced) {
+        catchUpLineRun(position);
+        // The decoded view has read what the raw view has: its candidate is the raw one's.
+        viewState = rawStateBefore;
+        for (int k = automaton.depth[viewState]; k > 0; k--) {
+          viewStart[(int) (viewCount++ & viewMask)] = position - k;
+        }
+        synced = false;
+      }
+      normalizer.accept(b, position, toView);
+      plainSince = consumed;
+      trimView(consumed - maxSpan);
+      int depth = automaton.depth[viewState];
+      if (normalizer.idle()
+          && viewState == rawState
+          && (depth == 0 || viewStartOf(depth) == consumed - depth)) {
+        // Each of the last depth view bytes is one output byte, the last one just read.
+        synced = true;
       }
     }
 
-    /** Decides every byte before {@code limit}, which no unfinished pattern can cover. */
+    /**
+     * While synced, the plain bytes of the chunk from {@code plainSince} to {@code upTo} went to
+     * the decoded view unseen by the normaliser: tells it how many alphabet characters they end
+     * with (all it needs of them), looking back at most {@link Normalizer#JOIN_RUN} bytes.
+     */
+    private void catchUpLineRun(long upTo) {
+      if (!automaton.decoding || upTo <= plainSince) {
+        return;
+      }
+      int last = chunkOffset + (int) (upTo - chunkStart) - 1;
+      long from = Math.max(plainSince, upTo - Normalizer.JOIN_RUN);
+      int stop = chunkOffset + (int) (from - chunkStart);
+      int run = 0;
+      for (int i = last; i >= stop; i--) {
+        if (Normalizer.CLASSES[chunk[i] & 0xff] != Normalizer.ALPHABET) {
+          normalizer.lineRun(run);
+          plainSince = upTo;
+          return;
+        }
+        run++;
+      }
+      // All alphabet back to plainSince: the run goes on from what the normaliser had counted.
+      int total = run == Normalizer.JOIN_RUN ? run : normalizer.lineRun() + run;
+      normalizer.lineRun(Math.min(Normalizer.JOIN_RUN, total));
+      plainSince = upTo;
+    }
+
+    /** One byte of the decoded view, from output bytes {@code [start, end)}. */
+    private void viewByte(byte b, long start, long end) {
+      viewStart[(int) (viewCount++ & viewMask)] = start;
+      viewState = automaton.next(viewState, b);
+      trimView(consumed - maxSpan);
+      for (int match = automaton.output[viewState];
+          match >= 0;
+          match = automaton.output[automaton.fail[match]]) {
+        record(viewStartOf(automaton.depth[match]), end, automaton.pattern[match]);
+      }
+    }
+
+    /** Where the decoded view's byte {@code depth} back from the last began in the output. */
+    private long viewStartOf(int depth) {
+      return viewStart[(int) ((viewCount - depth) & viewMask)];
+    }
+
+    /** Gives up decoded candidates that begin before {@code from}. */
+    private void trimView(long from) {
+      while (automaton.depth[viewState] > 0 && viewStartOf(automaton.depth[viewState]) < from) {
+        viewState = automaton.fail[viewState];
+      }
+    }
+
+    private void recordRawEndsAt(int output) {
+      for (int match = output; match >= 0; match = automaton.output[automaton.fail[match]]) {
+        record(consumed - automaton.depth[match], consumed, automaton.pattern[match]);
+      }
+    }
+
+    private void record(long start, long end, int pattern) {
+      if (start < decided) {
+        return;
+      }
+      int slot = (int) (start & recordMask);
+      if (recordStart[slot] != start || recordEnd[slot] <= end) {
+        recordStart[slot] = start;
+        recordEnd[slot] = end;
+        recordPattern[slot] = pattern;
+      }
+      lastRecordStart = Math.max(lastRecordStart, start);
+    }
+
+    /** Bytes from here on may still begin a match in one of the views. */
+    private long holdLimit() {
+      long limit = consumed - automaton.holdDepth[rawState];
+      if (!synced) {
+        int hold = automaton.holdDepth[viewState];
+        if (hold > 0) {
+          limit = Math.min(limit, viewStartOf(hold));
+        }
+        limit = Math.min(limit, normalizer.pendingFrom(limit));
+      }
+      return limit;
+    }
+
+    /** Decides every byte before {@code limit}, which no unfinished match can cover. */
     private void decideBefore(long limit, Sink sink) throws InterruptedException {
       while (decided < limit) {
         if (lastRecordStart < decided) {
           decided = limit;
           return;
         }
-        // A start that is still undecided lies within one pattern length of the end.
-        long position = Math.max(decided, consumed - automaton.longest);
+        // A start that is still undecided lies within reach of the end.
+        long position = Math.max(decided, consumed - reach);
         long end = Math.min(limit, lastRecordStart + 1);
         while (position < end && recordStart[(int) (position & recordMask)] != position) {
           position++;
@@ -294,18 +438,40 @@ final class Redactor {
           decided = end;
           continue;
         }
-        int match = recordPattern[(int) (position & recordMask)];
+        int slot = (int) (position & recordMask);
         emitUnchangedBefore(position, sink);
-        byte[] replacement = automaton.replacements[match];
-        sink.accept(replacement, 0, replacement.length);
-        decided = position + automaton.patternLength[match];
+        emitReplacement(recordPattern[slot], position, recordEnd[slot], sink);
+        decided = recordEnd[slot];
         emitted = decided;
         // Bytes the match covered may no longer begin a pattern.
-        while (automaton.depth[state] > consumed - decided) {
-          state = automaton.fail[state];
+        while (automaton.depth[rawState] > consumed - decided) {
+          rawState = automaton.fail[rawState];
         }
-        limit = Math.max(limit, consumed - automaton.holdDepth[state]);
+        if (!synced) {
+          trimView(decided);
+        }
+        limit = Math.max(limit, holdLimit());
       }
+    }
+
+    /** The replacement, and after each line break in {@code [from, to)} the break and it again. */
+    private void emitReplacement(int pattern, long from, long to, Sink sink)
+        throws InterruptedException {
+      byte[] replacement = automaton.replacements[pattern];
+      sink.accept(replacement, 0, replacement.length);
+      for (long p = from; p < to; p++) {
+        if (byteAt(p) == '\n') {
+          sink.accept(NEWLINE, 0, 1);
+          sink.accept(replacement, 0, replacement.length);
+        }
+      }
+    }
+
+    /** An output byte not yet emitted: from {@code held}, or from the chunk being written. */
+    private byte byteAt(long position) {
+      return position < chunkStart
+          ? held[(int) (position - (chunkStart - heldLength))]
+          : chunk[chunkOffset + (int) (position - chunkStart)];
     }
 
     private void emitUnchangedBefore(long position, Sink sink) throws InterruptedException {
@@ -345,6 +511,8 @@ final class Redactor {
   private static final class Automaton {
     static final int ROOT = 0;
 
+    /** Whether filters also match in the decoded view. */
+    final boolean decoding;
     final int longest;
     final int[] depth;
     final int[] fail;
@@ -371,16 +539,19 @@ final class Redactor {
      * no secret spends its time; other states keep sibling lists and fall back along failure
      * links.
      */
-    private final int[] dense;
-    private final int[] denseRow;
+    final int[] dense;
+    /** The row in {@link #dense} of a state that has one, else -1. */
+    final int[] denseRow;
 
     private Automaton(
+        boolean decoding,
         List<Pattern> patterns,
         int[] depth,
         int[] firstChild,
         int[] nextSibling,
         byte[] label,
         int[] pattern) {
+      this.decoding = decoding;
       this.longest = patterns.stream().mapToInt(p -> p.bytes().length).max().orElseThrow();
       int states = depth.length;
       this.depth = depth;
@@ -412,7 +583,7 @@ final class Redactor {
       }
     }
 
-    static Automaton of(List<Pattern> patterns) {
+    static Automaton of(List<Pattern> patterns, boolean decoding) {
       int capacity = 1 + patterns.stream().mapToInt(p -> p.bytes().length).sum();
       int[] depth = new int[capacity];
       int[] firstChild = new int[capacity];
@@ -439,6 +610,7 @@ final class Redactor {
         pattern[state] = index;
       }
       return new Automaton(
+          decoding,
           patterns,
           Arrays.copyOf(depth, states),
           Arrays.copyOf(firstChild, states),

@@ -11,6 +11,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntConsumer;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Assume;
@@ -21,7 +22,9 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.Tuple;
 
 /**
- * Secrets of printable and non-ASCII characters, some over several lines and some overlapping
+ * The matching core ({@link Redactor#literal}: the output as it is, without the decoded view)
+ * against a naive search. Secrets of printable and non-ASCII characters, some over several lines
+ * and some overlapping
  * others, embedded raw, as base64 and URL-encoded in random output that is written in random
  * chunks. The reference is a naive leftmost-longest search that, after each write, decides what
  * the bytes written so far allow.
@@ -41,7 +44,7 @@ class RedactorProperties {
   @Property(tries = 400)
   void afterEveryWriteTheOutputIsWhatANaiveSearchCanAlreadyDecide(
       @ForAll("outputsWithSecrets") Scenario scenario) throws InterruptedException {
-    Redactor redactor = Redactor.of(scenario.secrets(), MIN_LENGTH);
+    Redactor redactor = Redactor.literal(scenario.secrets(), MIN_LENGTH);
     List<Redactor.Pattern> patterns = redactor.patterns();
     byte[] output = scenario.output();
     Redactor.Filter filter = redactor.newFilter();
@@ -49,18 +52,16 @@ class RedactorProperties {
     Redactor.Sink sink = (bytes, offset, length) -> collected.write(bytes, offset, length);
     NaiveSearch reference = new NaiveSearch(output, patterns);
 
-    int written = 0;
-    for (int i = 0; written < output.length; i++) {
-      int size = chunkSize(scenario, i, output.length - written);
-      // A copy per write: the filter must not rely on an earlier write's array.
-      filter.write(Arrays.copyOfRange(output, written, written + size), 0, size, sink);
-      written += size;
-
-      reference.decideWhatItCanIn(written);
-      assertThat(filter.heldBack()).isEqualTo(written - reference.decided);
-      assertThat(text(collected.toByteArray())).isEqualTo(text(reference.redacted.toByteArray()));
-    }
-    filter.finish(sink);
+    writeInChunks(
+        filter,
+        scenario,
+        sink,
+        written -> {
+          reference.decideWhatItCanIn(written);
+          assertThat(filter.heldBack()).isEqualTo(written - reference.decided);
+          assertThat(text(collected.toByteArray()))
+              .isEqualTo(text(reference.redacted.toByteArray()));
+        });
 
     reference.decideAll();
     byte[] streamed = collected.toByteArray();
@@ -76,7 +77,7 @@ class RedactorProperties {
   @Property(tries = 300)
   void outputWithoutSecretsPassesUnchangedAndOnlyAPossibleStartIsHeldBack(
       @ForAll("outputsWithoutSecrets") Scenario scenario) throws InterruptedException {
-    Redactor redactor = Redactor.of(scenario.secrets(), MIN_LENGTH);
+    Redactor redactor = Redactor.literal(scenario.secrets(), MIN_LENGTH);
     List<Redactor.Pattern> patterns = redactor.patterns();
     Assume.that(
         patterns.stream().noneMatch(p -> indexOf(scenario.output(), p.bytes(), 0) >= 0));
@@ -85,19 +86,135 @@ class RedactorProperties {
     ByteArrayOutputStream collected = new ByteArrayOutputStream();
     Redactor.Sink sink = (bytes, offset, length) -> collected.write(bytes, offset, length);
 
-    int written = 0;
-    for (int i = 0; written < output.length; i++) {
-      int size = chunkSize(scenario, i, output.length - written);
-      filter.write(output, written, size, sink);
-      written += size;
-
-      int held = longestSuffixStartingAPattern(output, written, patterns);
-      assertThat(filter.heldBack()).isEqualTo(held);
-      assertThat(collected.toByteArray()).isEqualTo(Arrays.copyOf(output, written - held));
-    }
-    filter.finish(sink);
+    writeInChunks(
+        filter,
+        scenario,
+        sink,
+        written -> {
+          int held = longestSuffixStartingAPattern(output, written, patterns);
+          assertThat(filter.heldBack()).isEqualTo(held);
+          assertThat(collected.toByteArray()).isEqualTo(Arrays.copyOf(output, written - held));
+        });
 
     assertThat(collected.toByteArray()).isEqualTo(output);
+  }
+
+  /**
+   * The decoded view, end to end: secrets printed as tools print them (wrapped base64 of a longer
+   * input, hex, percent-encoding character by character in either case, JSON escapes, colour
+   * codes or carriage returns between the characters), between random text, in random chunks.
+   * Once the redacted output is decoded the same way, no pattern is left outside the
+   * replacements.
+   */
+  @Property(tries = 300)
+  void decodedOutputKeepsNoPatternOutsideTheReplacements(
+      @ForAll("encodedSecrets") Scenario scenario) throws InterruptedException {
+    Redactor redactor = Redactor.of(scenario.secrets(), MIN_LENGTH);
+    ByteArrayOutputStream collected = new ByteArrayOutputStream();
+    Redactor.Sink sink = (bytes, offset, length) -> collected.write(bytes, offset, length);
+
+    writeInChunks(redactor.newFilter(), scenario, sink, written -> {});
+
+    byte[] decoded =
+        Normalizer.normalise(withoutReplacements(collected.toByteArray(), scenario.secrets()), 0);
+    for (Redactor.Pattern pattern : redactor.patterns()) {
+      assertThat(indexOf(decoded, pattern.bytes(), 0))
+          .as("%s left in %s", text(pattern.bytes()), text(collected.toByteArray()))
+          .isEqualTo(-1);
+    }
+  }
+
+  @Provide
+  Arbitrary<Scenario> encodedSecrets() {
+    Arbitrary<String> value =
+        Arbitraries.strings()
+            .withCharRange(' ', '~')
+            .withChars("éü€")
+            .ofMinLength(MIN_LENGTH)
+            .ofMaxLength(24);
+    return value
+        .list()
+        .ofMinSize(1)
+        .ofMaxSize(2)
+        .flatMap(
+            values -> {
+              Map<String, String> secrets = new LinkedHashMap<>();
+              for (int i = 0; i < values.size(); i++) {
+                secrets.put("S" + i, values.get(i));
+              }
+              Arbitrary<byte[]> text =
+                  Arbitraries.strings()
+                      .withCharRange('a', 'z')
+                      .withChars(" :=\n/+")
+                      .ofMaxLength(12)
+                      .map(t -> t.getBytes(UTF_8));
+              Arbitrary<byte[]> piece =
+                  Arbitraries.frequencyOf(Tuple.of(2, text), Tuple.of(3, printed(values)));
+              return Combinators.combine(piece.list().ofMinSize(1).ofMaxSize(6), chunkSizes())
+                  .as((pieces, sizes) -> new Scenario(secrets, concat(pieces), sizes));
+            });
+  }
+
+  /** One value as some tool would print it. */
+  private static Arbitrary<byte[]> printed(List<String> values) {
+    Arbitrary<String> value = Arbitraries.of(values);
+    Arbitrary<Integer> seeds = Arbitraries.integers();
+    Arbitrary<String> printed =
+        Combinators.combine(value, seeds, Arbitraries.integers().between(0, 5))
+            .as(
+                (v, seed, how) -> {
+                  var random = new java.util.Random(seed);
+                  byte[] raw = v.getBytes(UTF_8);
+                  return switch (how) {
+                    case 0 -> {
+                      byte[] before = new byte[random.nextInt(40)];
+                      random.nextBytes(before);
+                      int width = 4 * (4 + random.nextInt(16));
+                      yield Base64.getMimeEncoder(width, new byte[] {'\n'})
+                          .encodeToString(concat(List.of(before, raw)));
+                    }
+                    case 1 -> {
+                      String hex = java.util.HexFormat.of().formatHex(raw);
+                      yield random.nextBoolean() ? hex : hex.toUpperCase(java.util.Locale.ROOT);
+                    }
+                    case 2 -> {
+                      var encoded = new StringBuilder();
+                      for (byte b : raw) {
+                        if (b < 0 || random.nextBoolean()) {
+                          String hex = "%%%02X".formatted(b & 0xff);
+                          encoded.append(
+                              random.nextBoolean() ? hex : hex.toLowerCase(java.util.Locale.ROOT));
+                        } else {
+                          encoded.append((char) b);
+                        }
+                      }
+                      yield encoded.toString();
+                    }
+                    case 3 -> {
+                      var escaped = new StringBuilder();
+                      v.chars()
+                          .forEach(
+                              c ->
+                                  escaped.append(
+                                      random.nextBoolean()
+                                          ? "\\u%04x".formatted(c)
+                                          : SecretsJson.escape(Character.toString(c))));
+                      yield escaped.toString();
+                    }
+                    case 4 -> {
+                      var coloured = new StringBuilder();
+                      v.chars()
+                          .forEach(
+                              c ->
+                                  coloured
+                                      .append("\u001b[3" + random.nextInt(8) + "m")
+                                      .appendCodePoint(c));
+                      yield coloured + "\u001b[0m";
+                    }
+                    default -> String.join("\r", v.split(""));
+                  };
+                });
+    return printed.map(p -> p.getBytes(UTF_8));
   }
 
   @Provide
@@ -212,6 +329,25 @@ class RedactorProperties {
     return Arbitraries.integers().between(1, 40).list().ofMinSize(1).ofMaxSize(8);
   }
 
+  /**
+   * Writes the output in the scenario's chunks, each from a fresh array (the filter must not rely
+   * on an earlier write's array), calls {@code afterWrite} with the bytes written so far after
+   * each, then finishes.
+   */
+  private static void writeInChunks(
+      Redactor.Filter filter, Scenario scenario, Redactor.Sink sink, IntConsumer afterWrite)
+      throws InterruptedException {
+    byte[] output = scenario.output();
+    int written = 0;
+    for (int i = 0; written < output.length; i++) {
+      int size = chunkSize(scenario, i, output.length - written);
+      filter.write(Arrays.copyOfRange(output, written, written + size), 0, size, sink);
+      written += size;
+      afterWrite.accept(written);
+    }
+    filter.finish(sink);
+  }
+
   private static int chunkSize(Scenario scenario, int write, int remaining) {
     List<Integer> sizes = scenario.chunkSizes();
     return Math.min(sizes.get(write % sizes.size()), remaining);
@@ -266,7 +402,15 @@ class RedactorProperties {
       if (longest == null) {
         redacted.write(output[decided++]);
       } else {
-        redacted.writeBytes(("[REDACTED:" + longest.secretName() + "]").getBytes(UTF_8));
+        byte[] replacement = ("[REDACTED:" + longest.secretName() + "]").getBytes(UTF_8);
+        redacted.writeBytes(replacement);
+        // A replacement keeps the line breaks of what it covers.
+        for (byte b : longest.bytes()) {
+          if (b == '\n') {
+            redacted.write('\n');
+            redacted.writeBytes(replacement);
+          }
+        }
         decided += longest.bytes().length;
       }
     }

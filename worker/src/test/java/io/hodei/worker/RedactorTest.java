@@ -148,23 +148,25 @@ class RedactorTest {
   }
 
   @Test
-  void aMultiLineValueIsRedactedWholeAndLineByLine() throws InterruptedException {
+  void aMultiLineValueIsRedactedWholeAndLineByLineKeepingItsLineBreaks()
+      throws InterruptedException {
     String key =
         "-----BEGIN TEST KEY-----\n"
             + "MIIBOgIBAAJBAKj34GkxFhD9\n"
             + "0x3kqvTuqs+1ZwFa6sJwRBGD\n"
             + "-----END TEST KEY-----";
     Redactor redactor = redactor(Map.of("KEY", key));
+    String fourLines = "[REDACTED:KEY]\n".repeat(4);
 
     assertThat(redact(redactor, "key:\n" + key + "\ndone\n"))
-        .isEqualTo("key:\n[REDACTED:KEY]\ndone\n");
+        .isEqualTo("key:\n" + fourLines + "done\n");
     assertThat(redactByteByByte(redactor, "key:\n" + key + "\ndone\n"))
-        .isEqualTo("key:\n[REDACTED:KEY]\ndone\n");
+        .isEqualTo("key:\n" + fourLines + "done\n");
     assertThat(redact(redactor, "line: 0x3kqvTuqs+1ZwFa6sJwRBGD\n"))
         .isEqualTo("line: [REDACTED:KEY]\n");
-    assertThat(redact(redactor, key.replace("\n", "\r\n")))
-        .isEqualTo(
-            "[REDACTED:KEY]\r\n[REDACTED:KEY]\r\n[REDACTED:KEY]\r\n[REDACTED:KEY]");
+    // The replacement keeps the line feeds; the carriage returns inside it go.
+    assertThat(redact(redactor, key.replace("\n", "\r\n") + "\r\n"))
+        .isEqualTo("[REDACTED:KEY]\n".repeat(3) + "[REDACTED:KEY]\r\n");
   }
 
   @Test
@@ -172,9 +174,12 @@ class RedactorTest {
       throws InterruptedException {
     Redactor redactor = redactor(Map.of("KEY", "abc\r\nlong-enough-line"));
 
-    assertThat(redact(redactor, "abc\r\nlong-enough-line\n")).isEqualTo("[REDACTED:KEY]\n");
+    assertThat(redact(redactor, "abc\r\nlong-enough-line\n"))
+        .isEqualTo("[REDACTED:KEY]\n[REDACTED:KEY]\n");
+    // Without its carriage return the value is still the value.
     assertThat(redact(redactor, "abc\nlong-enough-line\n"))
-        .isEqualTo("abc\n[REDACTED:KEY]\n");
+        .isEqualTo("[REDACTED:KEY]\n[REDACTED:KEY]\n");
+    assertThat(redact(redactor, "abc\nlong-enough\n")).isEqualTo("abc\nlong-enough\n");
   }
 
   @Test
@@ -374,7 +379,7 @@ class RedactorTest {
   }
 
   @Test
-  void patternsAreTheValueItsBase64AndUrlFormsAndItsLines() {
+  void patternsAreTheValueItsEncodingsItsJsonEscapeAndItsLines() {
     List<String> patterns =
         Redactor.patternsOf("ab cd+/é\nline-two-of-it", 8).stream()
             .map(bytes -> new String(bytes, UTF_8))
@@ -385,17 +390,36 @@ class RedactorTest {
             "ab cd+/é\nline-two-of-it",
             "ab cd+/é",
             "line-two-of-it",
-            "ab+cd%2B%2F%C3%A9%0Aline-two-of-it",
-            "ab%20cd%2B%2F%C3%A9%0Aline-two-of-it",
+            "ab+cd+/é\nline-two-of-it",
+            "ab cd+/é\\nline-two-of-it",
             "YWIgY2QrL8OpCmxpbmUtdHdvLW9mLWl0",
             "FiIGNkKy_DqQpsaW5lLXR3by1vZi1pdA",
             "FiIGNkKy/DqQpsaW5lLXR3by1vZi1pd",
             "FiIGNkKy/DqQpsaW5lLXR3by1vZi1pdA",
             "hYiBjZCsvw6kKbGluZS10d28tb2YtaX",
-            "hYiBjZCsvw6kKbGluZS10d28tb2YtaXQ")
+            "hYiBjZCsvw6kKbGluZS10d28tb2YtaXQ",
+            "61622063642b2fc3a90a6c696e652d74776f2d6f662d6974",
+            "61622063642B2FC3A90A6C696E652D74776F2D6F662D6974",
+            // printf '%s' "$value" | base32, without its padding
+            "MFRCAY3EFMX4HKIKNRUW4ZJNOR3W6LLPMYWWS5A")
         .doesNotHaveDuplicates()
         .allSatisfy(
             pattern -> assertThat(pattern.getBytes(UTF_8).length).isGreaterThanOrEqualTo(8));
+  }
+
+  @Test
+  void derivedFormsShorterThanTheMinimumAreNotPatterns() {
+    List<String> patterns =
+        Redactor.patternsOf("8bytes!!", 11).stream()
+            .map(bytes -> new String(bytes, UTF_8))
+            .toList();
+
+    // The value itself (8 bytes) is too short; its hex (16 characters) is not.
+    assertThat(patterns)
+        .isNotEmpty()
+        .doesNotContain("8bytes!!")
+        .contains("3862797465732121")
+        .allSatisfy(pattern -> assertThat(pattern.length()).isGreaterThanOrEqualTo(11));
   }
 
   @Test
