@@ -221,7 +221,7 @@ final class JobExecution {
       StopRequest stop = stopRequest.get();
       if (stop == null) {
         // No process outlives its job: what it left running goes now, and with it the pipes it held.
-        job.sandbox().killAll();
+        killLeftovers(job);
       }
       Duration drain = stop == null ? PIPE_DRAIN : killer.gracePeriod().plus(PIPE_DRAIN_EXTRA);
       long deadline = System.nanoTime() + drain.toNanos();
@@ -244,6 +244,7 @@ final class JobExecution {
       kill(job);
       throw e;
     } finally {
+      Subreaper.disown(started.pid());
       closeInBackground(job);
     }
   }
@@ -365,8 +366,16 @@ final class JobExecution {
       target.process().toHandle().destroyForcibly();
     } else {
       killer.kill(target.process().toHandle(), target.ownProcessGroup());
-      target.sandbox().killAll();
+      killLeftovers(target);
     }
+  }
+
+  /** SIGKILL to whatever the job left running after its first process ended. */
+  private void killLeftovers(ProcessLauncher.Launched target) {
+    if (target.sandbox().uid().isEmpty() && target.ownProcessGroup()) {
+      killer.killLeftovers(target.process().pid());
+    }
+    target.sandbox().killAll();
   }
 
   /** Removes the job's sandbox once the kill (if any) is done; the result never waits for it. */

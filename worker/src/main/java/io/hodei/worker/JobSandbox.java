@@ -63,6 +63,7 @@ final class JobSandbox {
   static final String ENV_BIND = "HODEI_JOB_READ_ONLY_PATHS";
   static final String DEFAULT_UIDS = "190000-199999";
   static final long DEFAULT_PIDS_MAX = 1024;
+  private static final Duration UID_PATIENCE = Duration.ofSeconds(30);
   /** Where the job's own directory appears inside the sandbox. */
   static final String SANDBOX_JOB_DIR = "/job";
 
@@ -134,6 +135,7 @@ final class JobSandbox {
       JobSandbox off = new JobSandbox(root, Optional.empty(), Optional.empty(), Optional.empty(), shell,
           JobCgroups.none("off"), pidsMax, List.of(), workerPath, degraded);
       off.prepareRoot();
+      trackOrphansWithoutCgroups(false, degraded);
       return off;
     }
     Optional<Path> setpriv = Executables.find("setpriv", workerPath);
@@ -157,6 +159,9 @@ final class JobSandbox {
     }
     JobCgroups cgroups = uids.isPresent() ? JobCgroups.detect() : JobCgroups.none("no per-job cgroups: jobs do not run under uids of their own");
     degraded.addAll(cgroups.missing().stream().filter(m -> !m.equals("off")).toList());
+    if (!cgroups.available()) {
+      trackOrphansWithoutCgroups(uids.isPresent(), degraded);
+    }
     Optional<Path> bwrap = uids.isPresent() ? Executables.find("bwrap", workerPath) : Optional.empty();
     List<String> readOnly = new ArrayList<>();
     for (String p : SYSTEM_PATHS) {
@@ -205,6 +210,17 @@ final class JobSandbox {
       }
     } catch (IOException e) {
       throw new IllegalStateException("cannot prepare the jobs' directory " + root + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Without job cgroups, the worker adopts what jobs orphan ({@link Subreaper}), and says how far that reaches. */
+  private static void trackOrphansWithoutCgroups(boolean separateUids, List<String> degraded) {
+    if (!Subreaper.become()) {
+      degraded.add("no subreaper (prctl refused): a process a job orphans is found only through its process group"
+          + (separateUids ? " or its uid" : ""));
+    } else if (!separateUids) {
+      degraded.add("without cgroups or uids of their own, a job's leftovers are found by a subreaper, through their"
+          + " session: one that starts a session of its own escapes the kill");
     }
   }
 
@@ -281,9 +297,14 @@ final class JobSandbox {
     Path dir = root.resolve(name);
     Optional<Integer> uid = Optional.empty();
     if (uids.isPresent()) {
-      uid = uids.get().acquire();
+      try {
+        uid = uids.get().acquire(UID_PATIENCE);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while waiting for a free job uid", e);
+      }
       if (uid.isEmpty()) {
-        throw new IOException("every job uid of the range is in use");
+        throw new IOException("every job uid of the range (" + ENV_UIDS + ") stayed in use for " + UID_PATIENCE.toSeconds() + " s");
       }
     }
     Optional<JobCgroups.JobCgroup> cgroup = Optional.empty();

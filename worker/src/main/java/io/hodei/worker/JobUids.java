@@ -65,8 +65,24 @@ final class JobUids {
     }
   }
 
-  /** A free uid, held until {@link #release}; empty if every uid of the range is in use. */
-  synchronized Optional<Integer> acquire() {
+  /**
+   * A free uid, held until {@link #release}; waits up to {@code patience} for one (a job's uid is
+   * freed a moment after it ends, and other workers' uids are polled for); empty if every uid of
+   * the range stayed in use.
+   */
+  synchronized Optional<Integer> acquire(java.time.Duration patience) throws InterruptedException {
+    long deadline = System.nanoTime() + patience.toNanos();
+    while (true) {
+      Optional<Integer> uid = tryAcquire();
+      long left = deadline - System.nanoTime();
+      if (uid.isPresent() || left <= 0) {
+        return uid;
+      }
+      wait(Math.max(1, Math.min(java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(left), 100)));
+    }
+  }
+
+  private Optional<Integer> tryAcquire() {
     for (int i = 0; i < count; i++) {
       int uid = first + (next + i) % count;
       if (held.containsKey(uid)) {
@@ -102,6 +118,7 @@ final class JobUids {
     } catch (IOException e) {
       log.warn("cannot release the lock of job uid {}: {}", uid, e.toString());
     }
+    notifyAll();
   }
 
   private static final byte[] CLEAN = "clean".getBytes(java.nio.charset.StandardCharsets.US_ASCII);

@@ -61,7 +61,7 @@ final class NonDumpable {
     }
   }
 
-  private static Optional<MethodHandle> prctl() {
+  static Optional<MethodHandle> prctl() {
     if (!System.getProperty("os.name", "").equals("Linux")) {
       return Optional.empty();
     }

@@ -373,7 +373,14 @@ final class PosixSpawner {
       this.stderr = stderr;
       // The child is not reaped before its status is collected below, so its handle exists.
       this.handle = ProcessHandle.of(pid).orElseThrow(() -> new IllegalStateException("pid " + pid + " vanished"));
-      this.exit = handle.onExit().thenApply(ended -> spawner.reap(pid));
+      Subreaper.own(pid); // its status is collected below, not by the worker's subreaper
+      this.exit = handle.onExit().thenApply(ended -> {
+        try {
+          return spawner.reap(pid);
+        } finally {
+          Subreaper.disown(pid);
+        }
+      });
     }
 
     @Override

@@ -98,6 +98,18 @@ final class ProcessKiller {
     }
   }
 
+  /**
+   * SIGKILL, at once, to what a job that ended left running: the members of its process group
+   * {@code pgid} (its pid: the job leads a group and session of its own) and what the worker, as
+   * its {@link Subreaper}, adopted from its session.
+   */
+  void killLeftovers(long pgid) {
+    if (killProgram.isPresent() && runningMembers(pgid).map(m -> !m.isEmpty()).orElse(true)) {
+      signalGroup(pgid, "KILL");
+    }
+    Subreaper.killOrphansOfSession(pgid);
+  }
+
   /** The process group of {@code pid} from {@code /proc/PID/stat}; -1 if it cannot be read (gone). */
   private static long processGroupOf(long pid) {
     try {

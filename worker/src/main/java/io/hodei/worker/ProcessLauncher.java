@@ -157,6 +157,7 @@ final class ProcessLauncher {
       builder.environment().clear();
       builder.environment().putAll(environment);
       Process process = onSpawnerThread(builder::start);
+      Subreaper.own(process.pid()); // the JDK collects its status
       feedStdin(process, command);
       return new Launched(process, job, setsid.isPresent());
     } catch (IOException | IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {

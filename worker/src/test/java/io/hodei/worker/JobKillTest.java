@@ -75,9 +75,9 @@ class JobKillTest extends AgentTestSupport {
     long orphan = awaitPid(pidFile);
     await().until(() -> !server.stdout("e-orphan").isEmpty());
     assertThat(isRunning(orphan)).isTrue();
-    assertThat(ProcessHandle.current().descendants().map(ProcessHandle::pid))
-        .as("the orphan was re-parented away from the worker")
-        .doesNotContain(orphan);
+    assertThat(ProcessHandle.of(orphan).flatMap(ProcessHandle::parent).map(ProcessHandle::pid))
+        .as("the orphan was re-parented away from the job, to the worker: its subreaper")
+        .contains(ProcessHandle.current().pid());
 
     server.cancelJob("e-orphan");
 
@@ -216,7 +216,36 @@ class JobKillTest extends AgentTestSupport {
     await().untilAsserted(() -> assertThat(sleeps).noneMatch(AgentTestSupport::running));
   }
 
+  @Test
+  void whatAJobLeavesRunningInItsGroupIsKilledWhenItEnds() {
+    startAttachedWorker(config());
+
+    server.runJob(Jobs.shell("e-left", "sh", "-c", "sleep 353 & echo started"));
+
+    assertThat(awaitResult("e-left").getExitCode()).isZero();
+    await().untilAsserted(() -> assertThat(anywhere("353")).isEmpty());
+  }
+
+  @Test
+  void anOrphanInAProcessGroupOfItsOwnIsAdoptedByTheWorkerAndKilledWhenTheJobEnds() {
+    startAttachedWorker(config());
+
+    // Job control gives the background sleep a group of its own; the shell exits, orphaning it.
+    server.runJob(Jobs.shell("e-adopted", "sh", "-c", "set -m; sleep 354 & echo started"));
+
+    assertThat(awaitResult("e-adopted").getExitCode()).isZero();
+    await().untilAsserted(() -> assertThat(anywhere("354")).isEmpty());
+  }
+
   // ---- helpers ----
+
+  private static List<ProcessHandle> anywhere(String seconds) {
+    return ProcessHandle.allProcesses()
+        .filter(p -> p.info().command().map(c -> c.endsWith("/sleep")).orElse(false))
+        .filter(p -> hasArguments(p, seconds))
+        .filter(AgentTestSupport::running)
+        .toList();
+  }
 
   /**
    * A script that starts {@code sleep <seconds>} from a shell that exits at once, so the sleep is
