@@ -456,9 +456,10 @@ public final class JobCgroups {
       }
     }
 
+    /** A killed process is gone within microseconds to a few milliseconds: poll finely. */
     private static void sleepBriefly() {
       try {
-        Thread.sleep(5);
+        Thread.sleep(1);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
