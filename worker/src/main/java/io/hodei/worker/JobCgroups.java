@@ -211,10 +211,51 @@ public final class JobCgroups {
    * given (zero: none of that kind).
    */
   public JobCgroup create(String name, double cpuCores, long memoryBytes, long pidsMax) throws IOException {
+    // Only the hierarchies this job needs: making and removing a cgroup is most of its cost
+    // (the memory controller's most of all). v2, where mounted, holds the membership and the kill.
+    Set<String> needed = new java.util.HashSet<>();
+    if (pidsMax > 0) {
+      needed.add("pids");
+    }
+    if (memoryBytes > 0) {
+      needed.add("memory");
+    }
+    if (cpuCores > 0) {
+      needed.add("cpu");
+    }
+    if (v2.isEmpty()) {
+      needed.add(v1.containsKey("freezer") ? "freezer" : v1.keySet().stream().findFirst().orElse("freezer"));
+    }
+    return create(name, needed, cpuCores, memoryBytes, pidsMax, false);
+  }
+
+  /**
+   * Makes the cgroup {@code name} in every usable hierarchy, without limits: for a cgroup other
+   * processes will make theirs below (a local worker's, under which it makes its jobs').
+   */
+  public JobCgroup createEverywhere(String name) throws IOException {
+    return create(name, v1.keySet(), 0, 0, 0, true);
+  }
+
+  private JobCgroup create(
+      String name, Set<String> controllers, double cpuCores, long memoryBytes, long pidsMax, boolean nested)
+      throws IOException {
     List<Path> dirs = new ArrayList<>();
-    JobCgroup cgroup = new JobCgroup(name, dirs, v1.containsKey("freezer") ? Optional.of(v1.get("freezer").resolve(name)) : Optional.empty(), v2.map(p -> p.resolve(name)));
+    Map<String, Path> made = new LinkedHashMap<>();
+    v1.forEach((controller, parent) -> {
+      if (controllers.contains(controller)) {
+        made.put(controller, parent);
+      }
+    });
+    JobCgroup cgroup =
+        new JobCgroup(
+            name,
+            dirs,
+            made.containsKey("freezer") ? Optional.of(made.get("freezer").resolve(name)) : Optional.empty(),
+            v2.map(p -> p.resolve(name)),
+            nested);
     try {
-      for (Path parent : v1.values()) {
+      for (Path parent : made.values()) {
         dirs.add(mkdir(parent.resolve(name)));
       }
       if (v2.isPresent()) {
@@ -255,7 +296,7 @@ public final class JobCgroups {
     v1.values().forEach(parent -> dirs.add(parent.resolve(name)));
     v2.ifPresent(parent -> dirs.add(parent.resolve(name)));
     return new JobCgroup(
-        name, dirs, Optional.ofNullable(v1.get("freezer")).map(p -> p.resolve(name)), v2.map(p -> p.resolve(name)));
+        name, dirs, Optional.ofNullable(v1.get("freezer")).map(p -> p.resolve(name)), v2.map(p -> p.resolve(name)), true);
   }
 
   /** The file of a v1 controller's limit, or its v2 counterpart; empty if neither is there. */
@@ -274,7 +315,7 @@ public final class JobCgroups {
       Files.createDirectory(dir);
     } catch (java.nio.file.FileAlreadyExistsException e) {
       // A leftover of an earlier run with the same execution id: reuse it, after emptying it.
-      new JobCgroup(dir.getFileName().toString(), List.of(dir), Optional.empty(), Optional.empty()).killAll();
+      new JobCgroup(dir.getFileName().toString(), List.of(dir), Optional.empty(), Optional.empty(), true).killAll();
     }
     return dir;
   }
@@ -306,12 +347,18 @@ public final class JobCgroups {
     private final List<Path> dirs;
     private final Optional<Path> freezer;
     private final Optional<Path> unified;
+    /**
+     * Whether cgroups may exist below it (a worker's, holding its jobs'): then every look at its
+     * members and its removal walk the tree; a job's has none, and its look reads one file.
+     */
+    private final boolean nested;
 
-    private JobCgroup(String name, List<Path> dirs, Optional<Path> freezer, Optional<Path> unified) {
+    private JobCgroup(String name, List<Path> dirs, Optional<Path> freezer, Optional<Path> unified, boolean nested) {
       this.name = name;
       this.dirs = dirs;
       this.freezer = freezer;
       this.unified = unified;
+      this.nested = nested;
     }
 
     public String name() {
@@ -339,7 +386,8 @@ public final class JobCgroups {
         return List.of();
       }
       List<Long> pids = new ArrayList<>();
-      for (Path dir : tree(unified.orElse(dirs.getFirst()))) {
+      Path top = unified.orElse(dirs.getFirst());
+      for (Path dir : nested ? tree(top) : List.of(top)) {
         Path procs = dir.resolve("cgroup.procs");
         try {
           for (String line : Files.readAllLines(procs, StandardCharsets.US_ASCII)) {
@@ -446,7 +494,7 @@ public final class JobCgroups {
         killAll();
       }
       for (Path top : dirs.reversed()) {
-        for (Path dir : tree(top)) {
+        for (Path dir : nested ? tree(top) : List.of(top)) {
           try {
             Files.deleteIfExists(dir);
           } catch (IOException e) {

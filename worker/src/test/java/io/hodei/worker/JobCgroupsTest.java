@@ -51,8 +51,32 @@ class JobCgroupsTest {
             root.resolve("cpu").resolve(v1).resolve("cgroup.procs"),
             root.resolve("memory").resolve(v1).resolve("cgroup.procs"),
             root.resolve("pids").resolve(v1).resolve("cgroup.procs"),
-            root.resolve("freezer").resolve(v1).resolve("cgroup.procs"),
             root.resolve("unified").resolve(v1).resolve("cgroup.procs"));
+    assertThat(root.resolve("freezer").resolve(v1)).as("v2's cgroup.kill makes the freezer unneeded").doesNotExist();
+  }
+
+  @Test
+  void aJobCgroupIsMadeOnlyWhereItsLimitsAreAndAWorkersEverywhere() throws IOException {
+    for (String c : List.of("cpu", "memory", "pids", "freezer")) {
+      Files.createDirectories(root.resolve(c));
+    }
+    var cgroups =
+        JobCgroups.detect(
+            List.of(
+                mount(32, root.resolve("cpu"), "cgroup", "rw,cpu"),
+                mount(35, root.resolve("memory"), "cgroup", "rw,memory"),
+                mount(37, root.resolve("freezer"), "cgroup", "rw,freezer"),
+                mount(39, root.resolve("pids"), "cgroup", "rw,pids")),
+            List.of("8:pids:/", "6:freezer:/", "4:memory:/", "1:cpu:/"));
+
+    var job = cgroups.create("job-e4", 0, 0, 10);
+    var worker = cgroups.createEverywhere("hodei-worker-w1");
+
+    // Without v2 the freezer holds the kill; nothing asked for memory or cpu.
+    assertThat(job.procsFiles())
+        .containsExactlyInAnyOrder(
+            root.resolve("pids/job-e4/cgroup.procs"), root.resolve("freezer/job-e4/cgroup.procs"));
+    assertThat(worker.procsFiles()).hasSize(4);
   }
 
   @Test

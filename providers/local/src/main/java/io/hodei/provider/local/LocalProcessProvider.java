@@ -138,7 +138,7 @@ public final class LocalProcessProvider implements WorkerProvider {
       return;
     }
     try {
-      cgroups.create(cgroupName(worker), 0, 0, 0).join(pid);
+      cgroups.createEverywhere(cgroupName(worker)).join(pid);
     } catch (IOException e) {
       log.warn("could not put local worker {} in a cgroup of its own: {}", worker, e.toString());
     }
