@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -27,8 +28,9 @@ import org.slf4j.LoggerFactory;
  * of them get SIGTERM; once they are all gone, or the grace period has passed, whatever still runs
  * gets SIGKILL, group and descendants alike. Zombies (dead, waiting to be reaped) count as gone.
  *
- * <p>Signalling a group takes the external {@code kill} program ({@code kill -TERM -- -PGID}): the
- * JDK can only signal single processes. Without it, or for a job not started in a group of its
+ * <p>A group is signalled with libc's {@code kill(2)} on {@code -PGID}, through the FFM API (the
+ * JDK can only signal single processes); where that cannot be called, with the external {@code
+ * kill} program ({@code kill -TERM -- -PGID}). Without it, or for a job not started in a group of its
  * own, only the descendants are reached.
  *
  * <p>Safety of the group signal: it goes to the group whose id is the job's pid, never to the
@@ -70,7 +72,7 @@ final class ProcessKiller {
    */
   void kill(ProcessHandle root, boolean ownGroup) throws InterruptedException {
     OptionalLong group =
-        ownGroup && killProgram.isPresent() ? OptionalLong.of(root.pid()) : OptionalLong.empty();
+        ownGroup && (killProgram.isPresent() || LIBC_KILL.isPresent()) ? OptionalLong.of(root.pid()) : OptionalLong.empty();
     List<ProcessHandle> tree = new ArrayList<>();
     tree.add(root);
     root.descendants().forEach(tree::add);
@@ -98,14 +100,43 @@ final class ProcessKiller {
     }
   }
 
+  /** libc's {@code kill(2)}, through the FFM API; empty where it cannot be called. */
+  private static final Optional<java.lang.invoke.MethodHandle> LIBC_KILL = libcKill();
+
+  private static Optional<java.lang.invoke.MethodHandle> libcKill() {
+    if (!System.getProperty("os.name", "").equals("Linux")) {
+      return Optional.empty();
+    }
+    try {
+      var linker = java.lang.foreign.Linker.nativeLinker();
+      return linker.defaultLookup()
+          .find("kill")
+          .map(s -> linker.downcallHandle(s, java.lang.foreign.FunctionDescriptor.of(
+              java.lang.foreign.ValueLayout.JAVA_INT, java.lang.foreign.ValueLayout.JAVA_INT,
+              java.lang.foreign.ValueLayout.JAVA_INT)));
+    } catch (RuntimeException | LinkageError e) {
+      return Optional.empty();
+    }
+  }
+
+  /** The Linux numbers of the signals the killer sends (the same on every architecture). */
+  private static OptionalInt signalNumber(String signal) {
+    return switch (signal) {
+      case "0" -> OptionalInt.of(0);
+      case "TERM" -> OptionalInt.of(15);
+      case "KILL" -> OptionalInt.of(9);
+      default -> OptionalInt.empty();
+    };
+  }
+
   /**
    * SIGKILL, at once, to what a job that ended left running: the members of its process group
    * {@code pgid} (its pid: the job leads a group and session of its own) and what the worker, as
    * its {@link Subreaper}, adopted from its session.
    */
   void killLeftovers(long pgid) {
-    if (killProgram.isPresent() && runningMembers(pgid).map(m -> !m.isEmpty()).orElse(true)) {
-      signalGroup(pgid, "KILL");
+    if (killProgram.isPresent() || LIBC_KILL.isPresent()) {
+      signalGroup(pgid, "KILL"); // an empty group: ESRCH, nothing done
     }
     Subreaper.killOrphansOfSession(pgid);
   }
@@ -171,7 +202,19 @@ final class ProcessKiller {
    * true if it reached at least one.
    */
   private boolean signalGroup(long pgid, String signal) {
-    Path program = killProgram.orElseThrow();
+    OptionalInt direct = LIBC_KILL.isPresent() ? signalNumber(signal) : OptionalInt.empty();
+    if (direct.isPresent()) {
+      try {
+        // kill(2) on -pgid: the whole group in one system call, no program to start.
+        return (int) LIBC_KILL.get().invokeExact((int) -pgid, direct.getAsInt()) == 0;
+      } catch (Throwable e) {
+        log.debug("kill(-{}, {}) failed: {}", pgid, signal, e.toString());
+      }
+    }
+    if (killProgram.isEmpty()) {
+      return false;
+    }
+    Path program = killProgram.get();
     try {
       Process kill =
           new ProcessBuilder(program.toString(), "-" + signal, "--", "-" + pgid)
