@@ -127,6 +127,18 @@ abstract class AgentTestSupport {
         .toList();
   }
 
+  /**
+   * Running {@code sleep SECONDS} processes of the machine, any of the given durations, in any pid
+   * namespace and of any parent (a job's leftovers need not be the test's descendants).
+   */
+  static List<ProcessHandle> anywhere(String... seconds) {
+    return ProcessHandle.allProcesses()
+        .filter(p -> p.info().command().map(c -> c.endsWith("/sleep")).orElse(false))
+        .filter(p -> List.of(seconds).stream().anyMatch(s -> hasArguments(p, s)))
+        .filter(AgentTestSupport::running)
+        .toList();
+  }
+
   static boolean hasArguments(ProcessHandle process, String... arguments) {
     return process.info().arguments().map(a -> List.of(a).equals(List.of(arguments))).orElse(false);
   }

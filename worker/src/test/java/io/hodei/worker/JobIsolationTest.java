@@ -188,12 +188,4 @@ class JobIsolationTest extends AgentTestSupport {
     await().untilAsserted(() -> assertThat(jobs).isEmptyDirectory());
   }
 
-  /** Host processes, in any namespace, whose arguments are exactly {@code sleep SECONDS}. */
-  private static List<ProcessHandle> anywhere(String... seconds) {
-    return ProcessHandle.allProcesses()
-        .filter(p -> p.info().command().map(c -> c.endsWith("/sleep")).orElse(false))
-        .filter(p -> List.of(seconds).stream().anyMatch(s -> hasArguments(p, s)))
-        .filter(AgentTestSupport::running)
-        .toList();
-  }
 }

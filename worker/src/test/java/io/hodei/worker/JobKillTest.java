@@ -239,13 +239,6 @@ class JobKillTest extends AgentTestSupport {
 
   // ---- helpers ----
 
-  private static List<ProcessHandle> anywhere(String seconds) {
-    return ProcessHandle.allProcesses()
-        .filter(p -> p.info().command().map(c -> c.endsWith("/sleep")).orElse(false))
-        .filter(p -> hasArguments(p, seconds))
-        .filter(AgentTestSupport::running)
-        .toList();
-  }
 
   /**
    * A script that starts {@code sleep <seconds>} from a shell that exits at once, so the sleep is
