@@ -43,6 +43,16 @@ class DockerUntrustedJobIT extends UntrustedJobIT {
     return List.of("--provider", "docker", "--docker-image", IMAGE);
   }
 
+  /** Worker JVMs in containers: host processes running WorkerMain that are not local workers' children. */
+  @Override
+  List<Long> workerPids() {
+    return ProcessHandle.allProcesses()
+        .filter(p -> cmdline(p.pid()).contains("io.hodei.worker.WorkerMain") || cmdline(p.pid()).contains("/opt/hodei/"))
+        .filter(p -> p.parent().map(parent -> !cmdline(parent.pid()).contains("io.hodei.cli.HodeiCli")).orElse(true))
+        .map(ProcessHandle::pid)
+        .toList();
+  }
+
   @Override
   boolean inContainers() {
     return true;

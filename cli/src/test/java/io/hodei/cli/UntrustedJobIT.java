@@ -513,8 +513,10 @@ abstract class UntrustedJobIT {
     var victim = awaitFinal(stolen.jobId(), alice);
     assertThat(victim.state()).as("the job runs on another worker: %s", victim).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
     assertThat(victim.job().getWorkerId()).isNotEqualTo(stolen.workerId());
+    // RESOURCE_EXHAUSTED only above the global ceiling (other tests' failures within the minute),
+    // and only for an id with no outstanding OTP: refused unchecked because the OTP is gone.
     assertThat(register(stolen.workerId(), stolen.otp(), Optional.empty()))
-        .isIn(Status.Code.UNAUTHENTICATED, Status.Code.PERMISSION_DENIED);
+        .isIn(Status.Code.UNAUTHENTICATED, Status.Code.PERMISSION_DENIED, Status.Code.RESOURCE_EXHAUSTED);
   }
 
   @Test
