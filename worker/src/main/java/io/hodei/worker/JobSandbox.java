@@ -415,8 +415,10 @@ final class JobSandbox {
     /** Writes the script the job runs, readable only by the job's uid; returns its path as the job sees it. */
     Path writeScript(String content) throws IOException {
       Path script = dir.resolve("script");
-      Files.createFile(script, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("r--------")));
+      // Written before it is made read-only: a worker that is not root cannot write a 0400 file.
+      Files.createFile(script, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       Files.writeString(script, content, StandardCharsets.UTF_8);
+      Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("r--------"));
       if (uid.isPresent()) {
         chown(script, uid.get());
       }
