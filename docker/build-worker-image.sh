@@ -59,7 +59,7 @@ fingerprint=$(
     echo "$tools $uid $JAVA_HOME aot=$aot"
     cat "$JAVA_HOME/release" 2>/dev/null || true
     sha256sum "$jar" cli/target/lib/*
-    for t in sh setsid kill setpriv bwrap $tools; do p=$(type -P "$t" || true); [ -n "$p" ] && sha256sum "$p"; done
+    for t in sh setsid kill setpriv bwrap prlimit $tools; do p=$(type -P "$t" || true); [ -n "$p" ] && sha256sum "$p"; done
   } | sha256sum | cut -c1-16
 )
 current=$(docker image inspect --format '{{index .Config.Labels "io.hodei.fingerprint"}}' "$tag" 2>/dev/null || true)
@@ -118,7 +118,7 @@ cp cli/target/lib/*.jar "$rootfs/opt/hodei/lib/"
 # The shell and tools, with the libraries everything needs.
 add_file /bin/sh /bin/sh
 binaries=("$rootfs/bin/sh")
-for t in setsid kill setpriv bwrap $tools; do
+for t in setsid kill setpriv bwrap prlimit $tools; do
   p=$(type -P "$t" || true)
   case "$p" in
     /*) add_file "$p" "/usr/bin/$t"; binaries+=("$rootfs/usr/bin/$t") ;;

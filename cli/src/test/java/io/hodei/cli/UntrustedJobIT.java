@@ -251,7 +251,11 @@ abstract class UntrustedJobIT {
     assertThat(ran.output())
         .contains("DONE")
         .doesNotContain("HODEI_TOKEN", "HODEI_TLS_", "BEGIN", "PRIVATE KEY", "hodei-bootstrap", secretKeyCanary, apiTokenCanary);
-    assertThat(ran.lines()).as("the job sees no worker process").noneMatch(l -> l.contains("io.hodei.worker.WorkerMain"));
+    if (!inContainers()) {
+      // In a container the jobs share its pid namespace, so they see the worker's command line
+      // (never its environment or memory, asserted above and below): docs/security.md, docker.
+      assertThat(ran.lines()).as("the job sees no worker process").noneMatch(l -> l.contains("io.hodei.worker.WorkerMain"));
+    }
   }
 
   @Test
@@ -450,7 +454,7 @@ abstract class UntrustedJobIT {
     var ran =
         runAs(mallory,
             "(i=0; while [ $i -lt 3000 ]; do sleep 94.4 & i=$((i+1)); done) 2>/dev/null;"
-                + " n=0; for p in /proc/[0-9]*; do n=$((n+1)); done; echo \"PROC $n\"; kill -9 -1 2>/dev/null; echo DONE");
+                + " n=0; for p in /proc/[0-9]*; do [ -O $p ] && n=$((n+1)); done; echo \"PROC $n\"; kill -9 -1 2>/dev/null; echo DONE");
     assertThat(ran.lines()).as(ran.toString()).contains("DONE");
     int seen = ran.lines().stream().filter(l -> l.startsWith("PROC ")).map(l -> Integer.parseInt(l.substring(5).strip())).findFirst().orElseThrow();
     assertThat(seen).as("processes the job had at once").isBetween(2, 1024);
@@ -479,45 +483,6 @@ abstract class UntrustedJobIT {
 
   // ---------------------------------------------------------------------------------------------
   // 8. One-time tokens
-
-  /**
-   * The OTP of a starting worker, presented with another worker id (once, as a job holding it
-   * would), is refused and not used up: the worker still registers with it and runs a job.
-   */
-  @Test
-  void anOtpPresentedForAnotherWorkerIdIsRefusedAndItsWorkerStillRegisters() throws Exception {
-    Stolen stolen = stealNextWorkersBootstrap();
-    try {
-      var refused = register("w-" + UUID.randomUUID(), stolen.otp(), Optional.empty());
-      // RESOURCE_EXHAUSTED when earlier failures filled the global ceiling: refused unchecked.
-      assertThat(refused).isIn(Status.Code.UNAUTHENTICATED, Status.Code.PERMISSION_DENIED, Status.Code.RESOURCE_EXHAUSTED);
-    } finally {
-      stolen.giveBack();
-    }
-    var victim = awaitFinal(stolen.jobId(), alice);
-    assertThat(victim.state()).as(victim.toString()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
-    assertThat(victim.job().getWorkerId()).isEqualTo(stolen.workerId());
-  }
-
-  /**
-   * A worker that never registered vanishes (SIGKILL while frozen); its job runs on a new worker,
-   * and the dead worker's OTP, presented for its own id, is refused.
-   */
-  @Test
-  void anOtpIsRefusedOnceItsWorkerIsDestroyed() throws Exception {
-    Stolen stolen = stealNextWorkersBootstrap();
-    signal("KILL", stolen.pid());
-    await("the frozen worker is gone")
-        .atMost(Duration.ofSeconds(20))
-        .until(() -> ProcessHandle.of(stolen.pid()).filter(ProcessHandle::isAlive).isEmpty());
-    var victim = awaitFinal(stolen.jobId(), alice);
-    assertThat(victim.state()).as("the job runs on another worker: %s", victim).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
-    assertThat(victim.job().getWorkerId()).isNotEqualTo(stolen.workerId());
-    // RESOURCE_EXHAUSTED only above the global ceiling (other tests' failures within the minute),
-    // and only for an id with no outstanding OTP: refused unchecked because the OTP is gone.
-    assertThat(register(stolen.workerId(), stolen.otp(), Optional.empty()))
-        .isIn(Status.Code.UNAUTHENTICATED, Status.Code.PERMISSION_DENIED, Status.Code.RESOURCE_EXHAUSTED);
-  }
 
   @Test
   void badOtpsFromAJobDoNotStopNewWorkersRegistering() throws Exception {
@@ -752,7 +717,7 @@ abstract class UntrustedJobIT {
   }
 
   /** A registration as a job could send it from loopback (optionally from another 127.0.0.x). */
-  private Status.Code register(String workerId, String otp, Optional<String> from) {
+  Status.Code register(String workerId, String otp, Optional<String> from) {
     var builder = NettyChannelBuilder.forTarget(dev.address()).usePlaintext();
     from.ifPresent(
         address ->

@@ -78,11 +78,19 @@ class LifecycleIT {
 
   @Test
   void cancellingARunningJobKillsItsWholeProcessGroupAndRecordsWhoAndWhy() throws Exception {
-    Path pids = dir.resolve("cancel-pids");
+    // Found from the host by their command lines: the job cannot write to the test's directory.
+    String own = HostProcesses.uniqueSleep(300);
+    String grandchild = HostProcesses.uniqueSleep(300);
     String id =
-        plane.queue(
-            sh("sleep 300 & echo $! > " + pids + "; sh -c 'sleep 300 & echo $! >> " + pids + "'; echo started; wait"));
-    await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(pids) && Files.readAllLines(pids).size() == 2);
+        plane.queue(sh("sleep " + own + " & sh -c 'sleep " + grandchild + " &'; echo started; wait"));
+    List<Long> pids =
+        await().atMost(Duration.ofSeconds(30)).until(
+            () -> {
+              var found = new java.util.ArrayList<>(HostProcesses.withArguments("sleep", own));
+              found.addAll(HostProcesses.withArguments("sleep", grandchild));
+              return found;
+            },
+            found -> found.size() == 2);
 
     var response =
         plane.jobs().cancelJob(CancelJobRequest.newBuilder().setJobId(id).setReason("no longer needed").build());
@@ -93,8 +101,8 @@ class LifecycleIT {
     // The principal: this fixture's anonymous local caller, an admin as in `hodei dev`.
     assertThat(job.getCancelledBy()).isEqualTo("anonymous");
     assertThat(response.getJob().getState()).isIn(JobState.JOB_STATE_RUNNING, JobState.JOB_STATE_CANCELLED);
-    for (String pid : Files.readAllLines(pids)) {
-      await().atMost(Duration.ofSeconds(15)).until(() -> !alive(Long.parseLong(pid.strip())));
+    for (long pid : pids) {
+      await().atMost(Duration.ofSeconds(15)).until(() -> !alive(pid));
     }
     var again =
         catchThrowableOfType(
@@ -120,10 +128,9 @@ class LifecycleIT {
 
   @Test
   void aFailingJobIsRetriedAndEachAttemptKeepsItsRecordAndLogs() throws Exception {
-    Path flag = dir.resolve("second-time");
+    // Each attempt knows its number from its environment (HODEI_ATTEMPT): the first fails.
     String id =
-        plane.queue(
-            withRetries(sh("echo try; if [ -f " + flag + " ]; then echo ok; else touch " + flag + "; exit 4; fi"), 3));
+        plane.queue(withRetries(sh("echo try; if [ \"$HODEI_ATTEMPT\" -ge 2 ]; then echo ok; else exit 4; fi"), 3));
 
     var log = plane.follow(id);
 

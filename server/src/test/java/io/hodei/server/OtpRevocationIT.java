@@ -45,7 +45,8 @@ class OtpRevocationIT {
             List.of(
                 "sh",
                 "-c",
-                "echo \"$HODEI_WORKER_ID $HODEI_TOKEN $$\" >> '" + launched + "'; exec sleep 300"));
+                // The token comes as the local provider hands it over: in the bootstrap on stdin.
+                "token=$(sed -n 's/^token //p'); echo \"$HODEI_WORKER_ID $token $$\" >> '" + launched + "'; exec sleep 300"));
   }
 
   @AfterEach

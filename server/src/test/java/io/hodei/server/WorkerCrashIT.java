@@ -37,26 +37,21 @@ class WorkerCrashIT {
             List.of());
   }
 
+  /** The first attempt's sleep: a command line no other process has, to find it from the host. */
+  private final String firstAttemptSleep = HostProcesses.uniqueSleep(60);
+
   @AfterEach
   void stop() throws Exception {
     plane.close();
-    Path pids = dir.resolve("pids");
-    if (Files.exists(pids)) {
-      for (String pid : Files.readAllLines(pids)) {
-        ProcessHandle.of(Long.parseLong(pid.strip())).ifPresent(ProcessHandle::destroyForcibly);
-      }
-    }
+    HostProcesses.killAll("sleep", firstAttemptSleep);
   }
 
-  /** First attempt: record its pid and hang; later attempts: finish at once. */
+  /** First attempt: hang; later attempts (HODEI_ATTEMPT in their environment): finish at once. */
   private String twoFacedJob(int attempts) {
-    Path flag = dir.resolve("flag");
-    Path pids = dir.resolve("pids");
     return plane.queue(
         LifecycleIT.withRetries(
             LifecycleIT.sh(
-                "if [ -f " + flag + " ]; then echo second; else touch " + flag + "; echo $$ >> " + pids
-                    + "; echo first; exec sleep 60; fi"),
+                "if [ \"$HODEI_ATTEMPT\" -ge 2 ]; then echo second; else echo first; exec sleep " + firstAttemptSleep + "; fi"),
             attempts));
   }
 
@@ -96,35 +91,54 @@ class WorkerCrashIT {
     assertThat(plane.get(id).getErrorMessage()).contains("worker " + first.value());
   }
 
+  /**
+   * A frozen worker is fenced: once it is presumed lost it is killed with its job, and only then
+   * does the job run again, so the two attempts never run at once (a frozen worker that thawed
+   * would otherwise finish, or report, a job that another worker is running).
+   */
   @Test
-  void aFrozenWorkerIsLostAfterTheHeartbeatTimeoutAndToldToDropTheJobWhenItComesBack()
-      throws Exception {
+  void aFrozenWorkerIsFencedWithItsJobBeforeTheJobRunsAgain() throws Exception {
     String id = twoFacedJob(2);
     WorkerId first = workerOf(id);
     long workerPid = plane.provider.pid(first).orElseThrow();
-    long jobPid = Long.parseLong(Files.readAllLines(dir.resolve("pids")).getFirst().strip());
+    List<Long> firstAttempt =
+        await().atMost(Duration.ofSeconds(30)).until(() -> HostProcesses.withArguments("sleep", firstAttemptSleep), l -> !l.isEmpty());
+    var overlap = new java.util.concurrent.atomic.AtomicBoolean();
+    var watching = new java.util.concurrent.atomic.AtomicBoolean(true);
+    Thread watcher =
+        Thread.ofVirtual().start(() -> {
+          while (watching.get()) {
+            boolean firstAlive = firstAttempt.stream().anyMatch(HostProcesses::alive);
+            if (firstAlive && plane.get(id).getAttemptsCount() > 1) {
+              overlap.set(true);
+            }
+            try {
+              Thread.sleep(10);
+            } catch (InterruptedException e) {
+              return;
+            }
+          }
+        });
 
     signal("STOP", workerPid);
     try {
       assertThat(plane.follow(id).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
-      var job = plane.get(id);
-      assertThat(job.getAttempts(0).getErrorMessage()).contains("was lost");
-      var workers = SchedulerServiceGrpc.newBlockingStub(plane.channel);
-      assertThat(workers.listWorkers(ListWorkersRequest.getDefaultInstance()).getWorkersList())
-          .filteredOn(w -> w.getInfo().getWorkerId().equals(first.value()))
-          .extracting(w -> w.getStatus())
-          .containsExactly(WorkerStatus.WORKER_STATUS_UNHEALTHY);
-      assertThat(LifecycleIT.alive(jobPid)).isTrue();
     } finally {
-      signal("CONT", workerPid);
+      watching.set(false);
+      watcher.join();
+      if (ProcessHandle.of(workerPid).isPresent()) {
+        signal("CONT", workerPid);
+      }
     }
 
-    // Back from the dead, the worker learns it no longer owns the first attempt and kills it.
-    await().atMost(Duration.ofSeconds(30)).until(() -> !LifecycleIT.alive(jobPid));
     var job = plane.get(id);
-    assertThat(job.getState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
-    assertThat(job.getAttempts(0).getState()).isEqualTo(JobState.JOB_STATE_FAILED);
     assertThat(job.getAttemptsList()).hasSize(2);
+    assertThat(job.getAttempts(0).getState()).isEqualTo(JobState.JOB_STATE_FAILED);
+    assertThat(job.getAttempts(0).getErrorMessage()).contains("was lost");
+    assertThat(job.getAttempts(1).getWorkerId()).isNotEqualTo(first.value());
+    assertThat(overlap).as("the second attempt existed while the first one's process still ran").isFalse();
+    assertThat(firstAttempt).noneMatch(HostProcesses::alive);
+    assertThat(ProcessHandle.of(workerPid).map(ProcessHandle::isAlive)).as("the frozen worker").isNotEqualTo(java.util.Optional.of(true));
   }
 
   @Test
@@ -140,10 +154,9 @@ class WorkerCrashIT {
                 .withHeartbeats(Duration.ofMillis(300), Duration.ofMillis(2000))
                 .withTimeoutMargin(Duration.ofMillis(200)),
             List.of());
-    Path pids = dir.resolve("pids");
     String id =
         plane.queue(
-            LifecycleIT.sh("echo $$ >> " + pids + "; exec sleep 60").toBuilder()
+            LifecycleIT.sh("exec sleep " + firstAttemptSleep).toBuilder()
                 .setTimeout(com.google.protobuf.util.Durations.fromMillis(1000))
                 .build());
     WorkerId worker = workerOf(id);
@@ -154,7 +167,9 @@ class WorkerCrashIT {
       assertThat(plane.follow(id).finalState()).isEqualTo(JobState.JOB_STATE_TIMEOUT);
       assertThat(plane.get(id).getErrorMessage()).contains("timed out");
     } finally {
-      signal("CONT", workerPid);
+      if (ProcessHandle.of(workerPid).isPresent()) {
+        signal("CONT", workerPid);
+      }
     }
   }
 }

@@ -201,6 +201,11 @@ public final class JobCgroups {
     return missing;
   }
 
+  /** Whether a job's cgroup can hold a pids limit. */
+  boolean limitsPids() {
+    return v1.containsKey("pids") || v2Controllers.contains("pids");
+  }
+
   /** Whether child cgroups can be made at all. */
   public boolean available() {
     return v2.isPresent() || !v1.isEmpty();

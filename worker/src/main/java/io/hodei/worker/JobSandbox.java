@@ -89,6 +89,11 @@ final class JobSandbox {
   private final Path shell;
   private final JobCgroups cgroups;
   private final long pidsMax;
+  /**
+   * Without a pids controller, the pids limit of a job under a uid of its own is that uid's
+   * {@code RLIMIT_NPROC}, set by {@code prlimit} before it drops to the uid.
+   */
+  private final Optional<Path> prlimit;
   private final List<String> readOnlyPaths;
   /** The sandbox's file system as bwrap arguments, worked out once: the same for every job. */
   private final List<String> fileSystem;
@@ -113,6 +118,7 @@ final class JobSandbox {
     this.shell = shell;
     this.cgroups = cgroups;
     this.pidsMax = pidsMax;
+    this.prlimit = uids.isPresent() && !cgroups.limitsPids() ? Executables.find("prlimit", path) : Optional.empty();
     this.readOnlyPaths = List.copyOf(readOnlyPaths);
     this.fileSystem = fileSystemArguments(this.readOnlyPaths);
     this.path = path;
@@ -158,7 +164,14 @@ final class JobSandbox {
       }
     }
     JobCgroups cgroups = uids.isPresent() ? JobCgroups.detect() : JobCgroups.none("no per-job cgroups: jobs do not run under uids of their own");
-    degraded.addAll(cgroups.missing().stream().filter(m -> !m.equals("off")).toList());
+    boolean nprocLimit = uids.isPresent() && !cgroups.limitsPids() && Executables.find("prlimit", workerPath).isPresent();
+    degraded.addAll(
+        cgroups.missing().stream()
+            .filter(m -> !m.equals("off"))
+            .map(m -> nprocLimit && m.startsWith("no pids controller")
+                ? "no pids controller for job cgroups: the job's pids limit is its uid's RLIMIT_NPROC (prlimit)"
+                : m)
+            .toList());
     if (!cgroups.available()) {
       trackOrphansWithoutCgroups(uids.isPresent(), degraded);
     }
@@ -455,6 +468,10 @@ final class JobSandbox {
       if (bwrap.isPresent()) {
         Path chdir = workingDir.map(w -> workDirectory().resolve(w)).orElse(workDirectory());
         full.addAll(bwrapArguments(dir, chdir, Optional.of(dir)));
+      }
+      if (uid.isPresent() && prlimit.isPresent()) {
+        // Counted per uid, and the uid is the job's alone: a limit on the job's processes.
+        full.addAll(List.of(prlimit.get().toString(), "--nproc=" + pidsMax + ":" + pidsMax, "--"));
       }
       if (uid.isPresent()) {
         full.addAll(List.of(setpriv.orElseThrow().toString(), "--reuid", uid.get().toString(), "--regid", uid.get().toString(),
