@@ -297,8 +297,7 @@ final class JobSandbox {
     }
     return "each job under a uid of its own"
         + (cgroups.available() ? ", in a cgroup of its own" : "")
-        + (bwrap.isPresent() ? ", in a bwrap sandbox (own pid namespace, private /tmp, system directories read-only)" : "")
-        + (degraded.isEmpty() ? "" : "; degraded: " + String.join("; ", degraded));
+        + (bwrap.isPresent() ? ", in a bwrap sandbox (own pid namespace, private /tmp, system directories read-only)" : "");
   }
 
   /**

@@ -1,14 +1,11 @@
 package io.hodei.worker;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
@@ -20,12 +17,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The worker's private directory for job scripts: {@code <root>/job-XXXX/script}, directories and
- * files readable only by the worker's user (0700). Each job's directory is deleted in the
- * background once the job ends; whatever a previous run of the worker left behind is deleted on
- * start.
+ * The worker's private temp directory, readable only by the worker's user (0700), and emptied of
+ * whatever a previous run left on start. Jobs have their own directories elsewhere ({@link
+ * JobSandbox}); this one is the worker's alone.
  *
- * <p>Thread-safe: jobs only ever touch their own directory.
+ * <p>Thread-safe: only {@link #removeLeftovers} touches it, once, at start.
  */
 final class ScriptWorkspace {
   private static final Logger log = LoggerFactory.getLogger(ScriptWorkspace.class);
@@ -74,37 +70,6 @@ final class ScriptWorkspace {
         log.info("deleting leftover {}", leftover);
         deleteTree(leftover);
       }
-    }
-  }
-
-  /** Writes the script into a fresh private directory and returns the script's path. */
-  Path writeScript(String content) throws IOException {
-    Files.createDirectories(root, ownerOnly());
-    Path dir = Files.createTempDirectory(root, "job-", ownerOnly());
-    Path script = dir.resolve("script");
-    try {
-      Files.createFile(script, ownerOnly());
-      Files.writeString(
-          script, content, StandardCharsets.UTF_8, StandardOpenOption.TRUNCATE_EXISTING);
-      return script;
-    } catch (IOException e) {
-      deleteQuietly(dir);
-      throw e;
-    }
-  }
-
-  /** Deletes a job's directory on a virtual thread: the job's result never waits for it. */
-  void deleteInBackground(Path scriptDirectory) {
-    Thread.ofVirtual()
-        .name("delete-" + scriptDirectory.getFileName())
-        .start(() -> deleteQuietly(scriptDirectory));
-  }
-
-  private void deleteQuietly(Path dir) {
-    try {
-      deleteTree(dir);
-    } catch (IOException | UncheckedIOException e) {
-      log.warn("could not delete job directory {}: {}", dir, e.toString());
     }
   }
 
