@@ -92,8 +92,25 @@ final class ServerProcess implements AutoCloseable {
     return "127.0.0.1:" + port;
   }
 
+  /**
+   * A channel to the server that calls as its admin: with the token {@code hodei dev} keeps in its
+   * data directory (loopback callers without it are ordinary users).
+   */
   ManagedChannel channel() {
-    return NettyChannelBuilder.forTarget(address()).usePlaintext().build();
+    var builder = NettyChannelBuilder.forTarget(address()).usePlaintext();
+    java.nio.file.Path tokenFile = dataDir.resolve("admin.token");
+    if (java.nio.file.Files.exists(tokenFile)) {
+      try {
+        var headers = new io.grpc.Metadata();
+        headers.put(
+            io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+            "Bearer " + java.nio.file.Files.readString(tokenFile).strip());
+        builder.intercept(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers));
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+    return builder.build();
   }
 
   /** SIGKILL: no shutdown hook runs, workers are left as they are. */

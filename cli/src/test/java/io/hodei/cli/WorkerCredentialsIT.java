@@ -43,8 +43,10 @@ class WorkerCredentialsIT {
               "env; echo ---; tr '\\0' '\\n' < /proc/$PPID/environ; echo ---; tr '\\0' ' ' < /proc/$PPID/cmdline; echo");
 
       assertThat(result.exitCode()).as(result.stderr()).isZero(); // registered and ran over mTLS
+      // The job's parent is its sandbox's pid 1: the worker is not even in its pid namespace.
       assertThat(result.stdout())
-          .contains("HODEI_WORKER_ID=", "io.hodei.worker.WorkerMain", "--worker-id=")
+          .contains("HODEI_JOB_ID=", "bwrap")
+          .doesNotContain("HODEI_WORKER_ID=", "io.hodei.worker.WorkerMain", "--worker-id=")
           .doesNotContain(secretKey, apiToken, other, "HODEI_TOKEN", "HODEI_TLS_", "BEGIN", "PRIVATE KEY");
 
       ProcessHandle worker =

@@ -263,6 +263,19 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
           Capability.FOWNER,
           Capability.KILL);
 
+  static final String ENV_JOB_UIDS = "HODEI_JOB_UIDS";
+  private static final int JOB_UID_BLOCK = 1000;
+
+  /**
+   * A random block of {@value #JOB_UID_BLOCK} uids between 1,000,000 and 1,000,000,000, far from
+   * the local workers' default range: one of a million blocks, so two workers' blocks meet with a
+   * chance of about one in a million per pair.
+   */
+  static String jobUidBlock() {
+    int first = 1_000_000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(999_000) * JOB_UID_BLOCK;
+    return first + "-" + (first + JOB_UID_BLOCK - 1);
+  }
+
   /** The container name of a worker: {@code hodei-<worker-id>}, with characters Docker refuses replaced. */
   public static String containerName(WorkerId worker) {
     return "hodei-" + INVALID_NAME_CHARS.matcher(worker.value()).replaceAll("-");
@@ -282,6 +295,9 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
     var env = new TreeMap<>(config.workerEnv());
     env.putAll(launch.settings());
     env.put(ENV_BOOTSTRAP_FILE, BOOTSTRAP_DIRECTORY + "/" + BOOTSTRAP_FILE_NAME);
+    // Containers share the host's uids: each worker's jobs get a block of its own, so that no two
+    // containers' jobs (nor the host's) ever run under one uid and share its kernel limits.
+    env.putIfAbsent(ENV_JOB_UIDS, jobUidBlock());
     List<String> envList = env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
 
     HostConfig hostConfig =
