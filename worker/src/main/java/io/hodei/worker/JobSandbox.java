@@ -138,10 +138,10 @@ final class JobSandbox {
     List<String> degraded = new ArrayList<>();
     if ("off".equals(env.getOrDefault(ENV_ISOLATION, "auto").strip())) {
       degraded.add(ENV_ISOLATION + "=off: jobs run as the worker's own user, in its cgroup, without a sandbox");
+      trackOrphansWithoutCgroups(false, degraded);
       JobSandbox off = new JobSandbox(root, Optional.empty(), Optional.empty(), Optional.empty(), shell,
           JobCgroups.none("off"), pidsMax, List.of(), workerPath, degraded);
       off.prepareRoot();
-      trackOrphansWithoutCgroups(false, degraded);
       return off;
     }
     Optional<Path> setpriv = Executables.find("setpriv", workerPath);
