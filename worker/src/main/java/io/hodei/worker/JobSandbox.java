@@ -524,6 +524,7 @@ final class JobSandbox {
       }
       if (uid.isPresent()) {
         JobUids.killLeftovers(uid.get());
+        Subreaper.reapZombiesOf(uid.get());
         return processes().isEmpty();
       }
       return true;

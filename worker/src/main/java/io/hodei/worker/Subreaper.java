@@ -47,6 +47,7 @@ final class Subreaper {
 
   private static final Set<Long> jobPids = ConcurrentHashMap.newKeySet();
   private static volatile boolean active;
+  private static volatile MethodHandle waitpidHandle;
 
   private Subreaper() {}
 
@@ -69,6 +70,7 @@ final class Subreaper {
       return false;
     }
     active = true;
+    waitpidHandle = waitpid.get();
     long ownSession = sessionOf(ProcessHandle.current().pid());
     Thread.ofPlatform().daemon().name("subreaper").start(() -> reapForever(waitpid.get(), ownSession));
     return true;
@@ -106,6 +108,40 @@ final class Subreaper {
       log.info("killed {} process(es) the job of session {} left behind", found, sessionId);
     }
     return found;
+  }
+
+  /**
+   * Reaps, now, the adopted zombies that ran under {@code uid} (a job's, whose processes were just
+   * killed): a zombie still counts against the container's or the machine's process limits, and
+   * a fork bomb's would hold them for the reaper's next passes. A job's first process is never
+   * among them: it has been collected by then, and other jobs run under other uids. Returns how
+   * many it reaped.
+   */
+  static int reapZombiesOf(int uid) {
+    MethodHandle waitpid = waitpidHandle;
+    if (!active || waitpid == null) {
+      return 0;
+    }
+    int reaped = 0;
+    for (long child : children()) {
+      if (jobPids.contains(child) || !isZombie(child)) {
+        continue;
+      }
+      try {
+        String status = Files.readString(Path.of("/proc", Long.toString(child), "status"), StandardCharsets.ISO_8859_1);
+        if (ProcessScan.realUid(status).orElse(-1) != uid) {
+          continue;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+          if ((int) waitpid.invokeExact((int) child, arena.allocate(JAVA_INT), WNOHANG) > 0) {
+            reaped++;
+          }
+        }
+      } catch (Throwable e) {
+        log.debug("could not reap {}: {}", child, e.toString());
+      }
+    }
+    return reaped;
   }
 
   /**

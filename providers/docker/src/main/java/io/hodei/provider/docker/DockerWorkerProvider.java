@@ -298,6 +298,11 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
     // Containers share the host's uids: each worker's jobs get a block of its own, so that no two
     // containers' jobs (nor the host's) ever run under one uid and share its kernel limits.
     env.putIfAbsent(ENV_JOB_UIDS, jobUidBlock());
+    if (config.pidsLimit() > 0) {
+      // A job's own limit stays under the container's, which its worker shares: a fork bomb
+      // must leave the worker, and the other jobs, room to run.
+      env.putIfAbsent("HODEI_JOB_PIDS_MAX", Long.toString(Math.max(16, config.pidsLimit() / 2)));
+    }
     List<String> envList = env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
 
     HostConfig hostConfig =
