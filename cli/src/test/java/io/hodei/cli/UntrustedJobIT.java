@@ -5,15 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.google.protobuf.ByteString;
-import io.grpc.CallOptions;
 import io.grpc.Channel;
-import io.grpc.ClientCall;
-import io.grpc.ClientInterceptor;
-import io.grpc.ClientInterceptors;
-import io.grpc.ForwardingClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
-import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -1085,11 +1079,13 @@ abstract class UntrustedJobIT {
     }
 
     ManagedChannel channel(Optional<String> token) {
-      ManagedChannel plain = NettyChannelBuilder.forTarget(address()).usePlaintext().build();
-      if (token.isEmpty()) {
-        return plain;
-      }
-      return new Bearer(plain, token.get());
+      var builder = NettyChannelBuilder.forTarget(address()).usePlaintext();
+      token.ifPresent(t -> {
+        var headers = new Metadata();
+        headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + t);
+        builder.intercept(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers));
+      });
+      return builder.build();
     }
 
     /** One channel per token, closed with the server. */
@@ -1106,67 +1102,6 @@ abstract class UntrustedJobIT {
           process.destroyForcibly();
         }
       }
-    }
-  }
-
-  /** A managed channel that adds {@code authorization: Bearer TOKEN} to every call. */
-  static final class Bearer extends ManagedChannel {
-    private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
-    private final ManagedChannel delegate;
-    private final Channel intercepted;
-
-    Bearer(ManagedChannel delegate, String token) {
-      this.delegate = delegate;
-      this.intercepted =
-          ClientInterceptors.intercept(delegate, new ClientInterceptor() {
-            @Override
-            public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
-              return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
-                @Override
-                public void start(Listener<R> listener, Metadata headers) {
-                  headers.put(AUTHORIZATION, "Bearer " + token);
-                  super.start(listener, headers);
-                }
-              };
-            }
-          });
-    }
-
-    @Override
-    public <Q, R> ClientCall<Q, R> newCall(MethodDescriptor<Q, R> method, CallOptions options) {
-      return intercepted.newCall(method, options);
-    }
-
-    @Override
-    public String authority() {
-      return delegate.authority();
-    }
-
-    @Override
-    public ManagedChannel shutdown() {
-      delegate.shutdown();
-      return this;
-    }
-
-    @Override
-    public boolean isShutdown() {
-      return delegate.isShutdown();
-    }
-
-    @Override
-    public boolean isTerminated() {
-      return delegate.isTerminated();
-    }
-
-    @Override
-    public ManagedChannel shutdownNow() {
-      delegate.shutdownNow();
-      return this;
-    }
-
-    @Override
-    public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
-      return delegate.awaitTermination(timeout, unit);
     }
   }
 }
