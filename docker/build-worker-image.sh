@@ -10,9 +10,12 @@
 #   /opt/hodei          cli/target/hodei.jar and cli/target/lib/ (from `./mvnw -DskipTests install`)
 #   /bin/sh, setsid, kill and a few small tools jobs commonly use ($HODEI_IMAGE_TOOLS), with the
 #                       shared libraries `ldd` says they and the runtime need, and the loader
-#   /etc/passwd, /etc/group  root and the non-root user hodei (uid/gid 10001), who runs the worker
+#   /etc/passwd, /etc/group  root, who runs the worker (to give each job a uid of its own), and
+#                       hodei (uid/gid 10001), who owns /home/hodei
 #   /tmp                world-writable (the worker keeps job scripts there)
-# The worker starts jobs with setsid and kills their process groups with kill, so both are there.
+# The worker starts jobs with setsid and kills their process groups with kill, so both are there;
+# it runs each job as a uid of its own with setpriv (and prlimit), in namespaces of its own with
+# unshare and mount (bwrap too, for an engine whose seccomp profile allows it): docs/security.md.
 #
 # And, unless HODEI_IMAGE_AOT=0, the worker's ahead-of-time class cache (JDK 25, JEP 483/514/515):
 #   /opt/hodei/worker.aot  written by a training run of the worker inside a container of the image
@@ -59,7 +62,7 @@ fingerprint=$(
     echo "$tools $uid $JAVA_HOME aot=$aot"
     cat "$JAVA_HOME/release" 2>/dev/null || true
     sha256sum "$jar" cli/target/lib/*
-    for t in sh setsid kill setpriv bwrap prlimit $tools; do p=$(type -P "$t" || true); [ -n "$p" ] && sha256sum "$p"; done
+    for t in sh setsid kill setpriv bwrap prlimit unshare mount $tools; do p=$(type -P "$t" || true); [ -n "$p" ] && sha256sum "$p"; done
   } | sha256sum | cut -c1-16
 )
 current=$(docker image inspect --format '{{index .Config.Labels "io.hodei.fingerprint"}}' "$tag" 2>/dev/null || true)
@@ -118,12 +121,12 @@ cp cli/target/lib/*.jar "$rootfs/opt/hodei/lib/"
 # The shell and tools, with the libraries everything needs.
 add_file /bin/sh /bin/sh
 binaries=("$rootfs/bin/sh")
-for t in setsid kill setpriv bwrap prlimit $tools; do
+for t in setsid kill setpriv bwrap prlimit unshare mount $tools; do
   p=$(type -P "$t" || true)
   case "$p" in
     /*) add_file "$p" "/usr/bin/$t"; binaries+=("$rootfs/usr/bin/$t") ;;
-    *) if [ "$t" = setsid ] || [ "$t" = kill ] || [ "$t" = setpriv ] || [ "$t" = bwrap ]; then
-         echo "build-worker-image: $t is not installed here (apt-get install util-linux procps bubblewrap)" >&2
+    *) if [ "$t" = setsid ] || [ "$t" = kill ] || [ "$t" = setpriv ] || [ "$t" = bwrap ] || [ "$t" = unshare ] || [ "$t" = mount ]; then
+         echo "build-worker-image: $t is not installed here (apt-get install util-linux mount procps bubblewrap)" >&2
          exit 1
        fi
        echo "build-worker-image: $t not found, left out" >&2 ;;

@@ -368,7 +368,7 @@ class DevCommand implements Callable<Integer> {
           if (!section.dockerKeys().isEmpty()) {
             throw new HodeiCli.UserError(
                 "providers." + name + ": " + String.join(", ", section.dockerKeys())
-                    + " apply to docker pools only; this pool is of type local",
+                    + (section.dockerKeys().size() == 1 ? " applies" : " apply") + " to docker pools only; this pool is of type local",
                 65);
           }
           pools.add(new EmbeddedControlPlane.PoolSpec.Local(name, policy, section.labelsOrEmpty()));
@@ -408,7 +408,12 @@ class DevCommand implements Callable<Integer> {
             : DockerWorkerProvider.Config.DEFAULT_MEMORY_BYTES;
     long pids = section.pidsLimit() != null ? section.pidsLimit() : DockerWorkerProvider.Config.DEFAULT_PIDS_LIMIT;
     try {
-      return DockerWorkerProvider.Config.defaults(name, image).withDockerHost(host).withLimits(cpus, memory, pids);
+      var sandbox =
+          section.jobSandbox() != null
+              ? DockerWorkerProvider.JobSandbox.of(section.jobSandbox())
+              : DockerWorkerProvider.JobSandbox.NAMESPACES;
+      return DockerWorkerProvider.Config.defaults(name, image).withDockerHost(host).withLimits(cpus, memory, pids)
+          .withJobSandbox(sandbox);
     } catch (IllegalArgumentException e) {
       throw new HodeiCli.UserError("providers." + name + ": " + e.getMessage(), 65);
     }

@@ -77,11 +77,12 @@ record HodeiConfig(Server server, Map<String, Provider> providers) {
       String dockerHost,
       Double cpus,
       String memory,
-      Long pidsLimit) {
+      Long pidsLimit,
+      String jobSandbox) {
 
     /** A pool of the given type that says nothing else. */
     static Provider ofType(String type) {
-      return new Provider(type, null, null, null, null, null, null, null, null, null, null, null, null);
+      return new Provider(type, null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     String typeOrLocal() {
@@ -96,6 +97,7 @@ record HodeiConfig(Server server, Map<String, Provider> providers) {
       if (cpus != null) keys.add("cpus");
       if (memory != null) keys.add("memory");
       if (pidsLimit != null) keys.add("pids-limit");
+      if (jobSandbox != null) keys.add("job-sandbox");
       return keys;
     }
 

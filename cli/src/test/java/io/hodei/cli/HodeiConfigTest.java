@@ -136,6 +136,7 @@ class HodeiConfigTest {
                     cpus: 0.5
                     memory: 256Mi
                     pids-limit: 100
+                    job-sandbox: uids
                     max-workers: 6
                     labels: {isolation: container}
                 """));
@@ -147,7 +148,8 @@ class HodeiConfigTest {
         .isEqualTo(
             io.hodei.provider.docker.DockerWorkerProvider.Config.defaults("containers", "registry.example/hodei-worker:1.0")
                 .withDockerHost("tcp://127.0.0.1:2375")
-                .withLimits(0.5, 256L * 1024 * 1024, 100));
+                .withLimits(0.5, 256L * 1024 * 1024, 100)
+                .withJobSandbox(io.hodei.provider.docker.DockerWorkerProvider.JobSandbox.UIDS));
     assertThat(docker.policy().maxWorkers()).isEqualTo(6);
     assertThat(docker.labels()).isEqualTo(Map.of("isolation", "container"));
 
@@ -169,6 +171,13 @@ class HodeiConfigTest {
 
     var badMemory = HodeiConfig.load(write("providers:\n  d:\n    type: docker\n    memory: lots\n"));
     assertThatThrownBy(() -> pools(badMemory, Map.of())).hasMessageStartingWith("providers.d.memory 'lots'");
+
+    var sandbox = HodeiConfig.load(write("providers:\n  d:\n    type: docker\n    job-sandbox: none\n"));
+    assertThatThrownBy(() -> pools(sandbox, Map.of()))
+        .hasMessage("providers.d: job sandbox must be namespaces or uids, not 'none'");
+    var sandboxOnLocal = HodeiConfig.load(write("providers:\n  here:\n    job-sandbox: uids\n"));
+    assertThatThrownBy(() -> pools(sandboxOnLocal, Map.of()))
+        .hasMessage("providers.here: job-sandbox applies to docker pools only; this pool is of type local");
 
     var negative = HodeiConfig.load(write("providers:\n  d:\n    type: docker\n    cpus: -1\n"));
     assertThatThrownBy(() -> pools(negative, Map.of())).hasMessageStartingWith("providers.d: cpus must be");

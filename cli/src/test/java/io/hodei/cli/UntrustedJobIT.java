@@ -245,11 +245,7 @@ abstract class UntrustedJobIT {
     assertThat(ran.output())
         .contains("DONE")
         .doesNotContain("HODEI_TOKEN", "HODEI_TLS_", "BEGIN", "PRIVATE KEY", "hodei-bootstrap", secretKeyCanary, apiTokenCanary);
-    if (!inContainers()) {
-      // In a container the jobs share its pid namespace, so they see the worker's command line
-      // (never its environment or memory, asserted above and below): docs/security.md, docker.
-      assertThat(ran.lines()).as("the job sees no worker process").noneMatch(l -> l.contains("io.hodei.worker.WorkerMain"));
-    }
+    assertThat(ran.lines()).as("the job sees no worker process").noneMatch(l -> l.contains("io.hodei.worker.WorkerMain"));
   }
 
   @Test
@@ -348,6 +344,55 @@ abstract class UntrustedJobIT {
     assertThat(ran.output()).contains("DONE").doesNotContain(canary);
     var done = awaitFinal(victim, alice);
     assertThat(done.state()).as(done.toString()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Build 4. Jobs see less of the host
+
+  @Test
+  void aJobSeesNoProcessButItsOwnNotEvenARunningJobsOfTheSameWorker() throws Exception {
+    String victim = queueAs(alice, "sleep 7.4; echo victim-done", Map.of(), Map.of());
+    awaitProcess("sleep 7.4");
+    var ran =
+        runAs(mallory,
+            "n=0; for p in /proc/[0-9]*; do n=$((n+1)); read -r c < $p/cmdline 2>/dev/null; echo \"SEEN $p $c\"; done;"
+                + " echo \"COUNT $n\"; echo DONE");
+    assertThat(ran.lines()).as(ran.toString()).contains("DONE").noneMatch(l -> l.contains("sleep") || l.contains("java"));
+    int count = ran.lines().stream().filter(l -> l.startsWith("COUNT ")).map(l -> Integer.parseInt(l.substring(6))).findFirst().orElseThrow();
+    // The sandbox's pid 1 and the job's shell: nothing of the worker, the host or another job.
+    assertThat(count).as(ran.toString()).isBetween(1, 3);
+    var done = awaitFinal(victim, alice);
+    assertThat(done.state()).as(done.toString()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+  }
+
+  @Test
+  void aJobSeesNoFileARunningJobLeftInTmpVarTmpOrDevShm() throws Exception {
+    String canary = "tmp-canary-" + UUID.randomUUID();
+    String victim =
+        queueAs(alice,
+            "for d in /tmp /var/tmp /dev/shm; do echo " + canary + " > $d/" + canary + "; chmod 644 $d/" + canary + "; done;"
+                + " echo written; sleep 7.5; cat /tmp/" + canary,
+            Map.of(), Map.of());
+    awaitProcess("sleep 7.5");
+    var ran = runAs(mallory, "ls -A /tmp /var/tmp /dev/shm; cat /tmp/* /var/tmp/* /dev/shm/* 2>/dev/null; echo DONE");
+    assertThat(ran.output()).as(ran.toString()).contains("DONE").doesNotContain(canary);
+    var done = awaitFinal(victim, alice);
+    assertThat(done.state()).as(done.toString()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+    assertThat(done.output()).contains(canary);
+  }
+
+  @Test
+  void aJobThatUsesMoreMemoryThanItAskedForIsKilled() throws Exception {
+    String id =
+        jobs(mallory).withDeadlineAfter(30, TimeUnit.SECONDS)
+            .queueJob(QueueJobRequest.newBuilder()
+                .setDefinition(definition("head -c 300000000 /dev/zero | tail -c 300000000 >/dev/null && echo survived", Map.of(), Map.of())
+                    .toBuilder().setResources(io.hodei.api.v1.ResourceSpec.newBuilder().setMemoryBytes(64L << 20)))
+                .build())
+            .getJobId();
+    var ran = awaitFinal(id, mallory);
+    assertThat(ran.state()).as(ran.toString()).isEqualTo(JobState.JOB_STATE_FAILED);
+    assertThat(ran.output()).doesNotContain("survived");
   }
 
   // ---------------------------------------------------------------------------------------------

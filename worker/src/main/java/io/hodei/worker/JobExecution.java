@@ -111,10 +111,10 @@ final class JobExecution {
             jobId(),
             executionId(),
             handle.pid(),
-            current.ownProcessGroup() && !current.sandbox().inBwrap(),
+            current.ownProcessGroup() && !current.sandbox().enclosed(),
             handle.info().startInstant(),
-            // bwrap and its pid 1 stand between the spawned process and the job's own.
-            current.sandbox().inBwrap() ? 2 : 0));
+            // bwrap (or unshare) and its pid 1 stand between the spawned process and the job's own.
+            current.sandbox().enclosed() ? 2 : 0));
   }
 
   /** Runs the job to its end and queues its result. Call once, on the execution's own thread. */

@@ -44,12 +44,15 @@ import org.slf4j.LoggerFactory;
  *       {@code /run}, and its own directory at {@code /job}. The data directory, the TLS
  *       directory, home directories and the worker's files are not there at all. With {@code
  *       --die-with-parent} the sandbox dies with the worker process, so a worker killed with
- *       SIGKILL leaves no job running.
+ *       SIGKILL leaves no job running. Where bwrap cannot run but the worker holds {@code
+ *       CAP_SYS_ADMIN} (a Docker container's default seccomp profile refuses bwrap's {@code
+ *       pivot_root}), {@link MountNamespaceSandbox} gives the same from {@code unshare} and {@code
+ *       mount}.
  * </ol>
  *
  * <p>The chain that starts a job: {@code sh} (writes its own pid into the job's cgroup, so that
- * everything after it is inside before the job's code runs) → {@code bwrap} → {@code setpriv} →
- * the program. Each step execs the next; only bwrap forks (its pid 1 and the job).
+ * everything after it is inside before the job's code runs) → {@code bwrap} (or the mount
+ * namespace's chain) → {@code setpriv} → the program. Each step execs the next; only bwrap forks (its pid 1 and the job).
  *
  * <p>Thread-safe: the uid pool is synchronised; each {@link Job} belongs to one execution.
  */
@@ -61,6 +64,13 @@ final class JobSandbox {
   static final String ENV_PIDS_MAX = "HODEI_JOB_PIDS_MAX";
   static final String ENV_ROOT = "HODEI_JOB_ROOT";
   static final String ENV_BIND = "HODEI_JOB_READ_ONLY_PATHS";
+  /** Which sandbox: {@code auto} (bwrap, else mount namespaces), {@code bwrap} or {@code mount-namespace}. */
+  static final String ENV_SANDBOX = "HODEI_JOB_SANDBOX";
+  /**
+   * {@code remount}: the cgroup file systems are mounted read-only in the worker's mount namespace
+   * (a container's) and the worker may make them writable there, for its jobs' cgroups.
+   */
+  static final String ENV_CGROUPS = "HODEI_JOB_CGROUPS";
   static final String DEFAULT_UIDS = "190000-199999";
   static final long DEFAULT_PIDS_MAX = 1024;
   private static final Duration UID_PATIENCE = Duration.ofSeconds(30);
@@ -81,11 +91,15 @@ final class JobSandbox {
   private static final int CAP_SETGID = 6;
   private static final int CAP_SETUID = 7;
   private static final int CAP_SETPCAP = 8;
+  private static final int CAP_SYS_CHROOT = 18;
+  private static final int CAP_SYS_ADMIN = 21;
 
   private final Path root;
   private final Optional<JobUids> uids;
   private final Optional<Path> setpriv;
   private final Optional<Path> bwrap;
+  /** The sandbox where bwrap cannot run; never present with {@link #bwrap}. */
+  private final Optional<MountNamespaceSandbox> mountNamespace;
   private final Path shell;
   private final JobCgroups cgroups;
   private final long pidsMax;
@@ -105,6 +119,7 @@ final class JobSandbox {
       Optional<JobUids> uids,
       Optional<Path> setpriv,
       Optional<Path> bwrap,
+      Optional<MountNamespaceSandbox> mountNamespace,
       Path shell,
       JobCgroups cgroups,
       long pidsMax,
@@ -115,6 +130,7 @@ final class JobSandbox {
     this.uids = uids;
     this.setpriv = setpriv;
     this.bwrap = bwrap;
+    this.mountNamespace = mountNamespace;
     this.shell = shell;
     this.cgroups = cgroups;
     this.pidsMax = pidsMax;
@@ -139,7 +155,7 @@ final class JobSandbox {
     if ("off".equals(env.getOrDefault(ENV_ISOLATION, "auto").strip())) {
       degraded.add(ENV_ISOLATION + "=off: jobs run as the worker's own user, in its cgroup, without a sandbox");
       trackOrphansWithoutCgroups(false, degraded);
-      JobSandbox off = new JobSandbox(root, Optional.empty(), Optional.empty(), Optional.empty(), shell,
+      JobSandbox off = new JobSandbox(root, Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(), shell,
           JobCgroups.none("off"), pidsMax, List.of(), workerPath, degraded);
       off.prepareRoot();
       return off;
@@ -163,6 +179,9 @@ final class JobSandbox {
         degraded.add("jobs run as the worker's own uid: cannot set up the uid locks: " + e.getMessage());
       }
     }
+    if (uids.isPresent() && "remount".equals(env.getOrDefault(ENV_CGROUPS, "").strip())) {
+      remountCgroupsWritable(workerPath, (caps & (1L << CAP_SYS_ADMIN)) != 0);
+    }
     JobCgroups cgroups = uids.isPresent() ? JobCgroups.detect() : JobCgroups.none("no per-job cgroups: jobs do not run under uids of their own");
     boolean nprocLimit = uids.isPresent() && !cgroups.limitsPids() && Executables.find("prlimit", workerPath).isPresent();
     degraded.addAll(
@@ -185,17 +204,33 @@ final class JobSandbox {
         readOnly.add(extra.strip());
       }
     }
-    JobSandbox sandbox = new JobSandbox(root, uids, setpriv, bwrap, shell, cgroups, pidsMax, readOnly, workerPath, degraded);
+    String which = env.getOrDefault(ENV_SANDBOX, "auto").strip();
+    if (!List.of("auto", "bwrap", "mount-namespace").contains(which)) {
+      throw new IllegalArgumentException(ENV_SANDBOX + ": expected auto, bwrap or mount-namespace, got '" + which + "'");
+    }
+    JobSandbox sandbox = new JobSandbox(root, uids, setpriv, which.equals("mount-namespace") ? Optional.empty() : bwrap,
+        Optional.empty(), shell, cgroups, pidsMax, readOnly, workerPath, degraded);
     if (uids.isPresent()) {
-      if (bwrap.isEmpty()) {
-        degraded.add("no sandbox: bubblewrap (bwrap) is not on the PATH, so jobs share the worker's pid namespace, /tmp and file system view");
-        sandbox = sandbox.withoutBwrap(degraded);
+      List<String> problems = new ArrayList<>();
+      if (which.equals("mount-namespace")) {
+        problems.add(ENV_SANDBOX + "=mount-namespace");
+      } else if (bwrap.isEmpty()) {
+        problems.add("bubblewrap (bwrap) is not on the PATH");
       } else {
-        Optional<String> problem = sandbox.probeBwrap();
-        if (problem.isPresent()) {
-          degraded.add("no sandbox: bwrap does not work here (" + problem.get() + "), so jobs share the worker's pid namespace, /tmp and file system view");
-          sandbox = sandbox.withoutBwrap(degraded);
+        sandbox.probeBwrap().ifPresent(problem -> problems.add("bwrap does not work here (" + problem + ")"));
+      }
+      if (!problems.isEmpty() && !which.equals("bwrap")) {
+        Optional<MountNamespaceSandbox> fallback =
+            sandbox.mountNamespaceSandbox(env, workerTempRoot, (caps & (1L << CAP_SYS_ADMIN)) != 0, (caps & (1L << CAP_SYS_CHROOT)) != 0, problems);
+        if (fallback.isPresent()) {
+          log.info("jobs run in mount namespaces of their own, not bwrap: {}", String.join("; ", problems));
+          sandbox = sandbox.withSandbox(Optional.empty(), fallback, degraded);
+          problems.clear();
         }
+      }
+      if (!problems.isEmpty()) {
+        degraded.add("no sandbox: " + String.join("; ", problems) + ", so jobs share the worker's pid namespace, /tmp and file system view");
+        sandbox = sandbox.withSandbox(Optional.empty(), Optional.empty(), degraded);
       }
     }
     sandbox.prepareRoot();
@@ -213,7 +248,7 @@ final class JobSandbox {
       if (Files.isSymbolicLink(root) || !Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
         throw new IOException(root + " is not a directory of its own");
       }
-      boolean traversable = uids.isPresent() && bwrap.isEmpty();
+      boolean traversable = uids.isPresent() && !enclosed();
       Files.setPosixFilePermissions(root, PosixFilePermissions.fromString(traversable ? "rwx--x--x" : "rwx------"));
       try (var leftovers = Files.list(root)) {
         for (Path leftover : leftovers.toList()) {
@@ -237,8 +272,77 @@ final class JobSandbox {
     }
   }
 
-  private JobSandbox withoutBwrap(List<String> degraded) {
-    return new JobSandbox(root, uids, setpriv, Optional.empty(), shell, cgroups, pidsMax, readOnlyPaths, path, degraded);
+  private JobSandbox withSandbox(Optional<Path> newBwrap, Optional<MountNamespaceSandbox> newMountNamespace, List<String> degraded) {
+    return new JobSandbox(root, uids, setpriv, newBwrap, newMountNamespace, shell, cgroups, pidsMax, readOnlyPaths, path, degraded);
+  }
+
+  /**
+   * The mount-namespace sandbox, if this worker can make one ({@code problems} says why not):
+   * root's {@code CAP_SYS_ADMIN} and {@code CAP_SYS_CHROOT}, util-linux's {@code unshare} and
+   * {@code mount}, and a trial run.
+   */
+  private Optional<MountNamespaceSandbox> mountNamespaceSandbox(
+      Map<String, String> env, Path workerTempRoot, boolean sysAdmin, boolean sysChroot, List<String> problems) {
+    Optional<Path> unshare = Executables.find("unshare", path);
+    if (!sysAdmin || !sysChroot) {
+      List<String> lacking = new ArrayList<>();
+      if (!sysAdmin) {
+        lacking.add("CAP_SYS_ADMIN");
+      }
+      if (!sysChroot) {
+        lacking.add("CAP_SYS_CHROOT");
+      }
+      problems.add("nor mount namespaces: the worker lacks " + String.join(" and ", lacking));
+      return Optional.empty();
+    }
+    if (unshare.isEmpty() || Executables.find("mount", path).isEmpty()) {
+      problems.add("nor mount namespaces: unshare or mount (util-linux) is not on the PATH");
+      return Optional.empty();
+    }
+    try {
+      Path base = Path.of(env.getOrDefault("HODEI_JOB_SANDBOX_ROOT", workerTempRoot + "-sandbox"));
+      MountNamespaceSandbox made =
+          MountNamespaceSandbox.prepare(base, readOnlyPaths, SYSTEM_PATHS.size(), setpriv.orElseThrow(), unshare.get(), shell);
+      Files.createDirectories(root);
+      List<String> argv = new ArrayList<>(made.argv(root, Path.of("/")));
+      argv.add("true");
+      Optional<String> problem = probe(argv);
+      if (problem.isPresent()) {
+        problems.add("nor mount namespaces (" + problem.get() + ")");
+        return Optional.empty();
+      }
+      return Optional.of(made);
+    } catch (IOException e) {
+      problems.add("nor mount namespaces: " + e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * Makes the cgroup file systems writable in this worker's own mount namespace: a container's,
+   * where the engine mounts them read-only. The cgroup the container is in stays its ceiling; the
+   * worker's jobs get cgroups below it.
+   */
+  private static void remountCgroupsWritable(String path, boolean sysAdmin) {
+    Optional<Path> mount = Executables.find("mount", path);
+    if (!sysAdmin || mount.isEmpty()) {
+      log.warn("{}=remount: cannot remount the cgroup file systems ({})", ENV_CGROUPS, sysAdmin ? "no mount on the PATH" : "no CAP_SYS_ADMIN");
+      return;
+    }
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+        int dash = line.indexOf(" - ");
+        String[] before = dash < 0 ? new String[0] : line.substring(0, dash).split(" ");
+        String type = dash < 0 ? "" : line.substring(dash + 3).split(" ")[0];
+        if (before.length > 5 && (type.equals("cgroup") || type.equals("cgroup2")) && List.of(before[5].split(",")).contains("ro")) {
+          String mountPoint = before[4].replace("\\040", " ");
+          probe(List.of(mount.get().toString(), "-o", "remount,bind,rw", mountPoint))
+              .ifPresent(problem -> log.warn("cannot make {} writable: {}", mountPoint, problem));
+        }
+      }
+    } catch (IOException e) {
+      log.warn("{}=remount: cannot read the mounts: {}", ENV_CGROUPS, e.toString());
+    }
   }
 
   private static long parsePidsMax(String text) {
@@ -260,6 +364,11 @@ final class JobSandbox {
   private Optional<String> probeBwrap() {
     List<String> argv = new ArrayList<>(bwrapArguments(root, Path.of("/"), Optional.empty()));
     argv.add("true");
+    return probe(argv);
+  }
+
+  /** Runs {@code argv} to its end: empty if it succeeded, else what it printed. */
+  private static Optional<String> probe(List<String> argv) {
     try {
       Process probe = new ProcessBuilder(argv).redirectErrorStream(true).start();
       probe.getOutputStream().close();
@@ -280,7 +389,12 @@ final class JobSandbox {
     }
   }
 
-  /** What this sandbox cannot do here; empty when each job is fully isolated. */
+  /** Removes what the sandbox made for all jobs; call once no job runs, as the worker stops. */
+  void close() {
+    mountNamespace.ifPresent(MountNamespaceSandbox::remove);
+  }
+
+    /** What this sandbox cannot do here; empty when each job is fully isolated. */
   List<String> degraded() {
     return degraded;
   }
@@ -297,7 +411,13 @@ final class JobSandbox {
     }
     return "each job under a uid of its own"
         + (cgroups.available() ? ", in a cgroup of its own" : "")
-        + (bwrap.isPresent() ? ", in a bwrap sandbox (own pid namespace, private /tmp, system directories read-only)" : "");
+        + (bwrap.isPresent() ? ", in a bwrap sandbox (own pid namespace, private /tmp, system directories read-only)" : "")
+        + (mountNamespace.isPresent() ? ", in namespaces of its own (own pid and mount namespace, private /tmp, system directories read-only)" : "");
+  }
+
+  /** Whether jobs see the sandbox's file system, with their directory at {@value #SANDBOX_JOB_DIR}. */
+  private boolean enclosed() {
+    return bwrap.isPresent() || mountNamespace.isPresent();
   }
 
   /**
@@ -405,8 +525,8 @@ final class JobSandbox {
     }
 
     /** Whether the job's program sees the sandbox's file system (paths as {@link #visible}). */
-    boolean inBwrap() {
-      return bwrap.isPresent();
+    boolean enclosed() {
+      return JobSandbox.this.enclosed();
     }
 
     /** The job's working directory, as the job sees it. */
@@ -421,7 +541,7 @@ final class JobSandbox {
 
     /** A path under the job's directory as the job sees it. */
     Path visible(Path host) {
-      return bwrap.isPresent() ? Path.of(SANDBOX_JOB_DIR).resolve(dir.relativize(host)) : host;
+      return enclosed() ? Path.of(SANDBOX_JOB_DIR).resolve(dir.relativize(host)) : host;
     }
 
     /** Writes the script the job runs, readable only by the job's uid; returns its path as the job sees it. */
@@ -464,10 +584,11 @@ final class JobSandbox {
         cgroup.get().procsFiles().forEach(f -> full.add(f.toString()));
         full.add("--");
       }
+      Path chdir = workingDir.map(w -> workDirectory().resolve(w)).orElse(workDirectory());
       if (bwrap.isPresent()) {
-        Path chdir = workingDir.map(w -> workDirectory().resolve(w)).orElse(workDirectory());
         full.addAll(bwrapArguments(dir, chdir, Optional.of(dir)));
       }
+      mountNamespace.ifPresent(sandbox -> full.addAll(sandbox.argv(dir, chdir)));
       if (uid.isPresent() && prlimit.isPresent()) {
         // Counted per uid, and the uid is the job's alone: a limit on the job's processes.
         full.addAll(List.of(prlimit.get().toString(), "--nproc=" + pidsMax + ":" + pidsMax, "--"));
@@ -482,7 +603,7 @@ final class JobSandbox {
 
     /** The directory to start the chain in: the sandbox changes into the job's own by itself. */
     Path startDirectory(Optional<String> workingDir) {
-      if (bwrap.isPresent()) {
+      if (enclosed()) {
         return dir;
       }
       return workingDir.map(w -> hostWorkDirectory().resolve(w)).orElse(hostWorkDirectory());

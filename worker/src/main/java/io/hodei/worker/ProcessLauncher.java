@@ -138,7 +138,7 @@ final class ProcessLauncher {
     // The program is looked up here, as execvp will, so that a missing one is reported as failing
     // to start rather than as the exit code of a helper. Inside the sandbox the system directories
     // are the same paths; a program in the job's own directory is found there by the job.
-    Path lookupDirectory = job.inBwrap() ? job.hostWorkDirectory() : start;
+    Path lookupDirectory = job.enclosed() ? job.hostWorkDirectory() : start;
     Path executable = requireExecutable(program, environment.get("PATH"), lookupDirectory);
     List<String> chain = job.wrap(argv, workingDir);
     boolean wrapped = chain.size() > argv.size();

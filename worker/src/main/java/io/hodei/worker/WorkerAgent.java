@@ -637,6 +637,9 @@ public final class WorkerAgent {
       Thread.currentThread().interrupt();
       log.warn("interrupted while stopping jobs");
     }
+    if (running.isEmpty()) {
+      sandbox.close();
+    }
     outbox.stopSender();
     if (channel != null) {
       channel.shutdown();

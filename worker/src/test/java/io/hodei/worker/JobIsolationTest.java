@@ -33,8 +33,19 @@ class JobIsolationTest extends AgentTestSupport {
     assumeThat(System.getProperty("user.name")).as("the sandbox needs root").isEqualTo("root");
   }
 
+  /** The worker's settings that choose the sandbox under test. */
+  Map<String, String> sandboxSettings() {
+    return Map.of(JobSandbox.ENV_SANDBOX, "bwrap");
+  }
+
+  /** The name of the program that is pid 1 of a job's pid namespace. */
+  String sandboxInit() {
+    return "bwrap";
+  }
+
   private void startWorker(Map<String, String> extra) {
     Map<String, String> env = new HashMap<>(System.getenv());
+    env.putAll(sandboxSettings());
     env.putAll(extra);
     startWorker(config(), env);
     awaitAttachedStreams(1);
@@ -100,9 +111,31 @@ class JobIsolationTest extends AgentTestSupport {
     assertThat(awaitResult("e-view").getExitCode()).isZero();
     List<String> out = server.stdout("e-view");
     assertThat(out).doesNotContain("file-visible", "temp-visible");
-    // Its own pid namespace: bwrap's pid 1, the shell, ls and grep, cut/tr; nothing of the host.
+    // Its own pid namespace: the sandbox's pid 1, the shell, ls and grep, cut/tr; nothing of the host.
     assertThat(Integer.parseInt(out.getFirst())).isLessThan(8);
-    assertThat(out.subList(1, 4)).containsExactly("bwrap", "/job/work", "drwx------");
+    assertThat(out.subList(1, 4)).containsExactly(sandboxInit(), "/job/work", "drwx------");
+  }
+
+  @Test
+  void aJobReadsItsSecretsOnStdinInsideTheSandbox() {
+    startWorker(Map.of());
+    RunJobCommand withSecret =
+        Jobs.shell("e-stdin", "sh", "-c", "sha256sum | cut -c1-16").toBuilder().putSecrets("TOKEN", "s3cr3t-value").build();
+
+    server.runJob(withSecret);
+
+    assertThat(awaitResult("e-stdin").getExitCode()).isZero();
+    // The digest of what the worker writes: every byte of it reached the job.
+    assertThat(server.stdout("e-stdin")).containsExactly(sha256Prefix(SecretsJson.encode(Map.of("TOKEN", "s3cr3t-value"))));
+  }
+
+  private static String sha256Prefix(byte[] bytes) {
+    try {
+      byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(bytes);
+      return java.util.HexFormat.of().formatHex(d).substring(0, 16);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new AssertionError(e);
+    }
   }
 
   @Test

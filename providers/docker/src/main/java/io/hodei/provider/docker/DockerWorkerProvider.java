@@ -117,6 +117,7 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
    * @param workerEnv extra environment for every worker, never a credential; the settings of a
    *     launch ({@code HODEI_SERVER_ADDRESS}, {@code HODEI_WORKER_ID}...) win over it
    * @param stopGrace how long a worker gets after SIGTERM before it is killed
+   * @param jobSandbox how far the worker may isolate its jobs from one another ({@link JobSandbox})
    */
   public record Config(
       String name,
@@ -127,7 +128,8 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
       long pidsLimit,
       List<String> command,
       Map<String, String> workerEnv,
-      Duration stopGrace) {
+      Duration stopGrace,
+      JobSandbox jobSandbox) {
 
     public static final double DEFAULT_CPUS = 1.0;
     public static final long DEFAULT_MEMORY_BYTES = 512L * 1024 * 1024;
@@ -153,10 +155,12 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
       if (stopGrace.isNegative()) {
         throw new IllegalArgumentException("stop grace must not be negative");
       }
+      Objects.requireNonNull(jobSandbox, "jobSandbox");
     }
 
     /**
-     * The image's own command on the local engine, 1 CPU, 512 MiB, 512 processes, 15 s to stop.
+     * The image's own command on the local engine, 1 CPU, 512 MiB, 512 processes, 15 s to stop,
+     * each job in namespaces of its own.
      */
     public static Config defaults(String name, String image) {
       return new Config(
@@ -168,31 +172,36 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
           DEFAULT_PIDS_LIMIT,
           List.of(),
           Map.of(),
-          DEFAULT_STOP_GRACE);
+          DEFAULT_STOP_GRACE,
+          JobSandbox.NAMESPACES);
     }
 
     public Config withDockerHost(String host) {
-      return new Config(name, image, host, cpus, memoryBytes, pidsLimit, command, workerEnv, stopGrace);
+      return new Config(name, image, host, cpus, memoryBytes, pidsLimit, command, workerEnv, stopGrace, jobSandbox);
     }
 
     public Config withImage(String newImage) {
-      return new Config(name, newImage, dockerHost, cpus, memoryBytes, pidsLimit, command, workerEnv, stopGrace);
+      return new Config(name, newImage, dockerHost, cpus, memoryBytes, pidsLimit, command, workerEnv, stopGrace, jobSandbox);
     }
 
     public Config withLimits(double newCpus, long newMemoryBytes, long newPidsLimit) {
-      return new Config(name, image, dockerHost, newCpus, newMemoryBytes, newPidsLimit, command, workerEnv, stopGrace);
+      return new Config(name, image, dockerHost, newCpus, newMemoryBytes, newPidsLimit, command, workerEnv, stopGrace, jobSandbox);
     }
 
     public Config withCommand(List<String> newCommand) {
-      return new Config(name, image, dockerHost, cpus, memoryBytes, pidsLimit, newCommand, workerEnv, stopGrace);
+      return new Config(name, image, dockerHost, cpus, memoryBytes, pidsLimit, newCommand, workerEnv, stopGrace, jobSandbox);
     }
 
     public Config withWorkerEnv(Map<String, String> env) {
-      return new Config(name, image, dockerHost, cpus, memoryBytes, pidsLimit, command, env, stopGrace);
+      return new Config(name, image, dockerHost, cpus, memoryBytes, pidsLimit, command, env, stopGrace, jobSandbox);
+    }
+
+    public Config withJobSandbox(JobSandbox sandbox) {
+      return new Config(name, image, dockerHost, cpus, memoryBytes, pidsLimit, command, workerEnv, stopGrace, sandbox);
     }
 
     public Config withStopGrace(Duration grace) {
-      return new Config(name, image, dockerHost, cpus, memoryBytes, pidsLimit, command, workerEnv, grace);
+      return new Config(name, image, dockerHost, cpus, memoryBytes, pidsLimit, command, workerEnv, grace, jobSandbox);
     }
 
     private static void requireText(String value, String what) {
@@ -247,11 +256,45 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
   }
 
   /**
+   * How far a Docker worker isolates its jobs from one another, and what the container is given
+   * for it (docs/security.md, "Docker").
+   */
+  public enum JobSandbox {
+    /**
+     * Each job in pid, mount, IPC and UTS namespaces of its own, with a private {@code /tmp} and a
+     * read-only view of the system directories, in a cgroup of its own with its cpu and memory
+     * as limits. The worker gets {@code CAP_SYS_ADMIN} and {@code CAP_SYS_CHROOT} for it, under
+     * Docker's default seccomp profile and {@code no-new-privileges}; jobs get no capability.
+     */
+    NAMESPACES,
+    /**
+     * Each job under a uid of its own only: jobs of one worker share its pid namespace and {@code
+     * /tmp}, and the container's cpu and memory limits. For where an admin will not grant a
+     * container {@code CAP_SYS_ADMIN}; the pool then reports itself degraded and says why.
+     */
+    UIDS;
+
+    /** The name used in configuration: {@code namespaces} or {@code uids}. */
+    public String key() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The sandbox named {@code key}; {@link IllegalArgumentException} naming the choices otherwise. */
+    public static JobSandbox of(String key) {
+      for (JobSandbox s : values()) {
+        if (s.key().equals(key)) {
+          return s;
+        }
+      }
+      throw new IllegalArgumentException("job sandbox must be namespaces or uids, not '" + key + "'");
+    }
+  }
+
+  /**
    * What the worker needs to run each job under a uid of its own and end its processes: change
    * uid and gid and drop a job's capabilities (SETUID, SETGID, SETPCAP), own and remove the job's
-   * files (CHOWN, DAC_OVERRIDE, FOWNER), and signal the job's processes (KILL). Not SYS_ADMIN: the
-   * per-job bwrap sandbox would need it and an unconfined seccomp profile, which would widen the
-   * container for the worker more than the sandbox narrows it for a job (docs/security.md).
+   * files (CHOWN, DAC_OVERRIDE, FOWNER), and signal the job's processes (KILL). {@link
+   * JobSandbox#NAMESPACES} adds {@link #SANDBOX_CAPABILITIES}.
    */
   static final List<Capability> WORKER_CAPABILITIES =
       List.of(
@@ -262,6 +305,15 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
           Capability.DAC_OVERRIDE,
           Capability.FOWNER,
           Capability.KILL);
+
+  /**
+   * What the per-job namespaces take: SYS_ADMIN to make namespaces and mounts (Docker's default
+   * seccomp profile allows them to a holder of it) and the cgroup file systems writable in the
+   * container, SYS_CHROOT to enter the job's root. Not an unconfined seccomp profile: bwrap would
+   * need one for {@code pivot_root}, which is why the worker's mount-namespace sandbox does
+   * without it.
+   */
+  static final List<Capability> SANDBOX_CAPABILITIES = List.of(Capability.SYS_ADMIN, Capability.SYS_CHROOT);
 
   static final String ENV_JOB_UIDS = "HODEI_JOB_UIDS";
   private static final int JOB_UID_BLOCK = 1000;
@@ -303,16 +355,23 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
       // must leave the worker, and the other jobs, room to run.
       env.putIfAbsent("HODEI_JOB_PIDS_MAX", Long.toString(Math.max(16, config.pidsLimit() / 2)));
     }
+    List<Capability> capabilities = new ArrayList<>(WORKER_CAPABILITIES);
+    if (config.jobSandbox() == JobSandbox.NAMESPACES) {
+      capabilities.addAll(SANDBOX_CAPABILITIES);
+      env.putIfAbsent("HODEI_JOB_SANDBOX", "mount-namespace");
+      env.putIfAbsent("HODEI_JOB_CGROUPS", "remount");
+    }
     List<String> envList = env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
 
     HostConfig hostConfig =
         HostConfig.newHostConfig()
             .withNetworkMode("host")
             .withInit(true)
-            // The worker runs as root in the container only to give each job a uid of its own
-            // (JobSandbox): it keeps just what that takes, and nothing in it may gain more.
+            // The worker runs as root in the container only to give each job a uid (and with
+            // NAMESPACES, namespaces) of its own: it keeps just what that takes, and nothing in
+            // it may gain more.
             .withCapDrop(Capability.ALL)
-            .withCapAdd(WORKER_CAPABILITIES.toArray(Capability[]::new))
+            .withCapAdd(capabilities.toArray(Capability[]::new))
             .withSecurityOpts(List.of("no-new-privileges:true"));
     if (config.cpus() > 0) {
       hostConfig.withNanoCPUs(Math.round(config.cpus() * 1_000_000_000d));

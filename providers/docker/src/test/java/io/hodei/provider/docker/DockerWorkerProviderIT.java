@@ -10,6 +10,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
@@ -119,8 +120,14 @@ class DockerWorkerProviderIT {
   }
 
   private DockerWorkerProvider provider(String name, String image, List<String> command, Duration grace) {
+    return provider(name, image, command, grace, DockerWorkerProvider.JobSandbox.NAMESPACES);
+  }
+
+  private DockerWorkerProvider provider(
+      String name, String image, List<String> command, Duration grace, DockerWorkerProvider.JobSandbox sandbox) {
     var config =
         DockerWorkerProvider.Config.defaults(name, image)
+            .withJobSandbox(sandbox)
             .withDockerHost(host)
             .withLimits(0.5, MEMORY, 64)
             .withCommand(command)
@@ -205,8 +212,16 @@ class DockerWorkerProviderIT {
     assertThat(hc.getNanoCPUs()).isEqualTo(500_000_000L);
     assertThat(hc.getPidsLimit()).isEqualTo(64L);
     assertThat(hc.getInit()).isTrue();
+    assertThat(hc.getCapDrop()).containsExactly(Capability.ALL);
+    assertThat(hc.getCapAdd())
+        .containsExactlyInAnyOrder(
+            Capability.SETUID, Capability.SETGID, Capability.SETPCAP, Capability.CHOWN, Capability.DAC_OVERRIDE,
+            Capability.FOWNER, Capability.KILL, Capability.SYS_ADMIN, Capability.SYS_CHROOT);
+    assertThat(hc.getSecurityOpts()).containsExactly("no-new-privileges:true");
     assertThat(c.getConfig().getEnv())
         .contains(
+            "HODEI_JOB_SANDBOX=mount-namespace",
+            "HODEI_JOB_CGROUPS=remount",
             "HODEI_WORKER_ID=" + worker.value(),
             "HODEI_SERVER_ADDRESS=127.0.0.1:7070",
             "HODEI_BOOTSTRAP_FILE=/tmp/hodei-bootstrap/bootstrap",
@@ -234,6 +249,20 @@ class DockerWorkerProviderIT {
     assertThat(inspect(handle.reference())).isEmpty();
     assertThat(provider.isAlive(handle)).isFalse();
     provider.destroy(handle); // idempotent
+  }
+
+  @Test
+  void aPoolWhoseJobsShareTheContainerGivesItNoSysAdmin() {
+    var provider = provider(PROVIDER, IMAGE, List.of("sh", "-c", "sleep 300"), Duration.ofSeconds(5), DockerWorkerProvider.JobSandbox.UIDS);
+
+    WorkerHandle handle = provider.create(launch(newWorker()));
+
+    InspectContainerResponse c = inspect(handle.reference()).orElseThrow();
+    assertThat(c.getHostConfig().getCapAdd())
+        .containsExactlyInAnyOrder(
+            Capability.SETUID, Capability.SETGID, Capability.SETPCAP, Capability.CHOWN, Capability.DAC_OVERRIDE,
+            Capability.FOWNER, Capability.KILL);
+    assertThat(String.join("\n", c.getConfig().getEnv())).doesNotContain("HODEI_JOB_SANDBOX", "HODEI_JOB_CGROUPS");
   }
 
   @Test
