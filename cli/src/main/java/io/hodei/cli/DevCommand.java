@@ -83,6 +83,41 @@ class DevCommand implements Callable<Integer> {
   long logCapMib;
 
   @Option(
+      names = "--max-script-size",
+      paramLabel = "SIZE",
+      description = "Largest script (or command with its arguments) a job may have (default: ${DEFAULT-VALUE}).",
+      defaultValue = "1Mi")
+  String maxScriptSize;
+
+  @Option(
+      names = "--max-spec-size",
+      paramLabel = "SIZE",
+      description = "Largest job definition as sent, everything included (default: ${DEFAULT-VALUE}).",
+      defaultValue = "2Mi")
+  String maxSpecSize;
+
+  @Option(
+      names = "--max-env-vars",
+      paramLabel = "N",
+      description = "Most environment variables per job (default: ${DEFAULT-VALUE}).",
+      defaultValue = "1000")
+  int maxEnvVars;
+
+  @Option(
+      names = "--max-labels",
+      paramLabel = "N",
+      description = "Most labels per job (default: ${DEFAULT-VALUE}).",
+      defaultValue = "64")
+  int maxLabels;
+
+  @Option(
+      names = "--max-priority",
+      paramLabel = "N",
+      description = "Highest priority a job may ask for; the lowest is its negative (default: ${DEFAULT-VALUE}).",
+      defaultValue = "1000")
+  int maxPriority;
+
+  @Option(
       names = "--strategy",
       paramLabel = "NAME",
       description = "How workers are chosen unless a job says otherwise: round-robin, least-connections, bin-pack, spread or affinity (default: ${DEFAULT-VALUE}).",
@@ -209,6 +244,14 @@ class DevCommand implements Callable<Integer> {
               HodeiConfig.duration(settings.file.server().killGrace(), "server.kill-grace").orElse(null));
       long capMib =
           settings.value("--log-cap", logCapMib, "HODEI_LOG_CAP_MIB", Long::parseLong, settings.file.server().logCapMib());
+      var limits = specLimits(settings);
+      // Handed to every worker: checked here by the workers' own rule, so that a value they would
+      // refuse stops this command instead of every worker it starts.
+      try {
+        io.hodei.worker.WorkerConfig.parseDuration(grace.toMillis() + "ms", "HODEI_KILL_GRACE");
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("--kill-grace: must not be negative, got " + io.hodei.core.DurationText.format(grace));
+      }
       plane =
           EmbeddedControlPlane.start(
               data,
@@ -227,6 +270,7 @@ class DevCommand implements Callable<Integer> {
                                           + io.hodei.core.scheduling.Strategy.names())))
                   .withHeartbeats(interval, timeout)
                   .withLogCap(capMib * 1024 * 1024)
+                  .withLimits(limits)
                   .withBindHost(bindHost()),
               pools(settings),
               java.util.Map.of("HODEI_KILL_GRACE", grace.toMillis() + "ms"));
@@ -417,6 +461,23 @@ class DevCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new HodeiCli.UserError("providers." + name + ": " + e.getMessage(), 65);
     }
+  }
+
+  /** What a job's definition may hold: each flag, else its HODEI_MAX_* variable, else its default. */
+  io.hodei.core.job.SpecLimits specLimits(Settings settings) {
+    long script = JobOptions.bytes(settings.value("--max-script-size", maxScriptSize, "HODEI_MAX_SCRIPT_SIZE", x -> x, null), "--max-script-size");
+    long spec = JobOptions.bytes(settings.value("--max-spec-size", maxSpecSize, "HODEI_MAX_SPEC_SIZE", x -> x, null), "--max-spec-size");
+    for (long v : new long[] {script, spec}) {
+      if (v > Integer.MAX_VALUE / 8) {
+        throw new IllegalArgumentException("--max-script-size and --max-spec-size must be at most 256Mi");
+      }
+    }
+    int env = settings.value("--max-env-vars", maxEnvVars, "HODEI_MAX_ENV_VARS", Integer::parseInt, null);
+    int labels = settings.value("--max-labels", maxLabels, "HODEI_MAX_LABELS", Integer::parseInt, null);
+    int priority = settings.value("--max-priority", maxPriority, "HODEI_MAX_PRIORITY", Integer::parseInt, null);
+    var d = io.hodei.core.job.SpecLimits.DEFAULTS;
+    return new io.hodei.core.job.SpecLimits(
+        (int) script, env, d.envBytes(), labels, d.labelBytes(), d.constraintEntries(), (int) spec, priority);
   }
 
   /** Where a setting comes from: the flag if given, else the environment, else the file, else the flag's default. */

@@ -26,13 +26,16 @@ final class EmbeddedControlPlane implements AutoCloseable {
   private final HodeiServer server;
   private final List<WorkerProvider> providers;
   private final List<String> descriptions;
+  private final DataDirectoryLock lock;
 
   private EmbeddedControlPlane(
       Database database,
       io.hodei.core.Storage stores,
       HodeiServer server,
       List<WorkerProvider> providers,
-      List<String> descriptions) {
+      List<String> descriptions,
+      DataDirectoryLock lock) {
+    this.lock = lock;
     this.database = database;
     this.stores = stores;
     this.server = server;
@@ -93,7 +96,14 @@ final class EmbeddedControlPlane implements AutoCloseable {
   static EmbeddedControlPlane start(
       Path dataDir, ServerConfig config, List<? extends PoolSpec> specs, Map<String, String> workerEnv) {
     Path data = dataDir.toAbsolutePath().normalize();
-    var database = Database.sqlite(data);
+    var lock = DataDirectoryLock.take(data);
+    Database database;
+    try {
+      database = Database.sqlite(data);
+    } catch (RuntimeException e) {
+      lock.close();
+      throw e;
+    }
     List<WorkerProvider> providers = new ArrayList<>();
     try {
       // Secrets kept for queued jobs must outlive a restart: the key comes from the environment
@@ -136,7 +146,7 @@ final class EmbeddedControlPlane implements AutoCloseable {
             providers.add(provider);
             pools.add(
                 new Provisioner.Pool(
-                    provider, local.policy(), new Provisioner.WorkerProfile(shell, local.labels(), List.of(), Resources.NONE)));
+                    provider, local.policy(), new Provisioner.WorkerProfile(shell, local.labels(), List.of(), hostCapacity())));
             descriptions.add(local.name() + " (local, max " + local.policy().maxWorkers() + " workers)");
           }
           case PoolSpec.Docker docker -> {
@@ -157,10 +167,12 @@ final class EmbeddedControlPlane implements AutoCloseable {
         }
       }
       var server = new HodeiServer(config, stores, pools, Clock.systemUTC()).start();
-      return new EmbeddedControlPlane(database, stores, server, providers, descriptions);
+      lock.record("pid " + ProcessHandle.current().pid() + ", " + server.address());
+      return new EmbeddedControlPlane(database, stores, server, providers, descriptions, lock);
     } catch (RuntimeException e) {
       closeProviders(providers);
       database.close();
+      lock.close();
       throw e;
     }
   }
@@ -201,6 +213,7 @@ final class EmbeddedControlPlane implements AutoCloseable {
     server.close();
     closeProviders(providers);
     database.close();
+    lock.close();
   }
 
   private static void closeProviders(List<WorkerProvider> providers) {
@@ -213,5 +226,14 @@ final class EmbeddedControlPlane implements AutoCloseable {
         }
       }
     }
+  }
+
+  /** What a local worker will report: this machine's processors and memory (as HostFacts reads them). */
+  static Resources hostCapacity() {
+    long memory = 0;
+    if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+      memory = os.getTotalMemorySize();
+    }
+    return new Resources(Runtime.getRuntime().availableProcessors(), memory, 0, 0);
   }
 }

@@ -62,7 +62,7 @@ final class LogFollower {
         }
         return Optional.empty();
       } catch (StatusRuntimeException e) {
-        if (!follow || e.getStatus().getCode() != Status.Code.UNAVAILABLE) {
+        if (!follow || !worthReconnecting(e.getStatus())) {
           throw e;
         }
         Instant now = Instant.now();
@@ -77,6 +77,22 @@ final class LogFollower {
         throw new java.io.UncheckedIOException(e);
       }
     }
+  }
+
+  /**
+   * Whether a follower should reconnect: the server or the connection went away (UNAVAILABLE,
+   * a GOAWAY however it is coded, a reset stream), not a refusal of the call itself. Resuming
+   * from the next unprinted sequence repeats and loses nothing.
+   */
+  static boolean worthReconnecting(Status status) {
+    String description = status.getDescription() == null ? "" : status.getDescription();
+    return switch (status.getCode()) {
+      case UNAVAILABLE, ABORTED -> true;
+      case INTERNAL, UNKNOWN, CANCELLED -> description.contains("RST_STREAM") || description.contains("GOAWAY")
+          || description.contains("connection") || description.contains("Connection");
+      case RESOURCE_EXHAUSTED -> description.contains("GOAWAY") || description.contains("too_many_pings");
+      default -> false;
+    };
   }
 
   private static void sleep(Duration d) {

@@ -9,6 +9,7 @@ import io.hodei.security.PkiException;
 import io.hodei.security.TlsFiles;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
@@ -65,8 +66,36 @@ final class ServerOptions {
    */
   ManagedChannel channel() {
     return Grpc.newChannelBuilder(address(), credentials())
-        .keepAliveTime(30, TimeUnit.SECONDS)
+        .keepAliveTime(keepAlive().toMillis(), TimeUnit.MILLISECONDS)
+        // Listings and jobs with large specs: above the server's own field limits.
+        .maxInboundMessageSize(16 << 20)
         .build();
+  }
+
+  /** The CLI's default ping interval on an open call; the server permits one every 5 s. */
+  static final Duration DEFAULT_KEEPALIVE = Duration.ofSeconds(30);
+
+  /**
+   * How often an open call pings the server, so that a follower of a silent job notices a dead
+   * connection: {@code HODEI_GRPC_KEEPALIVE} (a duration, at least 10s) or {@link
+   * #DEFAULT_KEEPALIVE}.
+   */
+  static Duration keepAlive() {
+    // The system property is for tests in one JVM, which cannot set a variable.
+    String text = System.getProperty("hodei.grpc.keepalive", System.getenv("HODEI_GRPC_KEEPALIVE"));
+    if (text == null || text.isBlank()) {
+      return DEFAULT_KEEPALIVE;
+    }
+    Duration d;
+    try {
+      d = Durations.parse(text.strip());
+    } catch (IllegalArgumentException e) {
+      throw new HodeiCli.UserError("HODEI_GRPC_KEEPALIVE: " + e.getMessage(), 64);
+    }
+    if (d.compareTo(Duration.ofSeconds(10)) < 0) {
+      throw new HodeiCli.UserError("HODEI_GRPC_KEEPALIVE: must be at least 10s (gRPC's floor), got " + text.strip(), 64);
+    }
+    return d;
   }
 
   /** The TLS files in use, checked; empty for plaintext. */

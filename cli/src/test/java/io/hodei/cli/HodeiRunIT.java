@@ -109,6 +109,32 @@ class HodeiRunIT {
   }
 
   @Test
+  void aJobRefusedByTheServerPrintsDurationsAsTheyWereWritten() {
+    var result = hodei("run", "--server", plane.address(), "--timeout", "-5s", "--", "echo");
+
+    assertThat(result.stderr()).contains("got -5s").doesNotContain("PT-5S");
+  }
+
+  /**
+   * A job silent for longer than three of the client's pings (shortened to grpc-java's floor of
+   * 10 s) against the server's permitted ping rate: before the two agreed, the server answered
+   * the third ping with GOAWAY too_many_pings and the CLI died with RESOURCE_EXHAUSTED.
+   */
+  @Test
+  void aJobSilentForLongerThanThePingLimitsIsFollowedToItsEnd() {
+    System.setProperty("hodei.grpc.keepalive", "10s");
+    try {
+      var result = hodei("run", "-q", "--server", plane.address(), "--", "sh", "-c", "sleep 35; echo done");
+
+      assertThat(result.exitCode()).as(result.stderr()).isZero();
+      assertThat(result.stdout()).isEqualTo("done\n");
+      assertThat(result.stderr()).doesNotContain("too_many_pings", "GOAWAY");
+    } finally {
+      System.clearProperty("hodei.grpc.keepalive");
+    }
+  }
+
+  @Test
   void anUnreachableServerGivesOneLineAndExit69() throws Exception {
     int freePort;
     try (var socket = new ServerSocket(0)) {

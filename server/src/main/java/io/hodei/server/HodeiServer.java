@@ -86,7 +86,7 @@ public final class HodeiServer implements AutoCloseable {
     // The store keeps milliseconds; ticking in milliseconds keeps a job in memory equal to the
     // same job read back.
     this.clock = Clock.tick(sourceClock, Duration.ofMillis(1));
-    this.jobService = new JobService(stores.jobs(), stores.secrets(), clock, new java.util.Random());
+    this.jobService = new JobService(stores.jobs(), stores.secrets(), clock, new java.util.Random(), config.limits());
     this.registry = new WorkerRegistry(this.clock, config.heartbeatTimeout());
     this.scheduler = new io.hodei.core.scheduling.Scheduler(config.strategy());
     var otps = new OtpService(stores.otps(), this.clock, OtpService.DEFAULT_TTL);
@@ -180,13 +180,26 @@ public final class HodeiServer implements AutoCloseable {
   public HodeiServer start() {
     var bind = new InetSocketAddress(config.bindHost(), config.port());
     if (config.tls().isEmpty()) {
-      return start(NettyServerBuilder.forAddress(bind));
+      return start(keepalive(NettyServerBuilder.forAddress(bind)));
     }
     ServerTls settings = config.tls().get();
     var reloading = ReloadingTls.forServer(settings.dir(), settings.reloadEvery(), settings.expiryCheckEvery());
     tls = Optional.of(reloading);
-    return start(NettyServerBuilder.forAddress(bind, reloading.serverCredentials()));
+    return start(keepalive(NettyServerBuilder.forAddress(bind, reloading.serverCredentials())));
   }
+
+  /**
+   * The keepalive pings clients may send while a call is open: as often as every {@value
+   * #PERMITTED_PING_SECONDS} s, below any client's interval (grpc-java's floor is 10 s, the CLI
+   * pings every 30 s), so that a follower of a silent job is never sent away with {@code
+   * too_many_pings} (gRPC's default would allow one ping in five minutes).
+   */
+  private static NettyServerBuilder keepalive(NettyServerBuilder builder) {
+    return builder.permitKeepAliveTime(PERMITTED_PING_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  /** See {@link #keepalive}. */
+  public static final int PERMITTED_PING_SECONDS = 5;
 
   /** Days until the server certificate expires, when serving TLS; for metrics. */
   public Optional<Long> certificateDaysLeft() {
@@ -210,18 +223,20 @@ public final class HodeiServer implements AutoCloseable {
       server =
           builder
               .executor(callExecutor)
+              // Above every field's own limit, so that a request too big is refused naming its field.
+              .maxInboundMessageSize(config.limits().transportBytes())
               // Global, so that a service added later is covered too: its RPCs are denied until
               // AccessPolicy has a row for them.
               .intercept(new AuthInterceptor(tokens, audit, config.anonymousRole()))
               .addService(
                   ServerInterceptors.intercept(
-                      new JobExecutionApi(jobService, registry, signals, clock, audit), errors))
+                      new JobExecutionApi(jobService, registry, signals, clock, audit, provisioner), errors))
               .addService(
                   ServerInterceptors.intercept(
                       new LogStreamApi(jobService, stores.logs(), signals, audit), errors))
               .addService(ServerInterceptors.intercept(workerApi, errors, PeerCertificate.capture()))
               .addService(
-                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner, scheduler, workerApi::retire, audit), errors))
+                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner, scheduler, workerApi::retire, audit, config.limits()), errors))
               .addService(
                   ServerInterceptors.intercept(new ProviderApi(provisioner, clock), errors))
               .addService(

@@ -22,6 +22,7 @@ import java.util.Optional;
  * @param anonymousRole the role of a caller from a loopback address with neither a client
  *     certificate nor an API token: NONE (the default) for a server, ADMIN for {@code hodei dev}
  *     without TLS, its zero-config developer mode. Callers from other addresses are never given it.
+ * @param limits what a job's definition may hold; the transport's message limit follows from it
  */
 public record ServerConfig(
     String bindHost,
@@ -35,15 +36,21 @@ public record ServerConfig(
     Duration housekeepingInterval,
     io.hodei.core.scheduling.Strategy strategy,
     Optional<ServerTls> tls,
-    io.hodei.core.auth.Role anonymousRole) {
+    io.hodei.core.auth.Role anonymousRole,
+    io.hodei.core.job.SpecLimits limits) {
 
   public static final int DEFAULT_PORT = 50051;
   public static final long DEFAULT_LOG_CAP = 100L * 1024 * 1024;
 
   public ServerConfig {
+    if (!heartbeatInterval.isPositive()) {
+      throw new IllegalArgumentException(
+          "heartbeat interval must be positive, got " + io.hodei.core.DurationText.format(heartbeatInterval));
+    }
     if (!heartbeatTimeout.minus(heartbeatInterval).isPositive()) {
       throw new IllegalArgumentException(
-          "heartbeat timeout (" + heartbeatTimeout + ") must exceed the interval (" + heartbeatInterval + ")");
+          "heartbeat timeout (" + io.hodei.core.DurationText.format(heartbeatTimeout) + ") must exceed the interval ("
+              + io.hodei.core.DurationText.format(heartbeatInterval) + ")");
     }
     if (logCapBytes < 1024) {
       throw new IllegalArgumentException("log cap must be at least 1 KiB, got " + logCapBytes);
@@ -63,58 +70,66 @@ public record ServerConfig(
         Duration.ofSeconds(1),
         io.hodei.core.scheduling.Strategy.LEAST_CONNECTIONS,
         Optional.empty(),
-        io.hodei.core.auth.Role.NONE);
+        io.hodei.core.auth.Role.NONE,
+        io.hodei.core.job.SpecLimits.DEFAULTS);
   }
 
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(
         bindHost, newPort, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits);
   }
 
   /** Heartbeat every {@code interval}; a worker silent for {@code timeout} is lost. */
   public ServerConfig withHeartbeats(Duration interval, Duration timeout) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, interval, timeout, timeoutMargin, logCapBytes,
-        dispatchTick, housekeepingInterval, strategy, tls, anonymousRole);
+        dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits);
   }
 
   public ServerConfig withLogCap(long bytes) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        bytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole);
+        bytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits);
   }
 
   public ServerConfig withTimeoutMargin(Duration margin) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, margin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits);
   }
 
   public ServerConfig withStrategy(io.hodei.core.scheduling.Strategy newStrategy) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, newStrategy, tls, anonymousRole);
+        logCapBytes, dispatchTick, housekeepingInterval, newStrategy, tls, anonymousRole, limits);
   }
 
   /** Serves mTLS per {@code newTls}. */
   public ServerConfig withTls(ServerTls newTls) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, Optional.of(newTls), anonymousRole);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, Optional.of(newTls), anonymousRole, limits);
   }
 
   /** Listens on {@code host}. */
   public ServerConfig withBindHost(String host) {
     return new ServerConfig(
         host, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits);
   }
 
   /** Gives anonymous loopback callers {@code role}; see {@link #anonymousRole()}. */
   public ServerConfig withAnonymousRole(io.hodei.core.auth.Role role) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, role);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, role, limits);
+  }
+
+  /** Holds job definitions to {@code newLimits}. */
+  public ServerConfig withLimits(io.hodei.core.job.SpecLimits newLimits) {
+    return new ServerConfig(
+        bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, newLimits);
   }
 }

@@ -44,6 +44,12 @@ final class ControlPlane implements AutoCloseable {
    * @param workerCommand the worker's command line; empty for a real worker JVM
    */
   ControlPlane(Path dir, Clock clock, PoolPolicy policy, ServerConfig config, List<String> workerCommand) {
+    this(dir, clock, policy, config, workerCommand, Provisioner.WorkerProfile.SHELL);
+  }
+
+  /** @param profile what the pool says its workers offer, as the scheduler sees them before they exist */
+  ControlPlane(
+      Path dir, Clock clock, PoolPolicy policy, ServerConfig config, List<String> workerCommand, Provisioner.WorkerProfile profile) {
     database = Database.sqlite(dir.resolve("data"));
     stores = Stores.open(database);
     provider =
@@ -58,7 +64,7 @@ final class ControlPlane implements AutoCloseable {
         new HodeiServer(
                 config,
                 stores,
-                List.of(new Provisioner.Pool(provider, policy)),
+                List.of(new Provisioner.Pool(provider, policy, profile)),
                 clock)
             .start();
     channel = NettyChannelBuilder.forTarget(server.address()).usePlaintext().build();

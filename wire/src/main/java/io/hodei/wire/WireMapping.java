@@ -55,6 +55,49 @@ public final class WireMapping {
             : io.hodei.core.job.LogPolicy.LOSSLESS);
   }
 
+  /**
+   * A definition as a client sent it, to the domain, checked: enum numbers this version does not
+   * know, then {@link io.hodei.core.job.JobSpecValidator}'s rules under {@code limits}, then the
+   * encoded size of the whole; each refusal names its field.
+   */
+  public static JobSpec fromRequest(JobDefinition d, io.hodei.core.job.SpecLimits limits) {
+    if (d.getLogPolicy() == io.hodei.api.v1.LogPolicy.UNRECOGNIZED) {
+      throw invalid("definition.log_policy", "unknown value " + d.getLogPolicyValue() + "; known: "
+          + known(io.hodei.api.v1.LogPolicy.values()));
+    }
+    for (LabelRequirement r : d.getConstraints().getLabelSelectorList()) {
+      if (r.getOperator() == SelectorOperator.UNRECOGNIZED) {
+        throw invalid("definition.constraints.label_selector.operator", "unknown value " + r.getOperatorValue()
+            + " for key '" + r.getKey() + "'; known: " + known(SelectorOperator.values()));
+      }
+    }
+    for (Toleration t : d.getConstraints().getTolerationsList()) {
+      if (t.getEffect() == TaintEffect.UNRECOGNIZED) {
+        throw invalid("definition.constraints.tolerations.effect", "unknown value " + t.getEffectValue()
+            + " for key '" + t.getKey() + "'; known: " + known(TaintEffect.values()));
+      }
+    }
+    // Each field's own rule first, so that the answer names the field that is too big.
+    JobSpec spec = io.hodei.core.job.JobSpecValidator.validate(toDomain(d), limits);
+    int size = d.getSerializedSize();
+    if (size > limits.specBytes()) {
+      throw invalid("definition", "has " + size + " bytes; at most " + limits.specBytes());
+    }
+    return spec;
+  }
+
+  /** The numbers and names of an enum's known values, for an error message. */
+  public static String known(com.google.protobuf.ProtocolMessageEnum[] values) {
+    return java.util.Arrays.stream(values)
+        .filter(v -> !v.toString().equals("UNRECOGNIZED"))
+        .map(v -> v.getNumber() + " (" + v + ")")
+        .collect(java.util.stream.Collectors.joining(", "));
+  }
+
+  private static io.hodei.core.error.InvalidSpecException invalid(String field, String problem) {
+    return new io.hodei.core.error.InvalidSpecException(field, problem);
+  }
+
   public static JobDefinition toWire(JobSpec spec) {
     var b =
         JobDefinition.newBuilder()

@@ -12,7 +12,8 @@ public abstract sealed class HodeiException extends RuntimeException
         UnavailableException,
         AuthenticationException,
         PermissionDeniedException,
-        RateLimitedException {
+        RateLimitedException,
+        UnsatisfiableException {
 
   protected HodeiException(String message) {
     super(message);

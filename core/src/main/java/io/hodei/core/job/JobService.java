@@ -33,6 +33,7 @@ public final class JobService {
   private final io.hodei.core.secret.SecretVault vault;
   private final Clock clock;
   private final RandomGenerator random;
+  private final SpecLimits limits;
   private final List<JobListener> listeners = new CopyOnWriteArrayList<>();
 
   public JobService(JobStore store, Clock clock) {
@@ -50,10 +51,22 @@ public final class JobService {
    */
   public JobService(
       JobStore store, io.hodei.core.secret.SecretVault vault, Clock clock, RandomGenerator random) {
+    this(store, vault, clock, random, SpecLimits.DEFAULTS);
+  }
+
+  /** As above, with the admin's {@code limits} on what a job's definition may hold. */
+  public JobService(
+      JobStore store, io.hodei.core.secret.SecretVault vault, Clock clock, RandomGenerator random, SpecLimits limits) {
     this.store = store;
     this.vault = vault;
     this.clock = clock;
     this.random = random;
+    this.limits = Objects.requireNonNull(limits, "limits");
+  }
+
+  /** What a job's definition may hold here. */
+  public SpecLimits limits() {
+    return limits;
   }
 
   public void addListener(JobListener listener) {
@@ -77,7 +90,7 @@ public final class JobService {
   public Job queue(JobSpec spec, java.util.Map<String, String> secrets, String owner) {
     JobSpecValidator.validateSecrets(secrets);
     JobSpec named = spec.withSecretNames(secrets.keySet());
-    JobSpecValidator.validate(named);
+    JobSpecValidator.validate(named, limits);
     if (!secrets.isEmpty() && vault == null) {
       throw new io.hodei.core.error.InvalidSpecException(
           "definition.secrets", "this control plane keeps no secrets");

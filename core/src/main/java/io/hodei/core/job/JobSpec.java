@@ -89,4 +89,16 @@ public record JobSpec(
         secretNames,
         logPolicy);
   }
+
+  public JobSpec withLabels(Map<String, String> newLabels) {
+    return new JobSpec(name, command, env, workingDir, resources, constraints, timeout, retryPolicy, newLabels, secretNames, logPolicy);
+  }
+
+  public JobSpec withResources(Resources newResources) {
+    return new JobSpec(name, command, env, workingDir, newResources, constraints, timeout, retryPolicy, labels, secretNames, logPolicy);
+  }
+
+  public JobSpec withConstraints(Constraints newConstraints) {
+    return new JobSpec(name, command, env, workingDir, resources, newConstraints, timeout, retryPolicy, labels, secretNames, logPolicy);
+  }
 }

@@ -24,7 +24,13 @@ public final class JobSpecValidator {
 
   private JobSpecValidator() {}
 
+  /** As {@link #validate(JobSpec, SpecLimits)} with the default limits. */
   public static JobSpec validate(JobSpec spec) {
+    return validate(spec, SpecLimits.DEFAULTS);
+  }
+
+  /** Checks {@code spec} against the rules and {@code limits}; returns it when it passes. */
+  public static JobSpec validate(JobSpec spec, SpecLimits limits) {
     if (spec.name() != null && spec.name().length() > MAX_NAME_LENGTH) {
       throw invalid("name", "must be at most " + MAX_NAME_LENGTH + " characters");
     }
@@ -36,6 +42,13 @@ public final class JobSpecValidator {
         }
         noNul("command.shell.cmd", shell.cmd());
         shell.args().forEach(arg -> noNul("command.shell.args", arg));
+        long bytes = utf8Length(shell.cmd());
+        for (String arg : shell.args()) {
+          bytes += utf8Length(arg) + 1;
+        }
+        if (bytes > limits.scriptBytes()) {
+          throw invalid("command.shell", "the command and its arguments have " + bytes + " bytes; at most " + limits.scriptBytes());
+        }
       }
       case CommandSpec.Script script -> {
         if (script.interpreter() == null || script.interpreter().isBlank()) {
@@ -52,9 +65,13 @@ public final class JobSpecValidator {
         if (script.content() == null || script.content().isBlank()) {
           throw invalid("command.script.content", "must not be empty");
         }
+        long bytes = utf8Length(script.content());
+        if (bytes > limits.scriptBytes()) {
+          throw invalid("command.script.content", "has " + bytes + " bytes; at most " + limits.scriptBytes());
+        }
       }
     }
-    validateEnv(spec.env());
+    validateEnv(spec.env(), limits);
     spec.workingDir()
         .ifPresent(
             dir -> {
@@ -68,7 +85,10 @@ public final class JobSpecValidator {
         .ifPresent(
             timeout -> {
               if (timeout.isNegative()) {
-                throw invalid("timeout", "must not be negative, got " + timeout);
+                throw invalid("timeout", "must not be negative, got " + io.hodei.core.DurationText.format(timeout));
+              }
+              if (timeout.compareTo(MAX_TIMEOUT) > 0) {
+                throw invalid("timeout", "must be at most " + MAX_TIMEOUT.toDays() + " days");
               }
             });
     validateRetry(spec.retryPolicy());
@@ -82,14 +102,8 @@ public final class JobSpecValidator {
                     "unknown strategy '" + name + "'; known: " + io.hodei.core.scheduling.Strategy.names());
               }
             });
-    spec.labels()
-        .keySet()
-        .forEach(
-            key -> {
-              if (key.isBlank()) {
-                throw invalid("labels", "label keys must not be empty");
-              }
-            });
+    validateLabels(spec.labels(), limits);
+    validateConstraints(spec.constraints(), limits);
     return spec;
   }
 
@@ -140,7 +154,78 @@ public final class JobSpecValidator {
     return secrets;
   }
 
-  private static void validateEnv(Map<String, String> env) {
+  /** The longest timeout a job may ask for. */
+  static final Duration MAX_TIMEOUT = Duration.ofDays(30);
+
+  private static void validateLabels(Map<String, String> labels, SpecLimits limits) {
+    if (labels.size() > limits.labels()) {
+      throw invalid("labels", "at most " + limits.labels() + " labels per job, got " + labels.size());
+    }
+    long bytes = 0;
+    for (var label : labels.entrySet()) {
+      if (label.getKey().isBlank()) {
+        throw invalid("labels", "label keys must not be empty");
+      }
+      bytes += utf8Length(label.getKey()) + utf8Length(label.getValue());
+    }
+    if (bytes > limits.labelBytes()) {
+      throw invalid("labels", "the keys and values have " + bytes + " bytes; at most " + limits.labelBytes());
+    }
+  }
+
+  private static void validateConstraints(Constraints c, SpecLimits limits) {
+    if (c.priority() > limits.maxPriority() || c.priority() < -limits.maxPriority()) {
+      throw invalid("constraints.priority", "must be between " + -limits.maxPriority() + " and " + limits.maxPriority() + ", got " + c.priority());
+    }
+    int most = limits.constraintEntries();
+    if (c.labelSelector().size() > most) {
+      throw invalid("constraints.label_selector", "at most " + most + " requirements, got " + c.labelSelector().size());
+    }
+    for (LabelRequirement r : c.labelSelector()) {
+      if (r.values().size() > most) {
+        throw invalid("constraints.label_selector.values", "at most " + most + " values per requirement, got " + r.values().size());
+      }
+    }
+    if (c.tolerations().size() > most) {
+      throw invalid("constraints.tolerations", "at most " + most + " tolerations, got " + c.tolerations().size());
+    }
+    if (c.requiredCapabilities().size() > most) {
+      throw invalid("constraints.required_capabilities", "at most " + most + " capabilities, got " + c.requiredCapabilities().size());
+    }
+  }
+
+  private static long utf8Length(String s) {
+    if (s == null) {
+      return 0;
+    }
+    long bytes = 0;
+    for (int i = 0; i < s.length(); i++) {
+      char ch = s.charAt(i);
+      if (ch < 0x80) {
+        bytes++;
+      } else if (ch < 0x800) {
+        bytes += 2;
+      } else if (Character.isHighSurrogate(ch)) {
+        bytes += 4;
+        i++;
+      } else {
+        bytes += 3;
+      }
+    }
+    return bytes;
+  }
+
+  private static void validateEnv(Map<String, String> env, SpecLimits limits) {
+    if (env.size() > limits.envVars()) {
+      throw invalid("env", "at most " + limits.envVars() + " variables per job, got " + env.size());
+    }
+    long bytes = 0;
+    for (var e : env.entrySet()) {
+      bytes += utf8Length(e.getKey()) + utf8Length(e.getValue());
+    }
+    if (bytes > limits.envBytes()) {
+      throw invalid("env", "the names and values have " + bytes + " bytes; at most " + limits.envBytes());
+    }
     env.forEach(
         (name, value) -> {
           if (!ENV_NAME.matcher(name).matches()) {
@@ -151,7 +236,10 @@ public final class JobSpecValidator {
   }
 
   private static void validateResources(Resources r) {
-    if (r.cpuCores() < 0 || Double.isNaN(r.cpuCores())) {
+    if (!Double.isFinite(r.cpuCores())) {
+      throw invalid("resources.cpu_cores", "must be a finite number, got " + r.cpuCores());
+    }
+    if (r.cpuCores() < 0) {
       throw invalid("resources.cpu_cores", "must not be negative");
     }
     if (r.memoryBytes() < 0) {

@@ -68,4 +68,43 @@ class JobSpecValidatorTest {
     // Characters, not bytes: eight non-ASCII characters are enough.
     assertThat(JobSpecValidator.validateSecrets(Map.of("UNICODE", "ñññññññ€"))).hasSize(1);
   }
+
+  @Test
+  void theAdminsLimitsApplyAtTheirBoundaryAndNotBelowIt() {
+    var limits = SpecLimits.DEFAULTS.withScriptBytes(10).withEnvVars(2).withLabels(1).withMaxPriority(5);
+    JobSpec ten = JobSpec.of("x", new CommandSpec.Script("sh", "é".repeat(5)));
+    JobSpec eleven = JobSpec.of("x", new CommandSpec.Script("sh", "é".repeat(5) + "!"));
+
+    assertThat(JobSpecValidator.validate(ten, limits)).isSameAs(ten);
+    assertThatThrownBy(() -> JobSpecValidator.validate(eleven, limits))
+        .hasMessage("definition.command.script.content: has 11 bytes; at most 10");
+    JobSpec shell = JobSpec.of("x", new CommandSpec.Shell("echo", List.of("12345", "6")));
+    assertThatThrownBy(() -> JobSpecValidator.validate(shell, limits))
+        .hasMessage("definition.command.shell: the command and its arguments have 12 bytes; at most 10");
+    JobSpec echo = JobSpec.of("x", new CommandSpec.Shell("echo", List.of()));
+    assertThat(JobSpecValidator.validate(echo.withEnv(Map.of("A", "1", "B", "2")), limits)).isNotNull();
+    assertThatThrownBy(() -> JobSpecValidator.validate(echo.withEnv(Map.of("A", "1", "B", "2", "C", "3")), limits))
+        .hasMessage("definition.env: at most 2 variables per job, got 3");
+    assertThatThrownBy(() -> JobSpecValidator.validate(echo.withLabels(Map.of("a", "1", "b", "2")), limits))
+        .hasMessage("definition.labels: at most 1 labels per job, got 2");
+    assertThat(JobSpecValidator.validate(echo.withConstraints(Constraints.NONE.withPriority(-5)), limits)).isNotNull();
+    assertThatThrownBy(() -> JobSpecValidator.validate(echo.withConstraints(Constraints.NONE.withPriority(6)), limits))
+        .hasMessage("definition.constraints.priority: must be between -5 and 5, got 6");
+  }
+
+  @Test
+  void numbersMustBeFinite() {
+    JobSpec echo = JobSpec.of("x", new CommandSpec.Shell("echo", List.of()));
+    for (double cpu : new double[] {Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY}) {
+      assertThatThrownBy(() -> JobSpecValidator.validate(echo.withResources(new Resources(cpu, 0, 0, 0))))
+          .hasMessage("definition.resources.cpu_cores: must be a finite number, got " + cpu);
+    }
+  }
+
+  @Test
+  void limitsThatContradictThemselvesAreRefused() {
+    assertThatThrownBy(() -> new SpecLimits(4 << 20, 1, 1, 1, 1, 1, 2 << 20, 0)).hasMessageContaining("must not exceed the whole spec's");
+    assertThatThrownBy(() -> SpecLimits.DEFAULTS.withEnvVars(0)).hasMessageContaining("must be positive");
+    assertThat(SpecLimits.DEFAULTS.transportBytes()).isGreaterThan(SpecLimits.DEFAULTS.specBytes() * 4);
+  }
 }

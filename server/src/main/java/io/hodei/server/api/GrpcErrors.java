@@ -15,6 +15,7 @@ import io.hodei.core.error.NotFoundException;
 import io.hodei.core.error.PermissionDeniedException;
 import io.hodei.core.error.RateLimitedException;
 import io.hodei.core.error.UnavailableException;
+import io.hodei.core.error.UnsatisfiableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +47,10 @@ public final class GrpcErrors {
           case InvalidSpecException e -> {
             trailers.put(FIELD, e.field());
             yield Status.INVALID_ARGUMENT.withDescription(e.getMessage());
+          }
+          case UnsatisfiableException e -> {
+            trailers.put(FIELD, e.field());
+            yield Status.FAILED_PRECONDITION.withDescription(e.getMessage());
           }
           case NotFoundException e -> Status.NOT_FOUND.withDescription(e.getMessage());
           case IllegalTransitionException e ->

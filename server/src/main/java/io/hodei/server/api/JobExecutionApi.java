@@ -65,8 +65,18 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
   private final Clock clock;
   private final SecurityAudit audit;
 
+  private final io.hodei.server.provisioning.Provisioner provisioner;
+
   public JobExecutionApi(
       JobService jobs, WorkerRegistry registry, JobSignals signals, Clock clock, SecurityAudit audit) {
+    this(jobs, registry, signals, clock, audit, null);
+  }
+
+  /** With {@code provisioner}, jobs that no pool could ever hold are refused when queued. */
+  public JobExecutionApi(
+      JobService jobs, WorkerRegistry registry, JobSignals signals, Clock clock, SecurityAudit audit,
+      io.hodei.server.provisioning.Provisioner provisioner) {
+    this.provisioner = provisioner;
     this.jobs = jobs;
     this.registry = registry;
     this.signals = signals;
@@ -324,9 +334,15 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     if (!request.hasDefinition()) {
       throw new InvalidSpecException("definition", "is required");
     }
+    var spec = WireMapping.fromRequest(request.getDefinition(), jobs.limits());
+    if (provisioner != null) {
+      provisioner.requireCouldEverFit(
+          spec.resources(),
+          registry.snapshot().stream().filter(w -> w.terminatedAt().isEmpty()).map(w -> w.info().capacity()).toList());
+    }
     Job job =
         jobs.queue(
-            WireMapping.toDomain(request.getDefinition()),
+            spec,
             request.getDefinition().getSecretsMap(),
             Callers.principal().name());
     response.onNext(
@@ -352,10 +368,13 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
       throw new InvalidSpecException("page_size", "must not be negative");
     }
     var states = EnumSet.noneOf(JobState.class);
-    for (var state : request.getStatesList()) {
+    for (int i = 0; i < request.getStatesCount(); i++) {
+      var state = request.getStates(i);
+      int number = request.getStatesValue(i);
       states.add(
           WireMapping.toDomain(state)
-              .orElseThrow(() -> new InvalidSpecException("states", "unknown state " + state)));
+              .orElseThrow(() -> new InvalidSpecException("states", "unknown state " + number + "; known: "
+                  + WireMapping.known(io.hodei.api.v1.JobState.values()))));
     }
     var query =
         new JobQuery(

@@ -20,7 +20,6 @@ import io.hodei.api.v1.ScheduleJobResponse;
 import io.hodei.api.v1.SchedulingDecision;
 import io.hodei.core.error.InvalidSpecException;
 import io.hodei.core.job.JobSpec;
-import io.hodei.core.job.JobSpecValidator;
 import io.hodei.core.scheduling.Scheduler;
 import io.hodei.server.provisioning.Provisioner;
 import io.hodei.wire.WireMapping;
@@ -36,14 +35,18 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
   private final io.hodei.server.auth.SecurityAudit audit;
 
   /** @param retire takes a worker out for good, settling its jobs (see WorkerAgentApi#retire) */
+  private final io.hodei.core.job.SpecLimits limits;
+
   public SchedulerApi(
       JobStore jobs,
       WorkerRegistry registry,
       Provisioner provisioner,
       Scheduler scheduler,
       java.util.function.BiConsumer<WorkerId, String> retire,
-      io.hodei.server.auth.SecurityAudit audit) {
+      io.hodei.server.auth.SecurityAudit audit,
+      io.hodei.core.job.SpecLimits limits) {
     this.audit = audit;
+    this.limits = limits;
     this.jobs = jobs;
     this.registry = registry;
     this.provisioner = provisioner;
@@ -97,7 +100,7 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
     if (!request.hasDefinition()) {
       throw new InvalidSpecException("definition", "is required");
     }
-    JobSpec spec = JobSpecValidator.validate(WireMapping.toDomain(request.getDefinition()));
+    JobSpec spec = WireMapping.fromRequest(request.getDefinition(), limits);
     var placement = scheduler.explain(spec, registry.freeCandidates());
     var decision = SchedulingDecision.newBuilder();
     placement.rejections().forEach(r -> decision.addRejections(rejection(r.candidate(), r.reason())));

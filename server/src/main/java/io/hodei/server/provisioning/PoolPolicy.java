@@ -33,6 +33,15 @@ public record PoolPolicy(
     if (jobsPerWorker < 1) {
       throw new IllegalArgumentException("jobs per worker must be at least 1, got " + jobsPerWorker);
     }
+    if (idleTimeout.isNegative()) {
+      throw new IllegalArgumentException("idle timeout must not be negative, got " + io.hodei.core.DurationText.format(idleTimeout));
+    }
+    if (registrationTimeout.isNegative() || registrationTimeout.isZero()) {
+      throw new IllegalArgumentException("registration timeout must be positive, got " + io.hodei.core.DurationText.format(registrationTimeout));
+    }
+    if (maxLifetime.isNegative()) {
+      throw new IllegalArgumentException("max lifetime must not be negative (0 for none), got " + io.hodei.core.DurationText.format(maxLifetime));
+    }
     if (minIdle < 0 || minIdle > maxWorkers) {
       throw new IllegalArgumentException(
           "min idle must be between 0 and max workers (" + maxWorkers + "), got " + minIdle);

@@ -197,6 +197,40 @@ public final class Provisioner {
     return reasons;
   }
 
+  /**
+   * Refuses, naming the field, a request for more cpu, memory, disk or gpu than any pool's
+   * workers offer and than any of {@code live} (the workers there are now) has: such a job could
+   * only wait forever. A pool that does not state a dimension (0 cpu, memory or disk) offers any
+   * amount of it; gpus are counted, and none stated is none. Without pools nothing is refused: who
+   * starts workers by hand may start a larger one.
+   */
+  public void requireCouldEverFit(io.hodei.core.job.Resources wanted, java.util.Collection<io.hodei.core.job.Resources> live) {
+    if (pools.isEmpty()) {
+      return;
+    }
+    List<io.hodei.core.job.Resources> offers = new ArrayList<>(live);
+    pools.forEach(p -> offers.add(p.profile().capacity()));
+    check("cpu_cores", wanted.cpuCores(), offers.stream().mapToDouble(r -> r.cpuCores() == 0 ? Double.POSITIVE_INFINITY : r.cpuCores()).max().orElse(0),
+        v -> trim(v) + " cores");
+    check("memory_bytes", wanted.memoryBytes(), offers.stream().mapToDouble(r -> r.memoryBytes() == 0 ? Double.POSITIVE_INFINITY : r.memoryBytes()).max().orElse(0),
+        v -> (long) v + " bytes (" + ((long) v >> 20) + " MiB)");
+    check("disk_bytes", wanted.diskBytes(), offers.stream().mapToDouble(r -> r.diskBytes() == 0 ? Double.POSITIVE_INFINITY : r.diskBytes()).max().orElse(0),
+        v -> (long) v + " bytes (" + ((long) v >> 20) + " MiB)");
+    check("gpu", wanted.gpu(), offers.stream().mapToDouble(io.hodei.core.job.Resources::gpu).max().orElse(0), v -> (long) v + " gpu");
+  }
+
+  private static void check(String field, double wanted, double largest, java.util.function.DoubleFunction<String> show) {
+    if (wanted > largest) {
+      throw new io.hodei.core.error.UnsatisfiableException(
+          "definition.resources." + field,
+          "asks for " + show.apply(wanted) + ", more than any pool or worker here offers: at most " + show.apply(largest));
+    }
+  }
+
+  private static String trim(double v) {
+    return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
+  }
+
   private List<Pool> inPreferenceOrder(io.hodei.core.job.JobSpec spec) {
     var preferred = spec.constraints().preferredProvider();
     return pools.stream()
