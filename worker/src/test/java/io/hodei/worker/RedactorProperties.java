@@ -4,22 +4,17 @@ import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.io.ByteArrayOutputStream;
 import java.net.URLEncoder;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntConsumer;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Assume;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.Tuple;
 
 /**
  * The matching core ({@link Redactor#literal}: the output as it is, without the decoded view)
@@ -28,6 +23,16 @@ import net.jqwik.api.Tuple;
  * others, embedded raw, as base64 and URL-encoded in random output that is written in random
  * chunks. The reference is a naive leftmost-longest search that, after each write, decides what
  * the bytes written so far allow.
+ *
+ * <p>The properties are Jazzer fuzz tests. A plain build replays their inputs (Jazzer's regression
+ * mode): each sees the empty input plus the files under {@code RedactorPropertiesInputs/<method>/}
+ * in the test resources, 512 random bytes each, made once with {@code head -c 512 /dev/urandom}
+ * (400 files for {@code afterEveryWrite…} and {@code outputWithoutSecrets…}, 300 for {@code
+ * decodedOutput…}), so 401, 401 and 301 inputs per run, the same every run. {@code
+ * outputWithoutSecrets…} skips the inputs whose noise completes a secret after all: 117 of its
+ * 401, leaving 284 checked (before Jazzer, about 250 of 300 tries). {@code JAZZER_FUZZ=1 ./mvnw
+ * test -pl worker -Dtest='RedactorProperties#…'} fuzzes one of them instead (one fuzz test per
+ * JVM).
  */
 class RedactorProperties {
 
@@ -41,9 +46,15 @@ class RedactorProperties {
     }
   }
 
-  @Property(tries = 400)
-  void afterEveryWriteTheOutputIsWhatANaiveSearchCanAlreadyDecide(
-      @ForAll("outputsWithSecrets") Scenario scenario) throws InterruptedException {
+  @FuzzTest
+  void afterEveryWriteTheOutputIsWhatANaiveSearchCanAlreadyDecide(FuzzedDataProvider data)
+      throws InterruptedException {
+    Scenario scenario = outputWithSecrets(data);
+    falsifiedBy(scenario, () -> afterEveryWriteTheOutputIsWhatANaiveSearchCanAlreadyDecide(scenario));
+  }
+
+  private static void afterEveryWriteTheOutputIsWhatANaiveSearchCanAlreadyDecide(Scenario scenario)
+      throws InterruptedException {
     Redactor redactor = Redactor.literal(scenario.secrets(), MIN_LENGTH);
     List<Redactor.Pattern> patterns = redactor.patterns();
     byte[] output = scenario.output();
@@ -74,13 +85,23 @@ class RedactorProperties {
     }
   }
 
-  @Property(tries = 300)
-  void outputWithoutSecretsPassesUnchangedAndOnlyAPossibleStartIsHeldBack(
-      @ForAll("outputsWithoutSecrets") Scenario scenario) throws InterruptedException {
+  @FuzzTest
+  void outputWithoutSecretsPassesUnchangedAndOnlyAPossibleStartIsHeldBack(FuzzedDataProvider data)
+      throws InterruptedException {
+    Scenario scenario = outputWithoutSecrets(data);
+    falsifiedBy(
+        scenario, () -> outputWithoutSecretsPassesUnchangedAndOnlyAPossibleStartIsHeldBack(scenario));
+  }
+
+  private static void outputWithoutSecretsPassesUnchangedAndOnlyAPossibleStartIsHeldBack(
+      Scenario scenario) throws InterruptedException {
     Redactor redactor = Redactor.literal(scenario.secrets(), MIN_LENGTH);
     List<Redactor.Pattern> patterns = redactor.patterns();
-    Assume.that(
-        patterns.stream().noneMatch(p -> indexOf(scenario.output(), p.bytes(), 0) >= 0));
+    if (patterns.stream().anyMatch(p -> indexOf(scenario.output(), p.bytes(), 0) >= 0)) {
+      // The noise completed a secret after all (a truncated value followed by its end, say): not
+      // an input this property is about.
+      return;
+    }
     byte[] output = scenario.output();
     Redactor.Filter filter = redactor.newFilter();
     ByteArrayOutputStream collected = new ByteArrayOutputStream();
@@ -106,9 +127,15 @@ class RedactorProperties {
    * Once the redacted output is decoded the same way, no pattern is left outside the
    * replacements.
    */
-  @Property(tries = 300)
-  void decodedOutputKeepsNoPatternOutsideTheReplacements(
-      @ForAll("encodedSecrets") Scenario scenario) throws InterruptedException {
+  @FuzzTest
+  void decodedOutputKeepsNoPatternOutsideTheReplacements(FuzzedDataProvider data)
+      throws InterruptedException {
+    Scenario scenario = encodedSecrets(data);
+    falsifiedBy(scenario, () -> decodedOutputKeepsNoPatternOutsideTheReplacements(scenario));
+  }
+
+  private static void decodedOutputKeepsNoPatternOutsideTheReplacements(Scenario scenario)
+      throws InterruptedException {
     Redactor redactor = Redactor.of(scenario.secrets(), MIN_LENGTH);
     ByteArrayOutputStream collected = new ByteArrayOutputStream();
     Redactor.Sink sink = (bytes, offset, length) -> collected.write(bytes, offset, length);
@@ -124,209 +151,231 @@ class RedactorProperties {
     }
   }
 
-  @Provide
-  Arbitrary<Scenario> encodedSecrets() {
-    Arbitrary<String> value =
-        Arbitraries.strings()
-            .withCharRange(' ', '~')
-            .withChars("éü€")
-            .ofMinLength(MIN_LENGTH)
-            .ofMaxLength(24);
-    return value
-        .list()
-        .ofMinSize(1)
-        .ofMaxSize(2)
-        .flatMap(
-            values -> {
-              Map<String, String> secrets = new LinkedHashMap<>();
-              for (int i = 0; i < values.size(); i++) {
-                secrets.put("S" + i, values.get(i));
-              }
-              Arbitrary<byte[]> text =
-                  Arbitraries.strings()
-                      .withCharRange('a', 'z')
-                      .withChars(" :=\n/+")
-                      .ofMaxLength(12)
-                      .map(t -> t.getBytes(UTF_8));
-              Arbitrary<byte[]> piece =
-                  Arbitraries.frequencyOf(Tuple.of(2, text), Tuple.of(3, printed(values)));
-              return Combinators.combine(piece.list().ofMinSize(1).ofMaxSize(6), chunkSizes())
-                  .as((pieces, sizes) -> new Scenario(secrets, concat(pieces), sizes));
-            });
+  private interface Check {
+    void run() throws InterruptedException;
+  }
+
+  /** Runs {@code check}; a failure names the scenario (Jazzer names only the input's file). */
+  private static void falsifiedBy(Scenario scenario, Check check) throws InterruptedException {
+    try {
+      check.run();
+    } catch (AssertionError e) {
+      throw new AssertionError("Falsified by " + scenario + "\n" + e.getMessage(), e);
+    }
+  }
+
+  // ---- scenarios, drawn from the fuzzer's input ------------------------------------------
+
+  private static final String PRINTABLE = range(' ', '~');
+
+  /** Secrets printed as tools print them, between random text. */
+  private static Scenario encodedSecrets(FuzzedDataProvider data) {
+    Map<String, String> secrets = new LinkedHashMap<>();
+    for (int i = 0, count = data.consumeInt(1, 2); i < count; i++) {
+      secrets.put("S" + i, string(data, PRINTABLE + "éü€", MIN_LENGTH, 24));
+    }
+    List<String> values = List.copyOf(secrets.values());
+    List<byte[]> pieces = new ArrayList<>();
+    for (int i = 0, count = data.consumeInt(1, 6); i < count; i++) {
+      pieces.add(
+          weighted(data, 2, 3) == 0
+              ? string(data, range('a', 'z') + " :=\n/+", 0, 12).getBytes(UTF_8)
+              : printed(data, values));
+    }
+    return new Scenario(secrets, concat(pieces), chunkSizes(data));
   }
 
   /** One value as some tool would print it. */
-  private static Arbitrary<byte[]> printed(List<String> values) {
-    Arbitrary<String> value = Arbitraries.of(values);
-    Arbitrary<Integer> seeds = Arbitraries.integers();
-    Arbitrary<String> printed =
-        Combinators.combine(value, seeds, Arbitraries.integers().between(0, 5))
-            .as(
-                (v, seed, how) -> {
-                  var random = new java.util.Random(seed);
-                  byte[] raw = v.getBytes(UTF_8);
-                  return switch (how) {
-                    case 0 -> {
-                      byte[] before = new byte[random.nextInt(40)];
-                      random.nextBytes(before);
-                      int width = 4 * (4 + random.nextInt(16));
-                      yield Base64.getMimeEncoder(width, new byte[] {'\n'})
-                          .encodeToString(concat(List.of(before, raw)));
-                    }
-                    case 1 -> {
-                      String hex = java.util.HexFormat.of().formatHex(raw);
-                      yield random.nextBoolean() ? hex : hex.toUpperCase(java.util.Locale.ROOT);
-                    }
-                    case 2 -> {
-                      var encoded = new StringBuilder();
-                      for (byte b : raw) {
-                        if (b < 0 || random.nextBoolean()) {
-                          String hex = "%%%02X".formatted(b & 0xff);
-                          encoded.append(
-                              random.nextBoolean() ? hex : hex.toLowerCase(java.util.Locale.ROOT));
-                        } else {
-                          encoded.append((char) b);
-                        }
-                      }
-                      yield encoded.toString();
-                    }
-                    case 3 -> {
-                      var escaped = new StringBuilder();
-                      v.chars()
-                          .forEach(
-                              c ->
-                                  escaped.append(
-                                      random.nextBoolean()
-                                          ? "\\u%04x".formatted(c)
-                                          : SecretsJson.escape(Character.toString(c))));
-                      yield escaped.toString();
-                    }
-                    case 4 -> {
-                      var coloured = new StringBuilder();
-                      v.chars()
-                          .forEach(
-                              c ->
-                                  coloured
-                                      .append("\u001b[3" + random.nextInt(8) + "m")
-                                      .appendCodePoint(c));
-                      yield coloured + "\u001b[0m";
-                    }
-                    default -> String.join("\r", v.split(""));
-                  };
-                });
-    return printed.map(p -> p.getBytes(UTF_8));
-  }
-
-  @Provide
-  Arbitrary<Scenario> outputsWithSecrets() {
-    return secrets()
-        .flatMap(
-            secrets ->
-                Combinators.combine(
-                        pieceWithSecret(List.copyOf(secrets.values())).list().ofMaxSize(10),
-                        chunkSizes())
-                    .as((pieces, sizes) -> new Scenario(secrets, concat(pieces), sizes)));
-  }
-
-  @Provide
-  Arbitrary<Scenario> outputsWithoutSecrets() {
-    return secrets()
-        .flatMap(
-            secrets ->
-                Combinators.combine(
-                        noise(List.copyOf(secrets.values())).list().ofMaxSize(10),
-                        chunkSizes())
-                    .as((pieces, sizes) -> new Scenario(secrets, concat(pieces), sizes)));
-  }
-
-  private static Arbitrary<Map<String, String>> secrets() {
-    Arbitrary<String> codePoint =
-        Arbitraries.frequencyOf(
-            Tuple.of(6, Arbitraries.chars().range(' ', '~').map(String::valueOf)),
-            Tuple.of(2, Arbitraries.chars().range('¡', 'ÿ').map(String::valueOf)),
-            Tuple.of(1, Arbitraries.chars().range('一', '龥').map(String::valueOf)),
-            Tuple.of(1, Arbitraries.of("🔑", "😀", "𝄞")));
-    Arbitrary<String> line =
-        codePoint.list().ofMinSize(MIN_LENGTH).ofMaxSize(24).map(l -> String.join("", l));
-    Arbitrary<String> value =
-        Arbitraries.frequencyOf(
-            Tuple.of(4, line),
-            Tuple.of(1, line.list().ofMinSize(2).ofMaxSize(3).map(l -> String.join("\n", l))),
-            Tuple.of(1, line.list().ofMinSize(2).ofMaxSize(3).map(l -> String.join("\r\n", l))));
-    // A value may begin with the end of the one before (or all of it), so that matches overlap.
-    Arbitrary<List<Integer>> overlaps = Arbitraries.integers().between(0, 30).list().ofSize(3);
-    return Combinators.combine(value.list().ofMinSize(1).ofMaxSize(3), overlaps)
-        .as(
-            (values, overlap) -> {
-              Map<String, String> secrets = new LinkedHashMap<>();
-              String previous = "";
-              for (int i = 0; i < values.size(); i++) {
-                int[] codePoints = previous.codePoints().toArray();
-                int shared = Math.min(overlap.get(i), codePoints.length);
-                previous =
-                    new String(codePoints, codePoints.length - shared, shared) + values.get(i);
-                secrets.put("S" + i, previous);
+  private static byte[] printed(FuzzedDataProvider data, List<String> values) {
+    String v = data.pickValue(values);
+    var random = new java.util.Random(data.consumeInt());
+    byte[] raw = v.getBytes(UTF_8);
+    String printed =
+        switch (data.consumeInt(0, 5)) {
+          case 0 -> {
+            byte[] before = new byte[random.nextInt(40)];
+            random.nextBytes(before);
+            int width = 4 * (4 + random.nextInt(16));
+            yield Base64.getMimeEncoder(width, new byte[] {'\n'})
+                .encodeToString(concat(List.of(before, raw)));
+          }
+          case 1 -> {
+            String hex = java.util.HexFormat.of().formatHex(raw);
+            yield random.nextBoolean() ? hex : hex.toUpperCase(java.util.Locale.ROOT);
+          }
+          case 2 -> {
+            var encoded = new StringBuilder();
+            for (byte b : raw) {
+              if (b < 0 || random.nextBoolean()) {
+                String hex = "%%%02X".formatted(b & 0xff);
+                encoded.append(random.nextBoolean() ? hex : hex.toLowerCase(java.util.Locale.ROOT));
+              } else {
+                encoded.append((char) b);
               }
-              return secrets;
-            });
+            }
+            yield encoded.toString();
+          }
+          case 3 -> {
+            var escaped = new StringBuilder();
+            v.chars()
+                .forEach(
+                    c ->
+                        escaped.append(
+                            random.nextBoolean()
+                                ? "\\u%04x".formatted(c)
+                                : SecretsJson.escape(Character.toString(c))));
+            yield escaped.toString();
+          }
+          case 4 -> {
+            var coloured = new StringBuilder();
+            v.chars()
+                .forEach(c -> coloured.append("\u001b[3" + random.nextInt(8) + "m").appendCodePoint(c));
+            yield coloured + "\u001b[0m";
+          }
+          default -> String.join("\r", v.split(""));
+        };
+    return printed.getBytes(UTF_8);
   }
 
-  private static Arbitrary<byte[]> pieceWithSecret(List<String> values) {
-    Arbitrary<String> value = Arbitraries.of(values);
-    Arbitrary<byte[]> around = Arbitraries.bytes().array(byte[].class).ofMaxSize(5);
-    Arbitrary<byte[]> base64 =
-        Combinators.combine(
-                around, value, around, Arbitraries.of(true, false), Arbitraries.of(true, false))
-            .as(
-                (before, secret, after, urlSafe, padded) -> {
-                  Base64.Encoder encoder = urlSafe ? Base64.getUrlEncoder() : Base64.getEncoder();
-                  if (!padded) {
-                    encoder = encoder.withoutPadding();
-                  }
-                  return encoder.encode(concat(List.of(before, secret.getBytes(UTF_8), after)));
-                });
-    Arbitrary<byte[]> urlEncoded =
-        Combinators.combine(value, Arbitraries.of(true, false))
-            .as(
-                (secret, plus) -> {
-                  String encoded = URLEncoder.encode(secret, UTF_8);
-                  return (plus ? encoded : encoded.replace("+", "%20")).getBytes(UTF_8);
-                });
-    Arbitrary<byte[]> line =
-        value.flatMap(secret -> Arbitraries.of(secret.split("\r?\n"))).map(s -> s.getBytes(UTF_8));
-    return Arbitraries.frequencyOf(
-        Tuple.of(3, noise(values)),
-        Tuple.of(2, value.map(s -> s.getBytes(UTF_8))),
-        Tuple.of(2, base64),
-        Tuple.of(1, urlEncoded),
-        Tuple.of(1, line));
+  private static Scenario outputWithSecrets(FuzzedDataProvider data) {
+    Map<String, String> secrets = secrets(data);
+    List<String> values = List.copyOf(secrets.values());
+    List<byte[]> pieces = new ArrayList<>();
+    for (int i = data.consumeInt(0, 10); i > 0; i--) {
+      pieces.add(pieceWithSecret(data, values));
+    }
+    return new Scenario(secrets, concat(pieces), chunkSizes(data));
+  }
+
+  private static Scenario outputWithoutSecrets(FuzzedDataProvider data) {
+    Map<String, String> secrets = secrets(data);
+    List<String> values = List.copyOf(secrets.values());
+    List<byte[]> pieces = new ArrayList<>();
+    for (int i = data.consumeInt(0, 10); i > 0; i--) {
+      pieces.add(noise(data, values));
+    }
+    return new Scenario(secrets, concat(pieces), chunkSizes(data));
+  }
+
+  private static Map<String, String> secrets(FuzzedDataProvider data) {
+    Map<String, String> secrets = new LinkedHashMap<>();
+    String previous = "";
+    for (int i = 0, count = data.consumeInt(1, 3); i < count; i++) {
+      // A value may begin with the end of the one before (or all of it), so that matches overlap.
+      int[] codePoints = previous.codePoints().toArray();
+      int shared = Math.min(data.consumeInt(0, 30), codePoints.length);
+      previous = new String(codePoints, codePoints.length - shared, shared) + secretValue(data);
+      secrets.put("S" + i, previous);
+    }
+    return secrets;
+  }
+
+  /** One line, or two or three joined by LF or CRLF. */
+  private static String secretValue(FuzzedDataProvider data) {
+    return switch (weighted(data, 4, 1, 1)) {
+      case 0 -> secretLine(data);
+      case 1 -> secretLines(data, "\n");
+      default -> secretLines(data, "\r\n");
+    };
+  }
+
+  private static String secretLines(FuzzedDataProvider data, String separator) {
+    List<String> lines = new ArrayList<>();
+    for (int i = 0, count = data.consumeInt(2, 3); i < count; i++) {
+      lines.add(secretLine(data));
+    }
+    return String.join(separator, lines);
+  }
+
+  /** Printable ASCII mostly, some Latin-1, CJK, and characters outside the BMP. */
+  private static String secretLine(FuzzedDataProvider data) {
+    var line = new StringBuilder();
+    for (int i = 0, length = data.consumeInt(MIN_LENGTH, 24); i < length; i++) {
+      switch (weighted(data, 6, 2, 1, 1)) {
+        case 0 -> line.append(data.consumeChar(' ', '~'));
+        case 1 -> line.append(data.consumeChar('¡', 'ÿ'));
+        case 2 -> line.append(data.consumeChar('一', '龥'));
+        default -> line.append(data.pickValue(List.of("🔑", "😀", "𝄞")));
+      }
+    }
+    return line.toString();
+  }
+
+  private static byte[] pieceWithSecret(FuzzedDataProvider data, List<String> values) {
+    return switch (weighted(data, 3, 2, 2, 1, 1)) {
+      case 0 -> noise(data, values);
+      case 1 -> data.pickValue(values).getBytes(UTF_8);
+      case 2 -> {
+        byte[] before = bytes(data, 5);
+        String secret = data.pickValue(values);
+        byte[] after = bytes(data, 5);
+        Base64.Encoder encoder = data.consumeBoolean() ? Base64.getUrlEncoder() : Base64.getEncoder();
+        if (!data.consumeBoolean()) {
+          encoder = encoder.withoutPadding();
+        }
+        yield encoder.encode(concat(List.of(before, secret.getBytes(UTF_8), after)));
+      }
+      case 3 -> {
+        String encoded = URLEncoder.encode(data.pickValue(values), UTF_8);
+        yield (data.consumeBoolean() ? encoded : encoded.replace("+", "%20")).getBytes(UTF_8);
+      }
+      default -> data.pickValue(data.pickValue(values).split("\r?\n")).getBytes(UTF_8);
+    };
   }
 
   /** Random bytes, text, and values cut short: output that starts secrets but finishes none. */
-  private static Arbitrary<byte[]> noise(List<String> values) {
-    Arbitrary<byte[]> truncated =
-        Arbitraries.of(values)
-            .map(s -> s.getBytes(UTF_8))
-            .flatMap(
-                bytes ->
-                    Arbitraries.integers()
-                        .between(0, bytes.length - 1)
-                        .map(length -> Arrays.copyOf(bytes, length)));
-    return Arbitraries.frequencyOf(
-        Tuple.of(2, Arbitraries.bytes().array(byte[].class).ofMaxSize(30)),
-        Tuple.of(
-            2,
-            Arbitraries.strings()
-                .alpha()
-                .numeric()
-                .withChars(" \n+/=%")
-                .ofMaxLength(20)
-                .map(s -> s.getBytes(UTF_8))),
-        Tuple.of(2, truncated));
+  private static byte[] noise(FuzzedDataProvider data, List<String> values) {
+    return switch (weighted(data, 2, 2, 2)) {
+      case 0 -> bytes(data, 30);
+      case 1 ->
+          string(data, range('a', 'z') + range('A', 'Z') + range('0', '9') + " \n+/=%", 0, 20)
+              .getBytes(UTF_8);
+      default -> {
+        byte[] value = data.pickValue(values).getBytes(UTF_8);
+        yield Arrays.copyOf(value, data.consumeInt(0, value.length - 1));
+      }
+    };
   }
 
-  private static Arbitrary<List<Integer>> chunkSizes() {
-    return Arbitraries.integers().between(1, 40).list().ofMinSize(1).ofMaxSize(8);
+  private static List<Integer> chunkSizes(FuzzedDataProvider data) {
+    List<Integer> sizes = new ArrayList<>();
+    for (int i = 0, count = data.consumeInt(1, 8); i < count; i++) {
+      sizes.add(data.consumeInt(1, 40));
+    }
+    return sizes;
+  }
+
+  /** The index of one of the weights, each drawn in proportion to its weight. */
+  private static int weighted(FuzzedDataProvider data, int... weights) {
+    int draw = data.consumeInt(0, Arrays.stream(weights).sum() - 1);
+    int index = 0;
+    while (draw >= weights[index]) {
+      draw -= weights[index++];
+    }
+    return index;
+  }
+
+  /** Between {@code minLength} and {@code maxLength} characters of {@code alphabet}. */
+  private static String string(FuzzedDataProvider data, String alphabet, int minLength, int maxLength) {
+    var string = new StringBuilder();
+    for (int i = 0, length = data.consumeInt(minLength, maxLength); i < length; i++) {
+      string.append(alphabet.charAt(data.consumeInt(0, alphabet.length() - 1)));
+    }
+    return string.toString();
+  }
+
+  /** Up to {@code maxLength} random bytes. */
+  private static byte[] bytes(FuzzedDataProvider data, int maxLength) {
+    return data.consumeBytes(data.consumeInt(0, maxLength));
+  }
+
+  /** The characters from {@code first} to {@code last}. */
+  private static String range(char first, char last) {
+    var range = new StringBuilder();
+    for (char c = first; c <= last; c++) {
+      range.append(c);
+    }
+    return range.toString();
   }
 
   /**

@@ -2,22 +2,31 @@ package io.hodei.core.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.time.Duration;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.constraints.LongRange;
+import java.util.SplittableRandom;
 
+/**
+ * A Jazzer fuzz test. A plain build replays its inputs (Jazzer's regression mode): each property
+ * sees the empty input plus the files under {@code RetryPolicyTestInputs/<method>/} in the test
+ * resources, 1,000 files of random bytes made once with {@code head -c 16 /dev/urandom}, so 1,001
+ * inputs per run, the same every run. {@code JAZZER_FUZZ=1 ./mvnw test -pl core
+ * -Dtest='RetryPolicyTest#…'} fuzzes it instead, one fuzz test per JVM.
+ */
 class RetryPolicyTest {
 
-  @Property
-  void backoffGrowsExponentiallyWithinHalfAndAllOfTheCappedDelay(
-      @ForAll @IntRange(min = 2, max = 30) int attempt, @ForAll @LongRange(min = 0) long seed) {
+  @FuzzTest
+  void backoffGrowsExponentiallyWithinHalfAndAllOfTheCappedDelay(FuzzedDataProvider data) {
+    int attempt = data.consumeInt(2, 30);
+    long seed = data.consumeLong(0, Long.MAX_VALUE);
     var policy = new RetryPolicy(50, Duration.ofMillis(200), 2.0, Duration.ofSeconds(30));
     long capped = (long) Math.min(200 * Math.pow(2, attempt - 2), 30_000);
 
-    Duration backoff = policy.backoffBefore(attempt, new java.util.SplittableRandom(seed));
+    Duration backoff = policy.backoffBefore(attempt, new SplittableRandom(seed));
 
-    assertThat(backoff.toMillis()).isBetween(capped / 2, capped);
+    assertThat(backoff.toMillis())
+        .as("attempt %d, seed %d", attempt, seed)
+        .isBetween(capped / 2, capped);
   }
 }

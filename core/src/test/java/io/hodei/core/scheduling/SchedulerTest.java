@@ -2,6 +2,8 @@ package io.hodei.core.scheduling;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.hodei.core.job.CommandSpec;
 import io.hodei.core.job.Constraints;
 import io.hodei.core.job.JobSpec;
@@ -12,18 +14,21 @@ import io.hodei.core.worker.Taint;
 import io.hodei.core.worker.TaintEffect;
 import io.hodei.core.worker.WorkerId;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
 import org.junit.jupiter.api.Test;
 
+/**
+ * The properties are Jazzer fuzz tests. A plain build replays their inputs (Jazzer's regression
+ * mode): each sees the empty input plus the files under {@code SchedulerTestInputs/<method>/} in
+ * the test resources, random bytes made once with {@code head -c 128 /dev/urandom} (1,000 files
+ * each for {@code theChosenWorker…} and {@code classBasedPlacement…}, 200 for {@code aBigClass…}),
+ * so 1,001, 1,001 and 201 inputs per run, the same every run. {@code JAZZER_FUZZ=1 ./mvnw test -pl
+ * core -Dtest='SchedulerTest#…'} fuzzes one of them instead (one fuzz test per JVM).
+ */
 class SchedulerTest {
   private static final Resources FOUR_CPU = new Resources(4, 8L << 30, 0, 0);
 
@@ -189,36 +194,54 @@ class SchedulerTest {
 
   // ---- properties ------------------------------------------------------------------------
 
-  @Provide
-  Arbitrary<List<Candidate>> workers() {
-    Arbitrary<Candidate> one =
-        Combinators.combine(
-                Arbitraries.integers().between(1, 99),
-                Arbitraries.of("a", "b", "c"),
-                Arbitraries.of(true, false),
-                Arbitraries.integers().between(0, 4),
-                Arbitraries.doubles().between(0, 4))
-            .as(
-                (n, zone, tainted, running, used) ->
-                    new Candidate(
-                        new WorkerId("w-" + n),
-                        "local",
-                        Map.of("zone", zone),
-                        tainted ? List.of(new Taint("gpu", "true", TaintEffect.NO_SCHEDULE)) : List.of(),
-                        Set.of("shell"),
-                        FOUR_CPU,
-                        new Resources(used, 0, 0, 0),
-                        running));
-    return one.list().ofMaxSize(8).uniqueElements(c -> c.id());
+  private static final List<String> ZONES = List.of("a", "b", "c");
+
+  private static final List<Double> CPUS = List.of(0.0, 0.5, 1.0, 2.0, 4.0, 5.0);
+
+  /** Up to 8 workers with distinct ids, in three zones, some tainted, some busy. */
+  private static List<Candidate> workers(FuzzedDataProvider data) {
+    return distinctIds(
+        data,
+        8,
+        () ->
+            new Candidate(
+                new WorkerId("w-" + data.consumeInt(1, 99)),
+                "local",
+                Map.of("zone", data.pickValue(ZONES)),
+                data.consumeBoolean() ? List.of(new Taint("gpu", "true", TaintEffect.NO_SCHEDULE)) : List.of(),
+                Set.of("shell"),
+                FOUR_CPU,
+                new Resources(cpuInHundredths(data, 4), 0, 0, 0),
+                data.consumeInt(0, 4)));
   }
 
-  @Property
-  void theChosenWorkerAlwaysFitsAndEveryWorkerIsAccountedFor(
-      @ForAll("workers") List<Candidate> workers,
-      @ForAll boolean tolerate,
-      @ForAll("zones") String zone,
-      @ForAll("cpus") double cpu,
-      @ForAll Strategy strategy) {
+  /**
+   * Up to {@code maxSize} candidates, as many as the input asks for unless it runs out first; a
+   * candidate whose id is taken is drawn again.
+   */
+  private static List<Candidate> distinctIds(
+      FuzzedDataProvider data, int maxSize, java.util.function.Supplier<Candidate> one) {
+    int size = data.consumeInt(0, maxSize);
+    Map<WorkerId, Candidate> byId = new LinkedHashMap<>();
+    while (byId.size() < size && data.remainingBytes() > 0) {
+      Candidate candidate = one.get();
+      byId.putIfAbsent(candidate.id(), candidate);
+    }
+    return List.copyOf(byId.values());
+  }
+
+  /** A cpu amount between 0 and {@code max} in steps of 0.01, so that exact fits come up. */
+  private static double cpuInHundredths(FuzzedDataProvider data, int max) {
+    return data.consumeInt(0, max * 100) / 100.0;
+  }
+
+  @FuzzTest
+  void theChosenWorkerAlwaysFitsAndEveryWorkerIsAccountedFor(FuzzedDataProvider data) {
+    List<Candidate> workers = workers(data);
+    boolean tolerate = data.consumeBoolean();
+    String zone = data.pickValue(ZONES);
+    double cpu = data.pickValue(CPUS);
+    Strategy strategy = data.pickValue(Strategy.values());
     var spec =
         job(
             constraints(
@@ -302,38 +325,30 @@ class SchedulerTest {
   }
 
   /** Workers drawn from few shapes, so that classes have several members. */
-  @Provide
-  Arbitrary<List<Candidate>> lookalikes() {
-    Arbitrary<Candidate> one =
-        Combinators.combine(
-                Arbitraries.integers().between(1, 999),
-                Arbitraries.of("a", "b"),
-                Arbitraries.of(true, false),
-                Arbitraries.integers().between(0, 2),
-                Arbitraries.of(0.0, 2.0, 3.5),
-                Arbitraries.of("local", "docker"))
-            .as(
-                (n, zone, tainted, running, used, provider) ->
-                    new Candidate(
-                        new WorkerId(String.format("w-%03d", n)),
-                        provider,
-                        Map.of("zone", zone),
-                        tainted ? List.of(new Taint("gpu", "true", TaintEffect.NO_SCHEDULE)) : List.of(),
-                        Set.of("shell"),
-                        FOUR_CPU,
-                        new Resources(used, 0, 0, 0),
-                        running));
-    return one.list().ofMaxSize(Scheduler.DETAILED_CLASS_SIZE).uniqueElements(c -> c.id());
+  private static List<Candidate> lookalikes(FuzzedDataProvider data) {
+    return distinctIds(
+        data,
+        Scheduler.DETAILED_CLASS_SIZE,
+        () ->
+            new Candidate(
+                new WorkerId(String.format("w-%03d", data.consumeInt(1, 999))),
+                data.pickValue(List.of("local", "docker")),
+                Map.of("zone", data.pickValue(List.of("a", "b"))),
+                data.consumeBoolean() ? List.of(new Taint("gpu", "true", TaintEffect.NO_SCHEDULE)) : List.of(),
+                Set.of("shell"),
+                FOUR_CPU,
+                new Resources(data.pickValue(List.of(0.0, 2.0, 3.5)), 0, 0, 0),
+                data.consumeInt(0, 2)));
   }
 
-  @Property
-  void classBasedPlacementEqualsCheckingEveryWorker(
-      @ForAll("lookalikes") List<Candidate> workers,
-      @ForAll boolean tolerate,
-      @ForAll("zones") String zone,
-      @ForAll("cpus") double cpu,
-      @ForAll Strategy strategy,
-      @ForAll boolean prefer) {
+  @FuzzTest
+  void classBasedPlacementEqualsCheckingEveryWorker(FuzzedDataProvider data) {
+    List<Candidate> workers = lookalikes(data);
+    boolean tolerate = data.consumeBoolean();
+    String zone = data.pickValue(ZONES);
+    double cpu = data.pickValue(CPUS);
+    Strategy strategy = data.pickValue(Strategy.values());
+    boolean prefer = data.consumeBoolean();
     var spec =
         job(
             new Constraints(
@@ -354,11 +369,11 @@ class SchedulerTest {
     }
   }
 
-  @Property(tries = 200)
-  void aBigClassIsExplainedInOneLineThatCountsEveryWorker(
-      @ForAll @net.jqwik.api.constraints.IntRange(min = 12, max = 3000) int size,
-      @ForAll boolean fits,
-      @ForAll Strategy strategy) {
+  @FuzzTest
+  void aBigClassIsExplainedInOneLineThatCountsEveryWorker(FuzzedDataProvider data) {
+    int size = data.consumeInt(12, 3000);
+    boolean fits = data.consumeBoolean();
+    Strategy strategy = data.pickValue(Strategy.values());
     List<Candidate> workers = new ArrayList<>();
     for (int i = 0; i < size; i++) {
       workers.add(worker(String.format("w-%05d", i)));
@@ -378,15 +393,5 @@ class SchedulerTest {
       assertThat(only.candidate()).isEqualTo(String.format(java.util.Locale.ROOT, "worker w-00000 and %,d more workers like it", size - 1));
       assertThat(only.reason()).isEqualTo("lacks capability gpu");
     }
-  }
-
-  @Provide
-  Arbitrary<String> zones() {
-    return Arbitraries.of("a", "b", "c");
-  }
-
-  @Provide
-  Arbitrary<Double> cpus() {
-    return Arbitraries.of(0.0, 0.5, 1.0, 2.0, 4.0, 5.0);
   }
 }
