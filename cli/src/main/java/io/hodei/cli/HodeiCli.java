@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
       ServerCommand.class,
       PkiCommand.class,
       RunCommand.class,
+      WaitCommand.class,
       ScheduleCommand.class,
       JobsCommand.class,
       LogsCommand.class,

@@ -21,7 +21,8 @@ import picocli.CommandLine.Option;
       "(124 if it timed out, 130 if it was cancelled).",
       "",
       "  hodei run -- echo hello",
-      "  hodei run --script build.sh --interpreter bash"
+      "  hodei run --script build.sh --interpreter bash",
+      "  hodei run --detach -- make test     (prints the job id; hodei wait ID, hodei logs -f ID)"
     })
 final class RunCommand extends ClientCommand {
   static final int EXIT_TIMEOUT = 124;
@@ -33,12 +34,19 @@ final class RunCommand extends ClientCommand {
   @Option(names = {"-q", "--quiet"}, description = "Print only the job's output.")
   boolean quiet;
 
+  @Option(names = {"-d", "--detach"}, description = "Print the job's id and exit 0 once it is queued; follow it later with hodei wait or hodei logs --follow.")
+  boolean detach;
+
   /** Job output goes to this process's stdout and stderr as bytes, not through {@code out}. */
   @Override
   int run(ManagedChannel channel, PrintWriter out) {
     JobDefinition definition = job.definition();
     var jobs = JobExecutionServiceGrpc.newBlockingStub(channel);
     String jobId = jobs.queueJob(QueueJobRequest.newBuilder().setDefinition(definition).build()).getJobId();
+    if (detach) {
+      out.println(jobId);
+      return 0;
+    }
     status("queued job " + jobId);
     Thread waiting = quiet ? null : Thread.ofVirtual().start(() -> reportWaiting(jobs, jobId));
     var finalState = new LogFollower(channel, System.out, System.err, 0).print(jobId, true);
@@ -62,29 +70,57 @@ final class RunCommand extends ClientCommand {
     };
   }
 
+  /**
+   * What the job waits for while it waits, and, while it runs, each attempt that ends without
+   * ending the job (its worker lost, a retry after a failure) and the next one that starts.
+   */
   private void reportWaiting(JobExecutionServiceGrpc.JobExecutionServiceBlockingStub jobs, String jobId) {
     String last = "";
-    try {
-      while (!Thread.currentThread().isInterrupted()) {
+    int attempt = 0;
+    while (!Thread.currentThread().isInterrupted()) {
+      try {
         Job job = jobs.getJob(GetJobRequest.newBuilder().setJobId(jobId).build()).getJob();
-        if (job.getState() != JobState.JOB_STATE_PENDING && job.getState() != JobState.JOB_STATE_SCHEDULED) {
+        if (job.getState() != JobState.JOB_STATE_PENDING && job.getState() != JobState.JOB_STATE_SCHEDULED
+            && job.getState() != JobState.JOB_STATE_RUNNING) {
           return;
         }
+        if (attempt > 0 && job.getAttempt() > attempt) {
+          status(attemptEnded(job, attempt));
+          last = "";
+        }
+        attempt = Math.max(attempt, job.getAttempt());
         String now =
-            job.getState() == JobState.JOB_STATE_SCHEDULED
-                ? "starting on worker " + job.getWorkerId()
-                : job.getWaitingReason();
+            switch (job.getState()) {
+              case JOB_STATE_SCHEDULED -> "starting on worker " + job.getWorkerId();
+              case JOB_STATE_PENDING -> job.getWaitingReason();
+              default -> "";
+            };
         if (!now.isEmpty() && !now.equals(last)) {
           status(now);
           last = now;
         }
-        Thread.sleep(250);
+        Thread.sleep(job.getState() == JobState.JOB_STATE_RUNNING ? 1000 : 250);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (RuntimeException e) {
+        // Only a progress display: the log follower reports real failures and reconnects.
+        try {
+          Thread.sleep(1000);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+        }
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (RuntimeException e) {
-      // Only a progress display; the log follower reports real failures.
     }
+  }
+
+  /** "attempt 1 of 3 ended (worker w-1 was lost); attempt 2 is queued". */
+  static String attemptEnded(Job job, int ended) {
+    String why = job.getAttemptsList().stream()
+        .filter(a -> a.getNumber() == ended)
+        .map(a -> a.getErrorMessage().isEmpty() ? a.getState().name().substring("JOB_STATE_".length()).toLowerCase(java.util.Locale.ROOT) : a.getErrorMessage())
+        .findFirst()
+        .orElse("it ended");
+    return "attempt " + ended + " of " + job.getMaxAttempts() + " ended (" + why + "); attempt " + job.getAttempt() + " starts";
   }
 
   static String describe(Job job) {

@@ -135,6 +135,38 @@ class HodeiRunIT {
   }
 
   @Test
+  void aDetachedRunPrintsTheJobIdAndWaitExitsWithTheJobsCode() {
+    var detached = hodei("run", "--detach", "--server", plane.address(), "--", "sh", "-c", "sleep 1; exit 3");
+
+    assertThat(detached.exitCode()).isZero();
+    String id = detached.stdout().strip();
+    assertThat(id).matches("[0-9a-f-]{36}");
+    var waited = hodei("wait", "--server", plane.address(), id);
+    assertThat(waited.exitCode()).isEqualTo(3);
+    assertThat(waited.stderr()).contains("job " + id + " failed");
+    assertThat(hodei("wait", "-q", "--server", plane.address(), id).stderr()).isEmpty();
+  }
+
+  @Test
+  void waitingForAJobThatDoesNotExistSaysSo() {
+    var waited = hodei("wait", "--server", plane.address(), "00000000-0000-0000-0000-000000000000");
+
+    assertThat(waited.exitCode()).isNotZero();
+    assertThat(waited.stderr()).contains("00000000-0000-0000-0000-000000000000");
+  }
+
+  @Test
+  void runSaysWhenAnAttemptEndsAndTheNextStarts() {
+    var result =
+        hodei("run", "--server", plane.address(), "--retries", "1", "--retry-backoff", "100ms", "--",
+            "sh", "-c", "sleep 1.5; [ \"$HODEI_ATTEMPT\" = 2 ] && echo second || exit 9");
+
+    assertThat(result.exitCode()).as(result.stderr()).isZero();
+    assertThat(result.stdout()).isEqualTo("second\n");
+    assertThat(result.stderr()).containsPattern("attempt 1 of 2 ended \\(.*9.*\\); attempt 2 starts");
+  }
+
+  @Test
   void anUnreachableServerGivesOneLineAndExit69() throws Exception {
     int freePort;
     try (var socket = new ServerSocket(0)) {
