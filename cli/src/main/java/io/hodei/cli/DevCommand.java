@@ -3,6 +3,7 @@ package io.hodei.cli;
 import ch.qos.logback.classic.Level;
 import io.hodei.server.ServerConfig;
 import io.hodei.server.provisioning.PoolPolicy;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -161,6 +162,18 @@ class DevCommand implements Callable<Integer> {
   Integer metricsPort;
 
   @Option(
+      names = "--metrics-bind",
+      paramLabel = "HOST",
+      description = "Interface the metrics port listens on (default: env HODEI_METRICS_BIND, else 127.0.0.1; 0.0.0.0 for every interface).")
+  String metricsBind;
+
+  @Option(
+      names = "--metrics-token-file",
+      paramLabel = "FILE",
+      description = "Answer /metrics only with 'Authorization: Bearer' and the token in FILE (default: env HODEI_METRICS_TOKEN_FILE, else none).")
+  Path metricsTokenFile;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description = "YAML configuration (default: env HODEI_CONFIG, else none). Flags and HODEI_* variables win over it.")
@@ -304,9 +317,26 @@ class DevCommand implements Callable<Integer> {
     Integer resolvedMetricsPort = settings.value("--metrics-port", metricsPort, "HODEI_METRICS_PORT", Integer::parseInt, null);
     String metricsLine = "";
     if (resolvedMetricsPort != null) {
+      String host = settings.value("--metrics-bind", metricsBind, "HODEI_METRICS_BIND", x -> x, null);
+      if (host == null) {
+        host = LOOPBACK;
+      }
+      Path tokenFile = settings.value("--metrics-token-file", metricsTokenFile, "HODEI_METRICS_TOKEN_FILE", Path::of, null);
+      java.util.Optional<String> token = java.util.Optional.empty();
+      if (tokenFile != null) {
+        try {
+          token = java.util.Optional.of(Files.readString(tokenFile).strip()).filter(t -> !t.isEmpty());
+        } catch (java.io.IOException e) {
+          throw new HodeiCli.UserError("--metrics-token-file: cannot read " + tokenFile + ": " + e.getMessage(), HodeiCli.EX_NOINPUT);
+        }
+        if (token.isEmpty()) {
+          throw new HodeiCli.UserError("--metrics-token-file: " + tokenFile + " is empty", HodeiCli.EX_NOINPUT);
+        }
+      }
       try {
-        int bound = plane.serveMetrics(bindHost(), resolvedMetricsPort);
-        metricsLine = ", metrics: http://" + (bindHost().equals("0.0.0.0") ? "127.0.0.1" : bindHost()) + ":" + bound + "/metrics";
+        int bound = plane.serveMetrics(host, resolvedMetricsPort, token);
+        metricsLine = ", metrics: " + (plane.metricsOverTls() ? "https" : "http") + "://" + host + ":" + bound + "/metrics"
+            + (token.isPresent() ? " (bearer token)" : "");
       } catch (java.io.UncheckedIOException e) {
         // The shutdown hook closes the control plane on the way out.
         throw new HodeiCli.UserError(e.getMessage(), HodeiCli.EX_UNAVAILABLE);

@@ -208,6 +208,16 @@ final class EmbeddedControlPlane implements AutoCloseable {
     return server.metrics().serve(host, port);
   }
 
+  /** As above, over HTTPS whenever the control plane serves TLS, and behind {@code token} if given. */
+  int serveMetrics(String host, int port, java.util.Optional<String> token) {
+    return server.metrics().serve(host, port, server.httpsContext(), token);
+  }
+
+  /** Whether the metrics endpoint is HTTPS: whenever gRPC is TLS. */
+  boolean metricsOverTls() {
+    return server.httpsContext().isPresent();
+  }
+
   @Override
   public void close() {
     server.close();

@@ -147,6 +147,20 @@ public final class ReloadingTls implements AutoCloseable {
         .build();
   }
 
+  /**
+   * A TLS context presenting this server's certificate (reloaded as the files change) for an
+   * HTTPS endpoint; clients need not present a certificate of their own.
+   */
+  public javax.net.ssl.SSLContext sslContext() {
+    try {
+      var context = javax.net.ssl.SSLContext.getInstance("TLS");
+      context.init(new javax.net.ssl.KeyManager[] {keys}, null, null);
+      return context;
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("cannot make a TLS context: " + e.getMessage(), e);
+    }
+  }
+
   public ChannelCredentials channelCredentials() {
     return TlsChannelCredentials.newBuilder().keyManager(keys).trustManager(trust).build();
   }

@@ -206,6 +206,11 @@ public final class HodeiServer implements AutoCloseable {
     return tls.map(ReloadingTls::daysLeft);
   }
 
+  /** The TLS context of this server's certificate, when it serves TLS: for its HTTPS endpoints. */
+  public Optional<javax.net.ssl.SSLContext> httpsContext() {
+    return tls.map(ReloadingTls::sslContext);
+  }
+
   /** Days until the CA certificate expires, when serving TLS; for metrics. */
   public Optional<Long> caDaysLeft() {
     return tls.map(ReloadingTls::caDaysLeft);

@@ -80,17 +80,44 @@ public final class ServerMetrics implements AutoCloseable {
    * @throws UncheckedIOException if the port cannot be bound
    */
   public int serve(String host, int port) {
+    return serve(host, port, java.util.Optional.empty(), java.util.Optional.empty());
+  }
+
+  /**
+   * Serves {@code /metrics} on {@code host:port} (0 picks a free port), over HTTPS with {@code
+   * tls} when given, and answering only requests that carry {@code Authorization: Bearer TOKEN}
+   * when {@code token} is given (401 otherwise, compared in constant time). Returns the port.
+   */
+  public int serve(String host, int port, java.util.Optional<javax.net.ssl.SSLContext> tls, java.util.Optional<String> token) {
     try {
-      HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 16);
+      HttpServer server;
+      if (tls.isPresent()) {
+        var https = com.sun.net.httpserver.HttpsServer.create(new InetSocketAddress(host, port), 16);
+        https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(tls.get()));
+        server = https;
+      } else {
+        server = HttpServer.create(new InetSocketAddress(host, port), 16);
+      }
       server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+      byte[] expected = token.map(t -> ("Bearer " + t).getBytes(StandardCharsets.UTF_8)).orElse(null);
       server.createContext(
           "/metrics",
           exchange -> {
-            byte[] body = scrape().getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-            exchange.sendResponseHeaders(200, body.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-              out.write(body);
+            try (exchange) {
+              if (expected != null) {
+                String given = exchange.getRequestHeaders().getFirst("Authorization");
+                if (given == null || !java.security.MessageDigest.isEqual(expected, given.getBytes(StandardCharsets.UTF_8))) {
+                  exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+                  exchange.sendResponseHeaders(401, -1);
+                  return;
+                }
+              }
+              byte[] body = scrape().getBytes(StandardCharsets.UTF_8);
+              exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+              exchange.sendResponseHeaders(200, body.length);
+              try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+              }
             }
           });
       server.start();
