@@ -51,7 +51,9 @@ final class LogFollower {
           for (LogLine line : response.getLinesList()) {
             PrintStream target = line.getStream() == LogStream.LOG_STREAM_STDERR ? err : out;
             line.getData().writeTo(target);
-            target.write('\n');
+            if (!line.getNoNewline()) {
+              target.write('\n');
+            }
             next = line.getSequence() + 1;
           }
           out.flush();

@@ -38,6 +38,28 @@ class HodeiRunIT {
   /** Runs the CLI in this JVM, capturing both the process streams and picocli's writers. */
   record Result(int exitCode, String stdout, String stderr) {}
 
+  /** Like {@link #hodei}, with stdout as the exact bytes written. */
+  record RawResult(int exitCode, byte[] stdout, String stderr) {}
+
+  static synchronized RawResult hodeiRaw(String... args) {
+    PrintStream realOut = System.out;
+    PrintStream realErr = System.err;
+    var out = new ByteArrayOutputStream();
+    var err = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+      var cli = HodeiCli.commandLine();
+      cli.setErr(new PrintWriter(new StringWriter(), true));
+      int code = cli.execute(args);
+      System.out.flush();
+      return new RawResult(code, out.toByteArray(), err.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(realOut);
+      System.setErr(realErr);
+    }
+  }
+
   static synchronized Result hodei(String... args) {
     PrintStream realOut = System.out;
     PrintStream realErr = System.err;
@@ -164,6 +186,39 @@ class HodeiRunIT {
     assertThat(result.exitCode()).as(result.stderr()).isZero();
     assertThat(result.stdout()).isEqualTo("second\n");
     assertThat(result.stderr()).containsPattern("attempt 1 of 2 ended \\(.*9.*\\); attempt 2 starts");
+  }
+
+  /**
+   * What the job wrote, byte for byte, through {@code hodei run} and {@code hodei logs}: the job
+   * prints the sha256 of its own output on stderr, and the test compares it with the sha256 of
+   * what the CLI printed. The cases: a 3 MB line (46 pieces on the wire), random binary (invalid
+   * UTF-8, {@code \r}, NULs), no final newline, and an empty last line.
+   */
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.ValueSource(strings = {
+    "head -c 3000000 /dev/zero | tr '\\0' x > out; printf '\\nend' >> out",
+    "head -c 2000000 /dev/urandom > out",
+    "printf 'a\\r\\nb\\r\\n\\n\\n' > out",
+    "printf 'no final newline' > out",
+  })
+  void outputComesBackByteForByte(String make) throws Exception {
+    String script = make + "; cat out; sha256sum < out | cut -c1-64 >&2";
+
+    var run = hodeiRaw("run", "-q", "--server", plane.address(), "--", "sh", "-c", script);
+    assertThat(run.exitCode()).as(run.stderr()).isZero();
+    String written = run.stderr().strip();
+    assertThat(written).matches("[0-9a-f]{64}");
+    assertThat(sha256(run.stdout())).isEqualTo(written);
+
+    String id = hodei("jobs", "list", "--server", plane.address(), "-o", "json", "--limit", "1").stdout()
+        .replaceAll("(?s).*?\"(?:job_id|jobId)\"\\s*:\\s*\"([0-9a-f-]{36})\".*", "$1");
+    var logs = hodeiRaw("logs", "--server", plane.address(), id);
+    assertThat(logs.exitCode()).as(logs.stderr()).isZero();
+    assertThat(sha256(logs.stdout())).isEqualTo(written);
+  }
+
+  private static String sha256(byte[] bytes) throws Exception {
+    return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
   }
 
   @Test

@@ -14,7 +14,7 @@ import java.util.List;
  * byte  format version (1)
  * int   line count
  * per line:
- *   byte  stream (0 stdout, 1 stderr)
+ *   byte  stream (0 stdout, 1 stderr), plus 0x80 when no newline followed the data
  *   long  epoch second of the line's instant
  *   int   nanosecond of that second
  *   int   length of the data
@@ -26,6 +26,8 @@ import java.util.List;
  */
 final class LogChunkCodec {
   static final byte FORMAT_V1 = 1;
+  /** In a line's stream byte: no newline followed it. Chunks written before it have it clear. */
+  private static final int NO_NEWLINE = 0x80;
 
   private LogChunkCodec() {}
 
@@ -39,7 +41,7 @@ final class LogChunkCodec {
     out.put(FORMAT_V1);
     out.putInt(lines.size());
     for (LogLine line : lines) {
-      out.put((byte) line.stream().ordinal());
+      out.put((byte) (line.stream().ordinal() | (line.noNewline() ? NO_NEWLINE : 0)));
       out.putLong(line.at().getEpochSecond());
       out.putInt(line.at().getNano());
       out.putInt(line.data().length);
@@ -63,11 +65,12 @@ final class LogChunkCodec {
       LogStream[] streams = LogStream.values();
       List<LogLine> lines = new ArrayList<>(count);
       for (int i = 0; i < count; i++) {
-        LogStream stream = streams[Byte.toUnsignedInt(in.get())];
+        int flags = Byte.toUnsignedInt(in.get());
+        LogStream stream = streams[flags & ~NO_NEWLINE];
         Instant at = Instant.ofEpochSecond(in.getLong(), in.getInt());
         byte[] line = new byte[in.getInt()];
         in.get(line);
-        lines.add(new LogLine(firstSequence + i, attempt, stream, line, at));
+        lines.add(new LogLine(firstSequence + i, attempt, stream, line, at, (flags & NO_NEWLINE) != 0));
       }
       return lines;
     } catch (java.nio.BufferUnderflowException

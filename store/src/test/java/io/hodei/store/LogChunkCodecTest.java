@@ -54,6 +54,24 @@ class LogChunkCodecTest {
   }
 
   @Test
+  void whetherANewlineFollowedALineComesBackAndOldChunksReadAsFollowedByOne() {
+    List<LogLine> lines =
+        List.of(
+            new LogLine(0, 1, LogStream.STDOUT, "piece".getBytes(), AT, true),
+            new LogLine(1, 1, LogStream.STDERR, "end".getBytes(), AT, true),
+            new LogLine(2, 1, LogStream.STDERR, "line".getBytes(), AT, false));
+
+    byte[] chunk = LogChunkCodec.encode(lines);
+    List<LogLine> back = LogChunkCodec.decode(chunk, 0, 1);
+
+    assertThat(back).extracting(LogLine::noNewline).containsExactly(true, true, false);
+    assertThat(back).extracting(LogLine::stream).containsExactly(LogStream.STDOUT, LogStream.STDERR, LogStream.STDERR);
+    // The flag is the stream byte's high bit: a chunk written before it existed has it clear.
+    assertThat(chunk[5]).isEqualTo((byte) 0x80);
+    assertThat(chunk[5 + 17 + 5]).isEqualTo((byte) 0x81);
+  }
+
+  @Test
   void aTruncatedOrUnknownChunkIsRefused() {
     byte[] chunk =
         LogChunkCodec.encode(List.of(new LogLine(0, 1, LogStream.STDOUT, "hello".getBytes(), AT)));

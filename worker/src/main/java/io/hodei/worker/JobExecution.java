@@ -278,7 +278,8 @@ final class JobExecution {
       LineSplitter splitter =
           new LineSplitter(
               config.logBatching().maxLineBytes(),
-              (bytes, offset, length) -> batcher.append(stream, readAt[0], bytes, offset, length));
+              (LineSplitter.PieceSink)
+                  (bytes, offset, length, newline) -> batcher.append(stream, readAt[0], bytes, offset, length, newline));
       // Secrets are masked before lines are cut, so a value split across reads, or across a
       // maximum-length line break, is still caught.
       Redactor.Filter redact = redactor.newFilter();

@@ -3,8 +3,8 @@ package io.hodei.worker;
 import java.util.Arrays;
 
 /**
- * Cuts one stream of bytes into lines on {@code '\n'}. The newline is dropped; every other byte is
- * kept as it came, {@code '\r'} included. A line longer than {@code maxLineBytes} is passed on in
+ * Cuts one stream of bytes into lines on {@code '\n'}. The newline is dropped (a {@link PieceSink}
+ * is told whether one followed); every other byte is kept as it came, {@code '\r'} included. A line longer than {@code maxLineBytes} is passed on in
  * pieces of exactly that size (the last piece may be shorter), so no line is ever buffered beyond
  * that bound. {@link #finish()} passes on a last line that had no newline.
  *
@@ -22,14 +22,28 @@ final class LineSplitter {
     void acceptLine(byte[] bytes, int offset, int length) throws InterruptedException;
   }
 
+  /**
+   * Receives each piece and whether a newline followed it in the input: false for the pieces of
+   * an over-long line but its last, and for a last line that had no newline. Joining the pieces,
+   * each followed by a newline where one followed it, gives back the input exactly.
+   */
+  @FunctionalInterface
+  interface PieceSink {
+    void accept(byte[] bytes, int offset, int length, boolean newline) throws InterruptedException;
+  }
+
   private static final int INITIAL_PENDING_CAPACITY = 8 * 1024;
 
   private final int maxLineBytes;
-  private final LineSink sink;
+  private final PieceSink sink;
   private byte[] pending = new byte[0];
   private int pendingLength;
 
   LineSplitter(int maxLineBytes, LineSink sink) {
+    this(maxLineBytes, (PieceSink) (bytes, offset, length, newline) -> sink.acceptLine(bytes, offset, length));
+  }
+
+  LineSplitter(int maxLineBytes, PieceSink sink) {
     if (maxLineBytes < 1) {
       throw new IllegalArgumentException("maxLineBytes must be positive: " + maxLineBytes);
     }
@@ -55,7 +69,7 @@ final class LineSplitter {
   /** At end of input: passes on the last line if it had no newline. */
   void finish() throws InterruptedException {
     if (pendingLength > 0) {
-      emitPending();
+      emitPending(false);
     }
   }
 
@@ -66,12 +80,12 @@ final class LineSplitter {
       int remaining = to - position;
       if (pendingLength == 0) {
         while (remaining > maxLineBytes) {
-          sink.acceptLine(bytes, position, maxLineBytes);
+          sink.accept(bytes, position, maxLineBytes, false);
           position += maxLineBytes;
           remaining -= maxLineBytes;
         }
         if (terminated) {
-          sink.acceptLine(bytes, position, remaining);
+          sink.accept(bytes, position, remaining, true);
         } else {
           keep(bytes, position, remaining);
         }
@@ -79,13 +93,13 @@ final class LineSplitter {
       }
       if (remaining == 0) {
         if (terminated) {
-          emitPending();
+          emitPending(true);
         }
         return;
       }
       if (pendingLength == maxLineBytes) {
-        // The line goes on past a full piece: that piece is final.
-        emitPending();
+        // The line goes on past a full piece: that piece is final, and no newline follows it.
+        emitPending(false);
         continue;
       }
       int taken = Math.min(maxLineBytes - pendingLength, remaining);
@@ -93,7 +107,7 @@ final class LineSplitter {
       position += taken;
       if (position == to) {
         if (terminated) {
-          emitPending();
+          emitPending(true);
         }
         return;
       }
@@ -116,10 +130,10 @@ final class LineSplitter {
     pendingLength = needed;
   }
 
-  private void emitPending() throws InterruptedException {
+  private void emitPending(boolean newline) throws InterruptedException {
     int length = pendingLength;
     pendingLength = 0;
-    sink.acceptLine(pending, 0, length);
+    sink.accept(pending, 0, length, newline);
   }
 
   private static int indexOfNewline(byte[] bytes, int from, int to) {

@@ -116,6 +116,13 @@ final class LogBatcher {
    */
   void append(LogStream stream, com.google.protobuf.Timestamp at, byte[] bytes, int offset, int length)
       throws InterruptedException {
+    append(stream, at, bytes, offset, length, true);
+  }
+
+  /** As above; {@code newline} false marks a piece the job wrote no newline after ({@code no_newline}). */
+  void append(
+      LogStream stream, com.google.protobuf.Timestamp at, byte[] bytes, int offset, int length, boolean newline)
+      throws InterruptedException {
     lock.lock();
     try {
       if (closed) {
@@ -128,6 +135,7 @@ final class LogBatcher {
               .setStream(stream)
               .setData(ByteString.copyFrom(bytes, offset, length))
               .setAt(at)
+              .setNoNewline(!newline)
               .build();
       if (lines.isEmpty()) {
         batchDeadlineNanos = System.nanoTime() + limits.maxBatchDelay().toNanos();

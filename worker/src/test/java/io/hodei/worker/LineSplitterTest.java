@@ -165,4 +165,32 @@ class LineSplitterTest {
 
     assertThat(text()).containsExactly("abc", "def", "g", "", "hi\r", "j");
   }
+
+  /** Each piece, with "\\n" after it where the input had a newline there. */
+  private static String joined(int maxLineBytes, String... chunks) throws InterruptedException {
+    var out = new StringBuilder();
+    var pieces = new StringBuilder();
+    LineSplitter splitter =
+        new LineSplitter(maxLineBytes, (LineSplitter.PieceSink) (bytes, offset, length, newline) -> {
+          String piece = new String(bytes, offset, length, StandardCharsets.UTF_8);
+          out.append(piece).append(newline ? "\n" : "");
+          pieces.append('[').append(piece).append(newline ? "|nl" : "").append(']');
+        });
+    for (String chunk : chunks) {
+      feed(splitter, chunk);
+    }
+    splitter.finish();
+    return pieces + " " + out.toString().replace("\n", "\\n");
+  }
+
+  @Test
+  void eachPieceSaysWhetherANewlineFollowedItSoTheInputCanBeRebuilt() throws InterruptedException {
+    assertThat(joined(4, "ab\ncd")).isEqualTo("[ab|nl][cd] ab\\ncd");
+    assertThat(joined(4, "abcdefghij\n")).isEqualTo("[abcd][efgh][ij|nl] abcdefghij\\n");
+    assertThat(joined(4, "abcd\n")).isEqualTo("[abcd|nl] abcd\\n");
+    assertThat(joined(4, "ab", "cd", "\n")).isEqualTo("[abcd|nl] abcd\\n");
+    assertThat(joined(4, "ab", "cd", "e")).isEqualTo("[abcd][e] abcde");
+    assertThat(joined(4, "abcd")).isEqualTo("[abcd] abcd");
+    assertThat(joined(4, "\n\n")).isEqualTo("[|nl][|nl] \\n\\n");
+  }
 }

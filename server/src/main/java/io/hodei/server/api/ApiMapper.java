@@ -102,6 +102,7 @@ public final class ApiMapper {
                 : io.hodei.api.v1.LogStream.LOG_STREAM_STDOUT)
         .setData(com.google.protobuf.ByteString.copyFrom(line.data()))
         .setAt(toWire(line.at()))
+        .setNoNewline(line.noNewline())
         .build();
   }
 

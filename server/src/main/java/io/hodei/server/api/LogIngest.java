@@ -72,7 +72,8 @@ final class LogIngest {
                   ? LogStream.STDERR
                   : LogStream.STDOUT,
               line.getData().toByteArray(),
-              line.hasAt() ? WireMapping.toDomain(line.getAt()) : clock.instant()));
+              line.hasAt() ? WireMapping.toDomain(line.getAt()) : clock.instant(),
+              line.getNoNewline()));
     }
     long stored = logs.append(job.id(), attempt, keep);
     bytes.set(total);

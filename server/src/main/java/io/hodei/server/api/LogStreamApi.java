@@ -168,6 +168,7 @@ public final class LogStreamApi extends LogStreamServiceGrpc.LogStreamServiceImp
                 : io.hodei.api.v1.LogStream.LOG_STREAM_STDOUT)
         .setData(com.google.protobuf.UnsafeByteOperations.unsafeWrap(line.data()))
         .setAt(WireMapping.toWire(line.at()))
+        .setNoNewline(line.noNewline())
         .build();
   }
 
