@@ -112,6 +112,20 @@ class DevCommand implements Callable<Integer> {
   int maxLabels;
 
   @Option(
+      names = "--max-waiting-jobs",
+      paramLabel = "N",
+      description = "Most pending or scheduled jobs per user; admins are not counted (default: ${DEFAULT-VALUE}).",
+      defaultValue = "10000")
+  int maxWaitingJobs;
+
+  @Option(
+      names = "--max-streams",
+      paramLabel = "N",
+      description = "Most open WatchJob, StreamLogs and StreamMetrics calls per user; admins are not counted (default: ${DEFAULT-VALUE}).",
+      defaultValue = "64")
+  int maxStreams;
+
+  @Option(
       names = "--max-priority",
       paramLabel = "N",
       description = "Highest priority a job may ask for; the lowest is its negative (default: ${DEFAULT-VALUE}).",
@@ -284,6 +298,9 @@ class DevCommand implements Callable<Integer> {
                   .withHeartbeats(interval, timeout)
                   .withLogCap(capMib * 1024 * 1024)
                   .withLimits(limits)
+                  .withQuotas(new io.hodei.server.auth.UserQuotas(
+                      settings.value("--max-waiting-jobs", maxWaitingJobs, "HODEI_MAX_WAITING_JOBS", Integer::parseInt, null),
+                      settings.value("--max-streams", maxStreams, "HODEI_MAX_STREAMS", Integer::parseInt, null)))
                   .withBindHost(bindHost()),
               pools(settings),
               java.util.Map.of("HODEI_KILL_GRACE", grace.toMillis() + "ms"));

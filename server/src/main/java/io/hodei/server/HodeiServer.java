@@ -232,10 +232,12 @@ public final class HodeiServer implements AutoCloseable {
               .maxInboundMessageSize(config.limits().transportBytes())
               // Global, so that a service added later is covered too: its RPCs are denied until
               // AccessPolicy has a row for them.
+              // Inner to the AuthInterceptor below (the last added runs first): it reads the caller.
+              .intercept(new io.hodei.server.auth.StreamQuota(config.quotas().streams()))
               .intercept(new AuthInterceptor(tokens, audit, config.anonymousRole()))
               .addService(
                   ServerInterceptors.intercept(
-                      new JobExecutionApi(jobService, registry, signals, clock, audit, provisioner), errors))
+                      new JobExecutionApi(jobService, registry, signals, clock, audit, provisioner, config.quotas()), errors))
               .addService(
                   ServerInterceptors.intercept(
                       new LogStreamApi(jobService, stores.logs(), signals, audit), errors))

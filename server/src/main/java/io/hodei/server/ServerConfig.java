@@ -23,6 +23,7 @@ import java.util.Optional;
  *     certificate nor an API token: NONE (the default) for a server, ADMIN for {@code hodei dev}
  *     without TLS, its zero-config developer mode. Callers from other addresses are never given it.
  * @param limits what a job's definition may hold; the transport's message limit follows from it
+ * @param quotas what one user may hold of what all users share
  */
 public record ServerConfig(
     String bindHost,
@@ -37,7 +38,8 @@ public record ServerConfig(
     io.hodei.core.scheduling.Strategy strategy,
     Optional<ServerTls> tls,
     io.hodei.core.auth.Role anonymousRole,
-    io.hodei.core.job.SpecLimits limits) {
+    io.hodei.core.job.SpecLimits limits,
+    io.hodei.server.auth.UserQuotas quotas) {
 
   public static final int DEFAULT_PORT = 50051;
   public static final long DEFAULT_LOG_CAP = 100L * 1024 * 1024;
@@ -71,65 +73,73 @@ public record ServerConfig(
         io.hodei.core.scheduling.Strategy.LEAST_CONNECTIONS,
         Optional.empty(),
         io.hodei.core.auth.Role.NONE,
-        io.hodei.core.job.SpecLimits.DEFAULTS);
+        io.hodei.core.job.SpecLimits.DEFAULTS,
+        io.hodei.server.auth.UserQuotas.DEFAULTS);
   }
 
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(
         bindHost, newPort, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas);
   }
 
   /** Heartbeat every {@code interval}; a worker silent for {@code timeout} is lost. */
   public ServerConfig withHeartbeats(Duration interval, Duration timeout) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, interval, timeout, timeoutMargin, logCapBytes,
-        dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits);
+        dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas);
   }
 
   public ServerConfig withLogCap(long bytes) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        bytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits);
+        bytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas);
   }
 
   public ServerConfig withTimeoutMargin(Duration margin) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, margin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas);
   }
 
   public ServerConfig withStrategy(io.hodei.core.scheduling.Strategy newStrategy) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, newStrategy, tls, anonymousRole, limits);
+        logCapBytes, dispatchTick, housekeepingInterval, newStrategy, tls, anonymousRole, limits, quotas);
   }
 
   /** Serves mTLS per {@code newTls}. */
   public ServerConfig withTls(ServerTls newTls) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, Optional.of(newTls), anonymousRole, limits);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, Optional.of(newTls), anonymousRole, limits, quotas);
   }
 
   /** Listens on {@code host}. */
   public ServerConfig withBindHost(String host) {
     return new ServerConfig(
         host, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas);
   }
 
   /** Gives anonymous loopback callers {@code role}; see {@link #anonymousRole()}. */
   public ServerConfig withAnonymousRole(io.hodei.core.auth.Role role) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, role, limits);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, role, limits, quotas);
   }
 
   /** Holds job definitions to {@code newLimits}. */
   public ServerConfig withLimits(io.hodei.core.job.SpecLimits newLimits) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, newLimits);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, newLimits, quotas);
+  }
+
+  /** Holds each user to {@code newQuotas}. */
+  public ServerConfig withQuotas(io.hodei.server.auth.UserQuotas newQuotas) {
+    return new ServerConfig(
+        bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, newQuotas);
   }
 }

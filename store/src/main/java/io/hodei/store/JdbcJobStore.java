@@ -482,6 +482,27 @@ public final class JdbcJobStore implements JobStore {
         });
   }
 
+  @Override
+  public String pageTokenAfter(Job job) {
+    return new PageToken(Jdbc.millis(job.createdAt()), job.id().value()).encode();
+  }
+
+  @Override
+  public long countWaiting(String owner) {
+    return jdbc.read(
+        "count waiting jobs of " + owner,
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement("SELECT COUNT(*) FROM jobs WHERE owner = ? AND state IN ('PENDING', 'SCHEDULED')")) {
+            ps.setString(1, owner);
+            try (ResultSet rs = ps.executeQuery()) {
+              rs.next();
+              return rs.getLong(1);
+            }
+          }
+        });
+  }
+
   // ---- writing ---------------------------------------------------------------------------
 
   private static void setCurrentAttempt(PreparedStatement ps, int index, Job job)

@@ -64,6 +64,16 @@ public final class JobService {
     this.limits = Objects.requireNonNull(limits, "limits");
   }
 
+  /** The page token that resumes a listing right after {@code job}. */
+  public String pageTokenAfter(Job job) {
+    return store.pageTokenAfter(job);
+  }
+
+  /** How many of {@code owner}'s jobs are pending or scheduled: for the per-user quota. */
+  public long countWaiting(String owner) {
+    return store.countWaiting(owner);
+  }
+
   /** What a job's definition may hold here. */
   public SpecLimits limits() {
     return limits;

@@ -50,4 +50,10 @@ public interface JobStore {
 
   /** How many jobs are in each state; states with none are absent. */
   Map<JobState, Long> countByState();
+
+  /** The page token that resumes a listing right after {@code job}: for cutting a page short. */
+  String pageTokenAfter(Job job);
+
+  /** How many of {@code owner}'s jobs have not yet started: pending or scheduled. */
+  long countWaiting(String owner);
 }

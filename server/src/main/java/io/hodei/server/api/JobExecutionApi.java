@@ -66,17 +66,22 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
   private final SecurityAudit audit;
 
   private final io.hodei.server.provisioning.Provisioner provisioner;
+  private final io.hodei.server.auth.UserQuotas quotas;
+  /** Most bytes of jobs in one ListJobs page: far below any client's 4 MiB default. */
+  static final int LIST_PAGE_BYTES = 2 << 20;
 
   public JobExecutionApi(
       JobService jobs, WorkerRegistry registry, JobSignals signals, Clock clock, SecurityAudit audit) {
-    this(jobs, registry, signals, clock, audit, null);
+    this(jobs, registry, signals, clock, audit, null, io.hodei.server.auth.UserQuotas.DEFAULTS);
   }
 
   /** With {@code provisioner}, jobs that no pool could ever hold are refused when queued. */
   public JobExecutionApi(
       JobService jobs, WorkerRegistry registry, JobSignals signals, Clock clock, SecurityAudit audit,
-      io.hodei.server.provisioning.Provisioner provisioner) {
+      io.hodei.server.provisioning.Provisioner provisioner,
+      io.hodei.server.auth.UserQuotas quotas) {
     this.provisioner = provisioner;
+    this.quotas = quotas;
     this.jobs = jobs;
     this.registry = registry;
     this.signals = signals;
@@ -335,6 +340,15 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
       throw new InvalidSpecException("definition", "is required");
     }
     var spec = WireMapping.fromRequest(request.getDefinition(), jobs.limits());
+    var caller = Callers.principal();
+    if (!caller.isAdmin()) {
+      long waiting = jobs.countWaiting(caller.name());
+      if (waiting >= quotas.waitingJobs()) {
+        throw new io.grpc.StatusRuntimeException(io.grpc.Status.RESOURCE_EXHAUSTED.withDescription(
+            "quota waiting_jobs: " + caller.name() + " has " + waiting + " jobs pending or scheduled, the most a user may have;"
+                + " wait for some to start, or cancel some"));
+      }
+    }
     if (provisioner != null) {
       provisioner.requireCouldEverFit(
           spec.resources(),
@@ -397,8 +411,24 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     // A user lists its own jobs only; anything else that reached this call is an admin.
     Page<Job> page = jobs.list(caller.isAdmin() ? query : query.ownedBy(caller.name()));
     var b = ListJobsResponse.newBuilder();
-    page.items().forEach(job -> b.addJobs(ApiMapper.toApi(job, List.of())));
-    page.nextPageToken().ifPresent(b::setNextPageToken);
+    // Bounded in bytes as well as in count: a page stops before it would pass LIST_PAGE_BYTES (but
+    // holds one job at least), and its token resumes after the last job it holds.
+    long bytes = 0;
+    boolean cut = false;
+    for (Job job : page.items()) {
+      var api = ApiMapper.toApi(job, List.of());
+      int size = api.getSerializedSize();
+      if (b.getJobsCount() > 0 && bytes + size > LIST_PAGE_BYTES) {
+        b.setNextPageToken(jobs.pageTokenAfter(page.items().get(b.getJobsCount() - 1)));
+        cut = true;
+        break;
+      }
+      bytes += size;
+      b.addJobs(api);
+    }
+    if (!cut) {
+      page.nextPageToken().ifPresent(b::setNextPageToken);
+    }
     response.onNext(b.build());
     response.onCompleted();
   }
