@@ -59,7 +59,10 @@ final class AuditCommand extends ClientCommand {
           e.getKind().toLowerCase(java.util.Locale.ROOT),
           e.getActor(),
           e.getTarget(),
-          e.getDetail() + (e.getRemote().isEmpty() ? "" : " (from " + e.getRemote() + ")"));
+          e.getDetail() + (e.getRemote().isEmpty() ? "" : " (from " + e.getRemote() + ")")
+              + (e.getRepeats() > 1
+                  ? " ×" + e.getRepeats() + " until " + Instant.ofEpochSecond(e.getLastAt().getSeconds(), e.getLastAt().getNanos())
+                  : ""));
     }
     return 0;
   }

@@ -112,6 +112,21 @@ class DevCommand implements Callable<Integer> {
   int maxLabels;
 
   @Option(
+      names = "--audit-retention",
+      paramLabel = "DURATION",
+      description = "Delete audit events older than this, every hour (default: ${DEFAULT-VALUE}).",
+      defaultValue = "90d",
+      converter = Durations.Converter.class)
+  Duration auditRetention;
+
+  @Option(
+      names = "--audit-max-rows",
+      paramLabel = "N",
+      description = "Keep at most this many audit rows, the newest (default: ${DEFAULT-VALUE}).",
+      defaultValue = "1000000")
+  long auditMaxRows;
+
+  @Option(
       names = "--max-waiting-jobs",
       paramLabel = "N",
       description = "Most pending or scheduled jobs per user; admins are not counted (default: ${DEFAULT-VALUE}).",
@@ -298,6 +313,9 @@ class DevCommand implements Callable<Integer> {
                   .withHeartbeats(interval, timeout)
                   .withLogCap(capMib * 1024 * 1024)
                   .withLimits(limits)
+                  .withAuditRetention(new io.hodei.server.auth.AuditRetention(
+                      settings.value("--audit-retention", auditRetention, "HODEI_AUDIT_RETENTION", Durations::parse, null),
+                      settings.value("--audit-max-rows", auditMaxRows, "HODEI_AUDIT_MAX_ROWS", Long::parseLong, null)))
                   .withQuotas(new io.hodei.server.auth.UserQuotas(
                       settings.value("--max-waiting-jobs", maxWaitingJobs, "HODEI_MAX_WAITING_JOBS", Integer::parseInt, null),
                       settings.value("--max-streams", maxStreams, "HODEI_MAX_STREAMS", Integer::parseInt, null)))

@@ -138,11 +138,21 @@ public final class ReloadingTls implements AutoCloseable {
     return stamp;
   }
 
+  private volatile java.util.function.BiConsumer<String, String> rejectedClient = (host, why) -> {};
+
+  /**
+   * Told of each client refused in the handshake because its certificate did not verify
+   * (untrusted, expired, not a client certificate): the peer's host and why. For the audit log.
+   */
+  public void onRejectedClient(java.util.function.BiConsumer<String, String> listener) {
+    this.rejectedClient = listener;
+  }
+
   /** Server credentials that require and verify a client certificate signed by the CA. */
   public ServerCredentials serverCredentials() {
     return TlsServerCredentials.newBuilder()
         .keyManager(keys)
-        .trustManager(trust)
+        .trustManager(new ReportingTrustManager())
         .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE)
         .build();
   }
@@ -163,6 +173,74 @@ public final class ReloadingTls implements AutoCloseable {
 
   public ChannelCredentials channelCredentials() {
     return TlsChannelCredentials.newBuilder().keyManager(keys).trustManager(trust).build();
+  }
+
+  /** {@link #trust}, telling {@link #rejectedClient} of each client certificate it refuses. */
+  private final class ReportingTrustManager extends javax.net.ssl.X509ExtendedTrustManager {
+    @Override
+    public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType, java.net.Socket socket)
+        throws java.security.cert.CertificateException {
+      try {
+        trust.checkClientTrusted(chain, authType, socket);
+      } catch (java.security.cert.CertificateException e) {
+        report(socket == null || socket.getInetAddress() == null ? "" : socket.getInetAddress().getHostAddress(), chain, e);
+        throw e;
+      }
+    }
+
+    @Override
+    public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+        throws java.security.cert.CertificateException {
+      try {
+        trust.checkClientTrusted(chain, authType, engine);
+      } catch (java.security.cert.CertificateException e) {
+        report(engine == null || engine.getPeerHost() == null ? "" : engine.getPeerHost(), chain, e);
+        throw e;
+      }
+    }
+
+    @Override
+    public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType)
+        throws java.security.cert.CertificateException {
+      try {
+        trust.checkClientTrusted(chain, authType);
+      } catch (java.security.cert.CertificateException e) {
+        report("", chain, e);
+        throw e;
+      }
+    }
+
+    private void report(String host, java.security.cert.X509Certificate[] chain, Exception e) {
+      String subject = chain == null || chain.length == 0 ? "no certificate" : chain[0].getSubjectX500Principal().getName();
+      try {
+        rejectedClient.accept(host, subject + ": " + e.getMessage());
+      } catch (RuntimeException listenerFailed) {
+        // The handshake fails either way; the listener's own failure changes nothing.
+      }
+    }
+
+    @Override
+    public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType, java.net.Socket socket)
+        throws java.security.cert.CertificateException {
+      trust.checkServerTrusted(chain, authType, socket);
+    }
+
+    @Override
+    public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+        throws java.security.cert.CertificateException {
+      trust.checkServerTrusted(chain, authType, engine);
+    }
+
+    @Override
+    public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType)
+        throws java.security.cert.CertificateException {
+      trust.checkServerTrusted(chain, authType);
+    }
+
+    @Override
+    public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+      return trust.getAcceptedIssuers();
+    }
   }
 
   /** Whole days until the certificate on disk expires; negative once it has. */

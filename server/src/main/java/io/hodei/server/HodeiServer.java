@@ -119,7 +119,15 @@ public final class HodeiServer implements AutoCloseable {
             jobService,
             registry,
             provisioner,
-            (job, worker) -> ApiMapper.runCommand(job, jobService.secretsForDelivery(job, worker)),
+            (job, worker) -> {
+              var secrets = jobService.secretsForDelivery(job, worker);
+              if (!secrets.isEmpty()) {
+                audit.record(io.hodei.core.auth.AuditEvent.Kind.SECRETS_DELIVERED, worker.value(), job.id().value(),
+                    "secrets " + new java.util.TreeSet<>(secrets.keySet()) + " for attempt "
+                        + job.current().map(a -> a.number()).orElse(0), "");
+              }
+              return ApiMapper.runCommand(job, secrets);
+            },
             scheduler,
             config.dispatchTick(),
             this.clock);
@@ -184,6 +192,8 @@ public final class HodeiServer implements AutoCloseable {
     }
     ServerTls settings = config.tls().get();
     var reloading = ReloadingTls.forServer(settings.dir(), settings.reloadEvery(), settings.expiryCheckEvery());
+    reloading.onRejectedClient((host, why) ->
+        audit.record(io.hodei.core.auth.AuditEvent.Kind.TLS_HANDSHAKE_FAILED, "anonymous", "tls", why, host));
     tls = Optional.of(reloading);
     return start(keepalive(NettyServerBuilder.forAddress(bind, reloading.serverCredentials())));
   }
@@ -282,6 +292,7 @@ public final class HodeiServer implements AutoCloseable {
   @Override
   public void close() {
     running = false;
+    audit.flush();
     metrics.close();
     dispatcher.shutdown();
     if (housekeeping != null) {
@@ -317,8 +328,19 @@ public final class HodeiServer implements AutoCloseable {
 
   private void housekeep() {
     Instant nextHealthCheck = clock.instant().plus(HEALTH_CHECK_EVERY);
+    Instant nextPrune = clock.instant();
     while (running) {
       try {
+        audit.flush();
+        if (!clock.instant().isBefore(nextPrune)) {
+          nextPrune = clock.instant().plus(Duration.ofHours(1));
+          var retention = config.auditRetention();
+          long pruned = audit.log().prune(clock.instant().minus(retention.maxAge()), retention.maxRows());
+          if (pruned > 0) {
+            log.info("audit log: deleted {} events older than {} or beyond {} rows", pruned,
+                io.hodei.core.DurationText.format(retention.maxAge()), retention.maxRows());
+          }
+        }
         for (var gone : provisioner.reap()) {
           var orphans = registry.remove(gone);
           workerApi.settleLost(gone, orphans, "worker " + gone + " stopped while running the job");

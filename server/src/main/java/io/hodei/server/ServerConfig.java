@@ -24,6 +24,7 @@ import java.util.Optional;
  *     without TLS, its zero-config developer mode. Callers from other addresses are never given it.
  * @param limits what a job's definition may hold; the transport's message limit follows from it
  * @param quotas what one user may hold of what all users share
+ * @param auditRetention how long and how much of the audit log is kept
  */
 public record ServerConfig(
     String bindHost,
@@ -39,7 +40,8 @@ public record ServerConfig(
     Optional<ServerTls> tls,
     io.hodei.core.auth.Role anonymousRole,
     io.hodei.core.job.SpecLimits limits,
-    io.hodei.server.auth.UserQuotas quotas) {
+    io.hodei.server.auth.UserQuotas quotas,
+    io.hodei.server.auth.AuditRetention auditRetention) {
 
   public static final int DEFAULT_PORT = 50051;
   public static final long DEFAULT_LOG_CAP = 100L * 1024 * 1024;
@@ -74,72 +76,80 @@ public record ServerConfig(
         Optional.empty(),
         io.hodei.core.auth.Role.NONE,
         io.hodei.core.job.SpecLimits.DEFAULTS,
-        io.hodei.server.auth.UserQuotas.DEFAULTS);
+        io.hodei.server.auth.UserQuotas.DEFAULTS,
+        io.hodei.server.auth.AuditRetention.DEFAULTS);
   }
 
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(
         bindHost, newPort, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention);
   }
 
   /** Heartbeat every {@code interval}; a worker silent for {@code timeout} is lost. */
   public ServerConfig withHeartbeats(Duration interval, Duration timeout) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, interval, timeout, timeoutMargin, logCapBytes,
-        dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas);
+        dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention);
   }
 
   public ServerConfig withLogCap(long bytes) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        bytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas);
+        bytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention);
   }
 
   public ServerConfig withTimeoutMargin(Duration margin) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, margin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention);
   }
 
   public ServerConfig withStrategy(io.hodei.core.scheduling.Strategy newStrategy) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, newStrategy, tls, anonymousRole, limits, quotas);
+        logCapBytes, dispatchTick, housekeepingInterval, newStrategy, tls, anonymousRole, limits, quotas, auditRetention);
   }
 
   /** Serves mTLS per {@code newTls}. */
   public ServerConfig withTls(ServerTls newTls) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, Optional.of(newTls), anonymousRole, limits, quotas);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, Optional.of(newTls), anonymousRole, limits, quotas, auditRetention);
   }
 
   /** Listens on {@code host}. */
   public ServerConfig withBindHost(String host) {
     return new ServerConfig(
         host, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention);
   }
 
   /** Gives anonymous loopback callers {@code role}; see {@link #anonymousRole()}. */
   public ServerConfig withAnonymousRole(io.hodei.core.auth.Role role) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, role, limits, quotas);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, role, limits, quotas, auditRetention);
   }
 
   /** Holds job definitions to {@code newLimits}. */
   public ServerConfig withLimits(io.hodei.core.job.SpecLimits newLimits) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, newLimits, quotas);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, newLimits, quotas, auditRetention);
   }
 
   /** Holds each user to {@code newQuotas}. */
   public ServerConfig withQuotas(io.hodei.server.auth.UserQuotas newQuotas) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, newQuotas);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, newQuotas, auditRetention);
+  }
+
+  /** Keeps the audit log to {@code retention}. */
+  public ServerConfig withAuditRetention(io.hodei.server.auth.AuditRetention retention) {
+    return new ServerConfig(
+        bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, retention);
   }
 }

@@ -37,6 +37,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -93,6 +94,9 @@ class MutualTlsIT {
 
     assertThat(statusOf(() -> getJob(channel("intruder"))).getCode())
         .isEqualTo(Status.Code.UNAVAILABLE);
+    await().untilAsserted(() ->
+        assertThat(plane.stores.audit().list(Instant.EPOCH, Optional.of(io.hodei.core.auth.AuditEvent.Kind.TLS_HANDSHAKE_FAILED), 10))
+            .anySatisfy(e -> assertThat(e.detail()).contains("CN=admin").doesNotContain("BEGIN")));
   }
 
   @Test
@@ -152,6 +156,9 @@ class MutualTlsIT {
     assertThat(PemFiles.privateKey(renewed.getPrivateKeyPem(), "renewed key")).isNotNull();
     TlsFiles.checkSignedBy(cert, "renewed", pki.caCertificate(), "ca.crt");
     assertThat(denied.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(plane.stores.audit().list(Instant.EPOCH, Optional.of(io.hodei.core.auth.AuditEvent.Kind.CERTIFICATE_RENEWED), 10))
+        .singleElement()
+        .satisfies(e -> assertThat(e.detail()).contains("serial " + cert.getSerialNumber().toString(16)).doesNotContain("PRIVATE"));
   }
 
   @Test

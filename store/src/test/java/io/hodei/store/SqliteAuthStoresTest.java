@@ -94,6 +94,26 @@ class SqliteAuthStoresTest {
   }
 
   @Test
+  void repeatsAreCountedIntoTheirRowAndPruningKeepsTheNewestWithinAge() {
+    var audit = stores.audit();
+    String first = audit.record(new AuditEvent(T0, AuditEvent.Kind.PERMISSION_DENIED, "eve", "j-1", "not hers", "10.0.0.1:5"));
+    audit.addRepeats(first, 41, T0.plusSeconds(30));
+    for (int i = 1; i <= 5; i++) {
+      audit.record(new AuditEvent(T0.plusSeconds(100 * i), AuditEvent.Kind.TOKEN_CREATED, "root", "t" + i, "", ""));
+    }
+
+    var listed = audit.list(T0, Optional.of(AuditEvent.Kind.PERMISSION_DENIED), 10);
+    assertThat(listed).singleElement().satisfies(e -> {
+      assertThat(e.repeats()).isEqualTo(42);
+      assertThat(e.lastAt()).isEqualTo(T0.plusSeconds(30));
+    });
+
+    // Older than T0+150s goes (the denial and t1), then only the newest 2 of the rest stay.
+    assertThat(audit.prune(T0.plusSeconds(150), 2)).isEqualTo(4);
+    assertThat(audit.list(T0, Optional.empty(), 10)).extracting(AuditEvent::target).containsExactly("t4", "t5");
+  }
+
+  @Test
   void jobsKeepTheirOwnerAndAreListedPerOwner() {
     var alices =
         stores

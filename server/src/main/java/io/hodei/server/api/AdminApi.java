@@ -123,7 +123,9 @@ public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
               .setActor(e.actor())
               .setTarget(e.target())
               .setDetail(e.detail())
-              .setRemote(e.remote()));
+              .setRemote(e.remote())
+              .setRepeats(e.repeats())
+              .setLastAt(WireMapping.toWire(e.lastAt())));
     }
     response.onNext(b.build());
     response.onCompleted();

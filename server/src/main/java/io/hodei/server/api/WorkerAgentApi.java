@@ -209,6 +209,9 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     var issued = certificates.get().issue(new WorkerId(id));
     log.info("issued a renewed certificate to worker {} (serial {}, until {})",
         id, issued.certificate().getSerialNumber().toString(16), issued.certificate().getNotAfter().toInstant());
+    audit.record(AuditEvent.Kind.CERTIFICATE_RENEWED, id, id,
+        "serial " + issued.certificate().getSerialNumber().toString(16) + " until " + issued.certificate().getNotAfter().toInstant(),
+        Callers.remote());
     response.onNext(
         RenewCertificateResponse.newBuilder()
             .setCertificatePem(issued.certificatePem())
@@ -305,6 +308,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     if (!java.security.MessageDigest.isEqual(
         registration.sessionHash().getBytes(java.nio.charset.StandardCharsets.US_ASCII),
         Secrets.sha256Hex(session).getBytes(java.nio.charset.StandardCharsets.US_ASCII))) {
+      audit.record(AuditEvent.Kind.ATTACH_REFUSED, id.value(), id.value(), "a session that is not this worker's", Callers.remote());
       throw new AuthenticationException("session does not belong to worker " + id);
     }
     return registration;
