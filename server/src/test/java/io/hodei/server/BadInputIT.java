@@ -156,6 +156,28 @@ class BadInputIT {
     assertThat(refused.getTrailers().get(GrpcErrors.FIELD)).isEqualTo("states");
   }
 
+  @ParameterizedTest(name = "worker id {0}")
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"1 MiB", "newline", "space"})
+  void aRegistrationWithAWorkerIdNoLogCouldHoldIsRefusedBeforeAnythingIsLogged(String kind) {
+    String id = switch (kind) {
+      case "1 MiB" -> "w".repeat(1 << 20);
+      case "newline" -> "w-1\n12:00:00 INFO forged line";
+      default -> "w 1";
+    };
+    var refused =
+        catchThrowableOfType(StatusRuntimeException.class, () -> io.hodei.api.v1.WorkerAgentServiceGrpc.newBlockingStub(plane.channel)
+            .withDeadlineAfter(30, TimeUnit.SECONDS)
+            .register(io.hodei.api.v1.RegisterRequest.newBuilder()
+                .setAuthToken("not-an-otp")
+                .setWorkerInfo(io.hodei.api.v1.WorkerInfo.newBuilder().setWorkerId(id))
+                .build()));
+
+    assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(refused.getTrailers().get(GrpcErrors.FIELD)).isEqualTo("worker_info.worker_id");
+    assertThat(refused.getStatus().getDescription()).hasSizeLessThan(300);
+    assertThat(plane.queue(GOOD)).isNotBlank();
+  }
+
   @Test
   void whatAPoolCouldHoldOnceItsWorkersAreFreeIsQueued() {
     var fits = GOOD.toBuilder().setResources(ResourceSpec.newBuilder().setCpuCores(2).setMemoryBytes(1L << 30)).build();

@@ -62,6 +62,8 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
 
   /** The width of the {@code workers.worker_id} column. */
   static final int MAX_WORKER_ID_LENGTH = 255;
+  /** A worker id as it may appear in logs, file names and labels: printable ASCII, no spaces. */
+  private static final java.util.regex.Pattern WORKER_ID = java.util.regex.Pattern.compile("[\\x21-\\x7e]+");
 
   private final OtpService otps;
   private final WorkerStore workerStore;
@@ -128,6 +130,10 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       throw new InvalidSpecException(
           "worker_info.worker_id", "must be at most " + MAX_WORKER_ID_LENGTH + " characters");
     }
+    if (!WORKER_ID.matcher(request.getWorkerInfo().getWorkerId()).matches()) {
+      throw new InvalidSpecException(
+          "worker_info.worker_id", "must be printable ASCII without spaces (letters, digits and . _ - : @ are usual)");
+    }
     var info = WireMapping.toDomain(request.getWorkerInfo());
     requireOwnCertificate(PeerCertificate.current(), info.id().value());
     requireSameWorker(info.id(), "register");
@@ -144,7 +150,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       otps.redeem(request.getAuthToken(), info.id());
     } catch (AuthenticationException e) {
       throttle.failed(worker);
-      log.warn("registration of worker {} refused: {}", info.id(), e.getMessage());
+      log.warn("registration of worker {} refused: {}", io.hodei.core.auth.LogSafe.text(info.id().value()), e.getMessage());
       audit.record(AuditEvent.Kind.REGISTRATION_FAILED, info.id().value(), info.id().value(), e.getMessage(), remote);
       throw e;
     }
@@ -152,7 +158,8 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     String provider = origin.map(Provisioner.Origin::pool).orElse("external");
     List<String> isolationGaps = request.getWorkerInfo().getIsolationDegradedList();
     if (!isolationGaps.isEmpty()) {
-      log.warn("worker {} of {} cannot fully isolate its jobs: {}", info.id(), provider, String.join("; ", isolationGaps));
+      log.warn("worker {} of {} cannot fully isolate its jobs: {}", info.id(), provider,
+          io.hodei.core.auth.LogSafe.text(String.join("; ", isolationGaps), 2000));
     }
     origin.ifPresent(o -> provisioner.isolationReported(o.pool(), isolationGaps));
     String session = UUID.randomUUID().toString();
