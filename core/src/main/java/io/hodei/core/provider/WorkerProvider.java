@@ -53,6 +53,15 @@ public interface WorkerProvider {
    * @return the workers removed
    * @throws io.hodei.core.error.UnavailableException if the infrastructure cannot be asked
    */
+  /**
+   * What a worker that ended said last (the last line of its own log), to tell an admin why it
+   * failed at start; empty when the provider keeps no such output. Never a credential: workers
+   * print none.
+   */
+  default java.util.Optional<String> lastWords(WorkerHandle handle) {
+    return java.util.Optional.empty();
+  }
+
   default List<WorkerId> removeOrphans(Predicate<WorkerId> isKnown) {
     return List.of();
   }

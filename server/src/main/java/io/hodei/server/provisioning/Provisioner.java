@@ -72,6 +72,48 @@ public final class Provisioner {
 
   private final Map<String, List<String>> isolation = new java.util.concurrent.ConcurrentHashMap<>();
 
+  /**
+   * A pool whose workers keep failing at start (exiting before they register, not registering in
+   * time, or not being created): how many in a row, the last one's own words, and when the next
+   * may be started. Cleared by a registration. Guarded by {@code this}.
+   */
+  private static final class StartFailures {
+    int inARow;
+    String error = "";
+    Instant retryAt = Instant.MIN;
+  }
+
+  private final Map<String, StartFailures> startFailures = new HashMap<>();
+  /** Backoff between start attempts of a pool whose workers keep failing: 1 s, doubling, at most this. */
+  static final java.time.Duration MAX_START_BACKOFF = java.time.Duration.ofMinutes(1);
+
+  /** Counts a failed start of one of {@code pool}'s workers; call holding {@code this}. */
+  private void startFailed(Pool pool, String error) {
+    StartFailures f = startFailures.computeIfAbsent(pool.name(), k -> new StartFailures());
+    f.inARow++;
+    f.error = error;
+    long seconds = 1L << Math.min(f.inARow - 1, 16);
+    java.time.Duration delay = java.time.Duration.ofSeconds(seconds);
+    if (delay.compareTo(MAX_START_BACKOFF) > 0) {
+      delay = MAX_START_BACKOFF;
+    }
+    f.retryAt = clock.instant().plus(delay);
+    if (f.inARow >= 2) {
+      log.warn("pool {}: {} workers in a row failed at start; next try in {}: {}",
+          pool.name(), f.inARow, io.hodei.core.DurationText.format(delay), error);
+    }
+  }
+
+  /** Why {@code pool} may not start a worker now, if it is backing off; call holding {@code this}. */
+  private Optional<String> backingOff(Pool pool) {
+    StartFailures f = startFailures.get(pool.name());
+    if (f == null || f.inARow < 2 || !clock.instant().isBefore(f.retryAt)) {
+      return Optional.empty();
+    }
+    return Optional.of("provider " + pool.name() + ": its last " + f.inARow + " workers failed at start (next try in "
+        + io.hodei.core.DurationText.format(java.time.Duration.between(clock.instant(), f.retryAt).withNanos(0)) + "): " + f.error);
+  }
+
   private static final class Tracked {
     final Pool pool;
     final Instant since;
@@ -178,6 +220,11 @@ public final class Provisioner {
           reason = "waiting for a worker being started by provider " + pool.name();
           break;
         }
+        var backoff = backingOff(pool);
+        if (backoff.isPresent()) {
+          refusals.add(backoff.get());
+          continue;
+        }
         if (count(pool) < pool.policy().maxWorkers()) {
           WorkerId id = startWorker(pool);
           reason = "waiting for worker " + id + " being started by provider " + pool.name();
@@ -190,7 +237,7 @@ public final class Provisioner {
         reason =
             "waiting for a free worker; "
                 + (refusals.isEmpty() ? "no provider is configured" : String.join("; ", refusals))
-                + (lastFailure.isEmpty() ? "" : "; last failure: " + lastFailure);
+                + (lastFailure.isEmpty() || refusals.stream().anyMatch(r -> r.contains(lastFailure)) ? "" : "; last failure: " + lastFailure);
       }
       reasons.add(reason);
     }
@@ -261,6 +308,9 @@ public final class Provisioner {
    */
   public synchronized Optional<Origin> registered(WorkerId id) {
     Tracked tracked = starting.containsKey(id) ? starting.get(id) : live.get(id);
+    if (tracked != null) {
+      startFailures.remove(tracked.pool.name());
+    }
     return Optional.ofNullable(tracked)
         .map(t -> new Origin(t.pool.name(), t.handle == null ? "" : t.handle.reference()));
   }
@@ -411,16 +461,19 @@ public final class Provisioner {
         var e = it.next();
         Tracked t = e.getValue();
         if (t.handle != null && !t.pool.provider().isAlive(t.handle)) {
-          lastFailure = "worker " + e.getKey() + " exited before it registered (see its log)";
+          String said = t.pool.provider().lastWords(t.handle).map(w -> ": " + io.hodei.core.auth.LogSafe.text(w, 300)).orElse(" (see its log)");
+          lastFailure = "worker " + e.getKey() + " exited before it registered" + said;
           log.warn("{} ({})", lastFailure, t.pool.name());
+          startFailed(t.pool, lastFailure);
           toRevoke.add(e.getKey());
           it.remove();
           continue;
         }
         if (t.handle != null && now.isAfter(t.since.plus(t.pool.policy().registrationTimeout()))) {
           lastFailure =
-              "worker " + e.getKey() + " did not register within " + t.pool.policy().registrationTimeout();
+              "worker " + e.getKey() + " did not register within " + io.hodei.core.DurationText.format(t.pool.policy().registrationTimeout());
           log.warn("{} ({}); destroying it", lastFailure, t.pool.name());
+          startFailed(t.pool, lastFailure);
           toDestroy.add(e);
           it.remove();
         }
@@ -489,7 +542,8 @@ public final class Provisioner {
     for (Pool pool : pools) {
       int warm = idleCount(pool) + starting(pool);
       ProviderHealth h = healthOf(pool);
-      while (h.canProvision() && warm < pool.policy().minIdle() && count(pool) < pool.policy().maxWorkers()) {
+      while (h.canProvision() && backingOff(pool).isEmpty() && warm < pool.policy().minIdle()
+          && count(pool) < pool.policy().maxWorkers()) {
         startWorker(pool);
         warm++;
       }
@@ -526,10 +580,12 @@ public final class Provisioner {
 
   /** Re-checks every provider's health now. */
   public Map<String, ProviderHealth> checkHealth() {
+    Map<String, ProviderHealth> now = new java.util.LinkedHashMap<>();
     for (Pool pool : pools) {
       health.put(pool.name(), withIsolation(pool.name(), pool.provider().health()));
+      now.put(pool.name(), healthOf(pool));
     }
-    return Map.copyOf(health);
+    return now;
   }
 
   /**
@@ -558,7 +614,17 @@ public final class Provisioner {
 
   /** The pool's last known health; Unknown (not provisioned from) until first checked. */
   private ProviderHealth healthOf(Pool pool) {
-    return health.getOrDefault(pool.name(), new ProviderHealth.Unknown());
+    return withStartFailures(pool.name(), health.getOrDefault(pool.name(), new ProviderHealth.Unknown()));
+  }
+
+  /** A pool whose workers keep failing at start is at best Degraded, with the last one's own words. */
+  private synchronized ProviderHealth withStartFailures(String pool, ProviderHealth h) {
+    StartFailures f = startFailures.get(pool);
+    if (f == null || f.inARow < 2 || h instanceof ProviderHealth.Unhealthy || h instanceof ProviderHealth.Unknown) {
+      return h;
+    }
+    String why = "its last " + f.inARow + " workers failed at start: " + f.error;
+    return new ProviderHealth.Degraded(h instanceof ProviderHealth.Degraded d ? d.reason() + "; " + why : why);
   }
 
   /** Workers alive or being started, per pool. */
@@ -626,6 +692,7 @@ public final class Provisioner {
                 synchronized (this) {
                   starting.remove(id);
                   lastFailure = "provider " + pool.name() + " failed to create a worker: " + e.getMessage();
+                  startFailed(pool, lastFailure);
                 }
                 health.put(pool.name(), withIsolation(pool.name(), pool.provider().health()));
                 capacityChanged.run();

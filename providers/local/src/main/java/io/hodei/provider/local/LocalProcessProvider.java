@@ -116,10 +116,17 @@ public final class LocalProcessProvider implements WorkerProvider {
       try (var stdin = process.getOutputStream()) {
         stdin.write(launch.bootstrap().document());
       } catch (IOException e) {
+        try {
+          process.waitFor(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+        }
         process.destroyForcibly();
+        var handle = new WorkerHandle(launch.workerId(), name(), Long.toString(process.pid()));
         throw new UnavailableException(
-            "local provider could not hand worker " + launch.workerId() + " its credentials (it exited at once?): "
-                + e.getMessage() + "; see " + logFile,
+            "worker " + launch.workerId() + " exited at once"
+                + (process.isAlive() ? "" : " with code " + process.exitValue())
+                + lastWords(handle).map(w -> ", saying: " + w).orElse("") + " (log: " + logFile + ")",
             e);
       }
       processes.put(launch.workerId(), process);
@@ -300,5 +307,28 @@ public final class LocalProcessProvider implements WorkerProvider {
     } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
       log.warn("pid {} still exists 5 s after SIGKILL", root.pid());
     }
+  }
+
+  /** The last non-blank line of the worker's own log file, at most 500 characters of it. */
+  @Override
+  public java.util.Optional<String> lastWords(WorkerHandle handle) {
+    Path logFile = config.logDir().resolve(handle.workerId().value() + ".log");
+    try (var file = new java.io.RandomAccessFile(logFile.toFile(), "r")) {
+      long length = file.length();
+      int tail = (int) Math.min(length, 4096);
+      byte[] bytes = new byte[tail];
+      file.seek(length - tail);
+      file.readFully(bytes);
+      String[] lines = new String(bytes, java.nio.charset.StandardCharsets.UTF_8).split("\n");
+      for (int i = lines.length - 1; i >= 0; i--) {
+        String line = lines[i].strip();
+        if (!line.isEmpty()) {
+          return java.util.Optional.of(line.length() > 500 ? line.substring(0, 500) : line);
+        }
+      }
+    } catch (java.io.IOException e) {
+      // no log: nothing to say
+    }
+    return java.util.Optional.empty();
   }
 }
