@@ -16,11 +16,22 @@ final class RetryCommand extends ClientCommand {
   @Parameters(paramLabel = "JOB_ID")
   String jobId;
 
+  @picocli.CommandLine.Option(
+      names = "--secret",
+      paramLabel = "NAME[=VALUE|=@FILE]",
+      description = {
+        "A value for one of the job's secrets, repeatable, as for hodei run: a job that had secrets needs all of them"
+            + " again, since their values were deleted when it ended."
+      })
+  java.util.List<String> secrets = new java.util.ArrayList<>();
+
   @Override
   int run(ManagedChannel channel, PrintWriter out) {
+    var options = new JobOptions();
+    options.secrets = secrets;
     var job =
         JobExecutionServiceGrpc.newBlockingStub(channel)
-            .retryJob(RetryJobRequest.newBuilder().setJobId(jobId).build())
+            .retryJob(RetryJobRequest.newBuilder().setJobId(jobId).putAllSecrets(options.secretValues(System.getenv())).build())
             .getJob();
     out.println("job " + jobId + " queued again (attempt " + (job.getAttempt() + 1) + ")");
     return 0;

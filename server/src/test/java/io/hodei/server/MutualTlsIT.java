@@ -135,6 +135,21 @@ class MutualTlsIT {
   }
 
   @Test
+  void aWorkerCertificateCannotUnregisterAnotherWorkerEvenWithItsSession() {
+    pki.issueInto(tls, CertificateKind.WORKER, "w-1", Duration.ofHours(1));
+    pki.issueInto(tls, CertificateKind.WORKER, "w-2", Duration.ofHours(1));
+    register(channel("w-1"), "w-1");
+    String session2 = register(channel("w-2"), "w-2").getSessionId();
+
+    var denied = statusOf(() -> WorkerAgentServiceGrpc.newBlockingStub(channel("w-1")).withDeadlineAfter(10, TimeUnit.SECONDS)
+        .unregister(io.hodei.api.v1.UnregisterRequest.newBuilder().setWorkerId("w-2").setSessionId(session2).build()));
+
+    assertThat(denied.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(denied.getDescription()).contains("worker w-1 may not unregister as worker w-2");
+    assertThat(plane.stores.workers().find(new WorkerId("w-2")).orElseThrow().active()).isTrue();
+  }
+
+  @Test
   void aWorkerRenewsOnlyItsOwnCertificate() {
     var old = pki.issueInto(tls, CertificateKind.WORKER, "w-1", Duration.ofHours(1));
     register(channel("w-1"), "w-1");

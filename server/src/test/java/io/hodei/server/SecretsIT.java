@@ -1,6 +1,7 @@
 package io.hodei.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import io.grpc.Status;
@@ -93,7 +94,24 @@ class SecretsIT {
             () -> plane.jobs().retryJob(RetryJobRequest.newBuilder().setJobId(id).build()));
 
     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
-    assertThat(e.getStatus().getDescription()).contains("deleted when it ended").contains("API_TOKEN");
+    assertThat(e.getStatus().getDescription()).contains("deleted when it ended").contains("--secret API_TOKEN");
+  }
+
+  @Test
+  void aFinishedJobWithSecretsIsRetriedWithNewValuesWhichReachItAndNoOthers() {
+    String id = plane.queue(ControlPlane.shell("sh", "-c", "read -r json; case \"$json\" in *second-value-42*) echo got-new;; *) exit 3;; esac")
+        .toBuilder().putSecrets("API_TOKEN", "first-value-long").build());
+    assertThat(plane.follow(id).finalState()).isEqualTo(JobState.JOB_STATE_FAILED);
+
+    var wrongNames = catchThrowableOfType(StatusRuntimeException.class, () -> plane.jobs().retryJob(
+        RetryJobRequest.newBuilder().setJobId(id).putSecrets("OTHER", "second-value-42").build()));
+    assertThat(wrongNames.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(wrongNames.getStatus().getDescription()).contains("[API_TOKEN]").doesNotContain("second-value-42");
+
+    plane.jobs().retryJob(RetryJobRequest.newBuilder().setJobId(id).putSecrets("API_TOKEN", "second-value-42").build());
+
+    await().untilAsserted(() -> assertThat(plane.get(id).getState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED));
+    assertThat(plane.follow(id).text(LogStream.LOG_STREAM_STDOUT)).contains("got-new");
   }
 
   private static List<Path> filesContaining(Path root, String text) throws Exception {

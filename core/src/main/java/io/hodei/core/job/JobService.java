@@ -275,15 +275,50 @@ public final class JobService {
 
   /** UC9, by hand: a final Failed, Timeout or Cancelled job runs again. */
   public Job retry(JobId id) {
+    return retry(id, java.util.Map.of());
+  }
+
+  /**
+   * As {@link #retry(JobId)}, with values for the job's secrets: a job that had secrets needs
+   * them again, by the same names, since their values were deleted when it ended. They are kept
+   * before the job changes, and discarded again if it cannot be retried.
+   */
+  public Job retry(JobId id, java.util.Map<String, String> secrets) {
     Job current = get(id);
-    if (!current.spec().secretNames().isEmpty()
-        && (vault == null || vault.reveal(id).isEmpty())) {
-      throw new IllegalTransitionException(
-          "job " + id + " had secrets " + current.spec().secretNames()
-              + ", which were deleted when it ended; queue it again with its secrets");
+    java.util.Set<String> names = current.spec().secretNames();
+    if (!secrets.isEmpty() && !secrets.keySet().equals(names)) {
+      throw new io.hodei.core.error.InvalidSpecException(
+          "secrets", "job " + id + " has secrets " + names + "; give values for exactly those, not " + new java.util.TreeSet<>(secrets.keySet()));
+    }
+    boolean kept = false;
+    if (!names.isEmpty()) {
+      if (secrets.isEmpty()) {
+        if (vault == null || vault.reveal(id).isEmpty()) {
+          throw new IllegalTransitionException(
+              "job " + id + " had secrets " + names + ", whose values were deleted when it ended; retry it with their values"
+                  + " (hodei retry " + id + names.stream().map(n -> " --secret " + n).collect(java.util.stream.Collectors.joining()) + ")");
+        }
+      } else {
+        JobSpecValidator.validateSecrets(secrets);
+        if (vault == null) {
+          throw new io.hodei.core.error.InvalidSpecException("definition.secrets", "this control plane keeps no secrets");
+        }
+        if (current.state().isFinal()) {
+          vault.discard(id);
+          vault.keep(id, secrets);
+          kept = true;
+        }
+      }
     }
     Instant now = clock.instant();
-    return change(id, job -> job.retryManually(now), job -> "retried on request");
+    try {
+      return change(id, job -> job.retryManually(now), job -> "retried on request" + (secrets.isEmpty() ? "" : " with new secret values"));
+    } catch (RuntimeException e) {
+      if (kept) {
+        vault.discard(id);
+      }
+      throw e;
+    }
   }
 
   public Job reportProgress(ExecutionId execution, double percent, String message) {

@@ -163,7 +163,7 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
   public void retryJob(RetryJobRequest request, StreamObserver<RetryJobResponse> response) {
     JobId id = jobId(request.getJobId());
     visibleJob(jobs, id, audit);
-    Job job = jobs.retry(id);
+    Job job = jobs.retry(id, request.getSecretsMap());
     response.onNext(
         RetryJobResponse.newBuilder().setJob(withAttempts(job)).build());
     response.onCompleted();
