@@ -323,7 +323,7 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
   }
 
   private JobEvent event(Job job, io.hodei.core.job.JobEvent e) {
-    var b = JobEvent.newBuilder().setJobId(job.id().value()).setJob(ApiMapper.toApi(job, List.of()));
+    var b = JobEvent.newBuilder().setJobId(job.id().value());
     if (e == null) {
       return b.setState(WireMapping.toWire(job.state())).setAt(WireMapping.toWire(job.updatedAt())).build();
     }
