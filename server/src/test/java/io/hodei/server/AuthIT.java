@@ -354,6 +354,31 @@ class AuthIT {
   }
 
   @Test
+  void aJobItsWorkerReportsNotStartedGoesBackToTheQueueAndIsHandedOutAgain() throws Exception {
+    var w = new FakeWorker("w-n");
+    String job = queue(alice, "not-started");
+    var run = w.next(m -> m.hasRunJob() && m.getRunJob().getJobId().equals(job));
+    assertThat(run).isNotNull();
+    String first = run.getRunJob().getExecutionId();
+
+    w.stream.onNext(
+        WorkerMessage.newBuilder()
+            .setJobResult(
+                JobResult.newBuilder()
+                    .setJobId(job)
+                    .setExecutionId(first)
+                    .setOutcome(JobOutcome.JOB_OUTCOME_NOT_STARTED)
+                    .setErrorMessage("worker shutting down"))
+            .build());
+
+    var again = w.next(m -> m.hasRunJob() && m.getRunJob().getJobId().equals(job));
+    assertThat(again).as("handed out again").isNotNull();
+    assertThat(again.getRunJob().getExecutionId()).isNotEqualTo(first);
+    var state = jobs(admin).getJob(GetJobRequest.newBuilder().setJobId(job).build()).getJob();
+    assertThat(state.getState()).isNotIn(JobState.JOB_STATE_CANCELLED, JobState.JOB_STATE_FAILED);
+  }
+
+  @Test
   void aWorkerReportingOnAnotherWorkersExecutionIsRefusedAndAuditedAndKeepsItsStream()
       throws Exception {
     var first = new FakeWorker("w-a");

@@ -270,7 +270,7 @@ public final class WorkerAgent {
           return;
         }
         if (!takingJobs) {
-          log.info("run_job while shutting down; reporting it cancelled");
+          log.info("run_job while shutting down; reporting it not started");
           Thread.ofVirtual().name("reject-" + executionId).start(() -> reportRejected(command));
           return;
         }
@@ -319,7 +319,7 @@ public final class WorkerAgent {
         JobResult.newBuilder()
             .setJobId(command.getJobId())
             .setExecutionId(command.getExecutionId())
-            .setOutcome(JobOutcome.JOB_OUTCOME_CANCELLED)
+            .setOutcome(JobOutcome.JOB_OUTCOME_NOT_STARTED)
             .setExitCode(-1)
             .setErrorMessage("worker shutting down")
             .setFinishedAt(Protos.timestamp(Instant.now()))

@@ -160,6 +160,11 @@ class JobSafetyTest extends AgentTestSupport {
       assertThat(r.getErrorMessage()).isEqualTo("worker shutting down: still running after the drain timeout of 3s");
     });
     assertThat(server.starts("e-late")).isEmpty();
+    // Nothing of it ran: the control plane puts it back in the queue rather than cancel it.
+    assertThat(server.results("e-late")).singleElement().satisfies(r -> {
+      assertThat(r.getOutcome()).isEqualTo(JobOutcome.JOB_OUTCOME_NOT_STARTED);
+      assertThat(r.hasStartedAt()).isFalse();
+    });
     assertThat(server.unregistrations).hasSize(1);
     assertThat(sleepingDescendants("30.5")).isEmpty();
   }

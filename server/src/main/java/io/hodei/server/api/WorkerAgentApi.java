@@ -17,6 +17,7 @@ import io.hodei.api.v1.WorkerAgentServiceGrpc;
 import io.hodei.api.v1.WorkerHeartbeat;
 import io.hodei.api.v1.WorkerMessage;
 import io.hodei.core.auth.AuditEvent;
+import io.hodei.core.auth.LogSafe;
 import io.hodei.core.error.AuthenticationException;
 import io.hodei.core.error.PermissionDeniedException;
 import io.hodei.core.error.RateLimitedException;
@@ -543,6 +544,10 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     private void complete(JobResult result) {
       JobId job = new JobId(result.getJobId());
       ExecutionId execution = new ExecutionId(result.getExecutionId());
+      if (result.getOutcome() == io.hodei.api.v1.JobOutcome.JOB_OUTCOME_NOT_STARTED) {
+        notStarted(job, execution, result.getErrorMessage());
+        return;
+      }
       Outcome outcome =
           switch (result.getOutcome()) {
             case JOB_OUTCOME_EXITED -> new Outcome.Exited(result.getExitCode());
@@ -573,6 +578,24 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
                   Ack.newBuilder()
                       .setExecutionId(execution.value())
                       .setKind(AckKind.ACK_KIND_JOB_RESULT))
+              .build());
+      registry.finished(worker, execution);
+      signals.signal(job);
+      workerFreed.run();
+    }
+
+    /** A run_job the worker refused before starting anything: back to the queue, no attempt spent. */
+    private void notStarted(JobId job, ExecutionId execution, String why) {
+      try {
+        jobs.returnToQueue(job, execution, "worker " + worker + " did not start it (" + LogSafe.text(why) + ")");
+      } catch (UnavailableException e) {
+        throw e;
+      } catch (HodeiException stale) {
+        log.info("not-started report for execution {} refused: {}", execution, stale.getMessage());
+      }
+      send(
+          ServerMessage.newBuilder()
+              .setAck(Ack.newBuilder().setExecutionId(execution.value()).setKind(AckKind.ACK_KIND_JOB_RESULT))
               .build());
       registry.finished(worker, execution);
       signals.signal(job);
