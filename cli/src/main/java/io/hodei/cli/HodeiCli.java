@@ -88,6 +88,11 @@ public final class HodeiCli {
           + " failed: "
           + rootMessage(status.getCause());
     }
+    if ((status.getCode() == Status.Code.UNAVAILABLE || status.getCode() == Status.Code.RESOURCE_EXHAUSTED)
+        && status.getCause() == null && detail.startsWith("store could not")) {
+      // The server answered: it is its storage that fails, and it says why.
+      return "the Hodei server at " + ServerOptions.addressOf(commandLine) + " cannot serve this now: " + detail;
+    }
     return switch (status.getCode()) {
       case UNAVAILABLE ->
           "cannot reach the Hodei server at "

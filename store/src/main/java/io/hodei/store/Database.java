@@ -37,6 +37,7 @@ public final class Database implements AutoCloseable {
   private final HikariDataSource pool;
   private final Dialect dialect;
   private final Optional<Lock> writeLock;
+  private final StorageHealth health = new StorageHealth();
 
   private Database(HikariDataSource pool, Dialect dialect) {
     this.pool = pool;
@@ -132,6 +133,11 @@ public final class Database implements AutoCloseable {
       throw new UnavailableException("cannot migrate the " + dialect + " database " + where, e);
     }
     return new Database(pool, dialect);
+  }
+
+  /** What is wrong with this database's storage now, if anything (a full disk, read-only, corrupt). */
+  public StorageHealth health() {
+    return health;
   }
 
   public Dialect dialect() {

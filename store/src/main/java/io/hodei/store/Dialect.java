@@ -66,6 +66,36 @@ public enum Dialect {
     }
   }
 
+  /**
+   * What {@code e} says is wrong with the storage itself, if anything: a full disk, a read-only
+   * database or file system, a corrupt file. Looked for along the cause chain.
+   */
+  java.util.Optional<io.hodei.core.error.StorageTrouble> trouble(SQLException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SQLException s) {
+        var found = switch (this) {
+          case SQLITE -> switch (s.getErrorCode() & 0xff) {
+            case 13 -> io.hodei.core.error.StorageTrouble.FULL; // SQLITE_FULL
+            case 8 -> io.hodei.core.error.StorageTrouble.READ_ONLY; // SQLITE_READONLY
+            case 11, 26 -> io.hodei.core.error.StorageTrouble.CORRUPT; // SQLITE_CORRUPT, SQLITE_NOTADB
+            default -> null;
+          };
+          case POSTGRESQL -> {
+            String state = s.getSQLState() == null ? "" : s.getSQLState();
+            yield state.equals("53100") ? io.hodei.core.error.StorageTrouble.FULL
+                : state.equals("25006") ? io.hodei.core.error.StorageTrouble.READ_ONLY
+                : state.startsWith("XX001") || state.equals("XX002") ? io.hodei.core.error.StorageTrouble.CORRUPT
+                : null;
+          }
+        };
+        if (found != null) {
+          return java.util.Optional.of(found);
+        }
+      }
+    }
+    return java.util.Optional.empty();
+  }
+
   /** Whether {@code e} reports a violated primary key, unique, foreign key or check constraint. */
   boolean isConstraintViolation(SQLException e) {
     return switch (this) {

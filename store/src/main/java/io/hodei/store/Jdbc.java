@@ -67,6 +67,7 @@ final class Jdbc {
       try {
         T result = work.apply(connection);
         connection.commit();
+        database.health().succeeded();
         return result;
       } catch (SQLException | RuntimeException | Error e) {
         rollback(connection, e);
@@ -85,6 +86,12 @@ final class Jdbc {
     if (database.dialect().isConstraintViolation(e)) {
       return new ConstraintViolation("could not " + action + ": " + e.getMessage(), e);
     }
+    var trouble = database.dialect().trouble(e);
+    if (trouble.isPresent()) {
+      database.health().failed(trouble.get(), e.getMessage());
+      return new UnavailableException(
+          "store could not " + action + ": " + trouble.get().words() + " (" + e.getMessage() + ")", e, trouble.get());
+    }
     return new UnavailableException("store could not " + action + ": " + e.getMessage(), e);
   }
 
@@ -100,13 +107,19 @@ final class Jdbc {
    * Ends the transaction mode before the connection goes back to the pool. With SQLite this also
    * releases the write lock the driver re-takes right after a commit or rollback.
    */
-  private static void restoreAutoCommit(Connection connection) {
+  private void restoreAutoCommit(Connection connection) {
     try {
       connection.setAutoCommit(true);
     } catch (SQLException e) {
       // The pool resets the connection (or discards it) on return; the transaction's outcome
       // is already decided, so this must not turn a committed write into a reported failure.
-      log.warn("could not restore auto-commit on a pooled connection", e);
+      // Storage trouble is told once by StorageHealth, not as a stack trace per call.
+      var trouble = database.dialect().trouble(e);
+      if (trouble.isPresent()) {
+        database.health().failed(trouble.get(), e.getMessage());
+      } else {
+        log.warn("could not restore auto-commit on a pooled connection: {}", e.toString());
+      }
     }
   }
 

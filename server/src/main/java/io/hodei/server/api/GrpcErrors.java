@@ -14,6 +14,7 @@ import io.hodei.core.error.InvalidSpecException;
 import io.hodei.core.error.NotFoundException;
 import io.hodei.core.error.PermissionDeniedException;
 import io.hodei.core.error.RateLimitedException;
+import io.hodei.core.error.StorageTrouble;
 import io.hodei.core.error.UnavailableException;
 import io.hodei.core.error.UnsatisfiableException;
 import org.slf4j.Logger;
@@ -56,7 +57,9 @@ public final class GrpcErrors {
           case IllegalTransitionException e ->
               Status.FAILED_PRECONDITION.withDescription(e.getMessage());
           case ConflictException e -> Status.ABORTED.withDescription(e.getMessage());
-          case UnavailableException e -> Status.UNAVAILABLE.withDescription(e.getMessage());
+          case UnavailableException e ->
+              (e.storageTrouble().filter(t -> t == StorageTrouble.FULL).isPresent() ? Status.RESOURCE_EXHAUSTED : Status.UNAVAILABLE)
+                  .withDescription(e.getMessage());
           case AuthenticationException e -> Status.UNAUTHENTICATED.withDescription(e.getMessage());
           case PermissionDeniedException e ->
               Status.PERMISSION_DENIED.withDescription(e.getMessage());

@@ -1,0 +1,51 @@
+package io.hodei.store;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What is wrong with one database's storage now, if anything, told to the log once: the first
+ * failure with its cause (no stack trace), then a count once a minute while it lasts, then its
+ * end. A disk that fills under load would otherwise write a stack trace per call. Thread-safe.
+ */
+public final class StorageHealth {
+  private static final Logger log = LoggerFactory.getLogger(StorageHealth.class);
+  private static final long REPEAT_EVERY_NANOS = Duration.ofMinutes(1).toNanos();
+
+  private volatile Optional<Failing> failing = Optional.empty();
+  private final AtomicLong since = new AtomicLong();
+
+  /** The trouble and its first message, while it lasts. */
+  public record Failing(io.hodei.core.error.StorageTrouble trouble, String message) {}
+
+  private volatile long lastLogNanos;
+
+  /** What is wrong now; empty while the storage works. */
+  public Optional<Failing> failing() {
+    return failing;
+  }
+
+  void failed(io.hodei.core.error.StorageTrouble trouble, String message) {
+    Optional<Failing> now = failing;
+    long count = since.incrementAndGet();
+    if (now.isEmpty() || now.get().trouble() != trouble) {
+      failing = Optional.of(new Failing(trouble, message));
+      lastLogNanos = System.nanoTime();
+      log.error("storage: {}: {}; calls that write are refused until it is fixed", trouble.words(), message);
+    } else if (System.nanoTime() - lastLogNanos > REPEAT_EVERY_NANOS) {
+      lastLogNanos = System.nanoTime();
+      log.error("storage: {} still ({} failed calls so far): {}", trouble.words(), count, message);
+    }
+  }
+
+  void succeeded() {
+    Optional<Failing> was = failing;
+    if (was.isPresent()) {
+      failing = Optional.empty();
+      log.info("storage: recovered from '{}' after {} failed calls", was.get().trouble().words(), since.getAndSet(0));
+    }
+  }
+}
