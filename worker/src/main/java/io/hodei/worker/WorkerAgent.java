@@ -390,7 +390,7 @@ public final class WorkerAgent {
     Attach attach =
         Attach.newBuilder().setWorkerId(config.workerId()).setSessionId(sessionId).build();
     StreamSession session = connectUntilShutdown(attach);
-    return stopGracefully(session, sessionId);
+    return stopGracefully(session, sessionId, attach);
   }
 
   private Optional<RegisterResponse> register() throws Stop, InterruptedException {
@@ -505,6 +505,40 @@ public final class WorkerAgent {
     return session;
   }
 
+  /**
+   * While stopping, with results the server has not acknowledged and no stream: attaches again
+   * (with backoff, within the reconnect deadline) so that the outbox re-sends them. Returns the
+   * stream that attached, or the last one tried.
+   */
+  private StreamSession reattachToDeliver(Attach attach, StreamSession last) throws InterruptedException {
+    Backoff backoff = newBackoff();
+    long deadline = System.nanoTime() + config.reconnect().deadline().toNanos();
+    StreamSession session = last;
+    int number = 1000;
+    while (!outbox.resultsAwaitingAcknowledgement().isEmpty() && System.nanoTime() - deadline < 0) {
+      log.info("stopping with {} result(s) not yet acknowledged and no stream; attaching again to deliver them",
+          outbox.resultsAwaitingAcknowledgement().size());
+      session = StreamSession.open(asyncStub, outbox, inbound, attach, ++number);
+      try {
+        CompletableFuture.anyOf(session.attached(), session.ended()).get(ATTACH_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS);
+      } catch (TimeoutException e) {
+        outbox.terminate(session, true, "no attach ack");
+      } catch (ExecutionException e) {
+        throw new IllegalStateException("these futures never fail", e);
+      }
+      if (session.attached().isDone() && !session.ended().isDone()) {
+        return session;
+      }
+      if (session.ended().isDone() && session.ended().join().getCode() == Status.Code.UNAUTHENTICATED) {
+        log.error("the server refused this worker's session while it was stopping; {} result(s) stay undelivered",
+            outbox.resultsAwaitingAcknowledgement().size());
+        return session;
+      }
+      Thread.sleep(backoff.nextDelay());
+    }
+    return session;
+  }
+
   private enum AttachOutcome {
     ATTACHED,
     REFUSED,
@@ -527,7 +561,7 @@ public final class WorkerAgent {
     return session.ended().isDone() ? AttachOutcome.REFUSED : AttachOutcome.SHUT_DOWN;
   }
 
-  private WorkerExit stopGracefully(StreamSession session, String sessionId)
+  private WorkerExit stopGracefully(StreamSession session, String sessionId, Attach attach)
       throws InterruptedException {
     log.info("shutting down");
     drain(session, config.drainTimeout());
@@ -538,6 +572,11 @@ public final class WorkerAgent {
                 + config.drainTimeout().toString().substring(2).toLowerCase(java.util.Locale.ROOT));
     boolean attached =
         session != null && session.attached().isDone() && !session.ended().isDone();
+    if (!attached && !outbox.resultsAwaitingAcknowledgement().isEmpty()) {
+      // The stream dropped while draining: what the jobs ended with must still reach the server.
+      session = reattachToDeliver(attach, session);
+      attached = session != null && session.attached().isDone() && !session.ended().isDone();
+    }
     if (attached) {
       if (!outbox.awaitSettled(SETTLE_TIMEOUT)) {
         log.warn(

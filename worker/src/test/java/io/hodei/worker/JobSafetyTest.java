@@ -139,6 +139,26 @@ class JobSafetyTest extends AgentTestSupport {
   }
 
   @Test
+  void aStreamLostWhileDrainingIsAttachedAgainSoTheResultStillArrives() throws Exception {
+    startAttachedWorker(config().withDrainTimeout(Duration.ofSeconds(10)));
+    server.runJob(Jobs.shell("e-drain", "sleep", "1.5"));
+    await().until(() -> !server.starts("e-drain").isEmpty());
+
+    agent.shutdown();
+    await("a draining heartbeat")
+        .until(() -> server.heartbeats().stream().anyMatch(h -> h.getStatus() == io.hodei.api.v1.WorkerStatus.WORKER_STATUS_DRAINING));
+    int attachedBefore = server.attachCount();
+    server.dropStream();
+
+    assertThat(agent.awaitTermination(Duration.ofSeconds(30))).isTrue();
+    assertThat(server.results("e-drain")).singleElement().satisfies(r -> {
+      assertThat(r.getOutcome()).isEqualTo(JobOutcome.JOB_OUTCOME_EXITED);
+      assertThat(r.getExitCode()).isZero();
+    });
+    assertThat(server.attachCount()).as("attached again to deliver it").isGreaterThan(attachedBefore);
+  }
+
+  @Test
   void shutdownLetsRunningJobsFinishWithinTheDrainTimeoutThenCancelsTheRest() throws Exception {
     startAttachedWorker(config().withDrainTimeout(Duration.ofSeconds(3)));
     server.runJob(Jobs.shell("e-short", "sleep", "0.5"));
