@@ -112,6 +112,11 @@ class DevCommand implements Callable<Integer> {
   int maxLabels;
 
   @Option(
+      names = "--cancel-running",
+      description = "On a clean stop (SIGTERM, Ctrl-C), cancel running jobs for good instead of keeping them to run again.")
+  boolean cancelRunning;
+
+  @Option(
       names = "--audit-retention",
       paramLabel = "DURATION",
       description = "Delete audit events older than this, every hour (default: ${DEFAULT-VALUE}).",
@@ -345,7 +350,7 @@ class DevCommand implements Callable<Integer> {
         .addShutdownHook(
             new Thread(
                 () -> {
-                  plane.close();
+                  plane.close(cancelRunning ? io.hodei.server.HodeiServer.OnStop.CANCEL_RUNNING_JOBS : onStop());
                   stopped.countDown();
                 },
                 "hodei-dev-shutdown"));
@@ -543,6 +548,14 @@ class DevCommand implements Callable<Integer> {
     var d = io.hodei.core.job.SpecLimits.DEFAULTS;
     return new io.hodei.core.job.SpecLimits(
         (int) script, env, d.envBytes(), labels, d.labelBytes(), d.constraintEntries(), (int) spec, priority);
+  }
+
+  /**
+   * What a clean stop does with running jobs: hodei dev stops its local workers, and their jobs go
+   * back to the queue to run again at the next start.
+   */
+  io.hodei.server.HodeiServer.OnStop onStop() {
+    return io.hodei.server.HodeiServer.OnStop.REQUEUE_RUNNING_JOBS;
   }
 
   /** Where a setting comes from: the flag if given, else the environment, else the file, else the flag's default. */

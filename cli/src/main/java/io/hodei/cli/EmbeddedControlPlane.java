@@ -220,7 +220,12 @@ final class EmbeddedControlPlane implements AutoCloseable {
 
   @Override
   public void close() {
-    server.close();
+    close(HodeiServer.OnStop.REQUEUE_RUNNING_JOBS);
+  }
+
+  /** Stops the control plane, doing with running jobs what {@code onStop} says. */
+  void close(HodeiServer.OnStop onStop) {
+    server.close(onStop);
     closeProviders(providers);
     database.close();
     lock.close();

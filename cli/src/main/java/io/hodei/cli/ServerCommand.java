@@ -35,6 +35,15 @@ final class ServerCommand extends DevCommand {
   }
 
   /**
+   * A networked server leaves its workers running on a clean stop, exactly as after a kill -9:
+   * they go on with their jobs and attach to the next server on this address.
+   */
+  @Override
+  io.hodei.server.HodeiServer.OnStop onStop() {
+    return io.hodei.server.HodeiServer.OnStop.LEAVE_WORKERS_RUNNING;
+  }
+
+  /**
    * Nobody, ever: a networked server's loopback is not its operator's (a job on a local worker, a
    * proxy or a port-forward reaches it too). Its callers bring a certificate or a token.
    */

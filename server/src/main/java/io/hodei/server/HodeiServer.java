@@ -288,9 +288,30 @@ public final class HodeiServer implements AutoCloseable {
     return address;
   }
 
-  /** Stops accepting calls, stops every worker this server started, and waits for calls to end. */
+  /** What a stop does with the workers this server started and with the jobs they run. */
+  public enum OnStop {
+    /**
+     * The workers are stopped; their running jobs go back to the queue first, to run again at the
+     * next start (a clean stop of {@code hodei dev}).
+     */
+    REQUEUE_RUNNING_JOBS,
+    /**
+     * The workers go on running their jobs and attach to the next server on this address, as
+     * after a kill -9 (a clean stop of {@code hodei server}: rolling restarts depend on it).
+     */
+    LEAVE_WORKERS_RUNNING,
+    /** The workers are stopped and their running jobs cancelled for good ({@code --cancel-running}). */
+    CANCEL_RUNNING_JOBS
+  }
+
+  /** {@link #close(OnStop)} with {@link OnStop#REQUEUE_RUNNING_JOBS}. */
   @Override
   public void close() {
+    close(OnStop.REQUEUE_RUNNING_JOBS);
+  }
+
+  /** Stops accepting calls, deals with workers and jobs as {@code onStop} says, and waits for calls to end. */
+  public void close(OnStop onStop) {
     running = false;
     audit.flush();
     metrics.close();
@@ -301,7 +322,14 @@ public final class HodeiServer implements AutoCloseable {
     if (orphanSweeper != null) {
       orphanSweeper.interrupt();
     }
-    provisioner.shutdown();
+    switch (onStop) {
+      case LEAVE_WORKERS_RUNNING -> provisioner.stopProvisioning();
+      case REQUEUE_RUNNING_JOBS -> {
+        requeueJobsOfManagedWorkers();
+        provisioner.shutdown();
+      }
+      case CANCEL_RUNNING_JOBS -> provisioner.shutdown();
+    }
     Server s = server;
     if (s != null) {
       s.shutdown();
@@ -316,6 +344,23 @@ public final class HodeiServer implements AutoCloseable {
     }
     callExecutor.shutdownNow();
     tls.ifPresent(ReloadingTls::close);
+  }
+
+  /** Before this server stops the workers it started: their running jobs back to the queue. */
+  private void requeueJobsOfManagedWorkers() {
+    for (var worker : registry.snapshot()) {
+      if (worker.terminatedAt().isPresent() || !provisioner.manages(worker.info().id())) {
+        continue;
+      }
+      worker.running().forEach((execution, job) -> {
+        try {
+          var after = jobService.requeueInterrupted(job, execution, "the control plane stopped, and its worker " + worker.info().id() + " with it");
+          log.info("job {} goes back to the queue: its worker {} stops with the control plane ({})", job, worker.info().id(), after.state());
+        } catch (RuntimeException e) {
+          log.warn("could not put job {} back in the queue before stopping: {}", job, e.toString());
+        }
+      });
+    }
   }
 
   private String workerAddress() {

@@ -258,6 +258,29 @@ public final class JobService {
   }
 
   /**
+   * The control plane stops the worker of {@code execution} for its own reasons (a clean stop of
+   * {@code hodei dev}): the attempt ends as lost with {@code why}, and the job goes straight back
+   * to the queue, whatever its retry policy, with its secrets kept, to run again at the next start.
+   * A job that is no longer on that execution is left as it is.
+   */
+  public Job requeueInterrupted(JobId id, ExecutionId execution, String why) {
+    Instant now = clock.instant();
+    return change(
+        id,
+        job -> {
+          if (!job.state().isActive() || job.executionId().filter(execution::equals).isEmpty()) {
+            return job;
+          }
+          if (job.state() == JobState.SCHEDULED) {
+            return job.returnToQueue(why, now);
+          }
+          Instant started = job.current().flatMap(Attempt::startedAt).orElse(now);
+          return job.finish(execution, new Outcome.WorkerLost(why), started, now).retryManually(now).waitingFor(why + "; back in the queue");
+        },
+        job -> "back in the queue: " + why);
+  }
+
+  /**
    * UC7. Returns the job after the request: Cancelled for a job that had not started; still
    * Running, with the request recorded, for one whose worker must stop it first.
    */

@@ -638,6 +638,16 @@ public final class Provisioner {
     return (int) starting.values().stream().filter(t -> t.pool == pool).count();
   }
 
+  /** Whether this server started {@code id} (and would stop it in {@link #shutdown}). */
+  public synchronized boolean manages(WorkerId id) {
+    return live.containsKey(id) || starting.containsKey(id);
+  }
+
+  /** Refuses to create more workers, and leaves every one alive: for a stop that keeps them running. */
+  public synchronized void stopProvisioning() {
+    shutdown = true;
+  }
+
   /** Destroys every worker and refuses to create more. Blocks until the providers are done. */
   public void shutdown() {
     List<Tracked> all;
