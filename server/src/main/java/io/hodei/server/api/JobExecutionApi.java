@@ -352,7 +352,7 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     if (provisioner != null) {
       provisioner.requireCouldEverFit(
           spec.resources(),
-          registry.snapshot().stream().filter(w -> w.terminatedAt().isEmpty()).map(w -> w.info().capacity()).toList());
+          () -> registry.snapshot().stream().filter(w -> w.terminatedAt().isEmpty()).map(w -> w.info().capacity()).toList());
     }
     Job job =
         jobs.queue(

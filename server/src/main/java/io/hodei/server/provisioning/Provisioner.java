@@ -251,12 +251,17 @@ public final class Provisioner {
    * amount of it; gpus are counted, and none stated is none. Without pools nothing is refused: who
    * starts workers by hand may start a larger one.
    */
-  public void requireCouldEverFit(io.hodei.core.job.Resources wanted, java.util.Collection<io.hodei.core.job.Resources> live) {
+  public void requireCouldEverFit(
+      io.hodei.core.job.Resources wanted, Supplier<java.util.Collection<io.hodei.core.job.Resources>> live) {
     if (pools.isEmpty()) {
       return;
     }
-    List<io.hodei.core.job.Resources> offers = new ArrayList<>(live);
+    List<io.hodei.core.job.Resources> offers = new ArrayList<>();
     pools.forEach(p -> offers.add(p.profile().capacity()));
+    if (couldFit(wanted, offers)) {
+      return; // the common case, without looking at every worker
+    }
+    offers.addAll(live.get());
     check("cpu_cores", wanted.cpuCores(), offers.stream().mapToDouble(r -> r.cpuCores() == 0 ? Double.POSITIVE_INFINITY : r.cpuCores()).max().orElse(0),
         v -> trim(v) + " cores");
     check("memory_bytes", wanted.memoryBytes(), offers.stream().mapToDouble(r -> r.memoryBytes() == 0 ? Double.POSITIVE_INFINITY : r.memoryBytes()).max().orElse(0),
@@ -264,6 +269,18 @@ public final class Provisioner {
     check("disk_bytes", wanted.diskBytes(), offers.stream().mapToDouble(r -> r.diskBytes() == 0 ? Double.POSITIVE_INFINITY : r.diskBytes()).max().orElse(0),
         v -> (long) v + " bytes (" + ((long) v >> 20) + " MiB)");
     check("gpu", wanted.gpu(), offers.stream().mapToDouble(io.hodei.core.job.Resources::gpu).max().orElse(0), v -> (long) v + " gpu");
+  }
+
+  private static boolean couldFit(io.hodei.core.job.Resources wanted, List<io.hodei.core.job.Resources> offers) {
+    for (var r : offers) {
+      if ((r.cpuCores() == 0 || wanted.cpuCores() <= r.cpuCores())
+          && (r.memoryBytes() == 0 || wanted.memoryBytes() <= r.memoryBytes())
+          && (r.diskBytes() == 0 || wanted.diskBytes() <= r.diskBytes())
+          && wanted.gpu() <= r.gpu()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static void check(String field, double wanted, double largest, java.util.function.DoubleFunction<String> show) {
