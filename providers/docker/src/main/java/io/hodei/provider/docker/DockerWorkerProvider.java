@@ -359,6 +359,9 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
     if (config.jobSandbox() == JobSandbox.NAMESPACES) {
       capabilities.addAll(SANDBOX_CAPABILITIES);
       env.putIfAbsent("HODEI_JOB_SANDBOX", "mount-namespace");
+      // The engine's marker file, which tools look for to know they run in a container: empty,
+      // read-only, and the only thing of the container's root the sandbox adds to its own.
+      env.putIfAbsent("HODEI_JOB_READ_ONLY_PATHS", "/.dockerenv");
       env.putIfAbsent("HODEI_JOB_CGROUPS", "remount");
     }
     List<String> envList = env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
