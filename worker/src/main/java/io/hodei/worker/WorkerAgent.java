@@ -451,6 +451,9 @@ public final class WorkerAgent {
     return Optional.empty();
   }
 
+  /** How long a stream must stay attached before its end resets the reconnect backoff. */
+  static final Duration STABLE_STREAM = Duration.ofSeconds(10);
+
   /**
    * Keeps a stream attached until shutdown is requested; returns the last stream (attached or
    * not), or throws {@link Stop} when the session is refused or the reconnect deadline passes.
@@ -464,7 +467,7 @@ public final class WorkerAgent {
       session = StreamSession.open(asyncStub, outbox, inbound, attach, ++number);
       switch (awaitAttach(session)) {
         case ATTACHED -> {
-          backoff.reset();
+          long attachedAt = System.nanoTime();
           log.info("stream {} attached", number);
           outbox.offerHeartbeat(heartbeat());
           awaitEither(session.ended(), shutdownRequested);
@@ -473,6 +476,11 @@ public final class WorkerAgent {
           }
           log.warn("stream {} lost: {}; reconnecting", number, describe(session.ended().join()));
           lastAttached = System.nanoTime();
+          // Only a stream that held counts as a recovery: one the server ends at once (its store
+          // failing, say) must not reset the backoff, or the worker would reconnect in a loop.
+          if (lastAttached - attachedAt >= STABLE_STREAM.toNanos()) {
+            backoff.reset();
+          }
         }
         case REFUSED -> {
           Status status = session.ended().join();

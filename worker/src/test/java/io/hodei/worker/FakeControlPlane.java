@@ -135,6 +135,9 @@ final class FakeControlPlane implements AutoCloseable {
     latestStream().fail(Status.UNAVAILABLE.withDescription("dropped by the test"));
   }
 
+  /** From now on every stream is ended right after it attached, as by a server whose store fails. */
+  volatile boolean dropAfterAttach;
+
   /** From now on, re-attaching with an old session is refused. */
   void forgetSessions() {
     sessions.clear();
@@ -361,6 +364,9 @@ final class FakeControlPlane implements AutoCloseable {
         attached = true;
         received.add(new Received(number, message));
         send(ack("", AckKind.ACK_KIND_ATTACHED));
+        if (dropAfterAttach) {
+          fail(Status.UNAVAILABLE.withDescription("store failing (played by the test)"));
+        }
         return;
       }
       received.add(new Received(number, message));

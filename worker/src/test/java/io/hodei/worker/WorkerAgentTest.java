@@ -370,6 +370,21 @@ class WorkerAgentTest extends AgentTestSupport {
   }
 
   @Test
+  void aStreamTheServerEndsRightAfterAttachingDoesNotResetTheBackoff() throws InterruptedException {
+    startAttachedWorker(
+        config().withReconnect(new WorkerConfig.Reconnect(Duration.ofMillis(50), Duration.ofMillis(1600), Duration.ofSeconds(60))));
+    int before = server.attachCount();
+
+    server.dropAfterAttach = true;
+    server.dropStream();
+    Thread.sleep(4000);
+
+    // Backing off 50 ms, 100, 200 ... 1.6 s: a handful of attaches in 4 s. Reset at each attach,
+    // it would be one every 50 ms or so.
+    assertThat(server.attachCount() - before).isBetween(3, 12);
+  }
+
+  @Test
   void aWorkerGivesUpWhenTheServerStaysAwayPastTheReconnectDeadline()
       throws InterruptedException {
     startAttachedWorker(
