@@ -60,7 +60,11 @@ public record Attempt(
         droppedLogLines);
   }
 
-  Attempt returnedToQueue() {
+  /**
+   * The attempt ended without its job having started: settled (its end and why are recorded), and
+   * left in PENDING, the state its job went back to, so that it never reads as still waiting.
+   */
+  Attempt returnedToQueue(String why, java.time.Instant at) {
     return new Attempt(
         number,
         executionId,
@@ -68,9 +72,9 @@ public record Attempt(
         JobState.PENDING,
         scheduledAt,
         startedAt,
-        finishedAt,
+        Optional.of(at),
         exitCode,
-        errorMessage,
+        Optional.of("never started: " + why),
         droppedLogLines);
   }
 

@@ -147,7 +147,7 @@ public record Job(
         now,
         Optional.empty(),
         attempts,
-        current.map(Attempt::returnedToQueue),
+        current.map(a -> a.returnedToQueue(reason, now)),
         reason,
         Optional.empty(),
         Progress.NONE,

@@ -114,6 +114,12 @@ class JobTest {
     assertThat(back.state()).isEqualTo(JobState.PENDING);
     assertThat(back.waitingReason()).isEqualTo("worker went away");
     assertThat(back.workerId()).isEmpty();
+    // The attempt is settled: it says when and why it ended, and that it never started.
+    assertThat(back.current()).hasValueSatisfying(a -> {
+      assertThat(a.finishedAt()).contains(T0.plusSeconds(1));
+      assertThat(a.startedAt()).isEmpty();
+      assertThat(a.errorMessage()).contains("never started: worker went away");
+    });
     Job again = back.assignTo(worker, new ExecutionId("e-2"), T0.plusSeconds(2));
     assertThat(again.attempts()).isEqualTo(2);
   }
