@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
 final class ServerProcess implements AutoCloseable {
   final Path dataDir;
   final int port;
-  final List<String> extraArgs;
+  /** The arguments of the next {@link #start}: a restart may change them. */
+  volatile List<String> extraArgs;
   final java.util.Map<String, String> extraEnv;
   private Process process;
   /** Every line the server printed on stdout so far. */
@@ -111,6 +112,12 @@ final class ServerProcess implements AutoCloseable {
       }
     }
     return builder.build();
+  }
+
+  /** The arguments the next {@link #start} uses, on the same port and data directory. */
+  ServerProcess withArguments(List<String> args) {
+    this.extraArgs = List.copyOf(args);
+    return this;
   }
 
   /** SIGKILL: no shutdown hook runs, workers are left as they are. */

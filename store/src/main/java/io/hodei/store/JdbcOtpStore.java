@@ -34,12 +34,13 @@ public final class JdbcOtpStore implements OtpStore {
         c -> {
           try (PreparedStatement ps =
               c.prepareStatement(
-                  "INSERT INTO otp_tokens (token_hash, worker_id, expires_at, consumed_at)"
-                      + " VALUES (?, ?, ?, ?)")) {
+                  "INSERT INTO otp_tokens (token_hash, worker_id, expires_at, consumed_at, pool)"
+                      + " VALUES (?, ?, ?, ?, ?)")) {
             ps.setString(1, token.tokenHash());
             ps.setString(2, token.workerId().value());
             ps.setLong(3, Jdbc.millis(token.expiresAt()));
             Jdbc.setInstant(ps, 4, token.consumedAt());
+            ps.setString(5, token.pool());
             return ps.executeUpdate();
           }
         });
@@ -52,7 +53,7 @@ public final class JdbcOtpStore implements OtpStore {
         c -> {
           try (PreparedStatement ps =
               c.prepareStatement(
-                  "SELECT worker_id, expires_at, consumed_at FROM otp_tokens"
+                  "SELECT worker_id, expires_at, consumed_at, pool FROM otp_tokens"
                       + " WHERE token_hash = ?")) {
             ps.setString(1, tokenHash);
             try (ResultSet rs = ps.executeQuery()) {
@@ -64,7 +65,8 @@ public final class JdbcOtpStore implements OtpStore {
                       tokenHash,
                       new WorkerId(rs.getString("worker_id")),
                       Jdbc.instant(rs, "expires_at"),
-                      Jdbc.optionalInstant(rs, "consumed_at")));
+                      Jdbc.optionalInstant(rs, "consumed_at"),
+                      rs.getString("pool")));
             }
           }
         });

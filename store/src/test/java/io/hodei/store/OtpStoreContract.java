@@ -50,6 +50,14 @@ abstract class OtpStoreContract {
   }
 
   @Test
+  void theIssuingPoolIsKeptWithTheToken() {
+    OtpToken token = new OtpToken("hash-1", WORKER, T0.plusSeconds(300), Optional.empty(), "docker");
+    store.save(token);
+
+    assertThat(store.find("hash-1")).get().extracting(OtpToken::pool).isEqualTo("docker");
+  }
+
+  @Test
   void consumingATokenForItsWorkerMarksItOnce() {
     store.save(new OtpToken("hash-1", WORKER, T0.plusSeconds(300), Optional.empty()));
 

@@ -41,9 +41,14 @@ public final class OtpService {
   public record IssuedOtp(String token, Instant expiresAt) {}
 
   public IssuedOtp issue(WorkerId worker) {
+    return issue(worker, "");
+  }
+
+  /** An OTP for a worker that {@code pool} starts. */
+  public IssuedOtp issue(WorkerId worker, String pool) {
     String token = UUID.randomUUID().toString();
     Instant expiresAt = clock.instant().plus(ttl);
-    store.save(new OtpToken(Secrets.sha256Hex(token), worker, expiresAt, java.util.Optional.empty()));
+    store.save(new OtpToken(Secrets.sha256Hex(token), worker, expiresAt, java.util.Optional.empty(), pool));
     return new IssuedOtp(token, expiresAt);
   }
 
@@ -52,8 +57,9 @@ public final class OtpService {
    *
    * @throws AuthenticationException if the token is malformed, unknown, already used, expired or
    *     issued for another worker
+   * @return the pool that started the worker (empty for one started by hand)
    */
-  public void redeem(String token, WorkerId claimedWorker) {
+  public String redeem(String token, WorkerId claimedWorker) {
     if (token == null || !UUID_V4.matcher(token).matches()) {
       throw new AuthenticationException("registration token is not a valid OTP");
     }
@@ -84,6 +90,7 @@ public final class OtpService {
     if (!store.consume(hash, claimedWorker, now)) {
       throw new AuthenticationException("registration token was already used or revoked");
     }
+    return stored.pool();
   }
 
   /** Makes every token issued for {@code worker} unusable: its worker has been destroyed. */

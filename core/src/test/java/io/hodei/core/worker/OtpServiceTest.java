@@ -29,6 +29,12 @@ class OtpServiceTest {
   }
 
   @Test
+  void redeemingNamesThePoolThatStartedTheWorker() {
+    assertThat(otps.redeem(otps.issue(worker, "docker").token(), worker)).isEqualTo("docker");
+    assertThat(otps.redeem(otps.issue(worker).token(), worker)).isEmpty();
+  }
+
+  @Test
   void onlyTheHashIsStored() {
     var otp = otps.issue(worker);
     assertThat(store.tokens).doesNotContainKey(otp.token()).containsKey(Secrets.sha256Hex(otp.token()));

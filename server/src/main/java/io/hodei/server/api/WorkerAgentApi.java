@@ -147,8 +147,9 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       audit.record(AuditEvent.Kind.REGISTRATION_THROTTLED, info.id().value(), info.id().value(), e.getMessage(), remote);
       throw e;
     }
+    String issuedBy;
     try {
-      otps.redeem(request.getAuthToken(), info.id());
+      issuedBy = otps.redeem(request.getAuthToken(), info.id());
     } catch (AuthenticationException e) {
       throttle.failed(worker);
       log.warn("registration of worker {} refused: {}", io.hodei.core.auth.LogSafe.text(info.id().value()), e.getMessage());
@@ -156,6 +157,15 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       throw e;
     }
     var origin = provisioner.registered(info.id());
+    if (origin.isEmpty() && !issuedBy.isEmpty() && provisioner.hasPool(issuedBy)) {
+      // Started by this pool in an earlier life of the control plane, just before it stopped:
+      // counted as the pool's again, or stopped if the pool is already at its limit.
+      if (!provisioner.adopt(info.id(), issuedBy, "", false)) {
+        throw new io.hodei.core.error.PermissionDeniedException(
+            "worker " + info.id() + " was started by pool " + issuedBy + ", which is at its limit now; it is not taken back");
+      }
+      origin = provisioner.registered(info.id());
+    }
     String provider = origin.map(Provisioner.Origin::pool).orElse("external");
     List<String> isolationGaps = request.getWorkerInfo().getIsolationDegradedList();
     if (!isolationGaps.isEmpty()) {
@@ -250,15 +260,19 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
    */
   private void resume(WorkerRegistration registration) {
     WorkerId id = registration.info().id();
+    var held = jobs.active().stream().filter(job -> job.workerId().filter(id::equals).isPresent()).toList();
+    // Counted against its pool again; one that would take the pool past its maximum and holds no
+    // job is stopped rather than kept (one that holds jobs is kept until they end).
+    boolean counted = provisioner.adopt(id, registration.provider(), registration.handleReference(), !held.isEmpty());
+    if (!counted && provisioner.hasPool(registration.provider())) {
+      workerStore.deactivate(id);
+      provisioner.stopAdopted(id, registration.provider(), registration.handleReference());
+      throw new AuthenticationException("worker " + id + " came back beyond its pool's limit; it is stopped");
+    }
     registry.register(
         registration.info(), registration.provider(), provisioner.slotsFor(registration.provider()));
-    jobs.active().stream()
-        .filter(job -> job.workerId().filter(id::equals).isPresent())
-        .forEach(
-            job ->
-                registry.confirm(
-                    id, job.id(), job.executionId().orElseThrow(), job.spec().resources()));
-    provisioner.adopt(id, registration.provider(), registration.handleReference());
+    held.forEach(
+        job -> registry.confirm(id, job.id(), job.executionId().orElseThrow(), job.spec().resources()));
     log.info("worker {} resumed its session after a restart", id);
   }
 

@@ -386,20 +386,34 @@ public final class Provisioner {
    * no longer exists.
    */
   public synchronized void adopt(WorkerId id, String poolName, String handleReference) {
+    adopt(id, poolName, handleReference, true);
+  }
+
+  /**
+   * As above; unless {@code evenOverLimit}, a worker that would take its pool past its maximum is
+   * not adopted. Returns whether the pool counts it now (false also for a pool this server lacks).
+   */
+  public synchronized boolean adopt(WorkerId id, String poolName, String handleReference, boolean evenOverLimit) {
     if (live.containsKey(id) || starting.containsKey(id)) {
-      return;
+      return true;
     }
     for (Pool pool : pools) {
       if (pool.name().equals(poolName)) {
+        if (!evenOverLimit && count(pool) >= pool.policy().maxWorkers()) {
+          log.info("worker {} of {} came back after a restart beyond the pool's limit of {} workers",
+              id, poolName, pool.policy().maxWorkers());
+          return false;
+        }
         Tracked tracked = new Tracked(pool, clock.instant());
         if (!handleReference.isEmpty()) {
           tracked.handle = new WorkerHandle(id, poolName, handleReference);
         }
         live.put(id, tracked);
         log.info("adopted worker {} of {} after a restart", id, poolName);
-        return;
+        return true;
       }
     }
+    return false;
   }
 
   /**
@@ -655,6 +669,20 @@ public final class Provisioner {
     return (int) starting.values().stream().filter(t -> t.pool == pool).count();
   }
 
+  /** Whether this server has a pool of that name. */
+  public boolean hasPool(String poolName) {
+    return pools.stream().anyMatch(p -> p.name().equals(poolName));
+  }
+
+  /** Stops a worker of an earlier life that its pool will not take back (beyond its limit). */
+  public void stopAdopted(WorkerId id, String poolName, String handleReference) {
+    for (Pool pool : pools) {
+      if (pool.name().equals(poolName) && !handleReference.isEmpty()) {
+        destroyLater(new WorkerHandle(id, poolName, handleReference), pool);
+      }
+    }
+  }
+
   /** Whether this server started {@code id} (and would stop it in {@link #shutdown}). */
   public synchronized boolean manages(WorkerId id) {
     return live.containsKey(id) || starting.containsKey(id);
@@ -699,7 +727,7 @@ public final class Provisioner {
             () -> {
               MDC.put("workerId", id.value());
               try {
-                var otp = otps.issue(id);
+                var otp = otps.issue(id, pool.name());
                 var bootstrap =
                     new io.hodei.core.provider.WorkerBootstrap(otp.token(), credentials.issueFor(id));
                 WorkerHandle handle =
