@@ -146,6 +146,21 @@ class DevCommand implements Callable<Integer> {
   int maxStreams;
 
   @Option(
+      names = "--max-log-bytes-per-user",
+      paramLabel = "SIZE",
+      description = "Most log bytes stored for all jobs of one user, admins included; past it new jobs are refused and running jobs' output is cut (default: ${DEFAULT-VALUE}).",
+      defaultValue = "10Gi")
+  String maxLogBytesPerUser;
+
+  @Option(
+      names = "--log-retention",
+      paramLabel = "DURATION",
+      description = "Delete a finished job's log this long after its end, checked every hour; 0 keeps logs for ever (default: ${DEFAULT-VALUE}).",
+      defaultValue = "30d",
+      converter = Durations.Converter.class)
+  Duration logRetention;
+
+  @Option(
       names = "--max-priority",
       paramLabel = "N",
       description = "Highest priority a job may ask for; the lowest is its negative (default: ${DEFAULT-VALUE}).",
@@ -323,7 +338,9 @@ class DevCommand implements Callable<Integer> {
                       settings.value("--audit-max-rows", auditMaxRows, "HODEI_AUDIT_MAX_ROWS", Long::parseLong, null)))
                   .withQuotas(new io.hodei.server.auth.UserQuotas(
                       settings.value("--max-waiting-jobs", maxWaitingJobs, "HODEI_MAX_WAITING_JOBS", Integer::parseInt, null),
-                      settings.value("--max-streams", maxStreams, "HODEI_MAX_STREAMS", Integer::parseInt, null)))
+                      settings.value("--max-streams", maxStreams, "HODEI_MAX_STREAMS", Integer::parseInt, null),
+                      JobOptions.bytes(settings.value("--max-log-bytes-per-user", maxLogBytesPerUser, "HODEI_MAX_LOG_BYTES_PER_USER", x -> x, null), "--max-log-bytes-per-user")))
+                  .withLogRetention(settings.value("--log-retention", logRetention, "HODEI_LOG_RETENTION", Durations::parse, null))
                   .withBindHost(bindHost()),
               pools(settings),
               java.util.Map.of("HODEI_KILL_GRACE", grace.toMillis() + "ms"));

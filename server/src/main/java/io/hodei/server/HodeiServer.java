@@ -151,6 +151,7 @@ public final class HodeiServer implements AutoCloseable {
             this::wakeDispatcher,
             config.heartbeatInterval(),
             config.logCapBytes(),
+            config.quotas().logBytes(),
             usage,
             this.clock,
             workerCertificates,
@@ -247,7 +248,7 @@ public final class HodeiServer implements AutoCloseable {
               .intercept(new AuthInterceptor(tokens, audit, config.anonymousRole()))
               .addService(
                   ServerInterceptors.intercept(
-                      new JobExecutionApi(jobService, registry, signals, clock, audit, provisioner, config.quotas()), errors))
+                      new JobExecutionApi(jobService, registry, signals, clock, audit, provisioner, config.quotas(), stores.logs()), errors))
               .addService(
                   ServerInterceptors.intercept(
                       new LogStreamApi(jobService, stores.logs(), signals, audit), errors))
@@ -374,6 +375,8 @@ public final class HodeiServer implements AutoCloseable {
   private void housekeep() {
     Instant nextHealthCheck = clock.instant().plus(HEALTH_CHECK_EVERY);
     Instant nextPrune = clock.instant();
+    // Logs of jobs that finished before this have been deleted (in this life of the server).
+    Instant logsDeletedBefore = Instant.EPOCH;
     while (running) {
       try {
         audit.flush();
@@ -384,6 +387,15 @@ public final class HodeiServer implements AutoCloseable {
           if (pruned > 0) {
             log.info("audit log: deleted {} events older than {} or beyond {} rows", pruned,
                 io.hodei.core.DurationText.format(retention.maxAge()), retention.maxRows());
+          }
+          if (config.logRetention().isPositive()) {
+            Instant before = clock.instant().minus(config.logRetention());
+            var deleted = stores.logs().deleteLogsOfJobsFinished(logsDeletedBefore, before);
+            logsDeletedBefore = before;
+            if (deleted.jobs() > 0) {
+              log.info("log retention: deleted the logs of {} jobs that finished over {} ago ({} bytes)",
+                  deleted.jobs(), io.hodei.core.DurationText.format(config.logRetention()), deleted.bytes());
+            }
           }
         }
         for (var gone : provisioner.reap()) {

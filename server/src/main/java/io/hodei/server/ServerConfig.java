@@ -25,6 +25,7 @@ import java.util.Optional;
  * @param limits what a job's definition may hold; the transport's message limit follows from it
  * @param quotas what one user may hold of what all users share
  * @param auditRetention how long and how much of the audit log is kept
+ * @param logRetention how long a finished job's log is kept; zero keeps logs for ever
  */
 public record ServerConfig(
     String bindHost,
@@ -41,10 +42,12 @@ public record ServerConfig(
     io.hodei.core.auth.Role anonymousRole,
     io.hodei.core.job.SpecLimits limits,
     io.hodei.server.auth.UserQuotas quotas,
-    io.hodei.server.auth.AuditRetention auditRetention) {
+    io.hodei.server.auth.AuditRetention auditRetention,
+    Duration logRetention) {
 
   public static final int DEFAULT_PORT = 50051;
   public static final long DEFAULT_LOG_CAP = 100L * 1024 * 1024;
+  public static final Duration DEFAULT_LOG_RETENTION = Duration.ofDays(30);
 
   public ServerConfig {
     if (!heartbeatInterval.isPositive()) {
@@ -55,6 +58,10 @@ public record ServerConfig(
       throw new IllegalArgumentException(
           "heartbeat timeout (" + io.hodei.core.DurationText.format(heartbeatTimeout) + ") must exceed the interval ("
               + io.hodei.core.DurationText.format(heartbeatInterval) + ")");
+    }
+    if (logRetention.isNegative()) {
+      throw new IllegalArgumentException(
+          "log retention must not be negative (0 keeps logs for ever), got " + io.hodei.core.DurationText.format(logRetention));
     }
     if (logCapBytes < 1024) {
       throw new IllegalArgumentException("log cap must be at least 1 KiB, got " + logCapBytes);
@@ -77,79 +84,87 @@ public record ServerConfig(
         io.hodei.core.auth.Role.NONE,
         io.hodei.core.job.SpecLimits.DEFAULTS,
         io.hodei.server.auth.UserQuotas.DEFAULTS,
-        io.hodei.server.auth.AuditRetention.DEFAULTS);
+        io.hodei.server.auth.AuditRetention.DEFAULTS,
+        DEFAULT_LOG_RETENTION);
   }
 
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(
         bindHost, newPort, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention);
   }
 
   /** Heartbeat every {@code interval}; a worker silent for {@code timeout} is lost. */
   public ServerConfig withHeartbeats(Duration interval, Duration timeout) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, interval, timeout, timeoutMargin, logCapBytes,
-        dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention);
+        dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention);
   }
 
   public ServerConfig withLogCap(long bytes) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        bytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention);
+        bytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention);
   }
 
   public ServerConfig withTimeoutMargin(Duration margin) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, margin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention);
   }
 
   public ServerConfig withStrategy(io.hodei.core.scheduling.Strategy newStrategy) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, newStrategy, tls, anonymousRole, limits, quotas, auditRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, newStrategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention);
   }
 
   /** Serves mTLS per {@code newTls}. */
   public ServerConfig withTls(ServerTls newTls) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, Optional.of(newTls), anonymousRole, limits, quotas, auditRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, Optional.of(newTls), anonymousRole, limits, quotas, auditRetention, logRetention);
   }
 
   /** Listens on {@code host}. */
   public ServerConfig withBindHost(String host) {
     return new ServerConfig(
         host, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention);
   }
 
   /** Gives anonymous loopback callers {@code role}; see {@link #anonymousRole()}. */
   public ServerConfig withAnonymousRole(io.hodei.core.auth.Role role) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, role, limits, quotas, auditRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, role, limits, quotas, auditRetention, logRetention);
   }
 
   /** Holds job definitions to {@code newLimits}. */
   public ServerConfig withLimits(io.hodei.core.job.SpecLimits newLimits) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, newLimits, quotas, auditRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, newLimits, quotas, auditRetention, logRetention);
   }
 
   /** Holds each user to {@code newQuotas}. */
   public ServerConfig withQuotas(io.hodei.server.auth.UserQuotas newQuotas) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, newQuotas, auditRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, newQuotas, auditRetention, logRetention);
   }
 
   /** Keeps the audit log to {@code retention}. */
   public ServerConfig withAuditRetention(io.hodei.server.auth.AuditRetention retention) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, retention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, retention, logRetention);
+  }
+
+  /** Deletes finished jobs' logs {@code retention} after their end; zero keeps them for ever. */
+  public ServerConfig withLogRetention(Duration retention) {
+    return new ServerConfig(
+        bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, retention);
   }
 }

@@ -107,10 +107,15 @@ final class ControlPlane implements AutoCloseable {
 
   /** Follows the job's log to its end; returns every line and the final state. */
   FollowedLog follow(String jobId) {
+    return follow(channel, jobId);
+  }
+
+  /** As {@link #follow(String)}, calling as {@code caller}. */
+  static FollowedLog follow(io.grpc.Channel caller, String jobId) {
     var lines = new ArrayList<LogLine>();
     JobState state = JobState.JOB_STATE_UNSPECIFIED;
     var responses =
-        LogStreamServiceGrpc.newBlockingStub(channel)
+        LogStreamServiceGrpc.newBlockingStub(caller)
             .withDeadlineAfter(90, TimeUnit.SECONDS)
             .streamLogs(StreamLogsRequest.newBuilder().setJobId(jobId).setFollow(true).build());
     while (responses.hasNext()) {

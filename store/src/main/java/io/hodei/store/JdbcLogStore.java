@@ -8,6 +8,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -76,7 +77,8 @@ public final class JdbcLogStore implements LogStore {
           }
           long first = nextSequence(c, job);
           long workerFirst = fresh.getFirst().sequence();
-          insertChunk(c, job, first, attempt, workerFirst, fresh);
+          long bytes = insertChunk(c, job, first, attempt, workerFirst, fresh);
+          addUsage(c, job, bytes);
           return Math.max(expected, fresh.getLast().sequence() + 1);
         });
   }
@@ -155,7 +157,112 @@ public final class JdbcLogStore implements LogStore {
     }
   }
 
-  private void insertChunk(
+  /** Adds a chunk's bytes to its job's owner's total (nothing for a job not in the store). */
+  private static void addUsage(Connection c, JobId job, long bytes) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "INSERT INTO log_usage (owner, bytes) SELECT owner, ? FROM jobs WHERE id = ?"
+                + " ON CONFLICT (owner) DO UPDATE SET bytes = log_usage.bytes + excluded.bytes")) {
+      ps.setLong(1, bytes);
+      ps.setString(2, job.value());
+      ps.executeUpdate();
+    }
+  }
+
+  @Override
+  public long bytesOwnedBy(String owner) {
+    return jdbc.read(
+        "count the log bytes of " + owner + "'s jobs",
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement("SELECT bytes FROM log_usage WHERE owner = ?")) {
+            ps.setString(1, owner);
+            try (ResultSet rs = ps.executeQuery()) {
+              return rs.next() ? rs.getLong(1) : 0L;
+            }
+          }
+        });
+  }
+
+  @Override
+  public Deleted deleteLogsOfJobsFinished(Instant from, Instant before) {
+    List<String> finished =
+        jdbc.read(
+            "find the jobs whose logs are past retention",
+            c -> {
+              try (PreparedStatement ps =
+                  c.prepareStatement(
+                      "SELECT id FROM jobs WHERE finished_at >= ? AND finished_at < ? ORDER BY finished_at")) {
+                ps.setLong(1, Jdbc.millis(from));
+                ps.setLong(2, Jdbc.millis(before));
+                try (ResultSet rs = ps.executeQuery()) {
+                  List<String> ids = new ArrayList<>();
+                  while (rs.next()) {
+                    ids.add(rs.getString(1));
+                  }
+                  return ids;
+                }
+              }
+            });
+    int jobs = 0;
+    long bytes = 0;
+    for (String id : finished) {
+      long deleted = deleteLogOf(id, before);
+      if (deleted >= 0) {
+        jobs++;
+        bytes += deleted;
+      }
+    }
+    return new Deleted(jobs, bytes);
+  }
+
+  /** Deletes the job's log if it is still finished before {@code before}; -1 if it had none. */
+  private long deleteLogOf(String jobId, Instant before) {
+    return jdbc.write(
+        "delete the log of job " + jobId,
+        c -> {
+          dialect.lockLogOf(c, jobId);
+          String owner;
+          try (PreparedStatement ps =
+              c.prepareStatement("SELECT owner FROM jobs WHERE id = ? AND finished_at < ?")) {
+            ps.setString(1, jobId);
+            ps.setLong(2, Jdbc.millis(before));
+            try (ResultSet rs = ps.executeQuery()) {
+              if (!rs.next()) {
+                return -1L;
+              }
+              owner = rs.getString(1);
+            }
+          }
+          long bytes;
+          int chunks;
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT COUNT(*), COALESCE(SUM(byte_count), 0) FROM log_chunks WHERE job_id = ?")) {
+            ps.setString(1, jobId);
+            try (ResultSet rs = ps.executeQuery()) {
+              rs.next();
+              chunks = rs.getInt(1);
+              bytes = rs.getLong(2);
+            }
+          }
+          if (chunks == 0) {
+            return -1L;
+          }
+          try (PreparedStatement ps = c.prepareStatement("DELETE FROM log_chunks WHERE job_id = ?")) {
+            ps.setString(1, jobId);
+            ps.executeUpdate();
+          }
+          try (PreparedStatement ps =
+              c.prepareStatement("UPDATE log_usage SET bytes = bytes - ? WHERE owner = ?")) {
+            ps.setLong(1, bytes);
+            ps.setString(2, owner);
+            ps.executeUpdate();
+          }
+          return bytes;
+        });
+  }
+
+  private long insertChunk(
       Connection c, JobId job, long first, int attempt, long workerFirst, List<LogLine> lines)
       throws SQLException {
     long bytes = 0;
@@ -176,5 +283,6 @@ public final class JdbcLogStore implements LogStore {
       ps.setLong(8, bytes);
       ps.executeUpdate();
     }
+    return bytes;
   }
 }

@@ -4,6 +4,7 @@ import static io.hodei.store.TestJobs.T0;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
+import io.hodei.core.job.Job;
 import io.hodei.core.job.JobId;
 import io.hodei.core.log.LogLine;
 import io.hodei.core.log.LogStore;
@@ -397,6 +398,56 @@ abstract class LogStoreContract {
   /** Worker lines {@code first .. first + count - 1}, line {@code n} reading prefix + n. */
   private static List<LogLine> workerLines(long first, int count, String prefix) {
     return LongStream.range(first, first + count).mapToObj(n -> worker(n, prefix + n)).toList();
+  }
+
+  @Test
+  void eachOwnersStoredBytesAreCountedOnceEvenWhenAWorkerReSendsLines() {
+    var jobs = Stores.open(database).jobs();
+    Job a = jobs.insert(Job.queued(new JobId("a"), TestJobs.named("a"), "alice", T0), "queued");
+    Job b = jobs.insert(Job.queued(new JobId("b"), TestJobs.named("b"), "alice", T0), "queued");
+    Job c = jobs.insert(Job.queued(new JobId("c"), TestJobs.named("c"), "bob", T0), "queued");
+
+    store.append(a.id(), 1, List.of(line(0, LogStream.STDOUT, "12345", T0), line(1, LogStream.STDERR, "678", T0)));
+    store.append(b.id(), 1, List.of(line(0, LogStream.STDOUT, "1234567890", T0)));
+    store.append(c.id(), 1, List.of(line(0, LogStream.STDOUT, "xy", T0)));
+    // After a reconnect the worker re-sends lines 0 and 1 with a new one.
+    store.append(a.id(), 1, List.of(line(0, LogStream.STDOUT, "12345", T0), line(1, LogStream.STDERR, "678", T0), line(2, LogStream.STDOUT, "9", T0)));
+
+    assertThat(store.bytesOwnedBy("alice")).isEqualTo(8 + 1 + 10);
+    assertThat(store.bytesOwnedBy("bob")).isEqualTo(2);
+    assertThat(store.bytesOwnedBy("carol")).isZero();
+  }
+
+  @Test
+  void retentionDeletesTheLogsOfJobsFinishedInTheWindowAndNoOthers() {
+    var jobs = Stores.open(database).jobs();
+    Job old = finished(jobs, "old", "alice", T0.plusSeconds(5));
+    Job recent = finished(jobs, "recent", "alice", T0.plusSeconds(500));
+    Job running = jobs.insert(Job.queued(new JobId("running"), TestJobs.named("running"), "alice", T0), "queued");
+    for (Job job : List.of(old, recent, running)) {
+      store.append(job.id(), 1, List.of(line(0, LogStream.STDOUT, "0123456789", T0)));
+    }
+
+    var deleted = store.deleteLogsOfJobsFinished(Instant.EPOCH, T0.plusSeconds(100));
+
+    assertThat(deleted).isEqualTo(new LogStore.Deleted(1, 10));
+    assertThat(store.read(old.id(), 0, 10)).isEmpty();
+    assertThat(store.byteCount(old.id())).isZero();
+    assertThat(texts(store.read(recent.id(), 0, 10))).containsExactly("0123456789");
+    assertThat(texts(store.read(running.id(), 0, 10))).containsExactly("0123456789");
+    assertThat(store.bytesOwnedBy("alice")).isEqualTo(20);
+    assertThat(store.deleteLogsOfJobsFinished(Instant.EPOCH, T0.plusSeconds(100))).isEqualTo(new LogStore.Deleted(0, 0));
+    // A window that starts after a job's end leaves it alone.
+    assertThat(store.deleteLogsOfJobsFinished(T0.plusSeconds(501), T0.plusSeconds(1000))).isEqualTo(new LogStore.Deleted(0, 0));
+    assertThat(store.deleteLogsOfJobsFinished(T0.plusSeconds(100), T0.plusSeconds(1000))).isEqualTo(new LogStore.Deleted(1, 10));
+    assertThat(store.bytesOwnedBy("alice")).isEqualTo(10);
+  }
+
+  private static Job finished(io.hodei.core.job.JobStore jobs, String id, String owner, Instant at) {
+    var execution = io.hodei.core.job.ExecutionId.random();
+    Job job = jobs.insert(Job.queued(new JobId(id), TestJobs.named(id), owner, T0), "queued");
+    job = jobs.update(job.assignTo(new io.hodei.core.worker.WorkerId("w-1"), execution, T0));
+    return jobs.update(job.finish(execution, new io.hodei.core.job.Outcome.Exited(0), T0, at));
   }
 
   private static LogLine line(long sequence, LogStream stream, String text, Instant at) {

@@ -60,7 +60,7 @@ class SqliteDatabaseTest {
 
     try (Database db = Database.sqlite(dataDir)) {
       assertThat(Stores.open(db).jobs().find(job.id())).contains(job);
-      assertThat(appliedMigrations(db)).containsExactly("1", "2", "3", "4", "5", "6", "7", "8", "9");
+      assertThat(appliedMigrations(db)).containsExactly("1", "2", "3", "4", "5", "6", "7", "8", "9", "10");
     }
   }
 
@@ -142,7 +142,7 @@ class SqliteDatabaseTest {
     }
 
     try (Database db = Database.sqlite(dataDir)) {
-      assertThat(appliedMigrations(db)).containsExactly("1", "2", "3", "4", "5", "6", "7", "8", "9");
+      assertThat(appliedMigrations(db)).containsExactly("1", "2", "3", "4", "5", "6", "7", "8", "9", "10");
       Storage stores = Stores.open(db);
 
       assertThat(stores.jobs().find(running.id())).contains(running);
@@ -162,6 +162,8 @@ class SqliteDatabaseTest {
           .containsExactly("one", "two", "three", "four", "fünf", "six");
       assertThat(stores.logs().byteCount(running.id()))
           .isEqualTo(bytes(firstAttempt) + bytes(secondAttempt) + bytes(secondAttemptMore));
+      // The upgrade counted the logs already stored against their owner's quota.
+      assertThat(stores.logs().bytesOwnedBy(running.owner())).isEqualTo(stores.logs().byteCount(running.id()));
       assertThat(stores.logs().append(running.id(), 1, List.of())).isEqualTo(2);
       assertThat(stores.logs().append(running.id(), 2, List.of())).isEqualTo(4);
       List<LogLine> resent =
@@ -171,6 +173,7 @@ class SqliteDatabaseTest {
           .extracting(LogLine::sequence)
           .containsExactly(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L);
       assertThat(texts(stores.logs().read(running.id(), 6, 100))).containsExactly("seven", "eight");
+      assertThat(stores.logs().bytesOwnedBy(running.owner())).isEqualTo(stores.logs().byteCount(running.id()));
 
       WorkerRegistration worker = stores.workers().find(new WorkerId("w-old")).orElseThrow();
       assertThat(worker.info()).isEqualTo(info);

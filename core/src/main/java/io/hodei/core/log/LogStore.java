@@ -1,6 +1,7 @@
 package io.hodei.core.log;
 
 import io.hodei.core.job.JobId;
+import java.time.Instant;
 import java.util.List;
 
 /**
@@ -22,6 +23,22 @@ public interface LogStore {
 
   /** Bytes of line data stored for the job, over all attempts. */
   long byteCount(JobId job);
+
+  /**
+   * Bytes of line data stored for all jobs of {@code owner}: what the per-user quota of stored log
+   * bytes counts.
+   */
+  long bytesOwnedBy(String owner);
+
+  /** What {@link #deleteLogsOfJobsFinished} deleted. */
+  record Deleted(int jobs, long bytes) {}
+
+  /**
+   * Deletes the whole log of every job that finished at or after {@code from} and before {@code
+   * before} (log retention), each job in its own transaction; a job that is running again (it was
+   * retried) keeps its log.
+   */
+  Deleted deleteLogsOfJobsFinished(Instant from, Instant before);
 
   /** Up to {@code maxLines} lines with sequence >= {@code fromSequence}, in order. */
   List<LogLine> read(JobId job, long fromSequence, int maxLines);

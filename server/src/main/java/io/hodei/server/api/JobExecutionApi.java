@@ -67,19 +67,20 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
 
   private final io.hodei.server.provisioning.Provisioner provisioner;
   private final io.hodei.server.auth.UserQuotas quotas;
+  private final io.hodei.core.log.LogStore logs;
   /** Most bytes of jobs in one ListJobs page: far below any client's 4 MiB default. */
   static final int LIST_PAGE_BYTES = 2 << 20;
 
-  public JobExecutionApi(
-      JobService jobs, WorkerRegistry registry, JobSignals signals, Clock clock, SecurityAudit audit) {
-    this(jobs, registry, signals, clock, audit, null, io.hodei.server.auth.UserQuotas.DEFAULTS);
-  }
-
-  /** With {@code provisioner}, jobs that no pool could ever hold are refused when queued. */
+  /**
+   * With {@code provisioner}, jobs that no pool could ever hold are refused when queued; {@code
+   * logs} holds the per-user totals of stored log bytes that {@code quotas} bound.
+   */
   public JobExecutionApi(
       JobService jobs, WorkerRegistry registry, JobSignals signals, Clock clock, SecurityAudit audit,
       io.hodei.server.provisioning.Provisioner provisioner,
-      io.hodei.server.auth.UserQuotas quotas) {
+      io.hodei.server.auth.UserQuotas quotas,
+      io.hodei.core.log.LogStore logs) {
+    this.logs = logs;
     this.provisioner = provisioner;
     this.quotas = quotas;
     this.jobs = jobs;
@@ -348,6 +349,13 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
             "quota waiting_jobs: " + caller.name() + " has " + waiting + " jobs pending or scheduled, the most a user may have;"
                 + " wait for some to start, or cancel some"));
       }
+    }
+    long logBytes = logs.bytesOwnedBy(caller.name());
+    if (logBytes >= quotas.logBytes()) {
+      throw new io.grpc.StatusRuntimeException(io.grpc.Status.RESOURCE_EXHAUSTED.withDescription(
+          "quota log_bytes: the logs stored for " + caller.name() + "'s jobs take " + logBytes
+              + " bytes, the most a user may store (" + quotas.logBytes() + "); logs of finished jobs are"
+              + " deleted after the log retention (--log-retention), or an admin can raise --max-log-bytes-per-user"));
     }
     if (provisioner != null) {
       provisioner.requireCouldEverFit(

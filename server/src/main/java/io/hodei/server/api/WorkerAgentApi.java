@@ -93,6 +93,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       Runnable workerFreed,
       Duration heartbeatInterval,
       long logCapBytes,
+      long ownerLogQuotaBytes,
       UsageHistory usage,
       Clock clock,
       Optional<WorkerCertificateIssuer> certificates,
@@ -112,7 +113,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     this.heartbeatInterval = heartbeatInterval;
     this.clock = clock;
     this.usage = usage;
-    this.logIngest = new LogIngest(logs, logCapBytes, clock);
+    this.logIngest = new LogIngest(logs, logCapBytes, ownerLogQuotaBytes, clock);
     jobs.addListener(
         job -> {
           if (!job.state().isActive()) {
