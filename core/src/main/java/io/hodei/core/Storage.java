@@ -6,7 +6,10 @@ import io.hodei.core.secret.SecretVault;
 import io.hodei.core.worker.OtpStore;
 import io.hodei.core.worker.WorkerStore;
 
-/** The storage ports the control plane runs on, as one value for wiring. */
+/**
+ * The storage ports the control plane runs on, as one value for wiring, and whether their storage
+ * can write now.
+ */
 public record Storage(
     JobStore jobs,
     LogStore logs,
@@ -14,4 +17,5 @@ public record Storage(
     OtpStore otps,
     SecretVault secrets,
     io.hodei.core.auth.TokenStore tokens,
-    io.hodei.core.auth.AuditLog audit) {}
+    io.hodei.core.auth.AuditLog audit,
+    StorageCondition condition) {}

@@ -77,6 +77,7 @@ public final class HodeiServer implements AutoCloseable {
   private volatile String address;
   private volatile boolean running;
   private Thread housekeeping;
+  private final io.grpc.protobuf.services.HealthStatusManager readiness = new io.grpc.protobuf.services.HealthStatusManager();
   private Thread orphanSweeper;
   private final io.hodei.server.metrics.ServerMetrics metrics;
 
@@ -158,7 +159,7 @@ public final class HodeiServer implements AutoCloseable {
 
             audit,
             new RegistrationThrottle(this.clock));
-    this.metrics = new io.hodei.server.metrics.ServerMetrics(stores.jobs(), registry, this::certificateDaysLeft, this::caDaysLeft);
+    this.metrics = new io.hodei.server.metrics.ServerMetrics(stores.jobs(), registry, this::certificateDaysLeft, this::caDaysLeft, this::notReady);
     this.silentWorkers =
         new SilentWorkerCheck(
             jobService,
@@ -248,7 +249,7 @@ public final class HodeiServer implements AutoCloseable {
               .intercept(new AuthInterceptor(tokens, audit, config.anonymousRole()))
               .addService(
                   ServerInterceptors.intercept(
-                      new JobExecutionApi(jobService, registry, signals, clock, audit, provisioner, config.quotas(), stores.logs()), errors))
+                      new JobExecutionApi(jobService, registry, signals, clock, audit, provisioner, config.quotas(), stores.logs(), stores.condition()), errors))
               .addService(
                   ServerInterceptors.intercept(
                       new LogStreamApi(jobService, stores.logs(), signals, audit), errors))
@@ -261,6 +262,7 @@ public final class HodeiServer implements AutoCloseable {
                   ServerInterceptors.intercept(
                       new MetricsApi(usage, registry, stores.jobs(), clock), errors))
               .addService(ServerInterceptors.intercept(new AdminApi(tokens, audit, clock), errors))
+              .addService(readiness.getHealthService())
               .build()
               .start();
     } catch (IOException e) {
@@ -314,6 +316,7 @@ public final class HodeiServer implements AutoCloseable {
   /** Stops accepting calls, deals with workers and jobs as {@code onStop} says, and waits for calls to end. */
   public void close(OnStop onStop) {
     running = false;
+    readiness.enterTerminalState();
     audit.flush();
     metrics.close();
     dispatcher.shutdown();
@@ -372,6 +375,24 @@ public final class HodeiServer implements AutoCloseable {
     dispatcher.wake();
   }
 
+  /**
+   * Readiness (the gRPC health service's overall status): serving while the store can write, so
+   * that a load balancer or an orchestrator sends work elsewhere while an admin fixes it.
+   */
+  private void updateReadiness() {
+    var failing = stores.condition().recheck();
+    readiness.setStatus(
+        "",
+        failing.isPresent()
+            ? io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING
+            : io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+  }
+
+  /** Why this server is not ready now (its store cannot write), if it is not. */
+  public Optional<String> notReady() {
+    return stores.condition().failing().map(f -> "the control plane cannot write to its database: " + f.describe());
+  }
+
   private void housekeep() {
     Instant nextHealthCheck = clock.instant().plus(HEALTH_CHECK_EVERY);
     Instant nextPrune = clock.instant();
@@ -379,6 +400,7 @@ public final class HodeiServer implements AutoCloseable {
     Instant logsDeletedBefore = Instant.EPOCH;
     while (running) {
       try {
+        updateReadiness();
         audit.flush();
         if (!clock.instant().isBefore(nextPrune)) {
           nextPrune = clock.instant().plus(Duration.ofHours(1));

@@ -96,7 +96,10 @@ class AccessTableIT {
           // The credential is in the message (OTP, then worker id and session id).
           Map.entry("hodei.v1.WorkerAgentService/Register", EVERYONE),
           Map.entry("hodei.v1.WorkerAgentService/WorkerStream", EVERYONE),
-          Map.entry("hodei.v1.WorkerAgentService/Unregister", EVERYONE));
+          Map.entry("hodei.v1.WorkerAgentService/Unregister", EVERYONE),
+          // Readiness for probes without credentials; Watch would hold a stream open for anyone.
+          Map.entry("grpc.health.v1.Health/Check", EVERYONE),
+          Map.entry("grpc.health.v1.Health/Watch", Set.of()));
 
   private static final List<ServiceDescriptor> SERVICES =
       List.of(
@@ -106,7 +109,8 @@ class AccessTableIT {
           SchedulerServiceGrpc.getServiceDescriptor(),
           ProviderServiceGrpc.getServiceDescriptor(),
           MetricsServiceGrpc.getServiceDescriptor(),
-          AdminServiceGrpc.getServiceDescriptor());
+          AdminServiceGrpc.getServiceDescriptor(),
+          io.grpc.health.v1.HealthGrpc.getServiceDescriptor());
 
   @TempDir static Path dir;
   ControlPlane plane;

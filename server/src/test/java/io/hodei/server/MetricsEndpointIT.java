@@ -51,6 +51,15 @@ class MetricsEndpointIT {
       assertThat(wrong.statusCode()).isEqualTo(401);
       assertThat(right.statusCode()).isEqualTo(200);
       assertThat(right.body()).contains("hodei_jobs");
+
+      // /ready is held to the same token.
+      URI ready = URI.create("http://127.0.0.1:" + port + "/ready");
+      assertThat(PLAIN.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.ofString()).statusCode())
+          .isEqualTo(401);
+      var readyRight = PLAIN.send(HttpRequest.newBuilder(ready).header("Authorization", "Bearer s3cret-metrics-token").build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(readyRight.statusCode()).isEqualTo(200);
+      assertThat(readyRight.body()).isEqualTo("ready\n");
     }
   }
 

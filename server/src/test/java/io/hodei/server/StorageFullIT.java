@@ -3,12 +3,20 @@ package io.hodei.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.assertj.core.api.Assumptions.assumeThat;
+import static org.awaitility.Awaitility.await;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
 import io.hodei.server.provisioning.PoolPolicy;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -21,7 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The database on a real 4 MiB tmpfs that fills up: a queued job is refused with
  * RESOURCE_EXHAUSTED naming the full disk (not a connection error, not INTERNAL), the server goes
- * on answering, and once there is room again it queues as before. Needs root, for the mount.
+ * on answering; readiness (the gRPC health service, {@code /ready}, {@code hodei_ready}) and the
+ * waiting job's reason name the full disk; once there is room again the server sees it by itself
+ * and queues as before. Needs root, for the mount.
  */
 class StorageFullIT {
   @TempDir Path dir;
@@ -45,7 +55,10 @@ class StorageFullIT {
     try (var plane =
         new ControlPlane(dir, Clock.systemUTC(), PoolPolicy.DEFAULT,
             ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN).withPort(0), List.of("/nonexistent/hodei-worker"))) {
-      assertThat(plane.queue(ControlPlane.shell("true"))).isNotBlank();
+      String waiting = plane.queue(ControlPlane.shell("true"));
+      int metricsPort = plane.server.metrics().serve("127.0.0.1", 0);
+      assertThat(ready(metricsPort)).isEqualTo("200 ready");
+      assertThat(health(plane)).isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
       Path filler = data.resolve("filler");
       fill(filler);
 
@@ -58,9 +71,35 @@ class StorageFullIT {
       assertThat(refused).as("a write refused once the disk is full").isNotNull();
       assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
       assertThat(refused.getStatus().getDescription()).contains("disk is full");
+      // Readiness, the metrics and the waiting job say it too.
+      await().until(() -> health(plane) == HealthCheckResponse.ServingStatus.NOT_SERVING);
+      assertThat(ready(metricsPort)).startsWith("503 not ready: the control plane cannot write to its database: the database's disk is full");
+      assertThat(plane.server.metrics().scrape()).contains("hodei_ready 0.0");
+      assertThat(plane.get(waiting).getWaitingReason())
+          .isEqualTo("the control plane cannot write to its database (the database's disk is full); this job's changes are held until an admin fixes it");
 
       Files.delete(filler);
+      // An idle server notices by itself: it probes the storage while it is failing.
+      await().until(() -> health(plane) == HealthCheckResponse.ServingStatus.SERVING);
+      assertThat(ready(metricsPort)).isEqualTo("200 ready");
+      assertThat(plane.get(waiting).getWaitingReason()).doesNotContain("database");
       assertThat(plane.queue(ControlPlane.shell("true"))).as("room again: queued as before").isNotBlank();
+    }
+  }
+
+  /** The gRPC health service's overall status, asked without any credential. */
+  private static HealthCheckResponse.ServingStatus health(ControlPlane plane) {
+    return HealthGrpc.newBlockingStub(plane.channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+        .check(HealthCheckRequest.getDefaultInstance()).getStatus();
+  }
+
+  /** GET /ready: the status code and the body's first line. */
+  private static String ready(int port) throws Exception {
+    try (var client = HttpClient.newHttpClient()) {
+      var response = client.send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/ready")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      return response.statusCode() + " " + response.body().strip();
     }
   }
 

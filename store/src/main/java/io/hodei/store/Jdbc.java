@@ -117,7 +117,9 @@ final class Jdbc {
       var trouble = database.dialect().trouble(e);
       if (trouble.isPresent()) {
         database.health().failed(trouble.get(), e.getMessage());
-      } else {
+      } else if (database.health().failing().isEmpty()) {
+        // While the storage is failing, SQLite has already rolled back the transaction the
+        // failure ended ("no transaction is active"): the failure itself was told once.
         log.warn("could not restore auto-commit on a pooled connection: {}", e.toString());
       }
     }

@@ -1,5 +1,6 @@
 package io.hodei.store;
 
+import io.hodei.core.StorageCondition.Failure;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
@@ -15,24 +16,21 @@ public final class StorageHealth {
   private static final Logger log = LoggerFactory.getLogger(StorageHealth.class);
   private static final long REPEAT_EVERY_NANOS = Duration.ofMinutes(1).toNanos();
 
-  private volatile Optional<Failing> failing = Optional.empty();
+  private volatile Optional<Failure> failing = Optional.empty();
   private final AtomicLong since = new AtomicLong();
-
-  /** The trouble and its first message, while it lasts. */
-  public record Failing(io.hodei.core.error.StorageTrouble trouble, String message) {}
 
   private volatile long lastLogNanos;
 
-  /** What is wrong now; empty while the storage works. */
-  public Optional<Failing> failing() {
+  /** What is wrong now, with its first message; empty while the storage works. */
+  public Optional<Failure> failing() {
     return failing;
   }
 
   void failed(io.hodei.core.error.StorageTrouble trouble, String message) {
-    Optional<Failing> now = failing;
+    Optional<Failure> now = failing;
     long count = since.incrementAndGet();
     if (now.isEmpty() || now.get().trouble() != trouble) {
-      failing = Optional.of(new Failing(trouble, message));
+      failing = Optional.of(new Failure(trouble, message));
       lastLogNanos = System.nanoTime();
       log.error("storage: {}: {}; calls that write are refused until it is fixed", trouble.words(), message);
     } else if (System.nanoTime() - lastLogNanos > REPEAT_EVERY_NANOS) {
@@ -42,7 +40,7 @@ public final class StorageHealth {
   }
 
   void succeeded() {
-    Optional<Failing> was = failing;
+    Optional<Failure> was = failing;
     if (was.isPresent()) {
       failing = Optional.empty();
       log.info("storage: recovered from '{}' after {} failed calls", was.get().trouble().words(), since.getAndSet(0));

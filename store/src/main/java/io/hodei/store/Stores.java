@@ -18,7 +18,8 @@ public final class Stores {
         new JdbcOtpStore(database),
         new JdbcSecretVault(database, cipher, java.time.Clock.systemUTC()),
         new JdbcTokenStore(database),
-        new JdbcAuditLog(database));
+        new JdbcAuditLog(database),
+        new StorageProbe(database));
   }
 
   /** With an in-memory key: secrets kept do not survive a restart. For tests. */

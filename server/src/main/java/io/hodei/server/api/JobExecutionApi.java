@@ -68,19 +68,23 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
   private final io.hodei.server.provisioning.Provisioner provisioner;
   private final io.hodei.server.auth.UserQuotas quotas;
   private final io.hodei.core.log.LogStore logs;
+  private final io.hodei.core.StorageCondition storage;
   /** Most bytes of jobs in one ListJobs page: far below any client's 4 MiB default. */
   static final int LIST_PAGE_BYTES = 2 << 20;
 
   /**
    * With {@code provisioner}, jobs that no pool could ever hold are refused when queued; {@code
-   * logs} holds the per-user totals of stored log bytes that {@code quotas} bound.
+   * logs} holds the per-user totals of stored log bytes that {@code quotas} bound; {@code storage}
+   * tells whether the store can write, for jobs' waiting reasons.
    */
   public JobExecutionApi(
       JobService jobs, WorkerRegistry registry, JobSignals signals, Clock clock, SecurityAudit audit,
       io.hodei.server.provisioning.Provisioner provisioner,
       io.hodei.server.auth.UserQuotas quotas,
-      io.hodei.core.log.LogStore logs) {
+      io.hodei.core.log.LogStore logs,
+      io.hodei.core.StorageCondition storage) {
     this.logs = logs;
+    this.storage = storage;
     this.provisioner = provisioner;
     this.quotas = quotas;
     this.jobs = jobs;
@@ -300,10 +304,25 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     job.workerId().ifPresent(registry::seen);
   }
 
-  /** The job as the API shows it in detail: with every attempt. */
+  /**
+   * The job as the API shows it: while the store cannot write, an unfinished job's waiting reason
+   * says so (its own changes wait for the storage), whatever the store last held.
+   */
+  private io.hodei.api.v1.Job shown(Job job, List<io.hodei.core.job.Attempt> attempts) {
+    var api = ApiMapper.toApi(job, attempts);
+    if (job.state().isFinal()) {
+      return api;
+    }
+    return storage.failing()
+        .map(f -> api.toBuilder().setWaitingReason(
+            "the control plane cannot write to its database (" + f.trouble().words()
+                + "); this job's changes are held until an admin fixes it").build())
+        .orElse(api);
+  }
+
   /** The job with every attempt and, per attempt, the names of the secrets it was handed. */
   private io.hodei.api.v1.Job withAttempts(Job job) {
-    var api = ApiMapper.toApi(job, jobs.attempts(job.id()));
+    var api = shown(job, jobs.attempts(job.id()));
     if (job.spec().secretNames().isEmpty()) {
       return api;
     }
@@ -370,7 +389,7 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     response.onNext(
         QueueJobResponse.newBuilder()
             .setJobId(job.id().value())
-            .setJob(ApiMapper.toApi(job, List.of()))
+            .setJob(shown(job, List.of()))
             .build());
     response.onCompleted();
   }
@@ -424,7 +443,7 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     long bytes = 0;
     boolean cut = false;
     for (Job job : page.items()) {
-      var api = ApiMapper.toApi(job, List.of());
+      var api = shown(job, List.of());
       int size = api.getSerializedSize();
       if (b.getJobsCount() > 0 && bytes + size > LIST_PAGE_BYTES) {
         b.setNextPageToken(jobs.pageTokenAfter(page.items().get(b.getJobsCount() - 1)));

@@ -26,7 +26,8 @@ import java.util.Set;
  * <p>{@code Register}, {@code WorkerStream} and {@code Unregister} are open to every role,
  * anonymous included: their credential travels in the message (the registration OTP, then the
  * worker id with its session id), checked by the handler, so a plaintext worker without a
- * certificate or token still reaches them.
+ * certificate or token still reaches them. So is the gRPC health service's {@code Check}
+ * (readiness).
  */
 public final class AccessPolicy {
   private static final Set<Role> EVERYONE = EnumSet.allOf(Role.class);
@@ -70,7 +71,11 @@ public final class AccessPolicy {
           row(AdminServiceGrpc.getCreateTokenMethod().getFullMethodName(), ADMINS),
           row(AdminServiceGrpc.getListTokensMethod().getFullMethodName(), ADMINS),
           row(AdminServiceGrpc.getRevokeTokenMethod().getFullMethodName(), ADMINS),
-          row(AdminServiceGrpc.getListAuditEventsMethod().getFullMethodName(), ADMINS));
+          row(AdminServiceGrpc.getListAuditEventsMethod().getFullMethodName(), ADMINS),
+          // Readiness, for probes that carry no credential: one bit (serving or not), unary only
+          // (Watch would hold a stream open for anyone).
+          row(io.grpc.health.v1.HealthGrpc.getCheckMethod().getFullMethodName(), EVERYONE),
+          row(io.grpc.health.v1.HealthGrpc.getWatchMethod().getFullMethodName(), Set.of()));
 
   private AccessPolicy() {}
 

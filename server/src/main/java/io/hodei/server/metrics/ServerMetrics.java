@@ -21,7 +21,9 @@ import java.util.function.Supplier;
 /**
  * The control plane's own figures in Prometheus form: jobs per state, workers connected, log
  * traffic ({@link LogTraffic}), and the days left on the server's and the CA's certificates (so
- * that an expiry alert needs no log scraping). Served over HTTP at {@code /metrics} when a port is given.
+ * that an expiry alert needs no log scraping), and readiness. Served over HTTP at {@code /metrics}
+ * when a port is given, with {@code /ready}: 200 while the control plane can write to its database,
+ * 503 with the reason otherwise.
  *
  * <p>Thread-safe: gauges are read at scrape time from thread-safe sources; the HTTP server runs
  * each scrape on a virtual thread.
@@ -29,12 +31,18 @@ import java.util.function.Supplier;
 public final class ServerMetrics implements AutoCloseable {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private volatile HttpServer http;
+  private final Supplier<Optional<String>> notReady;
 
   public ServerMetrics(
       JobStore jobs,
       WorkerRegistry workers,
       Supplier<Optional<Long>> serverCertificateDaysLeft,
-      Supplier<Optional<Long>> caDaysLeft) {
+      Supplier<Optional<Long>> caDaysLeft,
+      Supplier<Optional<String>> notReady) {
+    this.notReady = notReady;
+    Gauge.builder("hodei_ready", () -> notReady.get().isPresent() ? 0 : 1)
+        .description("1 while the control plane can write to its database (ready), else 0")
+        .register(registry);
     for (JobState state : JobState.values()) {
       Gauge.builder("hodei_jobs", jobs, j -> j.countByState().getOrDefault(state, 0L))
           .description("Jobs in the store, per state")
@@ -104,19 +112,19 @@ public final class ServerMetrics implements AutoCloseable {
           "/metrics",
           exchange -> {
             try (exchange) {
-              if (expected != null) {
-                String given = exchange.getRequestHeaders().getFirst("Authorization");
-                if (given == null || !java.security.MessageDigest.isEqual(expected, given.getBytes(StandardCharsets.UTF_8))) {
-                  exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
-                  exchange.sendResponseHeaders(401, -1);
-                  return;
-                }
+              if (authorized(exchange, expected)) {
+                send(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", scrape());
               }
-              byte[] body = scrape().getBytes(StandardCharsets.UTF_8);
-              exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-              exchange.sendResponseHeaders(200, body.length);
-              try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
+            }
+          });
+      server.createContext(
+          "/ready",
+          exchange -> {
+            try (exchange) {
+              if (authorized(exchange, expected)) {
+                var why = notReady.get();
+                send(exchange, why.isPresent() ? 503 : 200, "text/plain; charset=utf-8",
+                    why.map(w -> "not ready: " + w + "\n").orElse("ready\n"));
               }
             }
           });
@@ -125,6 +133,29 @@ public final class ServerMetrics implements AutoCloseable {
       return server.getAddress().getPort();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot serve metrics on " + host + ":" + port + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Whether the request carries the token, if one is required; answers 401 if not. */
+  private static boolean authorized(com.sun.net.httpserver.HttpExchange exchange, byte[] expected) throws IOException {
+    if (expected == null) {
+      return true;
+    }
+    String given = exchange.getRequestHeaders().getFirst("Authorization");
+    if (given != null && java.security.MessageDigest.isEqual(expected, given.getBytes(StandardCharsets.UTF_8))) {
+      return true;
+    }
+    exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+    exchange.sendResponseHeaders(401, -1);
+    return false;
+  }
+
+  private static void send(com.sun.net.httpserver.HttpExchange exchange, int status, String type, String text) throws IOException {
+    byte[] body = text.getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().set("Content-Type", type);
+    exchange.sendResponseHeaders(status, body.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(body);
     }
   }
 
