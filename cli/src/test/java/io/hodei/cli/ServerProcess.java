@@ -15,8 +15,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code hodei dev} as a real, separate process, so tests can kill it with SIGKILL and start it
- * again on the same data directory and port.
+ * {@code hodei dev} (or {@code hodei server --insecure} on loopback, {@link #server}) as a real,
+ * separate process, so tests can kill it with SIGKILL and start it again on the same data
+ * directory and port.
  */
 final class ServerProcess implements AutoCloseable {
   final Path dataDir;
@@ -24,6 +25,10 @@ final class ServerProcess implements AutoCloseable {
   /** The arguments of the next {@link #start}: a restart may change them. */
   volatile List<String> extraArgs;
   final java.util.Map<String, String> extraEnv;
+  /** The subcommand and its fixed arguments. */
+  private List<String> mode = List.of("dev");
+  /** The bearer token {@link #channel} calls with, when not dev's admin token. */
+  private volatile String token;
   private Process process;
   /** Every line the server printed on stdout so far. */
   final List<String> output = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -42,6 +47,18 @@ final class ServerProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * {@code hodei server --insecure --bind 127.0.0.1}: a networked server's behaviour (it leaves its
+   * workers running on a clean stop; anonymous callers get nothing) on loopback only. Its {@link
+   * #channel} calls with {@code token}.
+   */
+  static ServerProcess server(Path dataDir, List<String> extraArgs, String token) throws IOException {
+    var server = new ServerProcess(dataDir, extraArgs);
+    server.mode = List.of("server", "--insecure", "--bind", "127.0.0.1");
+    server.token = token;
+    return server;
+  }
+
   /** Starts the server and waits for its "ready" line. */
   ServerProcess start() throws Exception {
     List<String> command = new ArrayList<>();
@@ -50,7 +67,7 @@ final class ServerProcess implements AutoCloseable {
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(HodeiCli.class.getName());
-    command.add("dev");
+    command.addAll(mode);
     command.add("--port");
     command.add(Integer.toString(port));
     command.add("--data-dir");
@@ -58,7 +75,7 @@ final class ServerProcess implements AutoCloseable {
     command.addAll(extraArgs);
     var builder =
         new ProcessBuilder(command)
-            // Kept in target/ so that a failed run can be read afterwards.
+            // Kept in target/ (with stdout, below) so that a failed run can be read afterwards.
             .redirectError(ProcessBuilder.Redirect.appendTo(Path.of("target", "server-process.log").toFile()));
     builder.environment().putAll(extraEnv);
     process = builder.start();
@@ -67,10 +84,15 @@ final class ServerProcess implements AutoCloseable {
         .start(
             () -> {
               try (var reader =
-                  new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                      new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+                  var kept = java.nio.file.Files.newBufferedWriter(Path.of("target", "server-process.log"), StandardCharsets.UTF_8,
+                      java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND)) {
                 String line;
                 while ((line = reader.readLine()) != null) {
                   output.add(line);
+                  kept.write(line);
+                  kept.newLine();
+                  kept.flush();
                   if (line.contains("ready on")) {
                     ready.complete(line);
                   }
@@ -99,17 +121,20 @@ final class ServerProcess implements AutoCloseable {
    */
   ManagedChannel channel() {
     var builder = NettyChannelBuilder.forTarget(address()).usePlaintext();
+    String bearer = token;
     java.nio.file.Path tokenFile = dataDir.resolve("admin.token");
-    if (java.nio.file.Files.exists(tokenFile)) {
+    if (bearer == null && java.nio.file.Files.exists(tokenFile)) {
       try {
-        var headers = new io.grpc.Metadata();
-        headers.put(
-            io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
-            "Bearer " + java.nio.file.Files.readString(tokenFile).strip());
-        builder.intercept(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers));
+        bearer = java.nio.file.Files.readString(tokenFile).strip();
       } catch (IOException e) {
         throw new java.io.UncheckedIOException(e);
       }
+    }
+    if (bearer != null) {
+      var headers = new io.grpc.Metadata();
+      headers.put(
+          io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "Bearer " + bearer);
+      builder.intercept(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers));
     }
     return builder.build();
   }
