@@ -40,6 +40,15 @@ public interface WorkerProvider {
   /** Whether the worker's process, container or pod still exists. */
   boolean isAlive(WorkerHandle handle);
 
+  /**
+   * The handle of a worker this provider started in an earlier life of the control plane, found
+   * from its id alone (a worker that registered after a crash, before its handle was recorded);
+   * empty if the provider cannot find it. Never a process, container or pod it did not create.
+   */
+  default java.util.Optional<WorkerHandle> find(io.hodei.core.worker.WorkerId worker) {
+    return java.util.Optional.empty();
+  }
+
   /** Checks the infrastructure now. Never throws: failures are {@link ProviderHealth.Unhealthy}. */
   ProviderHealth health();
 

@@ -405,8 +405,9 @@ public final class Provisioner {
           return false;
         }
         Tracked tracked = new Tracked(pool, clock.instant());
-        if (!handleReference.isEmpty()) {
-          tracked.handle = new WorkerHandle(id, poolName, handleReference);
+        tracked.handle = handleOf(id, pool, handleReference).orElse(null);
+        if (tracked.handle == null) {
+          log.warn("worker {} of {} came back, but its provider cannot find it: the pool counts it and cannot stop it", id, poolName);
         }
         live.put(id, tracked);
         log.info("adopted worker {} of {} after a restart", id, poolName);
@@ -677,9 +678,25 @@ public final class Provisioner {
   /** Stops a worker of an earlier life that its pool will not take back (beyond its limit). */
   public void stopAdopted(WorkerId id, String poolName, String handleReference) {
     for (Pool pool : pools) {
-      if (pool.name().equals(poolName) && !handleReference.isEmpty()) {
-        destroyLater(new WorkerHandle(id, poolName, handleReference), pool);
+      if (pool.name().equals(poolName)) {
+        handleOf(id, pool, handleReference).ifPresent(handle -> destroyLater(handle, pool));
       }
+    }
+  }
+
+  /**
+   * The handle recorded for a worker of an earlier life, or, when none was (it registered after a
+   * crash, before its handle was stored), the one its provider finds from its id.
+   */
+  private static Optional<WorkerHandle> handleOf(WorkerId id, Pool pool, String handleReference) {
+    if (!handleReference.isEmpty()) {
+      return Optional.of(new WorkerHandle(id, pool.name(), handleReference));
+    }
+    try {
+      return pool.provider().find(id);
+    } catch (RuntimeException e) {
+      log.warn("provider {} could not look for worker {}: {}", pool.name(), id, e.getMessage());
+      return Optional.empty();
     }
   }
 

@@ -640,6 +640,15 @@ public final class DockerWorkerProvider implements WorkerProvider, AutoCloseable
     }
   }
 
+  /**
+   * By the container's name, which this provider derives from the worker id: every call that takes
+   * the handle then checks the container's worker label before it acts.
+   */
+  @Override
+  public java.util.Optional<WorkerHandle> find(WorkerId worker) {
+    return java.util.Optional.of(new WorkerHandle(worker, name(), containerName(worker)));
+  }
+
   private static String reference(WorkerHandle handle) {
     String ref = handle.reference();
     return ref == null || ref.isBlank() ? containerName(handle.workerId()) : ref;

@@ -256,7 +256,30 @@ public final class LocalProcessProvider implements WorkerProvider {
     return ProcessHandle.of(pid).filter(p -> carriesWorkerId(pid, handle.workerId()));
   }
 
+  /**
+   * Scans the processes for the one whose command line carries the worker's id, run by this
+   * control plane's user (a job runs under a uid of its own, so a job that puts the id in its own
+   * command line is not taken for the worker).
+   */
+  @Override
+  public Optional<WorkerHandle> find(WorkerId worker) {
+    Process started = processes.get(worker);
+    if (started != null) {
+      return Optional.of(new WorkerHandle(worker, name(), Long.toString(started.pid())));
+    }
+    return ProcessHandle.allProcesses()
+        .filter(p -> carriesWorkerId(p.pid(), worker))
+        .findFirst()
+        .map(p -> new WorkerHandle(worker, name(), Long.toString(p.pid())));
+  }
+
+  private static final Optional<String> OWN_USER = ProcessHandle.current().info().user();
+
   private static boolean carriesWorkerId(long pid, WorkerId worker) {
+    var process = ProcessHandle.of(pid);
+    if (process.isEmpty() || OWN_USER.isEmpty() || !process.get().info().user().equals(OWN_USER)) {
+      return false;
+    }
     try {
       byte[] cmdline = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
       String args = new String(cmdline, java.nio.charset.StandardCharsets.UTF_8);

@@ -155,6 +155,38 @@ class LocalProcessProviderTest {
   }
 
   @Test
+  void aWorkerOfAnEarlierRunIsFoundByItsIdAloneButNotAProcessOfAnotherUserCarryingIt() throws Exception {
+    var first = provider(List.of("/bin/sh", "-c", "echo up; sleep 60 & wait"));
+    var handle = first.create(launch("w-lost", Map.of()));
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(dir.resolve("workers/w-lost.log")).contains("up"));
+    // A job's process runs under a uid of its own: the id in its command line does not make it a worker.
+    Process impostor = null;
+    if ("root".equals(System.getProperty("user.name"))) {
+      impostor = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+          "sh", "-c", "sleep 60", "--worker-id=w-job").start();
+    }
+    try {
+      var restarted = provider(List.of("/bin/sh"));
+
+      assertThat(restarted.find(new WorkerId("w-lost"))).get()
+          .satisfies(found -> assertThat(found.reference()).isEqualTo(handle.reference()));
+      assertThat(restarted.find(new WorkerId("w-nobody"))).isEmpty();
+      if (impostor != null) {
+        Process started = impostor;
+        await().atMost(Duration.ofSeconds(10)).until(() -> ProcessHandle.of(started.pid())
+            .flatMap(p -> p.info().arguments()).map(a -> List.of(a).contains("--worker-id=w-job")).orElse(false));
+        assertThat(restarted.find(new WorkerId("w-job"))).isEmpty();
+      }
+      restarted.destroy(restarted.find(new WorkerId("w-lost")).orElseThrow());
+      assertThat(restarted.isAlive(handle)).isFalse();
+    } finally {
+      if (impostor != null) {
+        impostor.destroyForcibly();
+      }
+    }
+  }
+
+  @Test
   void aProcessWithTheWorkerIdOnlyInItsEnvironmentIsNotTakenForTheWorker() throws Exception {
     // A worker is not dumpable, so its environ is root's: the id is looked for in argv only.
     var builder = new ProcessBuilder("sleep", "60");
