@@ -39,7 +39,8 @@ import picocli.CommandLine.Option;
  * <p>Live, the samples arrive on gRPC's thread into a map (newest per worker); the command's thread
  * draws that map every {@code --delay}. Rows of workers not heard from for {@link #STALE_AFTER} are
  * dropped. With {@code -o json} each sample is printed as one line of JSON as it arrives, and
- * nothing is redrawn.
+ * nothing is redrawn. A stream that fails on the way (the server restarts) is reopened; a sample
+ * printed before is not printed again.
  */
 @Command(
     name = "top",
@@ -49,7 +50,7 @@ import picocli.CommandLine.Option;
       "CPU is cores busy, MEM resident memory, PIDS tasks and I/O bytes read and written: of the",
       "worker's cgroup, or of its processes where it shares its cgroup (no I/O then). HOST is the",
       "whole machine's. AGE is how old the figures are. Under each worker, a line per running job",
-      "(its process group)."
+      "(its process group). Live, it survives a restarting server."
     })
 final class WorkersTop extends ClientCommand {
   static final Duration STALE_AFTER = Duration.ofMinutes(1);
@@ -121,92 +122,144 @@ final class WorkersTop extends ClientCommand {
     return 0;
   }
 
+  /** How long the server may be away before a live top gives up. */
+  private static final Duration RECONNECT_FOR = Duration.ofMinutes(2);
+
+  /** One StreamMetrics call: its samples go into the shared map (and, as JSON, to the output). */
+  private final class Subscription implements ClientResponseObserver<StreamMetricsRequest, WorkerMetrics> {
+    final CompletableFuture<Void> firstSample = new CompletableFuture<>();
+    final CompletableFuture<Void> ended = new CompletableFuture<>();
+    private final ConcurrentSkipListMap<String, WorkerMetrics> latest;
+    private final AtomicInteger printed;
+    private final PrintWriter out;
+    volatile ClientCallStreamObserver<StreamMetricsRequest> call;
+
+    Subscription(ConcurrentSkipListMap<String, WorkerMetrics> latest, AtomicInteger printed, PrintWriter out) {
+      this.latest = latest;
+      this.printed = printed;
+      this.out = out;
+    }
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<StreamMetricsRequest> requestStream) {
+      call = requestStream;
+    }
+
+    @Override
+    public void onNext(WorkerMetrics sample) {
+      // A new call starts with the newest sample of each worker: one printed before is not again.
+      WorkerMetrics before = latest.get(sample.getWorkerId());
+      boolean seen = before != null && !toInstant(sample.getAt()).isAfter(toInstant(before.getAt()));
+      if (!seen) {
+        latest.put(sample.getWorkerId(), sample);
+      }
+      firstSample.complete(null);
+      if (output == JobsCommand.Output.json && !seen) {
+        int number = printed.incrementAndGet();
+        if (iterations > 0 && number > iterations) {
+          return; // arrived while the call was being cancelled
+        }
+        synchronized (out) {
+          out.println(json(sample, true));
+          out.flush();
+        }
+        if (number == iterations) {
+          ended.complete(null);
+        }
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      ended.completeExceptionally(t);
+    }
+
+    @Override
+    public void onCompleted() {
+      ended.complete(null);
+    }
+
+    void cancel() {
+      if (call != null) {
+        call.cancel("hodei workers top ended", null);
+      }
+    }
+  }
+
+  /**
+   * Live: draws a table every {@code --delay} (or prints samples as JSON) until interrupted or
+   * {@code -n} is reached. A transient failure of the stream (the server restarting, a connection
+   * lost) reopens it after a pause, keeping the figures and the count of tables; only one that
+   * lasts {@link #RECONNECT_FOR} ends the command.
+   */
   private int follow(ManagedChannel channel, PrintWriter out) {
     var latest = new ConcurrentSkipListMap<String, WorkerMetrics>();
-    var firstSample = new CompletableFuture<Void>();
-    var ended = new CompletableFuture<Void>();
     var printed = new AtomicInteger();
     boolean asJson = output == JobsCommand.Output.json;
-    var samples =
-        new ClientResponseObserver<StreamMetricsRequest, WorkerMetrics>() {
-          volatile ClientCallStreamObserver<StreamMetricsRequest> call;
-
-          @Override
-          public void beforeStart(ClientCallStreamObserver<StreamMetricsRequest> requestStream) {
-            call = requestStream;
+    boolean interactive = System.console() != null;
+    int frame = 0;
+    Instant giveUp = null;
+    while (true) {
+      var subscription = new Subscription(latest, printed, out);
+      MetricsServiceGrpc.newStub(channel)
+          .streamMetrics(StreamMetricsRequest.newBuilder().setWorkerId(worker).build(), subscription);
+      try {
+        if (asJson) {
+          subscription.ended.get();
+          return 0;
+        }
+        waitFor(CompletableFuture.anyOf(subscription.firstSample, subscription.ended), delay);
+        waitFor(subscription.ended, SETTLE);
+        while (!subscription.ended.isDone()) {
+          frame++;
+          Instant now = Instant.now();
+          latest.values().removeIf(m -> toInstant(m.getAt()).plus(STALE_AFTER).isBefore(now));
+          if (interactive) {
+            out.print(CLEAR_SCREEN);
+          } else if (frame > 1) {
+            out.println();
           }
-
-          @Override
-          public void onNext(WorkerMetrics sample) {
-            latest.put(sample.getWorkerId(), sample);
-            firstSample.complete(null);
-            if (asJson) {
-              int number = printed.incrementAndGet();
-              if (iterations > 0 && number > iterations) {
-                return; // arrived while the call was being cancelled
-              }
-              synchronized (out) {
-                out.println(json(sample, true));
-                out.flush();
-              }
-              if (number == iterations) {
-                ended.complete(null);
-              }
-            }
+          out.println(
+              "hodei workers top - " + TIME.format(now) + " - " + latest.size() + " worker(s)");
+          table(new ArrayList<>(latest.values()), now, out);
+          out.flush();
+          if (iterations > 0 && frame >= iterations) {
+            return 0;
           }
-
-          @Override
-          public void onError(Throwable t) {
-            ended.completeExceptionally(t);
+          if (subscription.firstSample.isDone()) {
+            giveUp = null;
           }
-
-          @Override
-          public void onCompleted() {
-            ended.complete(null);
-          }
-        };
-    MetricsServiceGrpc.newStub(channel)
-        .streamMetrics(StreamMetricsRequest.newBuilder().setWorkerId(worker).build(), samples);
-    try {
-      if (asJson) {
-        ended.get();
+          waitFor(subscription.ended, delay);
+        }
+        subscription.ended.join();
         return 0;
-      }
-      boolean interactive = System.console() != null;
-      waitFor(CompletableFuture.anyOf(firstSample, ended), delay);
-      waitFor(ended, SETTLE);
-      for (int frame = 1; !ended.isDone(); frame++) {
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return 0;
+      } catch (ExecutionException | java.util.concurrent.CompletionException e) {
+        if (!(e.getCause() instanceof StatusRuntimeException failure)) {
+          throw new IllegalStateException(e.getCause());
+        }
+        if (subscription.firstSample.isDone()) {
+          giveUp = null;
+        }
         Instant now = Instant.now();
-        latest.values().removeIf(m -> toInstant(m.getAt()).plus(STALE_AFTER).isBefore(now));
-        if (interactive) {
-          out.print(CLEAR_SCREEN);
-        } else if (frame > 1) {
-          out.println();
+        if (!LogFollower.worthReconnecting(failure.getStatus()) || (giveUp != null && now.isAfter(giveUp))) {
+          throw failure;
         }
-        out.println(
-            "hodei workers top - " + TIME.format(now) + " - " + latest.size() + " worker(s)");
-        table(new ArrayList<>(latest.values()), now, out);
-        out.flush();
-        if (iterations > 0 && frame >= iterations) {
-          break;
+        if (giveUp == null) {
+          giveUp = now.plus(RECONNECT_FOR);
+          System.err.println("hodei: workers top: the server's stream ended (" + failure.getStatus().getCode()
+              + "); reconnecting");
         }
-        waitFor(ended, delay);
-      }
-      if (ended.isCompletedExceptionally()) {
-        ended.join();
-      }
-      return 0;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return 0;
-    } catch (ExecutionException | java.util.concurrent.CompletionException e) {
-      if (e.getCause() instanceof StatusRuntimeException failure) {
-        throw failure;
-      }
-      throw new IllegalStateException(e.getCause());
-    } finally {
-      if (samples.call != null) {
-        samples.call.cancel("hodei workers top ended", null);
+        try {
+          Thread.sleep(1000);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          return 0;
+        }
+      } finally {
+        subscription.cancel();
       }
     }
   }
