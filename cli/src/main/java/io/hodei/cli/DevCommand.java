@@ -1,5 +1,7 @@
 package io.hodei.cli;
 
+import io.hodei.store.DatabaseUrl;
+
 import ch.qos.logback.classic.Level;
 import io.hodei.server.ServerConfig;
 import io.hodei.server.provisioning.PoolPolicy;
@@ -146,6 +148,18 @@ class DevCommand implements Callable<Integer> {
   int maxStreams;
 
   @Option(
+      names = "--database-url",
+      paramLabel = "URL",
+      description = "The store: postgresql://USER@HOST:PORT/DATABASE, without a password (default: SQLite in the data directory).")
+  String databaseUrl;
+
+  @Option(
+      names = "--database-password-file",
+      paramLabel = "FILE",
+      description = "File holding the database password (or env HODEI_DATABASE_PASSWORD); never on the command line.")
+  Path databasePasswordFile;
+
+  @Option(
       names = "--max-log-bytes-per-user",
       paramLabel = "SIZE",
       description = "Most log bytes stored for all jobs of one user, admins included; past it new jobs are refused and running jobs' output is cut (default: ${DEFAULT-VALUE}).",
@@ -290,6 +304,7 @@ class DevCommand implements Callable<Integer> {
     Path data = dataDir.toAbsolutePath().normalize();
     Settings settings = new Settings(spec, loadConfig(), System.getenv());
     checkTransport();
+    var database = database(settings);
     EmbeddedControlPlane plane;
     try {
       int resolvedPort = settings.value("--port", port, "HODEI_PORT", Integer::parseInt, settings.file.server().port());
@@ -317,6 +332,7 @@ class DevCommand implements Callable<Integer> {
       plane =
           EmbeddedControlPlane.start(
               data,
+              database,
               withTransport(ServerConfig.defaults())
                   .withPort(resolvedPort)
                   // Zero-config developer mode: plaintext, anonymous callers from loopback are
@@ -421,6 +437,7 @@ class DevCommand implements Callable<Integer> {
             + (tlsDir != null ? " with mTLS" : "")
             + " (data: "
             + data
+            + (database.url().embedded() ? "" : ", database: " + database.url().shown())
             + ", providers: "
             + String.join(", ", plane.providers())
             + metricsLine
@@ -576,6 +593,34 @@ class DevCommand implements Callable<Integer> {
   }
 
   /** Where a setting comes from: the flag if given, else the environment, else the file, else the flag's default. */
+  /** Where the store is, and the password to reach it, from the flags, the environment or the file. */
+  private EmbeddedControlPlane.Store database(Settings settings) {
+    String url = settings.value("--database-url", databaseUrl, "HODEI_DATABASE_URL", x -> x, settings.file.database().url());
+    DatabaseUrl parsed;
+    try {
+      parsed = DatabaseUrl.parse(url);
+    } catch (IllegalArgumentException e) {
+      throw new HodeiCli.UserError(e.getMessage(), 64);
+    }
+    Path passwordFile = settings.value("--database-password-file", databasePasswordFile, "HODEI_DATABASE_PASSWORD_FILE", Path::of,
+        settings.file.database().passwordFile() == null ? null : Path.of(settings.file.database().passwordFile()));
+    Optional<String> password = settings.env("HODEI_DATABASE_PASSWORD");
+    if (passwordFile != null) {
+      if (password.isPresent()) {
+        throw new HodeiCli.UserError("the database password is given twice: HODEI_DATABASE_PASSWORD and a password file; give one", 64);
+      }
+      try {
+        password = Optional.of(java.nio.file.Files.readString(passwordFile).strip());
+      } catch (java.io.IOException e) {
+        throw new HodeiCli.UserError("cannot read the database password file " + passwordFile + ": " + e.getMessage(), HodeiCli.EX_NOINPUT);
+      }
+    }
+    if (parsed.embedded() && password.isPresent()) {
+      throw new HodeiCli.UserError("a database password is given but no --database-url: the embedded SQLite takes none", 64);
+    }
+    return new EmbeddedControlPlane.Store(parsed, password);
+  }
+
   static final class Settings {
     private final picocli.CommandLine.Model.CommandSpec spec;
     final HodeiConfig file;

@@ -85,6 +85,7 @@ final class EmbeddedControlPlane implements AutoCloseable {
   static EmbeddedControlPlane start(Path dataDir, int port, PoolPolicy policy) {
     return start(
         dataDir,
+        Store.EMBEDDED,
         ServerConfig.defaults().withPort(port).withAnonymousRole(io.hodei.core.auth.Role.ADMIN),
         List.of(new PoolSpec.Local("local", policy, Map.of())),
         Map.of());
@@ -95,11 +96,30 @@ final class EmbeddedControlPlane implements AutoCloseable {
    */
   static EmbeddedControlPlane start(
       Path dataDir, ServerConfig config, List<? extends PoolSpec> specs, Map<String, String> workerEnv) {
+    return start(dataDir, Store.EMBEDDED, config, specs, workerEnv);
+  }
+
+  /** Where the store is: the database URL and its password (empty for none). */
+  record Store(io.hodei.store.DatabaseUrl url, java.util.Optional<String> password) {
+    static final Store EMBEDDED = new Store(io.hodei.store.DatabaseUrl.EMBEDDED, java.util.Optional.empty());
+
+    @Override
+    public String toString() {
+      return url.shown(); // never the password
+    }
+  }
+
+  /**
+   * @param store the database: SQLite in {@code dataDir} unless it names a PostgreSQL server
+   * @param workerEnv extra environment for every worker, local or in a container
+   */
+  static EmbeddedControlPlane start(
+      Path dataDir, Store store, ServerConfig config, List<? extends PoolSpec> specs, Map<String, String> workerEnv) {
     Path data = dataDir.toAbsolutePath().normalize();
     var lock = DataDirectoryLock.take(data);
     Database database;
     try {
-      database = Database.sqlite(data);
+      database = store.url().connect(data, store.password());
     } catch (RuntimeException e) {
       lock.close();
       throw e;

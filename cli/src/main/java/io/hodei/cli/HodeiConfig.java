@@ -28,6 +28,9 @@ import java.util.Optional;
  *   heartbeat-timeout: 15s
  *   kill-grace: 10s
  *   log-cap-mib: 100
+ * database:
+ *   url: postgresql://hodei@db:5432/hodei   # default: SQLite in the data directory
+ *   password-file: /run/secrets/db-password
  * providers:
  *   local:
  *     type: local
@@ -51,7 +54,18 @@ import java.util.Optional;
  * The keys {@code image}, {@code docker-host}, {@code cpus}, {@code memory} and {@code
  * pids-limit} belong to Docker pools; a local pool that sets them is refused.
  */
-record HodeiConfig(Server server, Map<String, Provider> providers) {
+record HodeiConfig(Server server, Map<String, Provider> providers, Database database) {
+
+  /** Where the store is: {@code url} empty for the embedded SQLite; the password only from a file. */
+  @JsonIgnoreProperties(ignoreUnknown = false)
+  record Database(String url, String passwordFile) {
+    static final Database EMPTY = new Database(null, null);
+  }
+
+  /** Without a database section. */
+  HodeiConfig(Server server, Map<String, Provider> providers) {
+    this(server, providers, Database.EMPTY);
+  }
 
   @JsonIgnoreProperties(ignoreUnknown = false)
   record Server(
@@ -124,6 +138,7 @@ record HodeiConfig(Server server, Map<String, Provider> providers) {
 
   HodeiConfig {
     server = server == null ? Server.EMPTY : server;
+    database = database == null ? Database.EMPTY : database;
     providers = providers == null ? Map.of() : new LinkedHashMap<>(providers);
   }
 

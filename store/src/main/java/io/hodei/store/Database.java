@@ -109,7 +109,7 @@ public final class Database implements AutoCloseable {
     try {
       pool = new HikariDataSource(config);
     } catch (RuntimeException e) {
-      throw new UnavailableException("cannot open the " + dialect + " database " + where, e);
+      throw new UnavailableException("cannot open the " + dialect + " database " + where + ": " + rootCause(e), e);
     }
     try {
       var result =
@@ -130,9 +130,22 @@ public final class Database implements AutoCloseable {
           result.migrationsExecuted);
     } catch (RuntimeException e) {
       pool.close();
-      throw new UnavailableException("cannot migrate the " + dialect + " database " + where, e);
+      throw new UnavailableException("cannot migrate the " + dialect + " database " + where + ": " + rootCause(e), e);
     }
     return new Database(pool, dialect);
+  }
+
+  /**
+   * The first line of the innermost message: what the driver said (a refused connection, a failed
+   * password, a malformed file). Drivers do not put passwords in their messages.
+   */
+  private static String rootCause(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String message = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+    return message.lines().findFirst().orElse(message).strip();
   }
 
   /** What is wrong with this database's storage now, if anything (a full disk, read-only, corrupt). */
