@@ -189,8 +189,9 @@ public final class WireMapping {
     };
   }
 
+  /** Adding 0.0 turns a cpu of -0.0 into 0.0, "not stated", which is what a client means by it. */
   public static Resources toDomain(ResourceSpec r) {
-    return new Resources(r.getCpuCores(), r.getMemoryBytes(), r.getDiskBytes(), r.getGpu());
+    return new Resources(r.getCpuCores() + 0.0, r.getMemoryBytes(), r.getDiskBytes(), r.getGpu());
   }
 
   public static ResourceSpec toWire(Resources r) {

@@ -48,4 +48,12 @@ class WireMappingTest {
     var spec = WireMapping.fromRequest(longest, SpecLimits.DEFAULTS);
     assertThat(WireMapping.fromJson(WireMapping.toJson(spec))).isEqualTo(spec);
   }
+
+  @Test
+  void aCpuOfMinusZeroIsZero() {
+    var minusZero = TRUE.toBuilder().setResources(io.hodei.api.v1.ResourceSpec.newBuilder().setCpuCores(-0.0)).build();
+    var spec = WireMapping.fromRequest(minusZero, SpecLimits.DEFAULTS);
+    assertThat(spec.resources()).isEqualTo(io.hodei.core.job.Resources.NONE);
+    assertThat(WireMapping.toJson(spec)).doesNotContain("cpu");
+  }
 }
