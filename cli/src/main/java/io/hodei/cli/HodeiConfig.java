@@ -152,9 +152,28 @@ record HodeiConfig(Server server, Map<String, Provider> providers) {
     } catch (JsonMappingException e) {
       throw new HodeiCli.UserError(
           "configuration file " + file + ": " + e.getOriginalMessage() + " at " + path(e), 65);
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new HodeiCli.UserError("configuration file " + file + " is not UTF-8 text", 65);
+    } catch (com.fasterxml.jackson.core.JsonParseException e) {
+      throw new HodeiCli.UserError("configuration file " + file + " is not valid YAML: " + syntaxError(e), 65);
     } catch (IOException e) {
       throw new HodeiCli.UserError("cannot read configuration file " + file + ": " + e.getMessage(), 66);
     }
+  }
+
+  /**
+   * What the YAML parser found wrong, and where, on one line: its own messages span several, with
+   * the offending line quoted under a caret.
+   */
+  private static String syntaxError(com.fasterxml.jackson.core.JsonParseException e) {
+    if (e.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException marked && marked.getProblemMark() != null) {
+      return marked.getProblem() + " at line " + (marked.getProblemMark().getLine() + 1)
+          + ", column " + (marked.getProblemMark().getColumn() + 1);
+    }
+    if (e.getCause() instanceof org.yaml.snakeyaml.reader.ReaderException reader) {
+      return String.format("character U+%04X is not allowed in YAML (at offset %d)", reader.getCodePoint(), reader.getPosition());
+    }
+    return e.getOriginalMessage().strip().replaceAll("\\s*\\R\\s*", " ");
   }
 
   private static String path(JsonMappingException e) {

@@ -182,4 +182,20 @@ class HodeiConfigTest {
     var negative = HodeiConfig.load(write("providers:\n  d:\n    type: docker\n    cpus: -1\n"));
     assertThatThrownBy(() -> pools(negative, Map.of())).hasMessageStartingWith("providers.d: cpus must be");
   }
+
+  @Test
+  void aFileThatIsNoYamlIsOneLineNamingTheFileAndWhere() throws Exception {
+    Path tabs = write("server:\n\tport: 1\n");
+    assertThatThrownBy(() -> HodeiConfig.load(tabs))
+        .isInstanceOfSatisfying(HodeiCli.UserError.class, e -> assertThat(e.exitCode()).isEqualTo(65))
+        .hasMessageStartingWith("configuration file " + tabs + " is not valid YAML: ")
+        .hasMessageContaining("at line 2, column 1")
+        .hasMessageNotContaining("\n");
+    Path nul = write("server:\n  strategy: a\0b\n");
+    assertThatThrownBy(() -> HodeiConfig.load(nul))
+        .hasMessage("configuration file " + nul + " is not valid YAML: character U+0000 is not allowed in YAML (at offset 21)");
+    Path latin1 = dir.resolve("latin1.yaml");
+    Files.write(latin1, new byte[] {'a', ':', ' ', (byte) 0xE9, '\n'});
+    assertThatThrownBy(() -> HodeiConfig.load(latin1)).hasMessage("configuration file " + latin1 + " is not UTF-8 text");
+  }
 }
