@@ -125,6 +125,12 @@ record HodeiConfig(Server server, Map<String, Provider> providers) {
   HodeiConfig {
     server = server == null ? Server.EMPTY : server;
     providers = providers == null ? Map.of() : new LinkedHashMap<>(providers);
+    // A section with nothing under it ("local:") is a pool that keeps every default.
+    if (providers.values().stream().anyMatch(java.util.Objects::isNull)) {
+      var filled = new LinkedHashMap<String, Provider>();
+      providers.forEach((name, section) -> filled.put(name, section != null ? section : Provider.ofType(null)));
+      providers = filled;
+    }
   }
 
   private static final ObjectMapper YAML =

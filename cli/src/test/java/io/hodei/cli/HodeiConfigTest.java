@@ -198,4 +198,12 @@ class HodeiConfigTest {
     Files.write(latin1, new byte[] {'a', ':', ' ', (byte) 0xE9, '\n'});
     assertThatThrownBy(() -> HodeiConfig.load(latin1)).hasMessage("configuration file " + latin1 + " is not UTF-8 text");
   }
+
+  @Test
+  void anEmptyPoolSectionIsAPoolOfDefaults() throws Exception {
+    // Once a NullPointerException in hodei dev, printed as "hodei: Cannot invoke ...".
+    var file = HodeiConfig.load(write("providers:\n  local:\n  containers:\n    type: docker\n"));
+    assertThat(pools(file, Map.of())).extracting(EmbeddedControlPlane.PoolSpec::name).containsExactly("local", "containers");
+    assertThat(pools(file, Map.of()).get(0)).isInstanceOf(EmbeddedControlPlane.PoolSpec.Local.class);
+  }
 }
