@@ -206,4 +206,15 @@ class HodeiConfigTest {
     assertThat(pools(file, Map.of())).extracting(EmbeddedControlPlane.PoolSpec::name).containsExactly("local", "containers");
     assertThat(pools(file, Map.of()).get(0)).isInstanceOf(EmbeddedControlPlane.PoolSpec.Local.class);
   }
+
+  @Test
+  void aPoolPolicyTheFileMakesImpossibleNamesThePool() throws Exception {
+    // Once "hodei: min idle must be between 0 and max workers (1), got 2", naming no pool.
+    var file = HodeiConfig.load(write("providers:\n  local:\n  big:\n    max-workers: 1\n    min-idle: 2\n"));
+    assertThatThrownBy(() -> pools(file, Map.of()))
+        .isInstanceOfSatisfying(HodeiCli.UserError.class, e -> assertThat(e.exitCode()).isEqualTo(65))
+        .hasMessage("providers.big: min idle must be between 0 and max workers (1), got 2");
+    var zero = HodeiConfig.load(write("providers:\n  local:\n    max-workers: 0\n"));
+    assertThatThrownBy(() -> pools(zero, Map.of())).hasMessage("providers.local: max workers must be at least 1, got 0");
+  }
 }
