@@ -156,12 +156,16 @@ record HodeiConfig(Server server, Map<String, Provider> providers) {
               + String.join(", ", e.getKnownPropertyIds().stream().map(Object::toString).sorted().toList()),
           65);
     } catch (JsonMappingException e) {
+      if (e.getCause() instanceof com.fasterxml.jackson.core.JsonParseException syntax) {
+        // A syntax error met while reading a section, wrapped with the section's path.
+        throw notYaml(file, syntax);
+      }
       throw new HodeiCli.UserError(
           "configuration file " + file + ": " + e.getOriginalMessage() + " at " + path(e), 65);
     } catch (java.nio.charset.CharacterCodingException e) {
       throw new HodeiCli.UserError("configuration file " + file + " is not UTF-8 text", 65);
     } catch (com.fasterxml.jackson.core.JsonParseException e) {
-      throw new HodeiCli.UserError("configuration file " + file + " is not valid YAML: " + syntaxError(e), 65);
+      throw notYaml(file, e);
     } catch (IOException e) {
       throw new HodeiCli.UserError("cannot read configuration file " + file + ": " + e.getMessage(), 66);
     }
@@ -171,6 +175,10 @@ record HodeiConfig(Server server, Map<String, Provider> providers) {
    * What the YAML parser found wrong, and where, on one line: its own messages span several, with
    * the offending line quoted under a caret.
    */
+  private static HodeiCli.UserError notYaml(Path file, com.fasterxml.jackson.core.JsonParseException e) {
+    return new HodeiCli.UserError("configuration file " + file + " is not valid YAML: " + syntaxError(e), 65);
+  }
+
   private static String syntaxError(com.fasterxml.jackson.core.JsonParseException e) {
     if (e.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException marked && marked.getProblemMark() != null) {
       return marked.getProblem() + " at line " + (marked.getProblemMark().getLine() + 1)

@@ -191,6 +191,11 @@ class HodeiConfigTest {
         .hasMessageStartingWith("configuration file " + tabs + " is not valid YAML: ")
         .hasMessageContaining("at line 2, column 1")
         .hasMessageNotContaining("\n");
+    Path inASection = write("providers:\n  x:\n    docker-host: |\n  text\n\n    jobs-per-worker: 1\n");
+    assertThatThrownBy(() -> HodeiConfig.load(inASection))
+        .hasMessageStartingWith("configuration file " + inASection + " is not valid YAML: ")
+        .hasMessageContaining("at line ")
+        .hasMessageNotContaining("\n");
     Path nul = write("server:\n  strategy: a\0b\n");
     assertThatThrownBy(() -> HodeiConfig.load(nul))
         .hasMessage("configuration file " + nul + " is not valid YAML: character U+0000 is not allowed in YAML (at offset 21)");
