@@ -152,16 +152,15 @@ record HodeiConfig(Server server, Map<String, Provider> providers) {
       return config == null ? EMPTY : config;
     } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
       throw new HodeiCli.UserError(
-          "configuration file " + file + ": unknown key " + path(e) + "; known there: "
-              + String.join(", ", e.getKnownPropertyIds().stream().map(Object::toString).sorted().toList()),
+          oneLine("configuration file " + file + ": unknown key " + path(e) + "; known there: "
+              + String.join(", ", e.getKnownPropertyIds().stream().map(Object::toString).sorted().toList())),
           65);
     } catch (JsonMappingException e) {
       if (e.getCause() instanceof com.fasterxml.jackson.core.JsonParseException syntax) {
         // A syntax error met while reading a section, wrapped with the section's path.
         throw notYaml(file, syntax);
       }
-      throw new HodeiCli.UserError(
-          "configuration file " + file + ": " + e.getOriginalMessage() + " at " + path(e), 65);
+      throw new HodeiCli.UserError(oneLine("configuration file " + file + ": " + e.getOriginalMessage() + " at " + path(e)), 65);
     } catch (java.nio.charset.CharacterCodingException e) {
       throw new HodeiCli.UserError("configuration file " + file + " is not UTF-8 text", 65);
     } catch (com.fasterxml.jackson.core.JsonParseException e) {
@@ -188,6 +187,11 @@ record HodeiConfig(Server server, Map<String, Provider> providers) {
       return String.format("character U+%04X is not allowed in YAML (at offset %d)", reader.getCodePoint(), reader.getPosition());
     }
     return e.getOriginalMessage().strip().replaceAll("\\s*\\R\\s*", " ");
+  }
+
+  /** {@code message} with each line break in it (a key or value it quotes may have some) as {@code \\n}. */
+  private static String oneLine(String message) {
+    return message.replaceAll("\\R", "\\\\n");
   }
 
   private static String path(JsonMappingException e) {

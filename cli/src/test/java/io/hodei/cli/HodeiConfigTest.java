@@ -222,4 +222,16 @@ class HodeiConfigTest {
     var zero = HodeiConfig.load(write("providers:\n  local:\n    max-workers: 0\n"));
     assertThatThrownBy(() -> pools(zero, Map.of())).hasMessage("providers.local: max workers must be at least 1, got 0");
   }
+
+  @Test
+  void aValueOrKeyOfSeveralLinesIsQuotedOnOneLine() throws Exception {
+    Path value = write("server: |\n  two\n  lines\n");
+    assertThatThrownBy(() -> HodeiConfig.load(value))
+        .hasMessageStartingWith("configuration file " + value + ": ")
+        .hasMessageContaining("'two\\nlines'")
+        .hasMessageEndingWith(" at server");
+    Path key = write("server:\n  ? |\n    two\n    lines\n  : 1\n");
+    assertThatThrownBy(() -> HodeiConfig.load(key))
+        .hasMessageStartingWith("configuration file " + key + ": unknown key server.two\\nlines\\n; known there: ");
+  }
 }
