@@ -499,18 +499,27 @@ class DevCommand implements Callable<Integer> {
       String type = section.typeOrLocal();
       var defaults =
           new PoolPolicy(maxWorkers, idleTimeout, Duration.ofSeconds(60)).withMinIdle(minIdle).withJobsPerWorker(jobsPerWorker);
-      var fromFile = section.policy(name, defaults);
-      var policy =
-          name.equals(defaultName)
-              ? new PoolPolicy(
-                  settings.value("--max-workers", maxWorkers, "HODEI_MAX_WORKERS", Integer::parseInt, section.maxWorkers()),
-                  settings.value("--idle-timeout", idleTimeout, "HODEI_IDLE_TIMEOUT", Durations::parse, fromFile.idleTimeout()),
-                  fromFile.registrationTimeout(),
-                  settings.value("--min-idle", minIdle, "HODEI_MIN_IDLE", Integer::parseInt, section.minIdle()),
-                  fromFile.maxLifetime(),
-                  fromFile.ephemeral(),
-                  settings.value("--jobs-per-worker", jobsPerWorker, "HODEI_JOBS_PER_WORKER", Integer::parseInt, section.jobsPerWorker()))
-              : fromFile;
+      PoolPolicy policy;
+      try {
+        var fromFile = section.policy(name, defaults);
+        policy =
+            name.equals(defaultName)
+                ? new PoolPolicy(
+                    settings.value("--max-workers", maxWorkers, "HODEI_MAX_WORKERS", Integer::parseInt, section.maxWorkers()),
+                    settings.value("--idle-timeout", idleTimeout, "HODEI_IDLE_TIMEOUT", Durations::parse, fromFile.idleTimeout()),
+                    fromFile.registrationTimeout(),
+                    settings.value("--min-idle", minIdle, "HODEI_MIN_IDLE", Integer::parseInt, section.minIdle()),
+                    fromFile.maxLifetime(),
+                    fromFile.ephemeral(),
+                    settings.value("--jobs-per-worker", jobsPerWorker, "HODEI_JOBS_PER_WORKER", Integer::parseInt, section.jobsPerWorker()))
+                : fromFile;
+      } catch (IllegalArgumentException e) {
+        if (settings.file.providers().isEmpty()) {
+          throw e; // the flags' own mistake, reported as it always was
+        }
+        // A pool the file describes: say which (max workers 0, min idle above max workers, ...).
+        throw new HodeiCli.UserError("providers." + name + ": " + e.getMessage(), 65);
+      }
       switch (type) {
         case "local" -> {
           if (!section.dockerKeys().isEmpty()) {

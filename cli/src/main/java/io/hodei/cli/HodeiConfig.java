@@ -140,6 +140,12 @@ record HodeiConfig(Server server, Map<String, Provider> providers, Database data
     server = server == null ? Server.EMPTY : server;
     database = database == null ? Database.EMPTY : database;
     providers = providers == null ? Map.of() : new LinkedHashMap<>(providers);
+    // A section with nothing under it ("local:") is a pool that keeps every default.
+    if (providers.values().stream().anyMatch(java.util.Objects::isNull)) {
+      var filled = new LinkedHashMap<String, Provider>();
+      providers.forEach((name, section) -> filled.put(name, section != null ? section : Provider.ofType(null)));
+      providers = filled;
+    }
   }
 
   private static final ObjectMapper YAML =
@@ -161,15 +167,46 @@ record HodeiConfig(Server server, Map<String, Provider> providers, Database data
       return config == null ? EMPTY : config;
     } catch (com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException e) {
       throw new HodeiCli.UserError(
-          "configuration file " + file + ": unknown key " + path(e) + "; known there: "
-              + String.join(", ", e.getKnownPropertyIds().stream().map(Object::toString).sorted().toList()),
+          oneLine("configuration file " + file + ": unknown key " + path(e) + "; known there: "
+              + String.join(", ", e.getKnownPropertyIds().stream().map(Object::toString).sorted().toList())),
           65);
     } catch (JsonMappingException e) {
-      throw new HodeiCli.UserError(
-          "configuration file " + file + ": " + e.getOriginalMessage() + " at " + path(e), 65);
+      if (e.getCause() instanceof com.fasterxml.jackson.core.JsonParseException syntax) {
+        // A syntax error met while reading a section, wrapped with the section's path.
+        throw notYaml(file, syntax);
+      }
+      throw new HodeiCli.UserError(oneLine("configuration file " + file + ": " + e.getOriginalMessage() + " at " + path(e)), 65);
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new HodeiCli.UserError("configuration file " + file + " is not UTF-8 text", 65);
+    } catch (com.fasterxml.jackson.core.JsonParseException e) {
+      throw notYaml(file, e);
     } catch (IOException e) {
       throw new HodeiCli.UserError("cannot read configuration file " + file + ": " + e.getMessage(), 66);
     }
+  }
+
+  /**
+   * What the YAML parser found wrong, and where, on one line: its own messages span several, with
+   * the offending line quoted under a caret.
+   */
+  private static HodeiCli.UserError notYaml(Path file, com.fasterxml.jackson.core.JsonParseException e) {
+    return new HodeiCli.UserError("configuration file " + file + " is not valid YAML: " + syntaxError(e), 65);
+  }
+
+  private static String syntaxError(com.fasterxml.jackson.core.JsonParseException e) {
+    if (e.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException marked && marked.getProblemMark() != null) {
+      return marked.getProblem() + " at line " + (marked.getProblemMark().getLine() + 1)
+          + ", column " + (marked.getProblemMark().getColumn() + 1);
+    }
+    if (e.getCause() instanceof org.yaml.snakeyaml.reader.ReaderException reader) {
+      return String.format("character U+%04X is not allowed in YAML (at offset %d)", reader.getCodePoint(), reader.getPosition());
+    }
+    return e.getOriginalMessage().strip().replaceAll("\\s*\\R\\s*", " ");
+  }
+
+  /** {@code message} with each line break in it (a key or value it quotes may have some) as {@code \\n}. */
+  private static String oneLine(String message) {
+    return message.replaceAll("\\R", "\\\\n");
   }
 
   private static String path(JsonMappingException e) {

@@ -49,11 +49,7 @@ final class LogFollower {
           var response = responses.next();
           giveUp = null;
           for (LogLine line : response.getLinesList()) {
-            PrintStream target = line.getStream() == LogStream.LOG_STREAM_STDERR ? err : out;
-            line.getData().writeTo(target);
-            if (!line.getNoNewline()) {
-              target.write('\n');
-            }
+            print(line, out, err);
             next = line.getSequence() + 1;
           }
           out.flush();
@@ -78,6 +74,18 @@ final class LogFollower {
       } catch (java.io.IOException e) {
         throw new java.io.UncheckedIOException(e);
       }
+    }
+  }
+
+  /**
+   * Prints one line as the job wrote it: its bytes, then a newline unless the job wrote none after
+   * them ({@code no_newline}: a piece of a longer line, or a last line without one).
+   */
+  static void print(LogLine line, PrintStream out, PrintStream err) throws java.io.IOException {
+    PrintStream target = line.getStream() == LogStream.LOG_STREAM_STDERR ? err : out;
+    line.getData().writeTo(target);
+    if (!line.getNoNewline()) {
+      target.write('\n');
     }
   }
 

@@ -182,4 +182,56 @@ class HodeiConfigTest {
     var negative = HodeiConfig.load(write("providers:\n  d:\n    type: docker\n    cpus: -1\n"));
     assertThatThrownBy(() -> pools(negative, Map.of())).hasMessageStartingWith("providers.d: cpus must be");
   }
+
+  @Test
+  void aFileThatIsNoYamlIsOneLineNamingTheFileAndWhere() throws Exception {
+    Path tabs = write("server:\n\tport: 1\n");
+    assertThatThrownBy(() -> HodeiConfig.load(tabs))
+        .isInstanceOfSatisfying(HodeiCli.UserError.class, e -> assertThat(e.exitCode()).isEqualTo(65))
+        .hasMessageStartingWith("configuration file " + tabs + " is not valid YAML: ")
+        .hasMessageContaining("at line 2, column 1")
+        .hasMessageNotContaining("\n");
+    Path inASection = write("providers:\n  x:\n    docker-host: |\n  text\n\n    jobs-per-worker: 1\n");
+    assertThatThrownBy(() -> HodeiConfig.load(inASection))
+        .hasMessageStartingWith("configuration file " + inASection + " is not valid YAML: ")
+        .hasMessageContaining("at line ")
+        .hasMessageNotContaining("\n");
+    Path nul = write("server:\n  strategy: a\0b\n");
+    assertThatThrownBy(() -> HodeiConfig.load(nul))
+        .hasMessage("configuration file " + nul + " is not valid YAML: character U+0000 is not allowed in YAML (at offset 21)");
+    Path latin1 = dir.resolve("latin1.yaml");
+    Files.write(latin1, new byte[] {'a', ':', ' ', (byte) 0xE9, '\n'});
+    assertThatThrownBy(() -> HodeiConfig.load(latin1)).hasMessage("configuration file " + latin1 + " is not UTF-8 text");
+  }
+
+  @Test
+  void anEmptyPoolSectionIsAPoolOfDefaults() throws Exception {
+    // Once a NullPointerException in hodei dev, printed as "hodei: Cannot invoke ...".
+    var file = HodeiConfig.load(write("providers:\n  local:\n  containers:\n    type: docker\n"));
+    assertThat(pools(file, Map.of())).extracting(EmbeddedControlPlane.PoolSpec::name).containsExactly("local", "containers");
+    assertThat(pools(file, Map.of()).get(0)).isInstanceOf(EmbeddedControlPlane.PoolSpec.Local.class);
+  }
+
+  @Test
+  void aPoolPolicyTheFileMakesImpossibleNamesThePool() throws Exception {
+    // Once "hodei: min idle must be between 0 and max workers (1), got 2", naming no pool.
+    var file = HodeiConfig.load(write("providers:\n  local:\n  big:\n    max-workers: 1\n    min-idle: 2\n"));
+    assertThatThrownBy(() -> pools(file, Map.of()))
+        .isInstanceOfSatisfying(HodeiCli.UserError.class, e -> assertThat(e.exitCode()).isEqualTo(65))
+        .hasMessage("providers.big: min idle must be between 0 and max workers (1), got 2");
+    var zero = HodeiConfig.load(write("providers:\n  local:\n    max-workers: 0\n"));
+    assertThatThrownBy(() -> pools(zero, Map.of())).hasMessage("providers.local: max workers must be at least 1, got 0");
+  }
+
+  @Test
+  void aValueOrKeyOfSeveralLinesIsQuotedOnOneLine() throws Exception {
+    Path value = write("server: |\n  two\n  lines\n");
+    assertThatThrownBy(() -> HodeiConfig.load(value))
+        .hasMessageStartingWith("configuration file " + value + ": ")
+        .hasMessageContaining("'two\\nlines'")
+        .hasMessageEndingWith(" at server");
+    Path key = write("server:\n  ? |\n    two\n    lines\n  : 1\n");
+    assertThatThrownBy(() -> HodeiConfig.load(key))
+        .hasMessageStartingWith("configuration file " + key + ": unknown key server.two\\nlines\\n; known there: ");
+  }
 }

@@ -57,8 +57,8 @@ public final class WireMapping {
 
   /**
    * A definition as a client sent it, to the domain, checked: enum numbers this version does not
-   * know, then {@link io.hodei.core.job.JobSpecValidator}'s rules under {@code limits}, then the
-   * encoded size of the whole; each refusal names its field.
+   * know, durations outside protobuf's range, then {@link io.hodei.core.job.JobSpecValidator}'s
+   * rules under {@code limits}, then the encoded size of the whole; each refusal names its field.
    */
   public static JobSpec fromRequest(JobDefinition d, io.hodei.core.job.SpecLimits limits) {
     if (d.getLogPolicy() == io.hodei.api.v1.LogPolicy.UNRECOGNIZED) {
@@ -77,6 +77,16 @@ public final class WireMapping {
             + " for key '" + t.getKey() + "'; known: " + known(TaintEffect.values()));
       }
     }
+    // Durations the domain cannot hold, or the store could not print as the API's JSON.
+    if (d.hasTimeout()) {
+      validDuration("definition.timeout", d.getTimeout());
+    }
+    if (d.getRetryPolicy().hasInitialBackoff()) {
+      validDuration("definition.retry_policy.initial_backoff", d.getRetryPolicy().getInitialBackoff());
+    }
+    if (d.getRetryPolicy().hasMaxBackoff()) {
+      validDuration("definition.retry_policy.max_backoff", d.getRetryPolicy().getMaxBackoff());
+    }
     // Each field's own rule first, so that the answer names the field that is too big.
     JobSpec spec = io.hodei.core.job.JobSpecValidator.validate(toDomain(d), limits);
     int size = d.getSerializedSize();
@@ -84,6 +94,17 @@ public final class WireMapping {
       throw invalid("definition", "has " + size + " bytes; at most " + limits.specBytes());
     }
     return spec;
+  }
+
+  /**
+   * Refuses a duration outside protobuf's range (±10,000 years, nanos of the seconds' sign below
+   * a second): the domain could overflow on it, and the store's JSON cannot print it.
+   */
+  private static void validDuration(String field, Duration d) {
+    if (!com.google.protobuf.util.Durations.isValid(d)) {
+      throw invalid(field, "not a valid duration (seconds " + d.getSeconds() + ", nanos " + d.getNanos()
+          + "): seconds must be within ±315576000000 and nanos within ±999999999, of the same sign");
+    }
   }
 
   /** The numbers and names of an enum's known values, for an error message. */
@@ -168,8 +189,9 @@ public final class WireMapping {
     };
   }
 
+  /** Adding 0.0 turns a cpu of -0.0 into 0.0, "not stated", which is what a client means by it. */
   public static Resources toDomain(ResourceSpec r) {
-    return new Resources(r.getCpuCores(), r.getMemoryBytes(), r.getDiskBytes(), r.getGpu());
+    return new Resources(r.getCpuCores() + 0.0, r.getMemoryBytes(), r.getDiskBytes(), r.getGpu());
   }
 
   public static ResourceSpec toWire(Resources r) {

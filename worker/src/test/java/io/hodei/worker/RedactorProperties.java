@@ -31,7 +31,7 @@ import java.util.function.IntConsumer;
  * decodedOutput…}), so 401, 401 and 301 inputs per run, the same every run. {@code
  * outputWithoutSecrets…} skips the inputs whose noise completes a secret after all: 117 of its
  * 401, leaving 284 checked (before Jazzer, about 250 of 300 tries). {@code JAZZER_FUZZ=1 ./mvnw
- * test -pl worker -Dtest='RedactorProperties#…'} fuzzes one of them instead (one fuzz test per
+ * test -pl worker -am -Dtest='RedactorProperties#…'} fuzzes one of them instead (one fuzz test per
  * JVM).
  */
 class RedactorProperties {

@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
  * sees the empty input plus the files under {@code RetryPolicyTestInputs/<method>/} in the test
  * resources, 1,000 files of random bytes made once with {@code head -c 16 /dev/urandom}, so 1,001
  * inputs per run, the same every run. {@code JAZZER_FUZZ=1 ./mvnw test -pl core
- * -Dtest='RetryPolicyTest#…'} fuzzes it instead, one fuzz test per JVM.
+ * -am -Dtest='RetryPolicyTest#…'} fuzzes it instead, one fuzz test per JVM; see docs/testing.md.
  */
 class RetryPolicyTest {
 

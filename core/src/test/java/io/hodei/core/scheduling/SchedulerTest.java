@@ -27,7 +27,8 @@ import org.junit.jupiter.api.Test;
  * the test resources, random bytes made once with {@code head -c 128 /dev/urandom} (1,000 files
  * each for {@code theChosenWorker…} and {@code classBasedPlacement…}, 200 for {@code aBigClass…}),
  * so 1,001, 1,001 and 201 inputs per run, the same every run. {@code JAZZER_FUZZ=1 ./mvnw test -pl
- * core -Dtest='SchedulerTest#…'} fuzzes one of them instead (one fuzz test per JVM).
+ * core -am -Dtest='SchedulerTest#…'} fuzzes one of them instead (one fuzz test per JVM); see
+ * docs/testing.md.
  */
 class SchedulerTest {
   private static final Resources FOUR_CPU = new Resources(4, 8L << 30, 0, 0);
