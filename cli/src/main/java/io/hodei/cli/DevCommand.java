@@ -601,7 +601,6 @@ class DevCommand implements Callable<Integer> {
     return io.hodei.server.HodeiServer.OnStop.REQUEUE_RUNNING_JOBS;
   }
 
-  /** Where a setting comes from: the flag if given, else the environment, else the file, else the flag's default. */
   /** Where the store is, and the password to reach it, from the flags, the environment or the file. */
   private EmbeddedControlPlane.Store database(Settings settings) {
     String url = settings.value("--database-url", databaseUrl, "HODEI_DATABASE_URL", x -> x, settings.file.database().url());
@@ -630,6 +629,7 @@ class DevCommand implements Callable<Integer> {
     return new EmbeddedControlPlane.Store(parsed, password);
   }
 
+  /** Where a setting comes from: the flag if given, else the environment, else the file, else the flag's default. */
   static final class Settings {
     private final picocli.CommandLine.Model.CommandSpec spec;
     final HodeiConfig file;
