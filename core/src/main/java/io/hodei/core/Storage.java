@@ -18,4 +18,5 @@ public record Storage(
     SecretVault secrets,
     io.hodei.core.auth.TokenStore tokens,
     io.hodei.core.auth.AuditLog audit,
-    StorageCondition condition) {}
+    StorageCondition condition,
+    io.hodei.core.replica.ReplicaStore replicas) {}

@@ -108,6 +108,35 @@ public final class JdbcWorkerStore implements WorkerStore {
         });
   }
 
+  @Override
+  public void attach(WorkerId id, String replicaId) {
+    jdbc.write(
+        "record the replica of worker " + id,
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement("UPDATE workers SET replica_id = ? WHERE id = ?")) {
+            ps.setString(1, replicaId);
+            ps.setString(2, id.value());
+            return ps.executeUpdate();
+          }
+        });
+  }
+
+  @Override
+  public java.util.Map<WorkerId, String> attachments() {
+    return jdbc.read(
+        "read where workers are attached",
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement("SELECT id, replica_id FROM workers WHERE active = 1");
+              ResultSet rs = ps.executeQuery()) {
+            var out = new java.util.HashMap<WorkerId, String>();
+            while (rs.next()) {
+              out.put(new WorkerId(rs.getString(1)), rs.getString(2));
+            }
+            return java.util.Map.copyOf(out);
+          }
+        });
+  }
+
   private static String toJson(WorkerInfo info) {
     try {
       return JSON.print(WireMapping.toWire(info));

@@ -19,7 +19,8 @@ public final class Stores {
         new JdbcSecretVault(database, cipher, java.time.Clock.systemUTC()),
         new JdbcTokenStore(database),
         new JdbcAuditLog(database),
-        new StorageProbe(database));
+        new StorageProbe(database),
+        new JdbcReplicaStore(database));
   }
 
   /** With an in-memory key: secrets kept do not survive a restart. For tests. */

@@ -60,6 +60,23 @@ abstract class WorkerStoreContract {
   }
 
   @Test
+  void theReplicaOfEachActiveWorkersStreamIsItsLastAttach() {
+    store.save(registration("w-1", "s1", true));
+    store.save(registration("w-2", "s2", true));
+    store.save(registration("w-gone", "s3", true));
+
+    store.attach(new WorkerId("w-1"), "r1");
+    store.attach(new WorkerId("w-1"), "r2");
+    store.attach(new WorkerId("w-gone"), "r1");
+    store.attach(new WorkerId("w-unknown"), "r1");
+    store.deactivate(new WorkerId("w-gone"));
+    store.save(registration("w-1", "s1-again", true)); // registering again keeps it until the next attach
+
+    assertThat(store.attachments())
+        .containsOnly(Map.entry(new WorkerId("w-1"), "r2"), Map.entry(new WorkerId("w-2"), ""));
+  }
+
+  @Test
   void findingAWorkerThatWasNeverSavedGivesNothing() {
     assertThat(store.find(new WorkerId("w-unknown"))).isEmpty();
   }

@@ -12,4 +12,10 @@ public interface WorkerStore {
 
   /** Marks the worker gone; its session can no longer be resumed. */
   void deactivate(WorkerId id);
+
+  /** Records that {@code id}'s stream is attached to replica {@code replicaId} now. Unknown workers are ignored. */
+  void attach(WorkerId id, String replicaId);
+
+  /** The replica each active worker's stream was last attached to (empty: never attached). */
+  java.util.Map<WorkerId, String> attachments();
 }

@@ -1,0 +1,8 @@
+package io.hodei.store;
+
+class PostgresReplicaStoreTest extends ReplicaStoreContract {
+  @Override
+  protected Database openEmptyDatabase() {
+    return TestPostgres.freshDatabase();
+  }
+}
