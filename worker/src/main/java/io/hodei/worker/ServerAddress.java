@@ -1,7 +1,8 @@
 package io.hodei.worker;
 
 /**
- * The control plane's {@code host:port}. IPv6 literals go in brackets: {@code [::1]:9090}.
+ * The control plane's {@code host:port}. IPv6 literals go in brackets: {@code [::1]:9090}. A
+ * control plane of several replicas is a comma-separated list of them ({@link #parseList}).
  *
  * @param host a name or address literal (without brackets)
  * @param port 1..65535
@@ -35,6 +36,22 @@ record ServerAddress(String host, int port) {
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("server port is not a number in '" + text + "'", e);
     }
+  }
+
+  /**
+   * Every replica of the control plane, in the order to try them: {@code host:port[,host:port...]}.
+   *
+   * @throws IllegalArgumentException naming the entry that is not a {@code host:port}
+   */
+  static java.util.List<ServerAddress> parseList(String text) {
+    var out = new java.util.ArrayList<ServerAddress>();
+    for (String entry : text.split(",", -1)) {
+      if (entry.isBlank()) {
+        throw new IllegalArgumentException("server address list has an empty entry: '" + text + "'");
+      }
+      out.add(parse(entry));
+    }
+    return java.util.List.copyOf(out);
   }
 
   @Override

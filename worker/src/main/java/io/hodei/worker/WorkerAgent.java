@@ -191,7 +191,7 @@ public final class WorkerAgent {
         return;
       }
       identity = config.tls().map(WorkerIdentity::load);
-      channel = ServerChannel.open(ServerAddress.parse(config.serverAddress()), identity);
+      channel = ServerChannel.open(ServerAddress.parseList(config.serverAddress()), identity);
       blockingStub = WorkerAgentServiceGrpc.newBlockingStub(channel);
       asyncStub = WorkerAgentServiceGrpc.newStub(channel);
       Thread.ofVirtual().name("worker-supervisor").start(this::supervise);

@@ -22,7 +22,8 @@ import java.util.Optional;
  * 500ms} or {@code 2m}; see {@link #parseDuration}).
  *
  * @param token the one-time password traded for a session at registration; never logged
- * @param serverAddress the control plane's worker endpoint, {@code host:port}
+ * @param serverAddress the control plane's worker endpoint, {@code host:port}, or every replica's,
+ *     comma-separated: the worker attaches to the first that answers, and to another when it goes
  * @param workerId the id the worker registers under
  * @param name a human-friendly name
  * @param labels labels the scheduler matches job selectors against
@@ -84,7 +85,7 @@ public record WorkerConfig(
   public WorkerConfig {
     requireText(token, "the one-time token");
     requireText(workerId, ENV_WORKER_ID);
-    ServerAddress.parse(requireText(serverAddress, ENV_SERVER_ADDRESS));
+    ServerAddress.parseList(requireText(serverAddress, ENV_SERVER_ADDRESS));
     name = name == null || name.isBlank() ? workerId : name;
     labels = Map.copyOf(Objects.requireNonNull(labels, "labels"));
     Objects.requireNonNull(tempRoot, "tempRoot");
