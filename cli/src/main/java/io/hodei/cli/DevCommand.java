@@ -154,6 +154,12 @@ class DevCommand implements Callable<Integer> {
   String databaseUrl;
 
   @Option(
+      names = "--replica-id",
+      paramLabel = "ID",
+      description = "This control plane's id among the replicas sharing --database-url (default: the host name); a live replica's id is refused.")
+  String replicaId;
+
+  @Option(
       names = "--database-password-file",
       paramLabel = "FILE",
       description = "File holding the database password (or env HODEI_DATABASE_PASSWORD); never on the command line.")
@@ -357,7 +363,12 @@ class DevCommand implements Callable<Integer> {
                       settings.value("--max-streams", maxStreams, "HODEI_MAX_STREAMS", Integer::parseInt, null),
                       JobOptions.bytes(settings.value("--max-log-bytes-per-user", maxLogBytesPerUser, "HODEI_MAX_LOG_BYTES_PER_USER", x -> x, null), "--max-log-bytes-per-user")))
                   .withLogRetention(settings.value("--log-retention", logRetention, "HODEI_LOG_RETENTION", Durations::parse, null))
-                  .withBindHost(bindHost()),
+                  .withBindHost(bindHost())
+                  .withReplica(new io.hodei.server.ReplicaSettings(
+                      java.util.Optional.ofNullable(
+                              settings.value("--replica-id", replicaId, "HODEI_REPLICA_ID", x -> x, settings.file.server().replicaId()))
+                          .orElse(io.hodei.server.ReplicaSettings.SINGLE.id()),
+                      io.hodei.server.ReplicaSettings.DEFAULT_LEASE)),
               pools(settings),
               java.util.Map.of("HODEI_KILL_GRACE", grace.toMillis() + "ms"));
     } catch (io.hodei.security.PkiException e) {
@@ -437,7 +448,7 @@ class DevCommand implements Callable<Integer> {
             + (tlsDir != null ? " with mTLS" : "")
             + " (data: "
             + data
-            + (database.url().embedded() ? "" : ", database: " + database.url().shown())
+            + (database.url().embedded() ? "" : ", database: " + database.url().shown() + ", replica: " + plane.replicaId())
             + ", providers: "
             + String.join(", ", plane.providers())
             + metricsLine

@@ -218,6 +218,11 @@ final class EmbeddedControlPlane implements AutoCloseable {
     return server.address();
   }
 
+  /** This control plane's id among the replicas of its database. */
+  String replicaId() {
+    return server.membership().id();
+  }
+
   /** The API tokens of this control plane's store, for the admin credential of dev mode. */
   io.hodei.core.auth.TokenService tokens() {
     return new io.hodei.core.auth.TokenService(stores.tokens(), Clock.systemUTC());

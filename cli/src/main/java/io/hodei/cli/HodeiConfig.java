@@ -74,8 +74,9 @@ record HodeiConfig(Server server, Map<String, Provider> providers, Database data
       String heartbeatInterval,
       String heartbeatTimeout,
       String killGrace,
-      Long logCapMib) {
-    static final Server EMPTY = new Server(null, null, null, null, null, null);
+      Long logCapMib,
+      String replicaId) {
+    static final Server EMPTY = new Server(null, null, null, null, null, null, null);
   }
 
   record Provider(

@@ -80,6 +80,8 @@ public final class HodeiServer implements AutoCloseable {
   private final io.grpc.protobuf.services.HealthStatusManager readiness = new io.grpc.protobuf.services.HealthStatusManager();
   private Thread orphanSweeper;
   private final io.hodei.server.metrics.ServerMetrics metrics;
+  private final io.hodei.server.cluster.Membership membership;
+  private final io.hodei.server.cluster.ClusterChanges clusterChanges;
 
   public HodeiServer(ServerConfig config, Storage stores, List<Provisioner.Pool> pools, Clock sourceClock) {
     this.config = config;
@@ -88,7 +90,9 @@ public final class HodeiServer implements AutoCloseable {
     // same job read back.
     this.clock = Clock.tick(sourceClock, Duration.ofMillis(1));
     this.jobService = new JobService(stores.jobs(), stores.secrets(), clock, new java.util.Random(), config.limits());
+    this.membership = new io.hodei.server.cluster.Membership(stores.replicas(), config.replica(), this.clock);
     this.registry = new WorkerRegistry(this.clock, config.heartbeatTimeout());
+    this.clusterChanges = new io.hodei.server.cluster.ClusterChanges(stores.jobs(), registry, signals, membership, this.clock);
     this.scheduler = new io.hodei.core.scheduling.Scheduler(config.strategy());
     var otps = new OtpService(stores.otps(), this.clock, OtpService.DEFAULT_TTL);
     // Workers get certificates only when the CA key sits in the TLS directory; without it,
@@ -158,7 +162,8 @@ public final class HodeiServer implements AutoCloseable {
             workerCertificates,
 
             audit,
-            new RegistrationThrottle(this.clock));
+            new RegistrationThrottle(this.clock),
+            config.replica().id());
     this.metrics = new io.hodei.server.metrics.ServerMetrics(stores.jobs(), registry, this::certificateDaysLeft, this::caDaysLeft, this::notReady);
     this.silentWorkers =
         new SilentWorkerCheck(
@@ -171,7 +176,8 @@ public final class HodeiServer implements AutoCloseable {
                 provisioner.fence(
                     worker,
                     stores.workers().find(worker)
-                        .map(r -> new Provisioner.Origin(r.provider(), r.handleReference()))));
+                        .map(r -> new Provisioner.Origin(r.provider(), r.handleReference()))),
+            this::ownership);
     jobService.addListener(
         job -> {
           signals.signal(job.id());
@@ -271,14 +277,59 @@ public final class HodeiServer implements AutoCloseable {
     }
     int port = server.getListenSockets().isEmpty() ? config.port() : port(server);
     address = config.advertisedAddress().orElse(hostForClients(config.bindHost()) + ":" + port);
+    try {
+      membership.join(address);
+    } catch (RuntimeException e) {
+      server.shutdownNow();
+      callExecutor.shutdownNow();
+      tls.ifPresent(ReloadingTls::close);
+      throw e;
+    }
+    clusterChanges.start();
     running = true;
     // Pools are provisioned from only once their health is known: learn it before the first pass.
     provisioner.checkHealth();
     dispatcher.start();
     housekeeping = Thread.ofPlatform().name("reap-workers").daemon().start(this::housekeep);
     orphanSweeper = Thread.ofVirtual().name("remove-orphans").start(this::sweepOrphans);
-    log.info("control plane listening on {}:{}", config.bindHost(), port);
+    log.info("control plane {} listening on {}:{}", membership.id(), config.bindHost(), port);
     return this;
+  }
+
+  /** What other live replicas hold now: the workers whose streams they have. */
+  private SilentWorkerCheck.Ownership ownership() {
+    if (!membership.shared()) {
+      return SilentWorkerCheck.Ownership.ALONE;
+    }
+    var live = membership.liveIds();
+    var elsewhere = new java.util.HashSet<io.hodei.core.worker.WorkerId>();
+    stores.workers().attachments().forEach((worker, replica) -> {
+      if (!replica.equals(membership.id()) && live.contains(replica)) {
+        elsewhere.add(worker);
+      }
+    });
+    return new SilentWorkerCheck.Ownership(true, elsewhere, membership.leader());
+  }
+
+  /**
+   * Forgets the workers this replica knew that now stream to another live replica (this one died
+   * for them, or they moved): their jobs are reported there, and the other replica adopts them.
+   * Nothing is settled and nothing stopped.
+   */
+  private void forgetWorkersAttachedElsewhere(SilentWorkerCheck.Ownership owners) {
+    for (var worker : registry.snapshot()) {
+      var id = worker.info().id();
+      if (!worker.attached() && worker.terminatedAt().isEmpty() && owners.elsewhere().contains(id)) {
+        registry.remove(id);
+        provisioner.gone(id);
+        log.info("worker {} streams to another replica now; this one forgets it", id);
+      }
+    }
+  }
+
+  /** This control plane as a replica: its id, and whether it leads the singleton loops now. */
+  public io.hodei.server.cluster.Membership membership() {
+    return membership;
   }
 
   /** The bound gRPC port. */
@@ -334,6 +385,8 @@ public final class HodeiServer implements AutoCloseable {
       }
       case CANCEL_RUNNING_JOBS -> provisioner.shutdown();
     }
+    clusterChanges.close();
+    membership.close();
     Server s = server;
     if (s != null) {
       s.shutdown();
@@ -367,8 +420,24 @@ public final class HodeiServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Where a worker this replica starts reaches the control plane: this replica first, then every
+   * other live one, so that it attaches elsewhere when this one goes (see the worker's
+   * ServerChannel).
+   */
   private String workerAddress() {
-    return address;
+    var addresses = new java.util.LinkedHashSet<String>();
+    addresses.add(address);
+    try {
+      for (var replica : membership.live()) {
+        if (!replica.id().equals(membership.id()) && !replica.address().isBlank()) {
+          addresses.add(replica.address());
+        }
+      }
+    } catch (RuntimeException e) {
+      log.debug("cannot list the other replicas for a new worker: {}", e.getMessage());
+    }
+    return String.join(",", addresses);
   }
 
   private void wakeDispatcher() {
@@ -402,7 +471,8 @@ public final class HodeiServer implements AutoCloseable {
       try {
         updateReadiness();
         audit.flush();
-        if (!clock.instant().isBefore(nextPrune)) {
+        // Sweeps of what all replicas share run on one of them.
+        if (membership.leader() && !clock.instant().isBefore(nextPrune)) {
           nextPrune = clock.instant().plus(Duration.ofHours(1));
           var retention = config.auditRetention();
           long pruned = audit.log().prune(clock.instant().minus(retention.maxAge()), retention.maxRows());
@@ -423,6 +493,9 @@ public final class HodeiServer implements AutoCloseable {
         for (var gone : provisioner.reap()) {
           var orphans = registry.remove(gone);
           workerApi.settleLost(gone, orphans, "worker " + gone + " stopped while running the job");
+        }
+        if (membership.shared()) {
+          forgetWorkersAttachedElsewhere(ownership());
         }
         silentWorkers.settleJobsOfSilentWorkers();
         for (var drained : registry.drained()) {
@@ -460,10 +533,15 @@ public final class HodeiServer implements AutoCloseable {
     while (running) {
       boolean resuming = clock.instant().isBefore(resumeUntil);
       try {
-        provisioner.removeOrphans(
+        // With other replicas alive, a worker this one does not track may be theirs: one still
+        // registered, or started and about to register, is spared. Only the leader looks.
+        boolean shared = membership.live().size() > 1;
+        Instant now = clock.instant();
+        if (!shared || membership.leader()) provisioner.removeOrphans(
             id ->
-                resuming
-                    && stores.workers().find(id).map(WorkerRegistration::active).orElse(false));
+                (resuming || shared)
+                    && (stores.workers().find(id).map(WorkerRegistration::active).orElse(false)
+                        || (shared && stores.otps().hasOutstanding(id, now))));
       } catch (RuntimeException e) {
         log.error("looking for orphaned workers failed; retrying", e);
       }

@@ -26,6 +26,7 @@ import java.util.Optional;
  * @param quotas what one user may hold of what all users share
  * @param auditRetention how long and how much of the audit log is kept
  * @param logRetention how long a finished job's log is kept; zero keeps logs for ever
+ * @param replica this control plane's id among the replicas sharing its database, and their lease
  */
 public record ServerConfig(
     String bindHost,
@@ -43,7 +44,8 @@ public record ServerConfig(
     io.hodei.core.job.SpecLimits limits,
     io.hodei.server.auth.UserQuotas quotas,
     io.hodei.server.auth.AuditRetention auditRetention,
-    Duration logRetention) {
+    Duration logRetention,
+    ReplicaSettings replica) {
 
   public static final int DEFAULT_PORT = 50051;
   public static final long DEFAULT_LOG_CAP = 100L * 1024 * 1024;
@@ -85,86 +87,94 @@ public record ServerConfig(
         io.hodei.core.job.SpecLimits.DEFAULTS,
         io.hodei.server.auth.UserQuotas.DEFAULTS,
         io.hodei.server.auth.AuditRetention.DEFAULTS,
-        DEFAULT_LOG_RETENTION);
+        DEFAULT_LOG_RETENTION,
+        ReplicaSettings.SINGLE);
   }
 
   public ServerConfig withPort(int newPort) {
     return new ServerConfig(
         bindHost, newPort, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention, replica);
   }
 
   /** Heartbeat every {@code interval}; a worker silent for {@code timeout} is lost. */
   public ServerConfig withHeartbeats(Duration interval, Duration timeout) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, interval, timeout, timeoutMargin, logCapBytes,
-        dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention);
+        dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention, replica);
   }
 
   public ServerConfig withLogCap(long bytes) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        bytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention);
+        bytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention, replica);
   }
 
   public ServerConfig withTimeoutMargin(Duration margin) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, margin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention, replica);
   }
 
   public ServerConfig withStrategy(io.hodei.core.scheduling.Strategy newStrategy) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, newStrategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, newStrategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention, replica);
   }
 
   /** Serves mTLS per {@code newTls}. */
   public ServerConfig withTls(ServerTls newTls) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, Optional.of(newTls), anonymousRole, limits, quotas, auditRetention, logRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, Optional.of(newTls), anonymousRole, limits, quotas, auditRetention, logRetention, replica);
   }
 
   /** Listens on {@code host}. */
   public ServerConfig withBindHost(String host) {
     return new ServerConfig(
         host, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention, replica);
   }
 
   /** Gives anonymous loopback callers {@code role}; see {@link #anonymousRole()}. */
   public ServerConfig withAnonymousRole(io.hodei.core.auth.Role role) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, role, limits, quotas, auditRetention, logRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, role, limits, quotas, auditRetention, logRetention, replica);
   }
 
   /** Holds job definitions to {@code newLimits}. */
   public ServerConfig withLimits(io.hodei.core.job.SpecLimits newLimits) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, newLimits, quotas, auditRetention, logRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, newLimits, quotas, auditRetention, logRetention, replica);
   }
 
   /** Holds each user to {@code newQuotas}. */
   public ServerConfig withQuotas(io.hodei.server.auth.UserQuotas newQuotas) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, newQuotas, auditRetention, logRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, newQuotas, auditRetention, logRetention, replica);
   }
 
   /** Keeps the audit log to {@code retention}. */
   public ServerConfig withAuditRetention(io.hodei.server.auth.AuditRetention retention) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, retention, logRetention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, retention, logRetention, replica);
   }
 
   /** Deletes finished jobs' logs {@code retention} after their end; zero keeps them for ever. */
   public ServerConfig withLogRetention(Duration retention) {
     return new ServerConfig(
         bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
-        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, retention);
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, retention, replica);
+  }
+
+  /** Runs as replica {@code settings.id()} among those sharing the database. */
+  public ServerConfig withReplica(ReplicaSettings settings) {
+    return new ServerConfig(
+        bindHost, port, advertisedAddress, heartbeatInterval, heartbeatTimeout, timeoutMargin,
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention, settings);
   }
 }

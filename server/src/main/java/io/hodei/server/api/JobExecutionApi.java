@@ -4,7 +4,6 @@ import io.grpc.stub.StreamObserver;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.hodei.api.v1.AssignJobRequest;
 import io.hodei.api.v1.AssignJobResponse;
-import io.hodei.api.v1.CancelJobCommand;
 import io.hodei.api.v1.CancelJobRequest;
 import io.hodei.api.v1.CancelJobResponse;
 import io.hodei.api.v1.CompleteJobRequest;
@@ -151,13 +150,10 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
           .ifPresent(
               link ->
                   link.send(
-                      ServerMessage.newBuilder()
-                          .setCancelJob(
-                              CancelJobCommand.newBuilder()
-                                  .setJobId(id.value())
-                                  .setExecutionId(before.executionId().orElseThrow().value())
-                                  .setReason(request.getReason().isBlank() ? "cancelled" : request.getReason()))
-                          .build()));
+                      io.hodei.server.workers.WorkerCommands.cancel(
+                          id.value(),
+                          before.executionId().orElseThrow().value(),
+                          request.getReason().isBlank() ? "cancelled" : request.getReason())));
     }
     response.onNext(
         CancelJobResponse.newBuilder().setJob(withAttempts(after)).build());

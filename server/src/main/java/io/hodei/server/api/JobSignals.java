@@ -40,4 +40,19 @@ public final class JobSignals {
       // Timeout: the caller re-reads; that is the point of waiting with a bound.
     }
   }
+
+  /**
+   * Wakes every follower waiting now, so that each re-reads the store: how followers on this
+   * replica see changes another replica made (see {@code cluster.ClusterChanges}).
+   */
+  public void signalAll() {
+    for (JobId job : waiting.keySet()) {
+      signal(job);
+    }
+  }
+
+  /** Whether any follower waits now. */
+  public boolean anyWaiting() {
+    return !waiting.isEmpty();
+  }
 }

@@ -81,6 +81,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
   private final Optional<WorkerCertificateIssuer> certificates;
   private final SecurityAudit audit;
   private final RegistrationThrottle throttle;
+  private final String replicaId;
 
   public WorkerAgentApi(
       OtpService otps,
@@ -98,7 +99,9 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       Clock clock,
       Optional<WorkerCertificateIssuer> certificates,
       SecurityAudit audit,
-      RegistrationThrottle throttle) {
+      RegistrationThrottle throttle,
+      String replicaId) {
+    this.replicaId = replicaId;
     this.certificates = certificates;
     this.audit = audit;
     this.throttle = throttle;
@@ -438,14 +441,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
               + " refused: it is not assigned to worker " + worker;
       log.warn("{}", why);
       audit.record(AuditEvent.Kind.PERMISSION_DENIED, worker.value(), executionId, why, Callers.remote());
-      send(
-          ServerMessage.newBuilder()
-              .setCancelJob(
-                  io.hodei.api.v1.CancelJobCommand.newBuilder()
-                      .setJobId(jobId)
-                      .setExecutionId(executionId)
-                      .setReason(why))
-              .build());
+      send(io.hodei.server.workers.WorkerCommands.cancel(jobId, executionId, why));
       return false;
     }
 
@@ -465,6 +461,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
         throw new AuthenticationException("worker " + id + " is not registered with this server");
       }
       worker = id;
+      workerStore.attach(id, replicaId);
       provisioner.attached(id);
       send(ServerMessage.newBuilder().setAck(Ack.newBuilder().setKind(AckKind.ACK_KIND_ATTACHED)).build());
       log.info("worker {} attached its stream", id);
@@ -516,13 +513,8 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
         if (!owned) {
           log.info("worker {} runs execution {} it no longer owns; telling it to stop", worker, execution);
           send(
-              ServerMessage.newBuilder()
-                  .setCancelJob(
-                      io.hodei.api.v1.CancelJobCommand.newBuilder()
-                          .setJobId(owner.map(j -> j.id().value()).orElse(""))
-                          .setExecutionId(executionId)
-                          .setReason("this worker no longer owns the execution"))
-                  .build());
+              io.hodei.server.workers.WorkerCommands.cancel(
+                  owner.map(j -> j.id().value()).orElse(""), executionId, "this worker no longer owns the execution"));
         }
       }
       var now = clock.instant();

@@ -27,6 +27,11 @@ import org.slf4j.MDC;
  * <p>Before any of its jobs is settled, a silent worker is fenced ({@link Fence}): stopped with
  * everything it started, so that the retry of a job never runs beside the attempt it replaces.
  *
+ * <p>Among replicas ({@link Ownership}), a worker that is not attached here but is attached to
+ * another live replica is that replica's to judge; one attached nowhere live (its replica died) is
+ * judged by the leader alone, counting its silence from when this replica first saw it so, which
+ * gives it a heartbeat timeout to reattach elsewhere before its jobs are settled.
+ *
  * <p>Runs on the housekeeping thread only; every change goes through {@link JobService}, whose
  * compare-and-set makes a race with a late result harmless (one of the two wins, the other is
  * refused).
@@ -45,23 +50,42 @@ public final class SilentWorkerCheck {
     Fence NONE = worker -> true;
   }
 
+  /**
+   * What other replicas hold, as of one pass.
+   *
+   * @param shared whether another replica is alive
+   * @param elsewhere workers whose stream is attached to another live replica
+   * @param settlesUnattached whether this replica settles jobs of workers attached nowhere live:
+   *     the leader, or a replica alone
+   */
+  public record Ownership(boolean shared, java.util.Set<WorkerId> elsewhere, boolean settlesUnattached) {
+    /** A replica alone: every worker is its own to judge, silent since this replica started if not since. */
+    public static final Ownership ALONE = new Ownership(false, java.util.Set.of(), true);
+  }
+
   private final JobService jobs;
   private final Fence fence;
+  private final java.util.function.Supplier<Ownership> ownership;
+  /** Workers of active jobs attached neither here nor to a live replica, since when; the housekeeping thread only. */
+  private final java.util.Map<WorkerId, Instant> unattachedSince = new java.util.HashMap<>();
   private final WorkerRegistry registry;
   private final Duration heartbeatTimeout;
   private final Duration timeoutMargin;
   private final Instant startedAt;
   private final Clock clock;
 
+  /** @param ownership what other replicas hold, read once per pass */
   public SilentWorkerCheck(
       JobService jobs,
       WorkerRegistry registry,
       Duration heartbeatTimeout,
       Duration timeoutMargin,
       Clock clock,
-      Fence fence) {
+      Fence fence,
+      java.util.function.Supplier<Ownership> ownership) {
     this.jobs = jobs;
     this.fence = fence;
+    this.ownership = ownership;
     this.registry = registry;
     this.heartbeatTimeout = heartbeatTimeout;
     this.timeoutMargin = timeoutMargin;
@@ -77,10 +101,25 @@ public final class SilentWorkerCheck {
     Instant now = clock.instant();
     int settled = 0;
     java.util.Map<WorkerId, Boolean> fenced = new java.util.HashMap<>();
+    Ownership owners = ownership.get();
+    java.util.Set<WorkerId> unattached = new java.util.HashSet<>();
     for (Job job : jobs.active()) {
       WorkerId worker = job.current().orElseThrow().workerId();
-      Instant lastHeard =
-          registry.find(worker).map(WorkerRegistry.WorkerView::lastSeenAt).orElse(startedAt);
+      var here = registry.find(worker);
+      Instant lastHeard = here.map(WorkerRegistry.WorkerView::lastSeenAt).orElse(startedAt);
+      if (here.filter(WorkerRegistry.WorkerView::attached).isEmpty()) {
+        if (owners.elsewhere().contains(worker)) {
+          continue; // another live replica holds its stream
+        }
+        if (here.isEmpty() && owners.shared()) {
+          if (!owners.settlesUnattached()) {
+            continue;
+          }
+          unattached.add(worker);
+          Instant since = unattachedSince.computeIfAbsent(worker, w -> now);
+          lastHeard = since.isAfter(lastHeard) ? since : lastHeard;
+        }
+      }
       if (lastHeard.isBefore(startedAt)) {
         lastHeard = startedAt;
       }
@@ -113,6 +152,7 @@ public final class SilentWorkerCheck {
         MDC.remove("workerId");
       }
     }
+    unattachedSince.keySet().retainAll(unattached);
     return settled;
   }
 

@@ -1,0 +1,120 @@
+package io.hodei.server.cluster;
+
+import io.hodei.server.api.JobSignals;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What this replica must learn of changes other replicas make, while another is alive:
+ *
+ * <ul>
+ *   <li>followers here ({@code WatchJob}, {@code StreamLogs}) are woken every {@link #EVERY} to
+ *       re-read the store;
+ *   <li>a job cancelled through another replica while it runs on a worker attached here is
+ *       cancelled on that worker: every {@link #CANCELS_EVERY}, the jobs running here are read
+ *       back, and a cancel request on the attempt a worker runs is forwarded to it, once.
+ * </ul>
+ *
+ * A replica alone pays nothing: its own changes reach its followers and workers directly.
+ *
+ * <p>Polling, not {@code LISTEN/NOTIFY}: a follower's re-read is one indexed read, works on every
+ * database and cannot miss a change, so it bounds the delay (one tick plus a read) by itself.
+ */
+public final class ClusterChanges implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ClusterChanges.class);
+  /** How often followers re-read while other replicas are alive. */
+  public static final Duration EVERY = Duration.ofMillis(250);
+
+  /** How often the jobs running on this replica's workers are read back for cancel requests. */
+  public static final Duration CANCELS_EVERY = Duration.ofSeconds(1);
+
+  private final io.hodei.core.job.JobStore jobs;
+  private final io.hodei.server.workers.WorkerRegistry registry;
+  private final JobSignals signals;
+  private final Membership membership;
+  /** Executions whose cancel request was forwarded; the loop's thread only. */
+  private final java.util.Set<io.hodei.core.job.ExecutionId> forwarded = new java.util.HashSet<>();
+  private final Clock clock;
+  private volatile boolean running;
+  private Thread thread;
+
+  public ClusterChanges(
+      io.hodei.core.job.JobStore jobs,
+      io.hodei.server.workers.WorkerRegistry registry,
+      JobSignals signals,
+      Membership membership,
+      Clock clock) {
+    this.jobs = jobs;
+    this.registry = registry;
+    this.signals = signals;
+    this.membership = membership;
+    this.clock = clock;
+  }
+
+  public synchronized void start() {
+    running = true;
+    thread = Thread.ofVirtual().name("wake-followers-for-peers").start(this::loop);
+  }
+
+  private void loop() {
+    Instant cancelsReadAt = Instant.EPOCH;
+    while (running) {
+      try {
+        Instant now = clock.instant();
+        boolean peers = membership.shared();
+        if (peers && signals.anyWaiting()) {
+          signals.signalAll();
+        }
+        if (peers && !now.isBefore(cancelsReadAt.plus(CANCELS_EVERY))) {
+          cancelsReadAt = now;
+          forwardCancels();
+        }
+      } catch (RuntimeException e) {
+        log.debug("could not read what other replicas changed: {}", e.getMessage());
+      }
+      try {
+        Thread.sleep(EVERY);
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    running = false;
+    if (thread != null) {
+      thread.interrupt();
+    }
+  }
+
+  /** Forwards to the workers attached here the cancel requests made through other replicas. */
+  void forwardCancels() {
+    java.util.Set<io.hodei.core.job.ExecutionId> runningHere = new java.util.HashSet<>();
+    for (var worker : registry.snapshot()) {
+      for (var run : worker.running().entrySet()) {
+        var execution = run.getKey();
+        runningHere.add(execution);
+        if (forwarded.contains(execution)) {
+          continue;
+        }
+        var job = jobs.find(run.getValue());
+        if (job.isEmpty() || job.get().cancel().isEmpty() || !job.get().executionId().equals(java.util.Optional.of(execution))) {
+          continue;
+        }
+        var request = job.get().cancel().get();
+        registry.link(worker.info().id()).ifPresent(link -> {
+          if (link.send(io.hodei.server.workers.WorkerCommands.cancel(
+              run.getValue().value(), execution.value(), request.reason().isBlank() ? "cancelled" : request.reason()))) {
+            forwarded.add(execution);
+            log.info("job {}: cancel requested through another replica, forwarded to worker {}", run.getValue(), worker.info().id());
+          }
+        });
+      }
+    }
+    forwarded.retainAll(runningHere);
+  }
+}

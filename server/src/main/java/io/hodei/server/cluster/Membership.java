@@ -1,0 +1,208 @@
+package io.hodei.server.cluster;
+
+import io.hodei.core.replica.Replica;
+import io.hodei.core.replica.ReplicaStore;
+import io.hodei.server.ReplicaSettings;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This control plane as one replica among those sharing a database: it holds its replica row and
+ * competes for the {@value #LEADER} lease, renewing both every third of the lease.
+ *
+ * <p>Invariants: while {@link #leader()} is true, this replica renewed the leader lease less than
+ * a lease ago, so no other replica holds it (their clocks agree to within a fraction of the
+ * lease); the singleton loops (sweeps, retention, orphan removal) check it before each round. A
+ * renewal that finds its row taken by another incarnation means this process was paused for
+ * longer than the lease and someone took its id over: it is fenced, gives leadership up and logs
+ * it, and takes its id back only once that holder is gone.
+ *
+ * <p>A store that fails to answer does not end leadership at once: it ends when the lease would
+ * have run out since the last successful renewal, as it does for the other replicas.
+ */
+public final class Membership implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Membership.class);
+  public static final String LEADER = "leader";
+
+  private final ReplicaStore store;
+  private final ReplicaSettings settings;
+  private final Clock clock;
+  private final String incarnation = UUID.randomUUID().toString();
+  private final String host = localHost();
+  private final Instant startedAt;
+  private volatile String address = "";
+  private volatile boolean leader;
+  private volatile Instant leaderUntil = Instant.EPOCH;
+  private volatile boolean fenced;
+  private volatile boolean running;
+  private Thread renewer;
+
+  public Membership(ReplicaStore store, ReplicaSettings settings, Clock clock) {
+    this.store = store;
+    this.settings = settings;
+    this.clock = clock;
+    this.startedAt = clock.instant();
+  }
+
+  /**
+   * Takes this replica's row, then starts renewing it and competing for leadership.
+   *
+   * @throws ReplicaIdInUseException when a live process holds the id
+   */
+  public synchronized void join(String advertisedAddress) {
+    this.address = advertisedAddress;
+    Instant now = clock.instant();
+    var holder = store.join(self(now.plus(settings.lease())), now, this::isStale);
+    if (holder.isPresent()) {
+      Replica h = holder.get();
+      throw new ReplicaIdInUseException(
+          "replica id " + settings.id() + " is in use by a live replica at " + h.address() + " (host " + h.host()
+              + ", pid " + h.pid() + ", its lease runs " + Duration.between(now, h.expiresAt()).toSeconds()
+              + " s more): give each replica its own --replica-id");
+    }
+    log.info("replica {} joined (lease {})", settings.id(), io.hodei.core.DurationText.format(settings.lease()));
+    running = true;
+    tryLead(now);
+    renewer = Thread.ofPlatform().name("renew-replica-lease").daemon().start(this::renewLoop);
+  }
+
+  public String id() {
+    return settings.id();
+  }
+
+  /** Whether this replica runs the singleton loops now. */
+  public boolean leader() {
+    return leader && clock.instant().isBefore(leaderUntil);
+  }
+
+  /** The replicas alive now, this one included. */
+  public List<Replica> live() {
+    return store.live(clock.instant());
+  }
+
+  private volatile List<Replica> lastLive = List.of();
+  private volatile Instant liveReadAt = Instant.EPOCH;
+
+  /**
+   * The ids of the live replicas, read from the store at most once a second; on a store that
+   * cannot answer, the last ones read.
+   */
+  public java.util.Set<String> liveIds() {
+    Instant now = clock.instant();
+    if (!now.isBefore(liveReadAt.plusSeconds(1))) {
+      try {
+        lastLive = live();
+      } catch (RuntimeException e) {
+        log.debug("replica {}: cannot list the live replicas: {}", settings.id(), e.getMessage());
+      }
+      liveReadAt = now;
+    }
+    return lastLive.stream().map(Replica::id).collect(java.util.stream.Collectors.toUnmodifiableSet());
+  }
+
+  /** Whether another replica is alive (as of {@link #liveIds()}): what only one replica may do must then be led. */
+  public boolean shared() {
+    var ids = liveIds();
+    return ids.size() > 1 || (ids.size() == 1 && !ids.contains(settings.id()));
+  }
+
+  /** The leader now, if any replica holds the lease. */
+  public Optional<String> leaderId() {
+    return store.leaseHolder(LEADER, clock.instant());
+  }
+
+  private Replica self(Instant until) {
+    return new Replica(settings.id(), incarnation, address, host, ProcessHandle.current().pid(), startedAt, until);
+  }
+
+  /** A holder on this host whose process is gone (killed): restarted here, we need not wait out its lease. */
+  private boolean isStale(Replica holder) {
+    return !holder.incarnation().equals(incarnation)
+        && holder.host().equals(host)
+        && holder.pid() != ProcessHandle.current().pid()
+        && ProcessHandle.of(holder.pid()).map(p -> !p.isAlive()).orElse(true);
+  }
+
+  private void renewLoop() {
+    Duration every = settings.lease().dividedBy(3);
+    while (running) {
+      try {
+        Thread.sleep(every);
+      } catch (InterruptedException e) {
+        return;
+      }
+      Instant now = clock.instant();
+      try {
+        if (fenced) {
+          if (store.join(self(now.plus(settings.lease())), now, this::isStale).isEmpty()) {
+            fenced = false;
+            log.warn("replica {}: took its id back", settings.id());
+          }
+        } else if (!store.renew(settings.id(), incarnation, now, now.plus(settings.lease()))) {
+          fenced = true;
+          leader = false;
+          log.error(
+              "replica {}: another process took this replica's id over (this one was paused past its lease);"
+                  + " it is no longer the leader", settings.id());
+          continue;
+        }
+        if (!fenced) {
+          tryLead(now);
+        }
+      } catch (RuntimeException e) {
+        log.warn("replica {}: could not renew its lease: {}", settings.id(), e.getMessage());
+      }
+    }
+  }
+
+  private void tryLead(Instant now) {
+    boolean held = store.holdLease(LEADER, settings.id(), now, now.plus(settings.lease()));
+    if (held) {
+      leaderUntil = now.plus(settings.lease());
+    }
+    if (held != leader) {
+      log.info(held ? "replica {} is the leader now" : "replica {} is no longer the leader", settings.id());
+    }
+    leader = held;
+  }
+
+  /** Gives leadership and the id up at once, so that another replica takes over without waiting out the lease. */
+  @Override
+  public synchronized void close() {
+    if (!running) {
+      return;
+    }
+    running = false;
+    if (renewer != null) {
+      renewer.interrupt();
+      try {
+        renewer.join(Duration.ofSeconds(2));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    leader = false;
+    try {
+      if (!fenced) { // when fenced, the id and its lease are another process's now
+        store.releaseLease(LEADER, settings.id());
+        store.leave(settings.id(), incarnation, clock.instant());
+      }
+    } catch (RuntimeException e) {
+      log.warn("replica {}: could not give its lease up ({}); the others take over when it expires", settings.id(), e.getMessage());
+    }
+  }
+
+  private static String localHost() {
+    try {
+      return java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.net.UnknownHostException e) {
+      return "unknown";
+    }
+  }
+}

@@ -1,0 +1,173 @@
+package io.hodei.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.hodei.api.v1.CancelJobRequest;
+import io.hodei.api.v1.GetJobRequest;
+import io.hodei.api.v1.JobEvent;
+import io.hodei.api.v1.JobExecutionServiceGrpc;
+import io.hodei.api.v1.JobState;
+import io.hodei.api.v1.QueueJobRequest;
+import io.hodei.api.v1.WatchJobRequest;
+import io.hodei.provider.local.LocalProcessProvider;
+import io.hodei.server.cluster.ReplicaIdInUseException;
+import io.hodei.server.provisioning.PoolPolicy;
+import io.hodei.server.provisioning.Provisioner;
+import io.hodei.store.Database;
+import io.hodei.store.Stores;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two control planes as replicas of one real PostgreSQL (zonky's): in-process servers on their
+ * own ports and stores, with real worker JVMs. What one replica changes, the other sees and acts
+ * on through the database alone.
+ */
+class ReplicasIT {
+  private static final AtomicInteger databases = new AtomicInteger();
+  @TempDir static Path pgDir;
+  static EmbeddedPostgres postgres;
+  @TempDir Path dir;
+  private final List<AutoCloseable> open = new ArrayList<>();
+  private String url;
+
+  @BeforeAll
+  static void startPostgres() throws Exception {
+    postgres = EmbeddedPostgres.builder().setDataDirectory(pgDir.resolve("pg")).setCleanDataDirectory(true).start();
+  }
+
+  @AfterAll
+  static void stopPostgres() throws Exception {
+    postgres.close();
+  }
+
+  @org.junit.jupiter.api.BeforeEach
+  void freshDatabase() throws Exception {
+    String name = "replicas_" + databases.incrementAndGet();
+    try (var c = postgres.getPostgresDatabase().getConnection(); var st = c.createStatement()) {
+      st.execute("CREATE DATABASE " + name);
+    }
+    url = "jdbc:postgresql://localhost:" + postgres.getPort() + "/" + name;
+  }
+
+  @AfterEach
+  void closeAll() throws Exception {
+    for (var c : open.reversed()) {
+      c.close();
+    }
+  }
+
+  /** A replica on the shared database; with {@code maxWorkers} > 0, a local pool of real workers. */
+  private HodeiServer replica(String id, int maxWorkers) {
+    var database = Database.postgres(url, "postgres", "");
+    open.add(database);
+    var stores = Stores.open(database);
+    List<Provisioner.Pool> pools = new ArrayList<>();
+    if (maxWorkers > 0) {
+      var provider = new LocalProcessProvider(new LocalProcessProvider.Config(
+          "local-" + id, ControlPlane.workerCommand(), dir.resolve("workers-" + id), Duration.ofSeconds(10),
+          Map.of("HODEI_KILL_GRACE", "1s")));
+      pools.add(new Provisioner.Pool(provider, new PoolPolicy(maxWorkers, Duration.ofMinutes(2), Duration.ofSeconds(60))));
+    }
+    var config = ServerConfig.defaults().withPort(0).withAnonymousRole(io.hodei.core.auth.Role.ADMIN)
+        .withReplica(new ReplicaSettings(id, Duration.ofSeconds(3)));
+    var server = new HodeiServer(config, stores, pools, Clock.systemUTC()).start();
+    open.add(server);
+    return server;
+  }
+
+  private JobExecutionServiceGrpc.JobExecutionServiceBlockingStub jobs(HodeiServer server) {
+    ManagedChannel channel = NettyChannelBuilder.forTarget(server.address()).usePlaintext().build();
+    open.add(channel::shutdownNow);
+    return JobExecutionServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
+  }
+
+  private static String queue(JobExecutionServiceGrpc.JobExecutionServiceBlockingStub jobs, String script) {
+    return jobs.queueJob(QueueJobRequest.newBuilder().setDefinition(ControlPlane.shell("sh", "-c", script)).build()).getJobId();
+  }
+
+  private static JobState state(JobExecutionServiceGrpc.JobExecutionServiceBlockingStub jobs, String id) {
+    return jobs.getJob(GetJobRequest.newBuilder().setJobId(id).build()).getJob().getState();
+  }
+
+  @Test
+  void aSecondProcessWithALiveReplicasIdIsRefusedNamingTheHolder() {
+    var first = replica("r1", 0);
+
+    assertThatThrownBy(() -> replica("r1", 0))
+        .isInstanceOf(ReplicaIdInUseException.class)
+        .hasMessageContaining("replica id r1 is in use by a live replica at " + first.address())
+        .hasMessageContaining("--replica-id");
+    assertThat(first.membership().live()).extracting(r -> r.id()).containsExactly("r1");
+  }
+
+  @Test
+  void exactlyOneReplicaLeadsAndAnotherTakesOverWhenItStops() {
+    var a = replica("a", 0);
+    var b = replica("b", 0);
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> a.membership().leader() || b.membership().leader());
+    assertThat(a.membership().leader() && b.membership().leader()).isFalse();
+    var leader = a.membership().leader() ? a : b;
+    var other = leader == a ? b : a;
+    assertThat(other.membership().live()).extracting(r -> r.id()).containsExactly("a", "b");
+
+    leader.close();
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> other.membership().leader());
+    assertThat(other.membership().live()).extracting(r -> r.id()).containsExactly(other.membership().id());
+  }
+
+  @Test
+  void aJobQueuedThroughAReplicaWithoutWorkersRunsOnTheOthersAndIsWatchedWhereItWasQueued() throws Exception {
+    var withWorkers = replica("a", 1);
+    var front = replica("b", 0);
+    var jobs = jobs(front);
+
+    String id = queue(jobs, "sleep 1; echo done");
+
+    List<JobState> seen = new CopyOnWriteArrayList<>();
+    var events = JobExecutionServiceGrpc.newBlockingStub(NettyChannelBuilder.forTarget(front.address()).usePlaintext().build())
+        .withDeadlineAfter(60, TimeUnit.SECONDS)
+        .watchJob(WatchJobRequest.newBuilder().setJobId(id).build());
+    while (events.hasNext()) {
+      JobEvent e = events.next();
+      seen.add(e.getState());
+    }
+    assertThat(seen).contains(JobState.JOB_STATE_RUNNING).last().isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+    assertThat(ControlPlane.follow(NettyChannelBuilder.forTarget(front.address()).usePlaintext().build(), id)
+            .text(io.hodei.api.v1.LogStream.LOG_STREAM_STDOUT))
+        .containsExactly("done");
+    assertThat(withWorkers.membership().live()).hasSize(2);
+  }
+
+  @Test
+  void aJobCancelledThroughOneReplicaStopsOnAWorkerAttachedToTheOther() {
+    replica("a", 1);
+    var front = replica("b", 0);
+    var jobs = jobs(front);
+    String id = queue(jobs, "sleep 300");
+    await().atMost(Duration.ofSeconds(60)).until(() -> state(jobs, id) == JobState.JOB_STATE_RUNNING);
+
+    jobs.cancelJob(CancelJobRequest.newBuilder().setJobId(id).setReason("enough").build());
+
+    await().atMost(Duration.ofSeconds(15)).until(() -> state(jobs, id) == JobState.JOB_STATE_CANCELLED);
+  }
+}
