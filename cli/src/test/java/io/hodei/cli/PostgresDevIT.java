@@ -122,6 +122,30 @@ class PostgresDevIT {
   }
 
   @Test
+  void aDatabaseANewerHodeiMigratedIsRefusedNamingItAndBothVersions() throws Exception {
+    String jdbc = "jdbc:postgresql://localhost:" + postgres.getPort() + "/newer";
+    try (var c = DriverManager.getConnection("jdbc:postgresql://localhost:" + postgres.getPort() + "/postgres", "postgres", PASSWORD);
+        var st = c.createStatement()) {
+      st.execute("CREATE DATABASE newer");
+    }
+    io.hodei.store.Database.postgres(jdbc, "postgres", PASSWORD).close();
+    try (var c = DriverManager.getConnection(jdbc, "postgres", PASSWORD); var st = c.createStatement()) {
+      st.execute("INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum,"
+          + " installed_by, execution_time, success) VALUES (99, '99', 'from a newer hodei', 'SQL',"
+          + " 'V99__from_a_newer_hodei.sql', 0, 'postgres', 0, true)");
+    }
+    Path file = Files.writeString(dir.resolve("pw"), PASSWORD);
+
+    var result = dev("--database-url", "postgresql://postgres@localhost:" + postgres.getPort() + "/newer",
+        "--database-password-file", file.toString());
+
+    assertThat(result.exitCode()).isEqualTo(HodeiCli.EX_UNAVAILABLE);
+    assertThat(result.stderr()).contains("localhost:" + postgres.getPort() + "/newer")
+        .contains("the database schema is at version 99, newer than this binary knows (")
+        .contains("upgrade hodei, or use a database this version made");
+  }
+
+  @Test
   void aMalformedUrlOrAPasswordWithoutADatabaseIsRefused() throws Exception {
     assertThat(dev("--database-url", "mysql://db/jobs").stderr()).contains("use postgresql://USER@HOST:PORT/DATABASE");
     Path file = Files.writeString(dir.resolve("pw"), PASSWORD);

@@ -5,12 +5,20 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.hodei.core.error.UnavailableException;
 import io.hodei.core.files.FileModes;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantLock;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.MigrationInfo;
+import org.flywaydb.core.api.MigrationInfoService;
+import org.flywaydb.core.api.MigrationState;
+import org.flywaydb.core.api.MigrationVersion;
+import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.flywaydb.core.api.pattern.ValidatePattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
@@ -21,8 +29,9 @@ import org.sqlite.SQLiteDataSource;
  *
  * <p>Opening runs the Flyway migrations under {@code db/migration} before returning, so a {@code
  * Database} always has the schema the stores expect; opening the same database again is a no-op
- * migration. Thread-safe: the pool hands each caller its own connection. {@link #close()} closes
- * the pool; the stores built on it fail with {@link UnavailableException} afterwards.
+ * migration. A database that a newer hodei migrated further than this binary's migrations go is
+ * refused, untouched. Thread-safe: the pool hands each caller its own connection. {@link #close()}
+ * closes the pool; the stores built on it fail with {@link UnavailableException} afterwards.
  */
 public final class Database implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Database.class);
@@ -53,7 +62,8 @@ public final class Database implements AutoCloseable {
    * {@code busy_timeout}, foreign keys enforced, and write transactions begun {@code IMMEDIATE} so
    * that a transaction never has to upgrade a read lock to a write lock.
    *
-   * @throws UnavailableException if the directory or file cannot be created, opened or migrated
+   * @throws UnavailableException if the directory or file cannot be created, opened or migrated,
+   *     or if a newer hodei has migrated it past this binary's schema
    */
   public static Database sqlite(Path dataDir) {
     Path dir = dataDir.toAbsolutePath();
@@ -86,7 +96,8 @@ public final class Database implements AutoCloseable {
    * Connects to PostgreSQL at {@code jdbcUrl} (for example {@code jdbc:postgresql://db:5432/hodei})
    * and migrates it.
    *
-   * @throws UnavailableException if the database cannot be reached or migrated
+   * @throws UnavailableException if the database cannot be reached or migrated, or if a newer
+   *     hodei has migrated it past this binary's schema
    */
   public static Database postgres(String jdbcUrl, String user, String password) {
     HikariConfig hikari = new HikariConfig();
@@ -112,14 +123,9 @@ public final class Database implements AutoCloseable {
       throw new UnavailableException("cannot open the " + dialect + " database " + where + ": " + rootCause(e), e);
     }
     try {
-      var result =
-          Flyway.configure(Database.class.getClassLoader())
-              .dataSource(pool)
-              .locations("classpath:db/migration")
-              .placeholders(Map.of("binary", dialect.binaryType()))
-              .failOnMissingLocations(true)
-              .load()
-              .migrate();
+      Flyway flyway = migrations(pool, dialect).load();
+      refuseANewerSchema(flyway.info(), dialect, where);
+      var result = flyway.migrate();
       log.info(
           "{} database {} is at schema version {} ({} migrations applied now)",
           dialect,
@@ -128,11 +134,56 @@ public final class Database implements AutoCloseable {
               ? result.initialSchemaVersion
               : result.targetSchemaVersion,
           result.migrationsExecuted);
+    } catch (UnavailableException e) {
+      pool.close();
+      throw e;
     } catch (RuntimeException e) {
       pool.close();
       throw new UnavailableException("cannot migrate the " + dialect + " database " + where + ": " + rootCause(e), e);
     }
     return new Database(pool, dialect);
+  }
+
+  /**
+   * Flyway as {@link #open} runs it: the migrations under {@code db/migration}, for {@code
+   * dialect}. Flyway ignores applied migrations it does not know by default ({@code *:future});
+   * here none are ignored, so that a newer schema that appears after {@link #refuseANewerSchema}
+   * looked still fails migrate's validation rather than being run against.
+   */
+  static FluentConfiguration migrations(DataSource dataSource, Dialect dialect) {
+    return Flyway.configure(Database.class.getClassLoader())
+        .dataSource(dataSource)
+        .locations("classpath:db/migration")
+        .placeholders(Map.of("binary", dialect.binaryType()))
+        .failOnMissingLocations(true)
+        .ignoreMigrationPatterns(new ValidatePattern[0]);
+  }
+
+  /**
+   * Refuses a database that a newer hodei migrated further than this binary's migrations go:
+   * running against it would read and write tables this binary does not know. Reads the schema
+   * history only; nothing is written.
+   */
+  private static void refuseANewerSchema(MigrationInfoService info, Dialect dialect, String where) {
+    Optional<MigrationVersion> newest =
+        Arrays.stream(info.all())
+            .filter(m -> m.getState() == MigrationState.FUTURE_SUCCESS || m.getState() == MigrationState.FUTURE_FAILED)
+            .map(MigrationInfo::getVersion)
+            .max(Comparator.naturalOrder());
+    if (newest.isEmpty()) {
+      return;
+    }
+    String known =
+        Arrays.stream(info.all())
+            .filter(m -> m.getState().isResolved() && m.getVersion() != null)
+            .map(MigrationInfo::getVersion)
+            .max(Comparator.naturalOrder())
+            .map(MigrationVersion::getVersion)
+            .orElse("none");
+    throw new UnavailableException(
+        "cannot open the " + dialect + " database " + where + ": the database schema is at version "
+            + newest.get().getVersion() + ", newer than this binary knows (" + known
+            + "): upgrade hodei, or use a database this version made");
   }
 
   /**

@@ -32,7 +32,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sqlite.SQLiteDataSource;
@@ -88,13 +87,7 @@ class SqliteDatabaseTest {
             List.of());
     SQLiteDataSource v1 = new SQLiteDataSource();
     v1.setUrl("jdbc:sqlite:" + dataDir.resolve(Database.SQLITE_FILE_NAME));
-    Flyway.configure(Database.class.getClassLoader())
-        .dataSource(v1)
-        .locations("classpath:db/migration")
-        .placeholders(Map.of("binary", Dialect.SQLITE.binaryType()))
-        .target("1")
-        .load()
-        .migrate();
+    Database.migrations(v1, Dialect.SQLITE).target("1").load().migrate();
     try (Connection c = v1.getConnection()) {
       Attempt attempt = running.current().orElseThrow();
       execute(
@@ -272,19 +265,7 @@ class SqliteDatabaseTest {
   }
 
   private static List<String> appliedMigrations(Database db) {
-    try (Connection c = db.dataSource().getConnection();
-        Statement s = c.createStatement();
-        ResultSet rs =
-            s.executeQuery(
-                "SELECT version FROM flyway_schema_history WHERE success = 1 ORDER BY"
-                    + " installed_rank")) {
-      List<String> versions = new ArrayList<>();
-      while (rs.next()) {
-        versions.add(rs.getString(1));
-      }
-      return versions;
-    } catch (SQLException e) {
-      throw new AssertionError(e);
-    }
+    return SqlRows.of(
+        db.dataSource(), "SELECT version FROM flyway_schema_history WHERE success = 1 ORDER BY installed_rank");
   }
 }
