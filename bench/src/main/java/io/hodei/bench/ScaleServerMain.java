@@ -5,31 +5,30 @@ import io.hodei.core.provider.ProviderHealth;
 import io.hodei.core.provider.WorkerHandle;
 import io.hodei.core.provider.WorkerLaunch;
 import io.hodei.core.provider.WorkerProvider;
+import io.hodei.server.ControlPlane;
 import io.hodei.server.HodeiServer;
+import io.hodei.server.PoolSpec;
 import io.hodei.server.ServerConfig;
 import io.hodei.server.provisioning.PoolPolicy;
 import io.hodei.server.provisioning.Provisioner;
-import io.hodei.store.Database;
-import io.hodei.store.SecretCipher;
-import io.hodei.store.Stores;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The control plane of the {@code scale} benchmark, in a JVM of its own so that its memory is the
- * server's alone: the same {@link HodeiServer} on the same SQLite store as {@code hodei dev}, with
- * one pool, {@code sim}, whose provider starts no process. It prints each launch on stdout
- * instead ({@code LAUNCH <worker id> <otp> <server address>}), and the benchmark's JVM connects a
- * simulated worker with those credentials through the ordinary registration path: the server has
- * no backdoor, it simply cannot tell a simulated worker from a real one.
+ * server's alone: the same {@link ControlPlane} (a {@link HodeiServer} on SQLite in the data
+ * directory) as {@code hodei dev}, with one pool, {@code sim}, whose provider starts no process.
+ * It prints each launch on stdout instead ({@code LAUNCH <worker id> <otp> <server address>}),
+ * and the benchmark's JVM connects a simulated worker with those credentials through the ordinary
+ * registration path: the server has no backdoor, it simply cannot tell a simulated worker from a
+ * real one.
  *
  * <p>Usage: {@code ScaleServerMain DATA_DIR MAX_WORKERS MIN_IDLE HEARTBEAT_SECONDS}. Prints {@code
  * READY <address>} once serving. Reads commands on stdin: {@code MEM} answers {@code MEM
@@ -50,8 +49,6 @@ public final class ScaleServerMain {
     // Keep stdout for the protocol: the server's logging goes to stderr (a file, for the bench).
     System.setOut(System.err);
 
-    var database = Database.sqlite(data);
-    var stores = Stores.open(database, SecretCipher.fromKeyFile(data.resolve("secret.key")));
     var provider = new PrintingProvider(out);
     // Registration of thousands of workers takes a while on a loaded machine: a generous timeout
     // keeps the provisioner from destroying workers that are merely queued for registration.
@@ -67,8 +64,8 @@ public final class ScaleServerMain {
             .withPort(0)
             .withHeartbeats(heartbeat, heartbeat.multipliedBy(3))
             .withAnonymousRole(io.hodei.core.auth.Role.ADMIN);
-    var server = new HodeiServer(config, stores, List.of(pool), Clock.systemUTC()).start();
-    out.println("READY " + server.address());
+    var plane = ControlPlane.start(ControlPlane.Settings.of(data, config).withPools(List.of(new PoolSpec.Custom(pool))));
+    out.println("READY " + plane.address());
     try (var in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
       String line;
       while ((line = in.readLine()) != null) {
@@ -81,8 +78,7 @@ public final class ScaleServerMain {
         }
       }
     } finally {
-      server.close();
-      database.close();
+      plane.close();
     }
   }
 

@@ -3,6 +3,8 @@ package io.hodei.cli;
 import io.hodei.store.DatabaseUrl;
 
 import ch.qos.logback.classic.Level;
+import io.hodei.server.ControlPlane;
+import io.hodei.server.PoolSpec;
 import io.hodei.server.ServerConfig;
 import io.hodei.server.provisioning.PoolPolicy;
 import java.nio.file.Files;
@@ -311,7 +313,7 @@ class DevCommand implements Callable<Integer> {
     Settings settings = new Settings(spec, loadConfig(), System.getenv());
     checkTransport();
     var database = database(settings);
-    EmbeddedControlPlane plane;
+    ControlPlane plane;
     try {
       int resolvedPort = settings.value("--port", port, "HODEI_PORT", Integer::parseInt, settings.file.server().port());
       String resolvedStrategy =
@@ -335,42 +337,44 @@ class DevCommand implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("--kill-grace: must not be negative, got " + io.hodei.core.DurationText.format(grace));
       }
+      var serverConfig =
+      withTransport(ServerConfig.defaults())
+              .withPort(resolvedPort)
+              // Zero-config developer mode: plaintext, anonymous callers from loopback are
+              // users; admins present the token in DATA/admin.token. With TLS every caller
+              // has a certificate, and nobody is let in without one.
+              .withAnonymousRole(anonymousRole())
+              .withStrategy(
+                  io.hodei.core.scheduling.Strategy.parse(resolvedStrategy)
+                      .orElseThrow(
+                          () ->
+                              new IllegalArgumentException(
+                                  "strategy: unknown strategy '" + resolvedStrategy + "'; known: "
+                                      + io.hodei.core.scheduling.Strategy.names())))
+              .withHeartbeats(interval, timeout)
+              .withLogCap(capMib * 1024 * 1024)
+              .withLimits(limits)
+              .withAuditRetention(new io.hodei.server.auth.AuditRetention(
+                  settings.value("--audit-retention", auditRetention, "HODEI_AUDIT_RETENTION", Durations::parse, null),
+                  settings.value("--audit-max-rows", auditMaxRows, "HODEI_AUDIT_MAX_ROWS", Long::parseLong, null)))
+              .withQuotas(new io.hodei.server.auth.UserQuotas(
+                  settings.value("--max-waiting-jobs", maxWaitingJobs, "HODEI_MAX_WAITING_JOBS", Integer::parseInt, null),
+                  settings.value("--max-streams", maxStreams, "HODEI_MAX_STREAMS", Integer::parseInt, null),
+                  JobOptions.bytes(settings.value("--max-log-bytes-per-user", maxLogBytesPerUser, "HODEI_MAX_LOG_BYTES_PER_USER", x -> x, null), "--max-log-bytes-per-user")))
+              .withLogRetention(settings.value("--log-retention", logRetention, "HODEI_LOG_RETENTION", Durations::parse, null))
+              .withBindHost(bindHost())
+              .withReplica(new io.hodei.server.ReplicaSettings(
+                  java.util.Optional.ofNullable(
+                          settings.value("--replica-id", replicaId, "HODEI_REPLICA_ID", x -> x, settings.file.server().replicaId()))
+                      .orElse(io.hodei.server.ReplicaSettings.SINGLE.id()),
+                  io.hodei.server.ReplicaSettings.DEFAULT_LEASE));
       plane =
-          EmbeddedControlPlane.start(
-              data,
-              database,
-              withTransport(ServerConfig.defaults())
-                  .withPort(resolvedPort)
-                  // Zero-config developer mode: plaintext, anonymous callers from loopback are
-                  // users; admins present the token in DATA/admin.token. With TLS every caller
-                  // has a certificate, and nobody is let in without one.
-                  .withAnonymousRole(anonymousRole())
-                  .withStrategy(
-                      io.hodei.core.scheduling.Strategy.parse(resolvedStrategy)
-                          .orElseThrow(
-                              () ->
-                                  new IllegalArgumentException(
-                                      "strategy: unknown strategy '" + resolvedStrategy + "'; known: "
-                                          + io.hodei.core.scheduling.Strategy.names())))
-                  .withHeartbeats(interval, timeout)
-                  .withLogCap(capMib * 1024 * 1024)
-                  .withLimits(limits)
-                  .withAuditRetention(new io.hodei.server.auth.AuditRetention(
-                      settings.value("--audit-retention", auditRetention, "HODEI_AUDIT_RETENTION", Durations::parse, null),
-                      settings.value("--audit-max-rows", auditMaxRows, "HODEI_AUDIT_MAX_ROWS", Long::parseLong, null)))
-                  .withQuotas(new io.hodei.server.auth.UserQuotas(
-                      settings.value("--max-waiting-jobs", maxWaitingJobs, "HODEI_MAX_WAITING_JOBS", Integer::parseInt, null),
-                      settings.value("--max-streams", maxStreams, "HODEI_MAX_STREAMS", Integer::parseInt, null),
-                      JobOptions.bytes(settings.value("--max-log-bytes-per-user", maxLogBytesPerUser, "HODEI_MAX_LOG_BYTES_PER_USER", x -> x, null), "--max-log-bytes-per-user")))
-                  .withLogRetention(settings.value("--log-retention", logRetention, "HODEI_LOG_RETENTION", Durations::parse, null))
-                  .withBindHost(bindHost())
-                  .withReplica(new io.hodei.server.ReplicaSettings(
-                      java.util.Optional.ofNullable(
-                              settings.value("--replica-id", replicaId, "HODEI_REPLICA_ID", x -> x, settings.file.server().replicaId()))
-                          .orElse(io.hodei.server.ReplicaSettings.SINGLE.id()),
-                      io.hodei.server.ReplicaSettings.DEFAULT_LEASE)),
-              pools(settings),
-              java.util.Map.of("HODEI_KILL_GRACE", grace.toMillis() + "ms"));
+          ControlPlane.start(
+              ControlPlane.Settings.of(data, serverConfig)
+                  .withStore(database)
+                  .withPools(pools(settings))
+                  .withWorkerEnv(Map.of("HODEI_KILL_GRACE", grace.toMillis() + "ms"))
+                  .withLocalWorkerCommand(WorkerLauncher::command));
     } catch (io.hodei.security.PkiException e) {
       throw new HodeiCli.UserError("--tls-dir: " + e.getMessage(), HodeiCli.EX_NOINPUT);
     } catch (IllegalArgumentException e) {
@@ -483,7 +487,7 @@ class DevCommand implements Callable<Integer> {
    * unless told otherwise). With a file, {@code --provider} keeps only the pools of that name or
    * type. The pool flags apply to the pool named like {@code --provider}.
    */
-  List<EmbeddedControlPlane.PoolSpec> pools(Settings settings) {
+  List<PoolSpec> pools(Settings settings) {
     String chosen = settings.value("--provider", provider, "HODEI_PROVIDER", x -> x, null);
     boolean choseOne = chosen != null;
     String defaultName = choseOne ? chosen : "local";
@@ -503,7 +507,7 @@ class DevCommand implements Callable<Integer> {
             64);
       }
     }
-    List<EmbeddedControlPlane.PoolSpec> pools = new java.util.ArrayList<>();
+    List<PoolSpec> pools = new java.util.ArrayList<>();
     for (var entry : configured.entrySet()) {
       String name = entry.getKey();
       var section = entry.getValue();
@@ -539,11 +543,11 @@ class DevCommand implements Callable<Integer> {
                     + (section.dockerKeys().size() == 1 ? " applies" : " apply") + " to docker pools only; this pool is of type local",
                 65);
           }
-          pools.add(new EmbeddedControlPlane.PoolSpec.Local(name, policy, section.labelsOrEmpty()));
+          pools.add(new PoolSpec.Local(name, policy, section.labelsOrEmpty()));
         }
         case "docker" ->
             pools.add(
-                new EmbeddedControlPlane.PoolSpec.Docker(
+                new PoolSpec.Docker(
                     name, policy, section.labelsOrEmpty(), dockerConfig(name, section, settings, name.equals(defaultName))));
         default ->
             throw new HodeiCli.UserError(
@@ -613,7 +617,7 @@ class DevCommand implements Callable<Integer> {
   }
 
   /** Where the store is, and the password to reach it, from the flags, the environment or the file. */
-  private EmbeddedControlPlane.Store database(Settings settings) {
+  private ControlPlane.Store database(Settings settings) {
     String url = settings.value("--database-url", databaseUrl, "HODEI_DATABASE_URL", x -> x, settings.file.database().url());
     DatabaseUrl parsed;
     try {
@@ -637,7 +641,7 @@ class DevCommand implements Callable<Integer> {
     if (parsed.embedded() && password.isPresent()) {
       throw new HodeiCli.UserError("a database password is given but no --database-url: the embedded SQLite takes none", 64);
     }
-    return new EmbeddedControlPlane.Store(parsed, password);
+    return new ControlPlane.Store(parsed, password);
   }
 
   /** Where a setting comes from: the flag if given, else the environment, else the file, else the flag's default. */

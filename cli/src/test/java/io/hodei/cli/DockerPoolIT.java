@@ -17,6 +17,8 @@ import io.hodei.api.v1.QueueJobRequest;
 import io.hodei.api.v1.ShellCommand;
 import io.hodei.core.provider.ProviderHealth;
 import io.hodei.provider.docker.DockerWorkerProvider;
+import io.hodei.server.ControlPlane;
+import io.hodei.server.PoolSpec;
 import io.hodei.server.ServerConfig;
 import io.hodei.server.provisioning.PoolPolicy;
 import java.nio.charset.StandardCharsets;
@@ -177,10 +179,10 @@ class DockerPoolIT {
     String dead = "unix://" + dir.resolve("no-docker.sock");
     var plane =
         start(
-            new EmbeddedControlPlane.PoolSpec.Docker(
+            new PoolSpec.Docker(
                 "it-dead", new PoolPolicy(2, Duration.ofMinutes(1), Duration.ofSeconds(60)), Map.of("pool", "dead"),
                 DockerWorkerProvider.Config.defaults("it-dead", IMAGE).withDockerHost(dead)),
-            new EmbeddedControlPlane.PoolSpec.Local(
+            new PoolSpec.Local(
                 "local", new PoolPolicy(1, Duration.ofMinutes(1), Duration.ofSeconds(60)), Map.of()));
     String server = plane.address();
 
@@ -253,9 +255,9 @@ class DockerPoolIT {
   // --- helpers ---
 
   /** One Docker pool of 1 cpu, 256 MiB and 64 processes per worker. */
-  private EmbeddedControlPlane start(PoolPolicy policy, String pool, String host) {
+  private ControlPlane start(PoolPolicy policy, String pool, String host) {
     return start(
-        new EmbeddedControlPlane.PoolSpec.Docker(
+        new PoolSpec.Docker(
             pool, policy, Map.of(),
             DockerWorkerProvider.Config.defaults(pool, IMAGE)
                 .withDockerHost(host)
@@ -263,8 +265,13 @@ class DockerPoolIT {
                 .withStopGrace(Duration.ofSeconds(5))));
   }
 
-  private EmbeddedControlPlane start(EmbeddedControlPlane.PoolSpec... pools) {
-    var plane = EmbeddedControlPlane.start(dir.resolve("data"), ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN).withPort(0), List.of(pools), Map.of());
+  private ControlPlane start(PoolSpec... pools) {
+    var plane =
+        ControlPlane.start(
+            ControlPlane.Settings.of(
+                    dir.resolve("data"), ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN).withPort(0))
+                .withPools(List.of(pools))
+                .withLocalWorkerCommand(WorkerLauncher::command));
     toClose.add(plane);
     return plane;
   }

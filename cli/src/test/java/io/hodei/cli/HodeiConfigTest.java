@@ -3,6 +3,7 @@ package io.hodei.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.hodei.server.PoolSpec;
 import io.hodei.server.provisioning.PoolPolicy;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -94,7 +95,7 @@ class HodeiConfigTest {
         .hasMessageStartingWith("HODEI_PORT='many'");
   }
 
-  private static java.util.List<EmbeddedControlPlane.PoolSpec> pools(HodeiConfig file, Map<String, String> env, String... args) {
+  private static java.util.List<PoolSpec> pools(HodeiConfig file, Map<String, String> env, String... args) {
     var dev = new DevCommand();
     new CommandLine(dev).parseArgs(args);
     return dev.pools(new DevCommand.Settings(dev.spec, file, env));
@@ -102,11 +103,11 @@ class HodeiConfigTest {
 
   @Test
   void withNoFileThePoolIsLocalUnlessProviderDockerSaysOtherwise() {
-    assertThat(pools(HodeiConfig.EMPTY, Map.of())).singleElement().isInstanceOf(EmbeddedControlPlane.PoolSpec.Local.class);
+    assertThat(pools(HodeiConfig.EMPTY, Map.of())).singleElement().isInstanceOf(PoolSpec.Local.class);
 
     var docker = pools(HodeiConfig.EMPTY, Map.of("DOCKER_HOST", "tcp://127.0.0.1:2375"), "--provider", "docker", "--max-workers", "3");
     assertThat(docker).singleElement().isInstanceOfSatisfying(
-        EmbeddedControlPlane.PoolSpec.Docker.class,
+        PoolSpec.Docker.class,
         d -> {
           assertThat(d.name()).isEqualTo("docker");
           assertThat(d.policy().maxWorkers()).isEqualTo(3);
@@ -115,7 +116,7 @@ class HodeiConfigTest {
         });
     assertThat(pools(HodeiConfig.EMPTY, Map.of("HODEI_PROVIDER", "docker", "HODEI_DOCKER_IMAGE", "mine:1")))
         .singleElement()
-        .isInstanceOfSatisfying(EmbeddedControlPlane.PoolSpec.Docker.class, d -> assertThat(d.docker().image()).isEqualTo("mine:1"));
+        .isInstanceOfSatisfying(PoolSpec.Docker.class, d -> assertThat(d.docker().image()).isEqualTo("mine:1"));
     assertThatThrownBy(() -> pools(HodeiConfig.EMPTY, Map.of(), "--provider", "kubernetes"))
         .hasMessage("--provider: unknown provider type 'kubernetes'; known: local, docker");
   }
@@ -142,8 +143,8 @@ class HodeiConfigTest {
                 """));
 
     var all = pools(file, Map.of());
-    assertThat(all).extracting(EmbeddedControlPlane.PoolSpec::name).containsExactly("local", "containers");
-    var docker = (EmbeddedControlPlane.PoolSpec.Docker) all.get(1);
+    assertThat(all).extracting(PoolSpec::name).containsExactly("local", "containers");
+    var docker = (PoolSpec.Docker) all.get(1);
     assertThat(docker.docker())
         .isEqualTo(
             io.hodei.provider.docker.DockerWorkerProvider.Config.defaults("containers", "registry.example/hodei-worker:1.0")
@@ -153,8 +154,8 @@ class HodeiConfigTest {
     assertThat(docker.policy().maxWorkers()).isEqualTo(6);
     assertThat(docker.labels()).isEqualTo(Map.of("isolation", "container"));
 
-    assertThat(pools(file, Map.of(), "--provider", "docker")).extracting(EmbeddedControlPlane.PoolSpec::name).containsExactly("containers");
-    assertThat(pools(file, Map.of(), "--provider", "local")).extracting(EmbeddedControlPlane.PoolSpec::name).containsExactly("local");
+    assertThat(pools(file, Map.of(), "--provider", "docker")).extracting(PoolSpec::name).containsExactly("containers");
+    assertThat(pools(file, Map.of(), "--provider", "local")).extracting(PoolSpec::name).containsExactly("local");
     assertThatThrownBy(() -> pools(file, Map.of(), "--provider", "gpu"))
         .hasMessage("--provider: the configuration file has no provider named or of type 'gpu'; it has: local, containers");
   }
@@ -208,8 +209,8 @@ class HodeiConfigTest {
   void anEmptyPoolSectionIsAPoolOfDefaults() throws Exception {
     // Once a NullPointerException in hodei dev, printed as "hodei: Cannot invoke ...".
     var file = HodeiConfig.load(write("providers:\n  local:\n  containers:\n    type: docker\n"));
-    assertThat(pools(file, Map.of())).extracting(EmbeddedControlPlane.PoolSpec::name).containsExactly("local", "containers");
-    assertThat(pools(file, Map.of()).get(0)).isInstanceOf(EmbeddedControlPlane.PoolSpec.Local.class);
+    assertThat(pools(file, Map.of())).extracting(PoolSpec::name).containsExactly("local", "containers");
+    assertThat(pools(file, Map.of()).get(0)).isInstanceOf(PoolSpec.Local.class);
   }
 
   @Test

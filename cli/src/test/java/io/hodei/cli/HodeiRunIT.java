@@ -2,6 +2,9 @@ package io.hodei.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.hodei.server.ControlPlane;
+import io.hodei.server.PoolSpec;
+import io.hodei.server.ServerConfig;
 import io.hodei.server.provisioning.PoolPolicy;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -12,6 +15,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,11 +28,21 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class HodeiRunIT {
   @TempDir static Path dir;
-  static EmbeddedControlPlane plane;
+  static ControlPlane plane;
 
   @BeforeAll
   static void start() {
-    plane = EmbeddedControlPlane.start(dir.resolve("data"), 0, new PoolPolicy(2, Duration.ofMinutes(1), Duration.ofSeconds(60)));
+    // Anonymous local callers are admins here, so that tests of other things make admin calls
+    // without a token; hodei dev does not do that (its anonymous callers are users, and admins
+    // need DevAdminToken).
+    plane =
+        ControlPlane.start(
+            ControlPlane.Settings.of(
+                    dir.resolve("data"),
+                    ServerConfig.defaults().withPort(0).withAnonymousRole(io.hodei.core.auth.Role.ADMIN))
+                .withPools(
+                    List.of(new PoolSpec.Local("local", new PoolPolicy(2, Duration.ofMinutes(1), Duration.ofSeconds(60)), Map.of())))
+                .withLocalWorkerCommand(WorkerLauncher::command));
   }
 
   @AfterAll

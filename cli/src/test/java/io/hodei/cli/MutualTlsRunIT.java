@@ -3,6 +3,8 @@ package io.hodei.cli;
 import static io.hodei.cli.HodeiRunIT.hodei;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.hodei.server.ControlPlane;
+import io.hodei.server.PoolSpec;
 import io.hodei.server.ServerConfig;
 import io.hodei.server.ServerTls;
 import io.hodei.server.provisioning.PoolPolicy;
@@ -24,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 class MutualTlsRunIT {
   @TempDir static Path dir;
   static Path tls;
-  static EmbeddedControlPlane plane;
+  static ControlPlane plane;
 
   @BeforeAll
   static void start() {
@@ -32,15 +34,15 @@ class MutualTlsRunIT {
     var init = hodei("pki", "init", "--dir", tls.toString());
     assertThat(init.exitCode()).as(init.stderr()).isZero();
     plane =
-        EmbeddedControlPlane.start(
-            dir.resolve("data"),
-            ServerConfig.defaults().withPort(0).withTls(ServerTls.in(tls)),
-            List.of(
-                new EmbeddedControlPlane.PoolSpec.Local(
-                    "local",
-                    new PoolPolicy(2, Duration.ofMinutes(1), Duration.ofSeconds(60)),
-                    Map.of())),
-            Map.of());
+        ControlPlane.start(
+            ControlPlane.Settings.of(dir.resolve("data"), ServerConfig.defaults().withPort(0).withTls(ServerTls.in(tls)))
+                .withPools(
+                    List.of(
+                        new PoolSpec.Local(
+                            "local",
+                            new PoolPolicy(2, Duration.ofMinutes(1), Duration.ofSeconds(60)),
+                            Map.of())))
+                .withLocalWorkerCommand(WorkerLauncher::command));
   }
 
   @AfterAll

@@ -3,6 +3,8 @@ package io.hodei.cli;
 import static io.hodei.cli.HodeiRunIT.hodei;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.hodei.server.ControlPlane;
+import io.hodei.server.PoolSpec;
 import io.hodei.server.provisioning.PoolPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,21 +20,23 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class TokensCliIT {
   @TempDir static Path dir;
-  static EmbeddedControlPlane plane;
+  static ControlPlane plane;
   static String admin;
 
   @BeforeAll
   static void start() throws Exception {
     plane =
-        EmbeddedControlPlane.start(
-            dir.resolve("data"),
-            io.hodei.server.ServerConfig.defaults()
-                .withPort(0)
-                .withAnonymousRole(io.hodei.core.auth.Role.USER),
-            java.util.List.of(
-                new EmbeddedControlPlane.PoolSpec.Local(
-                    "local", new PoolPolicy(2, Duration.ofMinutes(1), Duration.ofSeconds(60)), java.util.Map.of())),
-            java.util.Map.of());
+        ControlPlane.start(
+            ControlPlane.Settings.of(
+                    dir.resolve("data"),
+                    io.hodei.server.ServerConfig.defaults()
+                        .withPort(0)
+                        .withAnonymousRole(io.hodei.core.auth.Role.USER))
+                .withPools(
+                    java.util.List.of(
+                        new PoolSpec.Local(
+                            "local", new PoolPolicy(2, Duration.ofMinutes(1), Duration.ofSeconds(60)), java.util.Map.of())))
+                .withLocalWorkerCommand(WorkerLauncher::command));
     admin =
         java.nio.file.Files.readString(DevAdminToken.ensure(dir.resolve("data"), plane.tokens())).strip();
   }

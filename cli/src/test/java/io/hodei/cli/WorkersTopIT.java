@@ -12,6 +12,8 @@ import io.hodei.api.v1.JobDefinition;
 import io.hodei.api.v1.JobExecutionServiceGrpc;
 import io.hodei.api.v1.QueueJobRequest;
 import io.hodei.api.v1.ShellCommand;
+import io.hodei.server.ControlPlane;
+import io.hodei.server.PoolSpec;
 import io.hodei.server.ServerConfig;
 import io.hodei.server.provisioning.PoolPolicy;
 import java.nio.file.Path;
@@ -29,24 +31,27 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class WorkersTopIT {
   @TempDir static Path dir;
-  static EmbeddedControlPlane plane;
+  static ControlPlane plane;
   static ManagedChannel channel;
   static String sleeper;
 
   @BeforeAll
   static void start() {
     plane =
-        EmbeddedControlPlane.start(
-            dir.resolve("data"),
-            ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN)
-                .withPort(0)
-                .withHeartbeats(Duration.ofMillis(300), Duration.ofSeconds(5)),
-            List.of(
-                new EmbeddedControlPlane.PoolSpec.Local(
-                    "local",
-                    new PoolPolicy(1, Duration.ofMinutes(2), Duration.ofSeconds(60)).withMinIdle(1),
-                    Map.of())),
-            Map.of("HODEI_METRICS_TTL", "1s"));
+        ControlPlane.start(
+            ControlPlane.Settings.of(
+                    dir.resolve("data"),
+                    ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN)
+                        .withPort(0)
+                        .withHeartbeats(Duration.ofMillis(300), Duration.ofSeconds(5)))
+                .withPools(
+                    List.of(
+                        new PoolSpec.Local(
+                            "local",
+                            new PoolPolicy(1, Duration.ofMinutes(2), Duration.ofSeconds(60)).withMinIdle(1),
+                            Map.of())))
+                .withWorkerEnv(Map.of("HODEI_METRICS_TTL", "1s"))
+                .withLocalWorkerCommand(WorkerLauncher::command));
     channel = NettyChannelBuilder.forTarget(plane.address()).usePlaintext().build();
     sleeper =
         JobExecutionServiceGrpc.newBlockingStub(channel)

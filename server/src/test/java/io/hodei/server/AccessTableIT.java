@@ -113,13 +113,13 @@ class AccessTableIT {
           io.grpc.health.v1.HealthGrpc.getServiceDescriptor());
 
   @TempDir static Path dir;
-  ControlPlane plane;
+  TestControlPlane plane;
   final Map<Role, Channel> channels = new EnumMap<>(Role.class);
 
   @BeforeAll
   void start() {
     plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir,
             Clock.systemUTC(),
             PoolPolicy.DEFAULT,

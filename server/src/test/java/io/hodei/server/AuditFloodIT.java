@@ -32,7 +32,7 @@ class AuditFloodIT {
   @Test
   void fiveHundredIdenticalDenialsAreOneRowWithTheirCount() {
     try (var plane =
-        new ControlPlane(dir, Clock.systemUTC(), PoolPolicy.DEFAULT, ServerConfig.defaults().withPort(0), List.of("/nonexistent/hodei-worker"))) {
+        new TestControlPlane(dir, Clock.systemUTC(), PoolPolicy.DEFAULT, ServerConfig.defaults().withPort(0), List.of("/nonexistent/hodei-worker"))) {
       var tokens = new TokenService(plane.stores.tokens(), Clock.systemUTC());
       Channel eve = AccessTableIT.bearer(plane.channel, tokens.issue("eve", Role.USER, Optional.empty()).token());
       var stub = AdminServiceGrpc.newBlockingStub(eve).withDeadlineAfter(30, TimeUnit.SECONDS);

@@ -61,7 +61,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class AuthIT {
   @TempDir Path dir;
-  ControlPlane plane;
+  TestControlPlane plane;
   TokenService tokens;
   Channel alice;
   Channel bob;
@@ -70,7 +70,7 @@ class AuthIT {
   @BeforeEach
   void start() {
     plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir,
             Clock.systemUTC(),
             PoolPolicy.DEFAULT,
@@ -97,7 +97,7 @@ class AuthIT {
 
   private static String queue(Channel channel, String name) {
     return jobs(channel)
-        .queueJob(QueueJobRequest.newBuilder().setDefinition(ControlPlane.shell(name)).build())
+        .queueJob(QueueJobRequest.newBuilder().setDefinition(TestControlPlane.shell(name)).build())
         .getJobId();
   }
 

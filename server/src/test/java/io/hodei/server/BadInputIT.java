@@ -42,7 +42,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class BadInputIT {
   @TempDir static Path dir;
-  static ControlPlane plane;
+  static TestControlPlane plane;
 
   @BeforeAll
   static void start() {
@@ -50,7 +50,7 @@ class BadInputIT {
         new Provisioner.WorkerProfile(
             java.util.Set.of("shell", "script"), Map.of(), List.of(), new io.hodei.core.job.Resources(2, 1L << 30, 0, 0));
     plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir,
             Clock.systemUTC(),
             new PoolPolicy(1, Duration.ofMinutes(2), Duration.ofSeconds(60)),
@@ -64,7 +64,7 @@ class BadInputIT {
     plane.close();
   }
 
-  private static final JobDefinition GOOD = ControlPlane.shell("true");
+  private static final JobDefinition GOOD = TestControlPlane.shell("true");
 
   static Stream<Arguments> cases() {
     return Stream.of(

@@ -30,12 +30,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DevModeAnonymousIT {
   @TempDir Path dir;
-  ControlPlane plane;
+  TestControlPlane plane;
 
   @BeforeEach
   void start() {
     plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir,
             Clock.systemUTC(),
             PoolPolicy.DEFAULT,
@@ -68,7 +68,7 @@ class DevModeAnonymousIT {
 
   @Test
   void anAnonymousLoopbackCallerIsAUserThatQueuesAndReadsItsOwnJobs() {
-    String job = plane.queue(ControlPlane.shell("true"));
+    String job = plane.queue(TestControlPlane.shell("true"));
 
     var read = plane.jobs().getJob(GetJobRequest.newBuilder().setJobId(job).build()).getJob();
 

@@ -22,11 +22,11 @@ import org.junit.jupiter.api.io.TempDir;
 /** Jobs end to end over real sockets, on workers the local provider starts as real processes. */
 class EndToEndIT {
   @TempDir static Path dir;
-  static ControlPlane plane;
+  static TestControlPlane plane;
 
   @BeforeAll
   static void start() {
-    plane = ControlPlane.start(dir);
+    plane = TestControlPlane.start(dir);
   }
 
   @AfterAll
@@ -36,7 +36,7 @@ class EndToEndIT {
 
   @Test
   void echoHelloSucceedsAndItsLogIsHello() {
-    String id = plane.queue(ControlPlane.shell("echo", "hello"));
+    String id = plane.queue(TestControlPlane.shell("echo", "hello"));
 
     var log = plane.follow(id);
 
@@ -57,7 +57,7 @@ class EndToEndIT {
   void aNonZeroExitFailsTheJobWithItsCodeAndKeepsEachStreamInOrder() {
     String id =
         plane.queue(
-            ControlPlane.shell(
+            TestControlPlane.shell(
                 "sh", "-c", "echo out; echo err >&2; echo out2; echo err2 >&2; echo out3; exit 3"));
 
     var log = plane.follow(id);
@@ -93,7 +93,7 @@ class EndToEndIT {
 
   @Test
   void aProgramThatDoesNotExistFailsWithoutAnExitCode() {
-    String id = plane.queue(ControlPlane.shell("/no/such/program"));
+    String id = plane.queue(TestControlPlane.shell("/no/such/program"));
 
     var log = plane.follow(id);
 
@@ -110,12 +110,12 @@ class EndToEndIT {
       List<Future<String>> queued = new ArrayList<>();
       for (int i = 0; i < 10; i++) {
         int n = i;
-        queued.add(pool.submit((Callable<String>) () -> plane.queue(ControlPlane.shell("echo", "job-" + n))));
+        queued.add(pool.submit((Callable<String>) () -> plane.queue(TestControlPlane.shell("echo", "job-" + n))));
       }
       for (var f : queued) {
         ids.add(f.get());
       }
-      List<Future<ControlPlane.FollowedLog>> logs = new ArrayList<>();
+      List<Future<TestControlPlane.FollowedLog>> logs = new ArrayList<>();
       for (String id : ids) {
         logs.add(pool.submit(() -> plane.follow(id)));
       }

@@ -34,12 +34,12 @@ import org.junit.jupiter.api.io.TempDir;
 /** Cancel, timeout, retry, history and listing, end to end on real workers and processes. */
 class LifecycleIT {
   @TempDir static Path dir;
-  static ControlPlane plane;
+  static TestControlPlane plane;
 
   @BeforeAll
   static void start() {
     plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir,
             Clock.systemUTC(),
             new PoolPolicy(3, Duration.ofMinutes(2), Duration.ofSeconds(60)),
@@ -53,7 +53,7 @@ class LifecycleIT {
   }
 
   static JobDefinition sh(String script) {
-    return ControlPlane.shell("sh", "-c", script);
+    return TestControlPlane.shell("sh", "-c", script);
   }
 
   static JobDefinition withRetries(JobDefinition d, int attempts) {
@@ -114,7 +114,7 @@ class LifecycleIT {
   @Test
   void aTimedOutJobEndsTimeoutAndIsRetriedWhileAttemptsRemain() {
     var definition =
-        withRetries(ControlPlane.shell("sleep", "30"), 2).toBuilder().setTimeout(Durations.fromMillis(700)).build();
+        withRetries(TestControlPlane.shell("sleep", "30"), 2).toBuilder().setTimeout(Durations.fromMillis(700)).build();
 
     String id = plane.queue(definition);
 
@@ -155,7 +155,7 @@ class LifecycleIT {
 
     assertThat(plane.follow(id).finalState()).isEqualTo(JobState.JOB_STATE_FAILED);
     assertThat(plane.get(id).getAttemptsList()).hasSize(2);
-    String ok = plane.queue(ControlPlane.shell("true"));
+    String ok = plane.queue(TestControlPlane.shell("true"));
     assertThat(plane.follow(ok).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
     var refused =
         catchThrowableOfType(
@@ -165,7 +165,7 @@ class LifecycleIT {
 
   @Test
   void watchingAJobReplaysAndFollowsEveryStateChange() {
-    String id = plane.queue(ControlPlane.shell("echo", "watched"));
+    String id = plane.queue(TestControlPlane.shell("echo", "watched"));
 
     List<JobEvent> events = new ArrayList<>();
     JobExecutionServiceGrpc.newBlockingStub(plane.channel)
@@ -201,8 +201,8 @@ class LifecycleIT {
   @Test
   void jobsCanBeListedByStateLabelNameAndCreationTime() {
     var before = com.google.protobuf.util.Timestamps.fromMillis(System.currentTimeMillis() - 1);
-    String a = plane.queue(ControlPlane.shell("true").toBuilder().setName("report-daily").putLabels("team", "blue").build());
-    String b = plane.queue(ControlPlane.shell("true").toBuilder().setName("report-weekly").putLabels("team", "red").build());
+    String a = plane.queue(TestControlPlane.shell("true").toBuilder().setName("report-daily").putLabels("team", "blue").build());
+    String b = plane.queue(TestControlPlane.shell("true").toBuilder().setName("report-weekly").putLabels("team", "red").build());
     plane.follow(a);
     plane.follow(b);
 
@@ -229,12 +229,12 @@ class LifecycleIT {
   @Test
   void aSlowLogReaderGetsEveryLineInOrderAtItsOwnPace() throws Exception {
     // This class's plane caps logs at 4 KiB; this test needs a whole 108 KiB log.
-    try (var uncapped = ControlPlane.start(dir.resolve("uncapped"))) {
+    try (var uncapped = TestControlPlane.start(dir.resolve("uncapped"))) {
       readSlowly(uncapped);
     }
   }
 
-  private static void readSlowly(ControlPlane plane) throws Exception {
+  private static void readSlowly(TestControlPlane plane) throws Exception {
     String id = plane.queue(sh("seq 1 20000"));
     assertThat(plane.follow(id).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
 

@@ -36,7 +36,7 @@ class LogQuotaIT {
   private static final long QUOTA = 64 * 1024;
 
   @TempDir Path dir;
-  ControlPlane plane;
+  TestControlPlane plane;
 
   @AfterEach
   void stop() {
@@ -45,8 +45,8 @@ class LogQuotaIT {
     }
   }
 
-  private ControlPlane start(Duration retention) {
-    return new ControlPlane(
+  private TestControlPlane start(Duration retention) {
+    return new TestControlPlane(
         dir,
         Clock.systemUTC(),
         new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)),
@@ -72,7 +72,7 @@ class LogQuotaIT {
 
   /** 200 lines of 1,000 characters, then "done". */
   private static JobDefinition flood() {
-    return ControlPlane.shell("sh", "-c", "i=0; while [ $i -lt 200 ]; do printf '%01000d\\n' 0; i=$((i+1)); done; echo done");
+    return TestControlPlane.shell("sh", "-c", "i=0; while [ $i -lt 200 ]; do printf '%01000d\\n' 0; i=$((i+1)); done; echo done");
   }
 
   @Test
@@ -81,7 +81,7 @@ class LogQuotaIT {
     Channel mallory = as("mallory");
     Channel bob = as("bob");
 
-    var greedy = ControlPlane.follow(mallory, queue(mallory, flood()));
+    var greedy = TestControlPlane.follow(mallory, queue(mallory, flood()));
 
     assertThat(greedy.finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
     long stdoutBytes = greedy.text(LogStream.LOG_STREAM_STDOUT).stream().mapToLong(String::length).sum();
@@ -91,11 +91,11 @@ class LogQuotaIT {
         .startsWith("[hodei] log truncated: quota log_bytes: the logs stored for mallory's jobs reached 65536 bytes");
     assertThat(plane.stores.logs().bytesOwnedBy("mallory")).isGreaterThanOrEqualTo(QUOTA);
 
-    var refused = catchThrowableOfType(StatusRuntimeException.class, () -> queue(mallory, ControlPlane.shell("true")));
+    var refused = catchThrowableOfType(StatusRuntimeException.class, () -> queue(mallory, TestControlPlane.shell("true")));
     assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
     assertThat(refused.getStatus().getDescription()).startsWith("quota log_bytes: the logs stored for mallory's jobs take ");
 
-    var normal = ControlPlane.follow(bob, queue(bob, ControlPlane.shell("echo", "hello")));
+    var normal = TestControlPlane.follow(bob, queue(bob, TestControlPlane.shell("echo", "hello")));
     assertThat(normal.finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
     assertThat(normal.text(LogStream.LOG_STREAM_STDOUT)).containsExactly("hello");
   }
@@ -105,8 +105,8 @@ class LogQuotaIT {
     plane = start(Duration.ZERO);
     Channel before = as("mallory");
     String first = queue(before, flood());
-    assertThat(ControlPlane.follow(before, first).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
-    assertThat(catchThrowableOfType(StatusRuntimeException.class, () -> queue(before, ControlPlane.shell("true")))
+    assertThat(TestControlPlane.follow(before, first).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
+    assertThat(catchThrowableOfType(StatusRuntimeException.class, () -> queue(before, TestControlPlane.shell("true")))
         .getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
     plane.close();
 
@@ -116,8 +116,8 @@ class LogQuotaIT {
     Channel mallory = as("mallory");
     org.awaitility.Awaitility.await().until(() -> plane.stores.logs().bytesOwnedBy("mallory") == 0);
 
-    assertThat(ControlPlane.follow(mallory, first).lines()).isEmpty();
-    var again = ControlPlane.follow(mallory, queue(mallory, ControlPlane.shell("echo", "back")));
+    assertThat(TestControlPlane.follow(mallory, first).lines()).isEmpty();
+    var again = TestControlPlane.follow(mallory, queue(mallory, TestControlPlane.shell("echo", "back")));
     assertThat(again.text(LogStream.LOG_STREAM_STDOUT)).containsExactly("back");
   }
 }

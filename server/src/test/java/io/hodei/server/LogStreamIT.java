@@ -24,11 +24,11 @@ class LogStreamIT {
    */
   @Test
   void aLogOfManyLargeMessagesIsReadAtTheConnectionsPace() throws Exception {
-    try (var plane = ControlPlane.start(dir)) {
+    try (var plane = TestControlPlane.start(dir)) {
       // 160,000 lines of 64 bytes: 10 MiB, some 40 messages of 4096 lines.
       String id =
           plane.queue(
-              ControlPlane.shell(
+              TestControlPlane.shell(
                   "bash", "-c", "seq -f '%010.0f " + "x".repeat(52) + "' 0 159999"));
       var followed = plane.follow(id);
       assertThat(followed.finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
@@ -65,11 +65,11 @@ class LogStreamIT {
    */
   @Test
   void longLinesComeInMessagesAClientTakes() throws Exception {
-    try (var plane = ControlPlane.start(dir)) {
+    try (var plane = TestControlPlane.start(dir)) {
       // 200 lines of 60,000 bytes: 12 MB.
       String id =
           plane.queue(
-              ControlPlane.shell("bash", "-c", "for i in $(seq 1 200); do printf '%60000d\\n' $i; done"));
+              TestControlPlane.shell("bash", "-c", "for i in $(seq 1 200); do printf '%60000d\\n' $i; done"));
       var followed = plane.follow(id);
       assertThat(followed.finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
 

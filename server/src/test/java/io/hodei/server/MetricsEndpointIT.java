@@ -35,7 +35,7 @@ class MetricsEndpointIT {
 
   @Test
   void withATokenOnlyARequestCarryingItIsAnswered() throws Exception {
-    try (var plane = ControlPlane.start(tmp)) {
+    try (var plane = TestControlPlane.start(tmp)) {
       int port = plane.server.metrics().serve("127.0.0.1", 0, Optional.empty(), Optional.of("s3cret-metrics-token"));
       URI uri = URI.create("http://127.0.0.1:" + port + "/metrics");
 
@@ -68,7 +68,7 @@ class MetricsEndpointIT {
     Path tls = tmp.resolve("tls");
     Pki.init(tls, List.of(), false);
     var config = ServerConfig.defaults().withPort(0).withTls(new ServerTls(tls, Duration.ofMillis(100), Duration.ofHours(1)));
-    try (var plane = new ControlPlane(tmp, Clock.systemUTC(), PoolPolicy.DEFAULT, config, List.of())) {
+    try (var plane = new TestControlPlane(tmp, Clock.systemUTC(), PoolPolicy.DEFAULT, config, List.of())) {
       int port = plane.server.metrics().serve("127.0.0.1", 0, plane.server.httpsContext(), Optional.empty());
 
       var https = HttpClient.newBuilder().sslContext(trusting(tls.resolve("ca.crt"))).build();

@@ -38,12 +38,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class MetricsIT {
   @TempDir static Path dir;
-  static ControlPlane plane;
+  static TestControlPlane plane;
 
   @BeforeAll
   static void start() {
     plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir,
             Clock.systemUTC(),
             new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)).withMinIdle(1),
@@ -108,7 +108,7 @@ class MetricsIT {
 
   @Test
   void aWorkersHeartbeatsAppearInItsMetricsStreamAsTheyArrive() {
-    String job = plane.queue(ControlPlane.shell("sleep", "60"));
+    String job = plane.queue(TestControlPlane.shell("sleep", "60"));
     await()
         .atMost(Duration.ofSeconds(60))
         .until(() -> plane.get(job).getState() == JobState.JOB_STATE_RUNNING);
@@ -155,8 +155,8 @@ class MetricsIT {
   void aggregatedMetricsCountTheJobsSinceAnInstantAndSumUpEachWorker() {
     // The server's clock ticks in milliseconds: a finer instant could lie in its future.
     Instant since = Instant.now().truncatedTo(ChronoUnit.MILLIS);
-    String ok = plane.queue(ControlPlane.shell("true"));
-    String bad = plane.queue(ControlPlane.shell("false"));
+    String ok = plane.queue(TestControlPlane.shell("true"));
+    String bad = plane.queue(TestControlPlane.shell("false"));
     assertThat(plane.follow(ok).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
     assertThat(plane.follow(bad).finalState()).isEqualTo(JobState.JOB_STATE_FAILED);
     var request =

@@ -50,7 +50,7 @@ class MutualTlsIT {
   @TempDir Path tmp;
   Path tls;
   Pki pki;
-  ControlPlane plane;
+  TestControlPlane plane;
   int port;
 
   @BeforeEach
@@ -61,7 +61,7 @@ class MutualTlsIT {
         ServerConfig.defaults()
             .withPort(0)
             .withTls(new ServerTls(tls, Duration.ofMillis(100), Duration.ofHours(1)));
-    plane = new ControlPlane(tmp, Clock.systemUTC(), PoolPolicy.DEFAULT, config, List.of());
+    plane = new TestControlPlane(tmp, Clock.systemUTC(), PoolPolicy.DEFAULT, config, List.of());
     port = plane.server.port();
   }
 
@@ -231,7 +231,7 @@ class MutualTlsIT {
 
     String id =
         alice
-            .queueJob(io.hodei.api.v1.QueueJobRequest.newBuilder().setDefinition(ControlPlane.shell("true")).build())
+            .queueJob(io.hodei.api.v1.QueueJobRequest.newBuilder().setDefinition(TestControlPlane.shell("true")).build())
             .getJobId();
 
     assertThat(alice.getJob(GetJobRequest.newBuilder().setJobId(id).build()).getJob().getOwner()).isEqualTo("alice");

@@ -30,14 +30,14 @@ class OtpRevocationIT {
 
   @TempDir Path dir;
   final HandClock clock = new HandClock(Instant.parse("2026-01-01T00:00:00Z"));
-  ControlPlane plane;
+  TestControlPlane plane;
   Path launched;
 
   @BeforeEach
   void start() {
     launched = dir.resolve("launched");
     plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir,
             clock,
             new PoolPolicy(1, Duration.ofMinutes(2), REGISTRATION_TIMEOUT),
@@ -61,7 +61,7 @@ class OtpRevocationIT {
 
   @Test
   void theOtpOfAWorkerDestroyedBeforeItRegisteredIsRefused() throws Exception {
-    plane.queue(ControlPlane.shell("true"));
+    plane.queue(TestControlPlane.shell("true"));
     await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(launched) && !Files.readAllLines(launched).isEmpty());
     String[] first = Files.readAllLines(launched).getFirst().split(" ");
     String workerId = first[0];

@@ -25,13 +25,13 @@ class ProviderIsolationIT {
 
   private io.hodei.api.v1.ProviderHealth healthAfterOneJob(List<String> workerCommand) throws Exception {
     try (var plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir,
             Clock.systemUTC(),
             new PoolPolicy(1, Duration.ofMinutes(2), Duration.ofSeconds(60)),
             ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN).withPort(0),
             workerCommand)) {
-      String id = plane.queue(ControlPlane.shell("id", "-u"));
+      String id = plane.queue(TestControlPlane.shell("id", "-u"));
       assertThat(plane.follow(id).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
       return ProviderServiceGrpc.newBlockingStub(plane.channel)
           .listProviders(ListProvidersRequest.getDefaultInstance())
@@ -43,7 +43,7 @@ class ProviderIsolationIT {
   @Test
   void aPoolWhoseWorkersCannotIsolateTheirJobsIsDegradedAndSaysWhy() throws Exception {
     List<String> command = new ArrayList<>(List.of("env", "HODEI_JOB_ISOLATION=off"));
-    command.addAll(ControlPlane.workerCommand());
+    command.addAll(TestControlPlane.workerCommand());
 
     var health = healthAfterOneJob(command);
 
@@ -55,7 +55,7 @@ class ProviderIsolationIT {
   void aPoolWhoseWorkersIsolateEveryJobStaysHealthy() throws Exception {
     assumeThat(System.getProperty("user.name")).as("full isolation needs root").isEqualTo("root");
 
-    var health = healthAfterOneJob(ControlPlane.workerCommand());
+    var health = healthAfterOneJob(TestControlPlane.workerCommand());
 
     assertThat(health.getStatus()).as(health.getReason()).isEqualTo(HealthStatus.HEALTH_STATUS_HEALTHY);
   }

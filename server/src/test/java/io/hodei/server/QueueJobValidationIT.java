@@ -20,11 +20,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 class QueueJobValidationIT {
   @TempDir static Path dir;
-  static ControlPlane plane;
+  static TestControlPlane plane;
 
   @BeforeAll
   static void start() {
-    plane = ControlPlane.start(dir);
+    plane = TestControlPlane.start(dir);
   }
 
   @AfterAll
@@ -57,7 +57,7 @@ class QueueJobValidationIT {
   @Test
   void aNegativeTimeoutIsRejectedNamingTheField() {
     assertInvalid(
-        rejected(ControlPlane.shell("echo", "x").toBuilder().setTimeout(Duration.newBuilder().setSeconds(-5)).build()),
+        rejected(TestControlPlane.shell("echo", "x").toBuilder().setTimeout(Duration.newBuilder().setSeconds(-5)).build()),
         "definition.timeout");
   }
 

@@ -43,7 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class QuotaIT {
   @TempDir Path dir;
-  ControlPlane plane;
+  TestControlPlane plane;
   Channel mallory;
   Channel bob;
   Channel admin;
@@ -51,7 +51,7 @@ class QuotaIT {
   @BeforeEach
   void start() {
     plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir,
             Clock.systemUTC(),
             PoolPolicy.DEFAULT,
@@ -76,16 +76,16 @@ class QuotaIT {
   @Test
   void aUserPastTheWaitingJobsQuotaIsRefusedWhileOthersQueueOn() {
     for (int i = 0; i < 3; i++) {
-      queue(mallory, ControlPlane.shell("true"));
+      queue(mallory, TestControlPlane.shell("true"));
     }
 
-    var refused = catchThrowableOfType(StatusRuntimeException.class, () -> queue(mallory, ControlPlane.shell("true")));
+    var refused = catchThrowableOfType(StatusRuntimeException.class, () -> queue(mallory, TestControlPlane.shell("true")));
 
     assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
     assertThat(refused.getStatus().getDescription()).startsWith("quota waiting_jobs: mallory has 3 jobs pending or scheduled");
-    assertThat(queue(bob, ControlPlane.shell("true"))).isNotBlank();
+    assertThat(queue(bob, TestControlPlane.shell("true"))).isNotBlank();
     for (int i = 0; i < 4; i++) {
-      assertThat(queue(admin, ControlPlane.shell("true"))).isNotBlank(); // admins are not held to it
+      assertThat(queue(admin, TestControlPlane.shell("true"))).isNotBlank(); // admins are not held to it
     }
   }
 
@@ -122,8 +122,8 @@ class QuotaIT {
 
   @Test
   void aUserPastTheStreamsQuotaIsRefusedAtOnceWhileOthersWatchOn() {
-    String malloryJob = queue(mallory, ControlPlane.shell("true"));
-    String bobJob = queue(bob, ControlPlane.shell("true"));
+    String malloryJob = queue(mallory, TestControlPlane.shell("true"));
+    String bobJob = queue(bob, TestControlPlane.shell("true"));
     var first = new Watch(mallory, malloryJob);
     var second = new Watch(mallory, malloryJob);
     await().until(() -> !first.events.isEmpty() && !second.events.isEmpty());

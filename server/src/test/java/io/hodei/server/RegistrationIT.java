@@ -29,12 +29,12 @@ import org.junit.jupiter.api.io.TempDir;
 class RegistrationIT {
   @TempDir Path dir;
   final HandClock clock = new HandClock(Instant.parse("2026-01-01T00:00:00Z"));
-  ControlPlane plane;
+  TestControlPlane plane;
   OtpService otps;
 
   @BeforeEach
   void start() {
-    plane = new ControlPlane(dir, clock, PoolPolicy.DEFAULT);
+    plane = new TestControlPlane(dir, clock, PoolPolicy.DEFAULT);
     otps = new OtpService(plane.stores.otps(), clock, OtpService.DEFAULT_TTL);
   }
 

@@ -82,7 +82,7 @@ class ReplicasIT {
     List<Provisioner.Pool> pools = new ArrayList<>();
     if (maxWorkers > 0) {
       var provider = new LocalProcessProvider(new LocalProcessProvider.Config(
-          "local-" + id, ControlPlane.workerCommand(), dir.resolve("workers-" + id), Duration.ofSeconds(10),
+          "local-" + id, TestControlPlane.workerCommand(), dir.resolve("workers-" + id), Duration.ofSeconds(10),
           Map.of("HODEI_KILL_GRACE", "1s")));
       pools.add(new Provisioner.Pool(provider, new PoolPolicy(maxWorkers, Duration.ofMinutes(2), Duration.ofSeconds(60))));
     }
@@ -100,7 +100,7 @@ class ReplicasIT {
   }
 
   private static String queue(JobExecutionServiceGrpc.JobExecutionServiceBlockingStub jobs, String script) {
-    return jobs.queueJob(QueueJobRequest.newBuilder().setDefinition(ControlPlane.shell("sh", "-c", script)).build()).getJobId();
+    return jobs.queueJob(QueueJobRequest.newBuilder().setDefinition(TestControlPlane.shell("sh", "-c", script)).build()).getJobId();
   }
 
   private static JobState state(JobExecutionServiceGrpc.JobExecutionServiceBlockingStub jobs, String id) {
@@ -152,7 +152,7 @@ class ReplicasIT {
       seen.add(e.getState());
     }
     assertThat(seen).contains(JobState.JOB_STATE_RUNNING).last().isEqualTo(JobState.JOB_STATE_SUCCEEDED);
-    assertThat(ControlPlane.follow(NettyChannelBuilder.forTarget(front.address()).usePlaintext().build(), id)
+    assertThat(TestControlPlane.follow(NettyChannelBuilder.forTarget(front.address()).usePlaintext().build(), id)
             .text(io.hodei.api.v1.LogStream.LOG_STREAM_STDOUT))
         .containsExactly("done");
     assertThat(withWorkers.membership().live()).hasSize(2);

@@ -24,15 +24,15 @@ class SchedulingIT {
   @Test
   void aJobNoWorkerFitsWaitsAndSaysWhyWhileOthersRunPastIt() throws Exception {
     try (var plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir, Clock.systemUTC(), new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)),
             ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN).withPort(0), List.of())) {
       var needsGpu =
-          ControlPlane.shell("true").toBuilder()
+          TestControlPlane.shell("true").toBuilder()
               .setConstraints(JobConstraints.newBuilder().addRequiredCapabilities("gpu-driver"))
               .build();
       String stuck = plane.queue(needsGpu);
-      String behind = plane.queue(ControlPlane.shell("echo", "overtakes"));
+      String behind = plane.queue(TestControlPlane.shell("echo", "overtakes"));
 
       assertThat(plane.follow(behind).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
       await()
@@ -49,15 +49,15 @@ class SchedulingIT {
 
   @Test
   void scheduleJobExplainsEveryRejectedWorkerAndQueuesNothing() {
-    try (var plane = ControlPlane.start(dir)) {
-      plane.follow(plane.queue(ControlPlane.shell("true"))); // one warm worker
+    try (var plane = TestControlPlane.start(dir)) {
+      plane.follow(plane.queue(TestControlPlane.shell("true"))); // one warm worker
       var scheduler = SchedulerServiceGrpc.newBlockingStub(plane.channel);
 
       var inZone =
           scheduler.scheduleJob(
               ScheduleJobRequest.newBuilder()
                   .setDefinition(
-                      ControlPlane.shell("true").toBuilder()
+                      TestControlPlane.shell("true").toBuilder()
                           .setConstraints(
                               JobConstraints.newBuilder()
                                   .addLabelSelector(
@@ -67,7 +67,7 @@ class SchedulingIT {
                                           .addValues("mars"))))
                   .build());
       var anywhere =
-          scheduler.scheduleJob(ScheduleJobRequest.newBuilder().setDefinition(ControlPlane.shell("true")).build());
+          scheduler.scheduleJob(ScheduleJobRequest.newBuilder().setDefinition(TestControlPlane.shell("true")).build());
 
       assertThat(inZone.getDecision().hasWorkerId()).isFalse();
       assertThat(inZone.getDecision().getRejectionsList())
@@ -99,7 +99,7 @@ class SchedulingIT {
     var local =
         new io.hodei.provider.local.LocalProcessProvider(
             new io.hodei.provider.local.LocalProcessProvider.Config(
-                "local", ControlPlane.workerCommand(), dir.resolve("workers"), Duration.ofSeconds(5), java.util.Map.of()));
+                "local", TestControlPlane.workerCommand(), dir.resolve("workers"), Duration.ofSeconds(5), java.util.Map.of()));
     var policy = new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60));
     try (var server =
             new HodeiServer(
@@ -114,7 +114,7 @@ class SchedulingIT {
           io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forTarget(server.address()).usePlaintext().build();
       try {
         var prefersBroken =
-            ControlPlane.shell("echo", "ran").toBuilder()
+            TestControlPlane.shell("echo", "ran").toBuilder()
                 .setConstraints(JobConstraints.newBuilder().setPreferredProvider("broken"))
                 .build();
         var decision =

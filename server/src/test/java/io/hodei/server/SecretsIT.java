@@ -29,11 +29,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SecretsIT {
   @TempDir static Path dir;
-  static ControlPlane plane;
+  static TestControlPlane plane;
 
   @BeforeAll
   static void start() {
-    plane = ControlPlane.start(dir);
+    plane = TestControlPlane.start(dir);
   }
 
   @AfterAll
@@ -51,7 +51,7 @@ class SecretsIT {
             + " printf 'b64: %s\\n' \"$(printf 'user:%s' \"$t\" | base64 -w0)\";"
             + " echo \"twice $t and $t\"";
     JobDefinition definition =
-        ControlPlane.shell("sh", "-c", printed).toBuilder().putSecrets("API_TOKEN", token).build();
+        TestControlPlane.shell("sh", "-c", printed).toBuilder().putSecrets("API_TOKEN", token).build();
 
     String id = plane.queue(definition);
     var log = plane.follow(id);
@@ -77,7 +77,7 @@ class SecretsIT {
     var e =
         catchThrowableOfType(
             StatusRuntimeException.class,
-            () -> plane.queue(ControlPlane.shell("true").toBuilder().putSecrets("PIN", "1234").build()));
+            () -> plane.queue(TestControlPlane.shell("true").toBuilder().putSecrets("PIN", "1234").build()));
 
     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
     assertThat(e.getStatus().getDescription()).startsWith("definition.secrets.PIN:").contains("at least 8").doesNotContain("1234");
@@ -85,7 +85,7 @@ class SecretsIT {
 
   @Test
   void aFinishedJobWithSecretsCannotBeRetriedWithoutThem() {
-    String id = plane.queue(ControlPlane.shell("false").toBuilder().putSecrets("API_TOKEN", "long-enough-value").build());
+    String id = plane.queue(TestControlPlane.shell("false").toBuilder().putSecrets("API_TOKEN", "long-enough-value").build());
     assertThat(plane.follow(id).finalState()).isEqualTo(JobState.JOB_STATE_FAILED);
 
     var e =
@@ -99,7 +99,7 @@ class SecretsIT {
 
   @Test
   void aFinishedJobWithSecretsIsRetriedWithNewValuesWhichReachItAndNoOthers() {
-    String id = plane.queue(ControlPlane.shell("sh", "-c", "read -r json; case \"$json\" in *second-value-42*) echo got-new;; *) exit 3;; esac")
+    String id = plane.queue(TestControlPlane.shell("sh", "-c", "read -r json; case \"$json\" in *second-value-42*) echo got-new;; *) exit 3;; esac")
         .toBuilder().putSecrets("API_TOKEN", "first-value-long").build());
     assertThat(plane.follow(id).finalState()).isEqualTo(JobState.JOB_STATE_FAILED);
 

@@ -53,9 +53,9 @@ class StorageFullIT {
     mounted = data;
 
     try (var plane =
-        new ControlPlane(dir, Clock.systemUTC(), PoolPolicy.DEFAULT,
+        new TestControlPlane(dir, Clock.systemUTC(), PoolPolicy.DEFAULT,
             ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN).withPort(0), List.of("/nonexistent/hodei-worker"))) {
-      String waiting = plane.queue(ControlPlane.shell("true"));
+      String waiting = plane.queue(TestControlPlane.shell("true"));
       int metricsPort = plane.server.metrics().serve("127.0.0.1", 0);
       assertThat(ready(metricsPort)).isEqualTo("200 ready");
       assertThat(health(plane)).isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
@@ -66,7 +66,7 @@ class StorageFullIT {
       for (int i = 0; i < 50 && refused == null; i++) {
         // The first writes may still fit in pages SQLite already has.
         refused = catchThrowableOfType(StatusRuntimeException.class,
-            () -> plane.queue(ControlPlane.shell("echo", "x".repeat(50_000))));
+            () -> plane.queue(TestControlPlane.shell("echo", "x".repeat(50_000))));
       }
       assertThat(refused).as("a write refused once the disk is full").isNotNull();
       assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
@@ -83,12 +83,12 @@ class StorageFullIT {
       await().until(() -> health(plane) == HealthCheckResponse.ServingStatus.SERVING);
       assertThat(ready(metricsPort)).isEqualTo("200 ready");
       assertThat(plane.get(waiting).getWaitingReason()).doesNotContain("database");
-      assertThat(plane.queue(ControlPlane.shell("true"))).as("room again: queued as before").isNotBlank();
+      assertThat(plane.queue(TestControlPlane.shell("true"))).as("room again: queued as before").isNotBlank();
     }
   }
 
   /** The gRPC health service's overall status, asked without any credential. */
-  private static HealthCheckResponse.ServingStatus health(ControlPlane plane) {
+  private static HealthCheckResponse.ServingStatus health(TestControlPlane plane) {
     return HealthGrpc.newBlockingStub(plane.channel).withDeadlineAfter(10, TimeUnit.SECONDS)
         .check(HealthCheckRequest.getDefaultInstance()).getStatus();
   }

@@ -32,13 +32,13 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class UnaryWorkerApiIT {
   @TempDir Path dir;
-  ControlPlane plane;
+  TestControlPlane plane;
   static final String WORKER = "w-unary";
 
   @BeforeEach
   void start() {
     plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir,
             Clock.systemUTC(),
             PoolPolicy.DEFAULT,
@@ -68,7 +68,7 @@ class UnaryWorkerApiIT {
 
   @Test
   void aWorkerAssignedAJobStartsItReportsProgressAndCompletesIt() {
-    String job = plane.queue(ControlPlane.shell("make", "all"));
+    String job = plane.queue(TestControlPlane.shell("make", "all"));
     String execution = assign(job);
     assertThat(plane.get(job).getState()).isEqualTo(JobState.JOB_STATE_SCHEDULED);
 
@@ -88,7 +88,7 @@ class UnaryWorkerApiIT {
 
   @Test
   void aFailedJobKeepsTheReportedExitCodeAndError() {
-    String job = plane.queue(ControlPlane.shell("make", "test"));
+    String job = plane.queue(TestControlPlane.shell("make", "test"));
     String execution = assign(job);
     plane.jobs().startJob(StartJobRequest.newBuilder().setExecutionId(execution).build());
 
@@ -102,7 +102,7 @@ class UnaryWorkerApiIT {
 
   @Test
   void staleAndUnknownExecutionsAreRefusedAsFailedPrecondition() {
-    String job = plane.queue(ControlPlane.shell("true"));
+    String job = plane.queue(TestControlPlane.shell("true"));
     String execution = assign(job);
     plane.jobs().completeJob(CompleteJobRequest.newBuilder().setExecutionId(execution).build());
 

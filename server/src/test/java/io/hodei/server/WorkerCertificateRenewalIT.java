@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 class WorkerCertificateRenewalIT {
   @TempDir Path tmp;
   Pki pki;
-  ControlPlane plane;
+  TestControlPlane plane;
   WorkerAgent agent;
 
   @BeforeEach
@@ -38,7 +38,7 @@ class WorkerCertificateRenewalIT {
         ServerConfig.defaults()
             .withPort(0)
             .withTls(new ServerTls(tls, Duration.ofSeconds(1), Duration.ofHours(1)));
-    plane = new ControlPlane(tmp, Clock.systemUTC(), PoolPolicy.DEFAULT, config, List.of());
+    plane = new TestControlPlane(tmp, Clock.systemUTC(), PoolPolicy.DEFAULT, config, List.of());
   }
 
   @AfterEach

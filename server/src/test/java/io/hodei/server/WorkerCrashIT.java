@@ -22,12 +22,12 @@ import org.junit.jupiter.api.io.TempDir;
 /** A worker killed or frozen in the middle of a job: the job is settled, retried, never stuck. */
 class WorkerCrashIT {
   @TempDir Path dir;
-  ControlPlane plane;
+  TestControlPlane plane;
 
   @BeforeEach
   void start() {
     plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir,
             Clock.systemUTC(),
             new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)),
@@ -145,7 +145,7 @@ class WorkerCrashIT {
   void aJobPastItsTimeoutOnASilentWorkerIsTimedOutByTheServer() throws Exception {
     plane.close();
     plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir,
             Clock.systemUTC(),
             new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)),

@@ -23,11 +23,11 @@ class WorkerPoolIT {
   @Test
   void aWorkerIsReusedForLaterJobsAndStoppedAfterItsIdleTimeout() {
     try (var plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir, Clock.systemUTC(), new PoolPolicy(1, Duration.ofSeconds(3), Duration.ofSeconds(60)))) {
-      String first = plane.queue(ControlPlane.shell("echo", "one"));
+      String first = plane.queue(TestControlPlane.shell("echo", "one"));
       assertThat(plane.follow(first).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
-      String second = plane.queue(ControlPlane.shell("echo", "two"));
+      String second = plane.queue(TestControlPlane.shell("echo", "two"));
       assertThat(plane.follow(second).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
 
       String worker = plane.get(first).getAttempts(0).getWorkerId();
@@ -60,9 +60,9 @@ class WorkerPoolIT {
   @Test
   void aSingleJobOnAColdPoolStartsExactlyOneWorker() throws Exception {
     try (var plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir, Clock.systemUTC(), new PoolPolicy(4, Duration.ofMinutes(2), Duration.ofSeconds(60)))) {
-      String job = plane.queue(ControlPlane.shell("echo", "alone"));
+      String job = plane.queue(TestControlPlane.shell("echo", "alone"));
       assertThat(plane.follow(job).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
 
       // Registered-but-not-yet-attached workers count as starting; no second one may appear.
@@ -80,11 +80,11 @@ class WorkerPoolIT {
   @Test
   void aPendingJobSaysWhatItWaitsForWhileNoWorkerIsFree() {
     try (var plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir, Clock.systemUTC(), new PoolPolicy(1, Duration.ofMinutes(2), Duration.ofSeconds(60)))) {
-      String blocker = plane.queue(ControlPlane.shell("sleep", "3"));
+      String blocker = plane.queue(TestControlPlane.shell("sleep", "3"));
       await().atMost(Duration.ofSeconds(30)).until(() -> plane.get(blocker).getState() == JobState.JOB_STATE_RUNNING);
-      String waiting = plane.queue(ControlPlane.shell("echo", "later"));
+      String waiting = plane.queue(TestControlPlane.shell("echo", "later"));
 
       await()
           .atMost(Duration.ofSeconds(10))
@@ -97,16 +97,16 @@ class WorkerPoolIT {
   @Test
   void aDrainedWorkerTakesNoNewJobsAndStopsWhenItsJobEnds() {
     try (var plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir, Clock.systemUTC(), new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)))) {
-      String longJob = plane.queue(ControlPlane.shell("sleep", "3"));
+      String longJob = plane.queue(TestControlPlane.shell("sleep", "3"));
       await().atMost(Duration.ofSeconds(30)).until(() -> plane.get(longJob).getState() == JobState.JOB_STATE_RUNNING);
       String drained = plane.get(longJob).getWorkerId();
       var scheduler = SchedulerServiceGrpc.newBlockingStub(plane.channel);
 
       var worker =
           scheduler.drainWorker(io.hodei.api.v1.DrainWorkerRequest.newBuilder().setWorkerId(drained).build()).getWorker();
-      String next = plane.queue(ControlPlane.shell("echo", "elsewhere"));
+      String next = plane.queue(TestControlPlane.shell("echo", "elsewhere"));
 
       assertThat(worker.getStatus()).isEqualTo(io.hodei.api.v1.WorkerStatus.WORKER_STATUS_DRAINING);
       assertThat(plane.follow(next).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
@@ -126,7 +126,7 @@ class WorkerPoolIT {
   @Test
   void aDeregisteredWorkersJobIsRetriedElsewhere() throws Exception {
     try (var plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir, Clock.systemUTC(), new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)))) {
       // The first attempt hangs; the second (told its number, as each attempt is) finishes at once.
       String id =
@@ -153,7 +153,7 @@ class WorkerPoolIT {
     }
   }
 
-  private static List<io.hodei.api.v1.Worker> workers(ControlPlane plane) {
+  private static List<io.hodei.api.v1.Worker> workers(TestControlPlane plane) {
     return SchedulerServiceGrpc.newBlockingStub(plane.channel)
         .listWorkers(ListWorkersRequest.getDefaultInstance())
         .getWorkersList();
@@ -162,7 +162,7 @@ class WorkerPoolIT {
   @Test
   void aWarmPoolStartsWorkersBeforeAnyJobAndKeepsThemPastTheIdleTimeout() {
     try (var plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir, Clock.systemUTC(), new PoolPolicy(3, Duration.ofSeconds(1), Duration.ofSeconds(60)).withMinIdle(2))) {
       await()
           .atMost(Duration.ofSeconds(30))
@@ -173,7 +173,7 @@ class WorkerPoolIT {
       await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5))
           .until(() -> workers(plane).stream().filter(w -> w.getStatus() == io.hodei.api.v1.WorkerStatus.WORKER_STATUS_READY).count() == 2
               && workers(plane).size() == 2);
-      String job = plane.queue(ControlPlane.shell("echo", "warm"));
+      String job = plane.queue(TestControlPlane.shell("echo", "warm"));
       assertThat(plane.follow(job).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
     }
   }
@@ -181,11 +181,11 @@ class WorkerPoolIT {
   @Test
   void anEphemeralWorkerRunsOneJobAndIsThenStopped() {
     try (var plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir, Clock.systemUTC(), new PoolPolicy(2, Duration.ofMinutes(2), Duration.ofSeconds(60)).asEphemeral())) {
-      String first = plane.queue(ControlPlane.shell("echo", "one"));
+      String first = plane.queue(TestControlPlane.shell("echo", "one"));
       assertThat(plane.follow(first).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
-      String second = plane.queue(ControlPlane.shell("echo", "two"));
+      String second = plane.queue(TestControlPlane.shell("echo", "two"));
       assertThat(plane.follow(second).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
 
       String firstWorker = plane.get(first).getAttempts(0).getWorkerId();
@@ -203,9 +203,9 @@ class WorkerPoolIT {
   @Test
   void aWorkerPastItsMaxLifetimeIsRetiredAndReplaced() {
     try (var plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir, Clock.systemUTC(), new PoolPolicy(1, Duration.ofMinutes(2), Duration.ofSeconds(60)).withMaxLifetime(Duration.ofSeconds(2)))) {
-      String first = plane.queue(ControlPlane.shell("echo", "one"));
+      String first = plane.queue(TestControlPlane.shell("echo", "one"));
       assertThat(plane.follow(first).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
       String old = plane.get(first).getAttempts(0).getWorkerId();
       await()
@@ -216,7 +216,7 @@ class WorkerPoolIT {
                   .extracting(w -> w.getStatus())
                   .containsExactly(io.hodei.api.v1.WorkerStatus.WORKER_STATUS_TERMINATED));
 
-      String second = plane.queue(ControlPlane.shell("echo", "two"));
+      String second = plane.queue(TestControlPlane.shell("echo", "two"));
       assertThat(plane.follow(second).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
       assertThat(plane.get(second).getAttempts(0).getWorkerId()).isNotEqualTo(old);
     }
@@ -225,11 +225,11 @@ class WorkerPoolIT {
   @Test
   void aBurstOfFiftyJobsNeverStartsMoreWorkersThanThePoolAllows() throws Exception {
     try (var plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir, Clock.systemUTC(), new PoolPolicy(3, Duration.ofMinutes(2), Duration.ofSeconds(60)))) {
       List<String> ids = new java.util.ArrayList<>();
       for (int i = 0; i < 50; i++) {
-        ids.add(plane.queue(ControlPlane.shell("echo", "burst-" + i)));
+        ids.add(plane.queue(TestControlPlane.shell("echo", "burst-" + i)));
       }
       for (String id : ids) {
         assertThat(plane.follow(id).finalState()).isEqualTo(JobState.JOB_STATE_SUCCEEDED);
@@ -243,11 +243,11 @@ class WorkerPoolIT {
   @Test
   void aWorkerRunsSeveralJobsAtOnceUpToItsSlots() {
     try (var plane =
-        new ControlPlane(
+        new TestControlPlane(
             dir, Clock.systemUTC(), new PoolPolicy(1, Duration.ofMinutes(2), Duration.ofSeconds(60)).withJobsPerWorker(2))) {
-      String a = plane.queue(ControlPlane.shell("sleep", "3"));
-      String b = plane.queue(ControlPlane.shell("sleep", "3"));
-      String c = plane.queue(ControlPlane.shell("echo", "third"));
+      String a = plane.queue(TestControlPlane.shell("sleep", "3"));
+      String b = plane.queue(TestControlPlane.shell("sleep", "3"));
+      String c = plane.queue(TestControlPlane.shell("echo", "third"));
 
       await()
           .atMost(Duration.ofSeconds(30))

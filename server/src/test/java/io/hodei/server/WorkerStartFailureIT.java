@@ -25,9 +25,9 @@ class WorkerStartFailureIT {
   void aPoolWhoseWorkersKeepFailingAtStartBacksOffAndSaysWhy() throws Exception {
     var failing = List.of("sh", "-c", "echo 'HODEI_KILL_GRACE: expected a duration, got -1000ms' >&2; exit 64");
     try (var plane =
-        new ControlPlane(dir, Clock.systemUTC(), new PoolPolicy(4, Duration.ofMinutes(2), Duration.ofSeconds(60)),
+        new TestControlPlane(dir, Clock.systemUTC(), new PoolPolicy(4, Duration.ofMinutes(2), Duration.ofSeconds(60)),
             ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN).withPort(0), failing)) {
-      String id = plane.queue(ControlPlane.shell("true"));
+      String id = plane.queue(TestControlPlane.shell("true"));
 
       await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
         var job = plane.get(id);

@@ -1,4 +1,4 @@
-package io.hodei.cli;
+package io.hodei.server;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

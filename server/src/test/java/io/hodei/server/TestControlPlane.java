@@ -29,26 +29,26 @@ import java.util.concurrent.TimeUnit;
  * A real control plane for tests: SQLite in a temporary directory, gRPC on a free loopback port,
  * and the local-process provider starting real worker JVMs from this test's class path.
  */
-final class ControlPlane implements AutoCloseable {
+final class TestControlPlane implements AutoCloseable {
   final Database database;
   final io.hodei.core.Storage stores;
   final HodeiServer server;
   final ManagedChannel channel;
   final LocalProcessProvider provider;
 
-  ControlPlane(Path dir, Clock clock, PoolPolicy policy) {
+  TestControlPlane(Path dir, Clock clock, PoolPolicy policy) {
     this(dir, clock, policy, ServerConfig.defaults().withAnonymousRole(io.hodei.core.auth.Role.ADMIN).withPort(0), List.of());
   }
 
   /**
    * @param workerCommand the worker's command line; empty for a real worker JVM
    */
-  ControlPlane(Path dir, Clock clock, PoolPolicy policy, ServerConfig config, List<String> workerCommand) {
+  TestControlPlane(Path dir, Clock clock, PoolPolicy policy, ServerConfig config, List<String> workerCommand) {
     this(dir, clock, policy, config, workerCommand, Provisioner.WorkerProfile.SHELL);
   }
 
   /** @param profile what the pool says its workers offer, as the scheduler sees them before they exist */
-  ControlPlane(
+  TestControlPlane(
       Path dir, Clock clock, PoolPolicy policy, ServerConfig config, List<String> workerCommand, Provisioner.WorkerProfile profile) {
     database = Database.sqlite(dir.resolve("data"));
     stores = Stores.open(database);
@@ -70,8 +70,8 @@ final class ControlPlane implements AutoCloseable {
     channel = NettyChannelBuilder.forTarget(server.address()).usePlaintext().build();
   }
 
-  static ControlPlane start(Path dir) {
-    return new ControlPlane(
+  static TestControlPlane start(Path dir) {
+    return new TestControlPlane(
         dir, Clock.systemUTC(), new PoolPolicy(4, Duration.ofMinutes(2), Duration.ofSeconds(60)));
   }
 

@@ -1,0 +1,45 @@
+package io.hodei.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DataDirectoryLockTest {
+  @TempDir Path dir;
+
+  @Test
+  void aSecondTakeIsRefusedNamingWhatTheHolderRecorded() {
+    Path data = dir.resolve("data");
+    try (var first = DataDirectoryLock.take(data)) {
+      first.record("pid 42, 127.0.0.1:7000");
+
+      assertThatThrownBy(() -> DataDirectoryLock.take(data))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessage(
+              "another control plane uses " + data + " (pid 42, 127.0.0.1:7000); stop it, or give this one another --data-dir");
+    }
+  }
+
+  @Test
+  void takingCreatesTheDirectoryAndRecordsThePidOfThisProcess() throws Exception {
+    Path data = dir.resolve("a/b");
+    var lock = DataDirectoryLock.take(data);
+    try {
+      assertThat(Files.readString(data.resolve(DataDirectoryLock.FILE))).isEqualTo("pid " + ProcessHandle.current().pid() + "\n");
+    } finally {
+      lock.close();
+    }
+  }
+
+  @Test
+  void aClosedLockCanBeTakenAgain() {
+    Path data = dir.resolve("data");
+    DataDirectoryLock.take(data).close();
+
+    DataDirectoryLock.take(data).close();
+  }
+}
