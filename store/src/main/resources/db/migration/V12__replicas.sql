@@ -28,3 +28,7 @@ CREATE INDEX jobs_by_update ON jobs (updated_at);
 -- while that replica lives, and the leader settles them once it is gone and the worker has not
 -- come back elsewhere. Empty before the first attach.
 ALTER TABLE workers ADD COLUMN replica_id VARCHAR(255) NOT NULL DEFAULT '';
+
+-- The replica that issued a registration token, so that a pool's workers are counted across
+-- replicas: what the others run or are starting, beside what this one knows of itself.
+ALTER TABLE otp_tokens ADD COLUMN replica_id VARCHAR(255) NOT NULL DEFAULT '';

@@ -22,6 +22,9 @@ public enum Dialect {
   /** The first key of PostgreSQL advisory locks on a job's log: "hodL" in ASCII. */
   private static final int LOG_LOCK_NAMESPACE = 0x686f644c;
 
+  /** The first key of PostgreSQL advisory locks on a pool's census: "hodP" in ASCII. */
+  private static final int POOL_LOCK_NAMESPACE = 0x686f6450;
+
   /** SQLite's primary result code for a violated constraint ({@code SQLITE_CONSTRAINT}). */
   private static final int SQLITE_CONSTRAINT = 19;
 
@@ -53,13 +56,25 @@ public enum Dialect {
    * serialized anyway there is nothing to do.
    */
   void lockLogOf(Connection transaction, String jobId) throws SQLException {
+    lock(transaction, LOG_LOCK_NAMESPACE, jobId);
+  }
+
+  /**
+   * Makes transactions that count and add to {@code pool}'s workers take turns, until the calling
+   * transaction ends, so that each counts what the one before added.
+   */
+  void lockPool(Connection transaction, String pool) throws SQLException {
+    lock(transaction, POOL_LOCK_NAMESPACE, pool);
+  }
+
+  private void lock(Connection transaction, int namespace, String key) throws SQLException {
     switch (this) {
       case SQLITE -> {}
       case POSTGRESQL -> {
         try (PreparedStatement ps =
             transaction.prepareStatement("SELECT pg_advisory_xact_lock(?, ?)")) {
-          ps.setInt(1, LOG_LOCK_NAMESPACE);
-          ps.setInt(2, jobId.hashCode());
+          ps.setInt(1, namespace);
+          ps.setInt(2, key.hashCode());
           ps.executeQuery().close();
         }
       }

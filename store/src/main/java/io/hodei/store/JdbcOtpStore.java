@@ -18,9 +18,11 @@ import java.util.Optional;
  */
 public final class JdbcOtpStore implements OtpStore {
   private final Jdbc jdbc;
+  private final Dialect dialect;
 
   public JdbcOtpStore(Database database) {
     this.jdbc = new Jdbc(database);
+    this.dialect = database.dialect();
   }
 
   /**
@@ -29,21 +31,52 @@ public final class JdbcOtpStore implements OtpStore {
    */
   @Override
   public void save(OtpToken token) {
-    jdbc.write(
-        "save a registration token",
+    jdbc.write("save a registration token", c -> insert(c, token, ""));
+  }
+
+  @Override
+  public boolean saveWithinPoolLimit(OtpToken token, String replicaId, int ownCount, int limit, Instant now) {
+    return jdbc.write(
+        "save a registration token within the limit of pool " + token.pool(),
         c -> {
+          dialect.lockPool(c, token.pool());
           try (PreparedStatement ps =
               c.prepareStatement(
-                  "INSERT INTO otp_tokens (token_hash, worker_id, expires_at, consumed_at, pool)"
-                      + " VALUES (?, ?, ?, ?, ?)")) {
-            ps.setString(1, token.tokenHash());
-            ps.setString(2, token.workerId().value());
-            ps.setLong(3, Jdbc.millis(token.expiresAt()));
-            Jdbc.setInstant(ps, 4, token.consumedAt());
-            ps.setString(5, token.pool());
-            return ps.executeUpdate();
+                  "SELECT (SELECT count(*) FROM workers w WHERE w.active = 1 AND w.provider = ? AND w.replica_id <> ?"
+                      + " AND w.replica_id IN (SELECT id FROM replicas WHERE expires_at > ?))"
+                      + " + (SELECT count(*) FROM otp_tokens o WHERE o.pool = ? AND o.replica_id <> ?"
+                      + " AND o.consumed_at IS NULL AND o.expires_at > ?)")) {
+            ps.setString(1, token.pool());
+            ps.setString(2, replicaId);
+            ps.setLong(3, Jdbc.millis(now));
+            ps.setString(4, token.pool());
+            ps.setString(5, replicaId);
+            ps.setLong(6, Jdbc.millis(now));
+            try (ResultSet rs = ps.executeQuery()) {
+              rs.next();
+              if (ownCount + rs.getLong(1) >= limit) {
+                return false;
+              }
+            }
           }
+          insert(c, token, replicaId);
+          return true;
         });
+  }
+
+  private static int insert(java.sql.Connection c, OtpToken token, String replicaId) throws java.sql.SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "INSERT INTO otp_tokens (token_hash, worker_id, expires_at, consumed_at, pool, replica_id)"
+                + " VALUES (?, ?, ?, ?, ?, ?)")) {
+      ps.setString(1, token.tokenHash());
+      ps.setString(2, token.workerId().value());
+      ps.setLong(3, Jdbc.millis(token.expiresAt()));
+      Jdbc.setInstant(ps, 4, token.consumedAt());
+      ps.setString(5, token.pool());
+      ps.setString(6, replicaId);
+      return ps.executeUpdate();
+    }
   }
 
   @Override

@@ -25,6 +25,7 @@ abstract class OtpStoreContract {
 
   private Database database;
   private OtpStore store;
+  private io.hodei.core.Storage all;
 
   /** A migrated database with no tokens in it; closed after the test. */
   protected abstract Database openEmptyDatabase();
@@ -32,7 +33,8 @@ abstract class OtpStoreContract {
   @BeforeEach
   void openStore() {
     database = openEmptyDatabase();
-    store = Stores.open(database).otps();
+    all = Stores.open(database);
+    store = all.otps();
   }
 
   @AfterEach
@@ -159,5 +161,45 @@ abstract class OtpStoreContract {
       }
       assertThat(consumed).isEqualTo(1);
     }
+  }
+
+  private void liveReplica(String id, java.time.Instant until) {
+    all.replicas().join(new io.hodei.core.replica.Replica(id, "i-" + id, "127.0.0.1:1", "h", 1, T0, until), T0, r -> false);
+  }
+
+  private static OtpToken poolToken(String hash, String worker) {
+    return new OtpToken(hash, new WorkerId(worker), T0.plusSeconds(300), Optional.empty(), "local");
+  }
+
+  @Test
+  void aPoolsLimitCountsWhatOtherLiveReplicasRunAndStart() {
+    liveReplica("r2", T0.plusSeconds(10));
+    // r2 starts one worker of the pool, and runs another.
+    assertThat(store.saveWithinPoolLimit(poolToken("h-2a", "w-2a"), "r2", 0, 3, T0)).isTrue();
+    var workers = all.workers();
+    workers.save(new io.hodei.core.worker.WorkerRegistration(
+        new io.hodei.core.worker.WorkerInfo(new WorkerId("w-2b"), "", "", "", "", io.hodei.core.job.Resources.NONE,
+            java.util.Set.of(), java.util.Map.of(), List.of()),
+        "local", "", "s", T0, true));
+    workers.attach(new WorkerId("w-2b"), "r2");
+
+    // r1 runs one itself: with r2's two, the pool of three is full.
+    assertThat(store.saveWithinPoolLimit(poolToken("h-1a", "w-1a"), "r1", 1, 3, T0.plusSeconds(1))).isFalse();
+    assertThat(store.find("h-1a")).isEmpty();
+    assertThat(store.saveWithinPoolLimit(poolToken("h-1b", "w-1b"), "r1", 0, 3, T0.plusSeconds(1))).isTrue();
+
+    // Once r2's lease has run out, its attached worker no longer counts (its token still does).
+    assertThat(store.saveWithinPoolLimit(poolToken("h-1c", "w-1c"), "r1", 2, 3, T0.plusSeconds(11))).isFalse();
+    assertThat(store.saveWithinPoolLimit(poolToken("h-1d", "w-1d"), "r1", 1, 3, T0.plusSeconds(11))).isTrue();
+  }
+
+  @Test
+  void replicasStartingWorkersAtOnceNeverPassAPoolsLimitTogether() throws Exception {
+    int replicas = 8;
+    for (int i = 0; i < replicas; i++) {
+      liveReplica("r" + i, T0.plusSeconds(60));
+    }
+    int saved = Race.winners(replicas, r -> store.saveWithinPoolLimit(poolToken("h-" + r, "w-" + r), "r" + r, 0, 3, T0));
+    assertThat(saved).isEqualTo(3);
   }
 }

@@ -6,12 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.hodei.core.replica.Replica;
 import io.hodei.core.replica.ReplicaStore;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -95,7 +89,7 @@ abstract class ReplicaStoreContract {
 
   @Test
   void ofConcurrentJoinersWithOneIdExactlyOneWins() throws Exception {
-    assertThat(winners(8, i -> store.join(replica("r1", "i" + i, LEASE_END), T0, r -> false).isEmpty())).isEqualTo(1);
+    assertThat(Race.winners(8, i -> store.join(replica("r1", "i" + i, LEASE_END), T0, r -> false).isEmpty())).isEqualTo(1);
   }
 
   @Test
@@ -119,30 +113,6 @@ abstract class ReplicaStoreContract {
 
   @Test
   void ofConcurrentCandidatesForAFreeLeaseExactlyOneHoldsIt() throws Exception {
-    assertThat(winners(8, i -> store.holdLease("leader", "r" + i, T0, LEASE_END))).isEqualTo(1);
-  }
-
-  /** Runs {@code attempt(0..n-1)} on n threads at once; returns how many returned true. */
-  private static int winners(int n, java.util.function.IntPredicate attempt) throws Exception {
-    ExecutorService pool = Executors.newFixedThreadPool(n);
-    try {
-      var start = new CountDownLatch(1);
-      List<Future<Boolean>> results = new ArrayList<>();
-      for (int i = 0; i < n; i++) {
-        int index = i;
-        results.add(pool.submit(() -> {
-          start.await();
-          return attempt.test(index);
-        }));
-      }
-      start.countDown();
-      int won = 0;
-      for (var result : results) {
-        won += result.get() ? 1 : 0;
-      }
-      return won;
-    } finally {
-      pool.shutdownNow();
-    }
+    assertThat(Race.winners(8, i -> store.holdLease("leader", "r" + i, T0, LEASE_END))).isEqualTo(1);
   }
 }

@@ -30,11 +30,18 @@ public final class OtpService {
   private final OtpStore store;
   private final Clock clock;
   private final Duration ttl;
+  private final String replicaId;
 
   public OtpService(OtpStore store, Clock clock, Duration ttl) {
+    this(store, clock, ttl, "");
+  }
+
+  /** @param replicaId the control-plane replica that issues the tokens, for counting pools across replicas */
+  public OtpService(OtpStore store, Clock clock, Duration ttl, String replicaId) {
     this.store = store;
     this.clock = clock;
     this.ttl = ttl;
+    this.replicaId = replicaId;
   }
 
   /** An OTP and when it stops working. */
@@ -50,6 +57,21 @@ public final class OtpService {
     Instant expiresAt = clock.instant().plus(ttl);
     store.save(new OtpToken(Secrets.sha256Hex(token), worker, expiresAt, java.util.Optional.empty(), pool));
     return new IssuedOtp(token, expiresAt);
+  }
+
+  /**
+   * An OTP for a worker that {@code pool} starts, unless the pool would pass {@code limit} workers
+   * across the replicas of the store: {@code ownCount} is what this replica runs or starts of it,
+   * that worker not included (see {@link OtpStore#saveWithinPoolLimit}).
+   */
+  public java.util.Optional<IssuedOtp> issueWithinPoolLimit(WorkerId worker, String pool, int ownCount, int limit) {
+    String token = UUID.randomUUID().toString();
+    Instant now = clock.instant();
+    Instant expiresAt = now.plus(ttl);
+    var otp = new OtpToken(Secrets.sha256Hex(token), worker, expiresAt, java.util.Optional.empty(), pool);
+    return store.saveWithinPoolLimit(otp, replicaId, ownCount, limit, now)
+        ? java.util.Optional.of(new IssuedOtp(token, expiresAt))
+        : java.util.Optional.empty();
   }
 
   /**

@@ -14,6 +14,18 @@ public interface OtpStore {
 
   void save(OtpToken token);
 
+  /**
+   * Saves {@code token}, for a worker of {@code token.pool()} that replica {@code replicaId} starts,
+   * only if the pool then stays within {@code limit} workers across replicas: {@code ownCount}
+   * (what this replica runs or starts of the pool, the new worker not included) plus what the other
+   * live replicas run (active workers of the pool attached to them) and start (their outstanding
+   * tokens for it). The count and the save are one transaction, taken in turn per pool, so that
+   * replicas starting workers at the same moment never pass the limit together.
+   *
+   * @return whether the token was saved
+   */
+  boolean saveWithinPoolLimit(OtpToken token, String replicaId, int ownCount, int limit, Instant now);
+
   /** The token with this hash as stored now, consumed or not, expired or not. */
   Optional<OtpToken> find(String tokenHash);
 

@@ -132,6 +132,16 @@ class OtpServiceTest {
 
   /** The port's contract in a map; the JDBC adapter passes the same contract in its own tests. */
   static final class MapOtpStore implements OtpStore {
+    /** No other replica here: the limit is this replica's own count. */
+    @Override
+    public boolean saveWithinPoolLimit(OtpToken token, String replicaId, int ownCount, int limit, Instant now) {
+      if (ownCount >= limit) {
+        return false;
+      }
+      save(token);
+      return true;
+    }
+
     final Map<String, OtpToken> tokens = new ConcurrentHashMap<>();
 
     @Override
