@@ -156,6 +156,12 @@ class DevCommand implements Callable<Integer> {
   String databaseUrl;
 
   @Option(
+      names = "--replicas",
+      paramLabel = "N",
+      description = "Run N replicas on consecutive ports from --port, on --database-url or an embedded PostgreSQL in the data directory (dev only).")
+  Integer replicas;
+
+  @Option(
       names = "--replica-id",
       paramLabel = "ID",
       description = "This control plane's id among the replicas sharing --database-url (default: the host name); a live replica's id is refused.")
@@ -298,6 +304,27 @@ class DevCommand implements Callable<Integer> {
     return config.withTls(io.hodei.server.ServerTls.in(dir));
   }
 
+  /** {@code --replicas N}: N {@code hodei dev} processes on one PostgreSQL (see {@link DevReplicas}). */
+  int runReplicas(Settings settings, Path data) throws InterruptedException {
+    if (!commandName().equals("hodei dev")) {
+      throw new HodeiCli.UserError("--replicas is for hodei dev; run one " + commandName() + " per replica, each with its own --replica-id", 64);
+    }
+    if (replicas < 1 || replicas > 9) {
+      throw new HodeiCli.UserError("--replicas: 1 to 9, got " + replicas, 64);
+    }
+    int first = settings.value("--port", port, "HODEI_PORT", Integer::parseInt, settings.file.server().port());
+    if (first < 1 || first + replicas - 1 > 65535) {
+      throw new HodeiCli.UserError("--port: " + replicas + " replicas need ports " + first + " to " + (first + replicas - 1), 64);
+    }
+    String url = settings.value("--database-url", databaseUrl, "HODEI_DATABASE_URL", x -> x, settings.file.database().url());
+    List<String> args = new java.util.ArrayList<>(spec.commandLine().getParseResult().originalArgs());
+    if (!args.isEmpty() && args.getFirst().equals("dev")) {
+      args.removeFirst();
+    }
+    return new DevReplicas(data, first, DevReplicas.passThrough(args), System.out)
+        .run(replicas, java.util.Optional.ofNullable(url).filter(u -> !u.isBlank()));
+  }
+
   /** Checks before starting; {@code hodei server} refuses plaintext unless asked for it. */
   void checkTransport() {
     if (tlsDir == null) {
@@ -311,6 +338,9 @@ class DevCommand implements Callable<Integer> {
     setLogLevel(Level.INFO);
     Path data = dataDir.toAbsolutePath().normalize();
     Settings settings = new Settings(spec, loadConfig(), System.getenv());
+    if (replicas != null) {
+      return runReplicas(settings, data);
+    }
     checkTransport();
     var database = database(settings);
     ControlPlane plane;

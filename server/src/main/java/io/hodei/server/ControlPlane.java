@@ -145,7 +145,12 @@ public final class ControlPlane implements AutoCloseable {
       }
     }
     Path data = settings.dataDir().toAbsolutePath().normalize();
-    var lock = DataDirectoryLock.take(data);
+    // Owner-only whatever the store: it holds the secret key, the admin token and workers' logs.
+    io.hodei.core.files.FileModes.privateDirectory(data);
+    var lock =
+        settings.store().url().embedded()
+            ? DataDirectoryLock.take(data)
+            : DataDirectoryLock.forReplica(data, settings.server().replica().id());
     Database database;
     try {
       database = settings.store().url().connect(data, settings.store().password());

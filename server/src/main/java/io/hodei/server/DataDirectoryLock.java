@@ -13,7 +13,9 @@ import java.nio.file.StandardOpenOption;
  * One control plane per data directory: an exclusive {@code fcntl} lock on {@code DATA/lock},
  * held for the life of the process (the kernel drops it when the process dies, however it dies),
  * with the holder's pid and, once known, its address written in the file for whoever is refused.
- * Two control planes on one database would each settle the other's running jobs as lost.
+ * Two control planes on one SQLite database would each settle the other's running jobs as lost.
+ * Replicas of a server database may share a data directory (its secret key, admin token and
+ * workers' logs): each then locks {@code DATA/lock-REPLICA} ({@link #forReplica}).
  */
 final class DataDirectoryLock implements AutoCloseable {
   static final String FILE = "lock";
@@ -32,7 +34,16 @@ final class DataDirectoryLock implements AutoCloseable {
    * @throws IllegalStateException if another process holds it: its pid and address, as it wrote them
    */
   static DataDirectoryLock take(Path data) {
-    Path file = data.resolve(FILE);
+    return take(data, FILE, "", "--data-dir");
+  }
+
+  /** As {@link #take(Path)}, for replica {@code replicaId} of a database the data directory does not hold. */
+  static DataDirectoryLock forReplica(Path data, String replicaId) {
+    return take(data, FILE + "-" + replicaId, " as replica " + replicaId, "--replica-id");
+  }
+
+  private static DataDirectoryLock take(Path data, String name, String as, String other) {
+    Path file = data.resolve(name);
     try {
       Files.createDirectories(data);
       FileChannel channel =
@@ -50,8 +61,8 @@ final class DataDirectoryLock implements AutoCloseable {
         String holder = holder(channel);
         channel.close();
         throw new IllegalStateException(
-            "another control plane uses " + data + " (" + (holder.isEmpty() ? "pid unknown" : holder)
-                + "); stop it, or give this one another --data-dir");
+            "another control plane uses " + data + as + " (" + (holder.isEmpty() ? "pid unknown" : holder)
+                + "); stop it, or give this one another " + other);
       }
       var taken = new DataDirectoryLock(channel, lock);
       taken.record("pid " + ProcessHandle.current().pid());

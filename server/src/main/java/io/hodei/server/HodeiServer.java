@@ -94,7 +94,7 @@ public final class HodeiServer implements AutoCloseable {
     this.registry = new WorkerRegistry(this.clock, config.heartbeatTimeout());
     this.clusterChanges = new io.hodei.server.cluster.ClusterChanges(stores.jobs(), registry, signals, membership, this.clock);
     this.scheduler = new io.hodei.core.scheduling.Scheduler(config.strategy());
-    var otps = new OtpService(stores.otps(), this.clock, OtpService.DEFAULT_TTL);
+    var otps = new OtpService(stores.otps(), this.clock, OtpService.DEFAULT_TTL, config.replica().id());
     // Workers get certificates only when the CA key sits in the TLS directory; without it,
     // workers bring their own (hand-issued) ones.
     this.workerCertificates =

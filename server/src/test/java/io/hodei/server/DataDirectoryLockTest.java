@@ -36,6 +36,19 @@ class DataDirectoryLockTest {
   }
 
   @Test
+  void replicasOfAServerDatabaseShareADataDirectoryButNotAnId() {
+    Path data = dir.resolve("data");
+    try (var r1 = DataDirectoryLock.forReplica(data, "r1");
+        var r2 = DataDirectoryLock.forReplica(data, "r2")) {
+      r1.record("pid 42");
+
+      assertThatThrownBy(() -> DataDirectoryLock.forReplica(data, "r1"))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessage("another control plane uses " + data + " as replica r1 (pid 42); stop it, or give this one another --replica-id");
+    }
+  }
+
+  @Test
   void aClosedLockCanBeTakenAgain() {
     Path data = dir.resolve("data");
     DataDirectoryLock.take(data).close();

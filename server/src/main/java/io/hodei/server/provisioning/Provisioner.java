@@ -225,13 +225,14 @@ public final class Provisioner {
           refusals.add(backoff.get());
           continue;
         }
-        if (count(pool) < pool.policy().maxWorkers()) {
+        if (count(pool) < pool.policy().maxWorkers() && !fullElsewhere(pool)) {
           WorkerId id = startWorker(pool);
           reason = "waiting for worker " + id + " being started by provider " + pool.name();
           break;
         }
         refusals.add(
-            "provider " + pool.name() + ": at its limit of " + pool.policy().maxWorkers() + " workers");
+            "provider " + pool.name() + ": at its limit of " + pool.policy().maxWorkers() + " workers"
+                + (fullElsewhere(pool) ? " across replicas" : ""));
       }
       if (reason == null) {
         reason =
@@ -734,6 +735,17 @@ public final class Provisioner {
             });
   }
 
+  /** After other replicas were found to fill a pool, how long before this one asks again. */
+  private static final Duration FULL_ELSEWHERE_PAUSE = Duration.ofSeconds(2);
+
+  /** Pools that other replicas fill, until when this one does not try to start their workers; guarded by this. */
+  private final Map<String, Instant> fullElsewhereUntil = new HashMap<>();
+
+  private synchronized boolean fullElsewhere(Pool pool) {
+    var until = fullElsewhereUntil.get(pool.name());
+    return until != null && clock.instant().isBefore(until);
+  }
+
   private WorkerId startWorker(Pool pool) {
     WorkerId id = WorkerId.random();
     Tracked tracked = new Tracked(pool, clock.instant());
@@ -744,7 +756,22 @@ public final class Provisioner {
             () -> {
               MDC.put("workerId", id.value());
               try {
-                var otp = otps.issue(id, pool.name());
+                int own;
+                synchronized (this) {
+                  own = count(pool) - 1; // this worker is counted as starting already
+                }
+                var issued = otps.issueWithinPoolLimit(id, pool.name(), own, pool.policy().maxWorkers());
+                if (issued.isEmpty()) {
+                  // Other replicas run or start the rest of the pool's workers.
+                  log.info("pool {} is at its limit of {} workers across replicas; worker {} is not started",
+                      pool.name(), pool.policy().maxWorkers(), id);
+                  synchronized (this) {
+                    starting.remove(id);
+                    fullElsewhereUntil.put(pool.name(), clock.instant().plus(FULL_ELSEWHERE_PAUSE));
+                  }
+                  return;
+                }
+                var otp = issued.get();
                 var bootstrap =
                     new io.hodei.core.provider.WorkerBootstrap(otp.token(), credentials.issueFor(id));
                 WorkerHandle handle =
