@@ -56,6 +56,17 @@ final class DevPostgres implements AutoCloseable {
               .setConnectConfig("password", password)
               .setServerConfig("listen_addresses", "127.0.0.1")
               .setRegisterShutdownHook(false)
+              // The first archive on the class path: the CLI's lib/ and a build's dependencies may
+              // both hold the same jar, which zonky's own lookup refuses as a duplicate.
+              .setPgBinaryResolver((system, architecture) -> {
+                String name = "/postgres-" + system.toLowerCase(java.util.Locale.ROOT) + "-" + architecture + ".txz";
+                var archive = DevPostgres.class.getResourceAsStream(name);
+                if (archive == null) {
+                  throw new IOException("no PostgreSQL binaries for " + system + "-" + architecture
+                      + " on the class path (this build has Linux x86-64 only); give --database-url instead");
+                }
+                return archive;
+              })
               .start();
       try (var c = server.getPostgresDatabase().getConnection();
           var st = c.createStatement();
