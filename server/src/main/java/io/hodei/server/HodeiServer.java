@@ -12,7 +12,6 @@ import io.hodei.core.worker.OtpService;
 import io.hodei.core.worker.WorkerRegistration;
 import io.hodei.core.auth.TokenService;
 import io.hodei.server.api.AdminApi;
-import io.hodei.server.api.ApiMapper;
 import io.hodei.server.auth.AuthInterceptor;
 import io.hodei.server.auth.RegistrationThrottle;
 import io.hodei.server.auth.SecurityAudit;
@@ -131,7 +130,7 @@ public final class HodeiServer implements AutoCloseable {
                     "secrets " + new java.util.TreeSet<>(secrets.keySet()) + " for attempt "
                         + job.current().map(a -> a.number()).orElse(0), "");
               }
-              return ApiMapper.runCommand(job, secrets);
+              return io.hodei.server.workers.WorkerCommands.run(job, secrets);
             },
             scheduler,
             config.dispatchTick(),
