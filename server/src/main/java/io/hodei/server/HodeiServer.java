@@ -28,6 +28,7 @@ import io.hodei.server.metrics.UsageHistory;
 import io.hodei.server.provisioning.Provisioner;
 import io.hodei.server.scheduling.Dispatcher;
 import io.hodei.server.workers.SilentWorkerCheck;
+import io.hodei.server.workers.WorkerLifecycle;
 import io.hodei.server.workers.WorkerRegistry;
 import io.hodei.core.provider.WorkerCredentials;
 import io.hodei.security.ReloadingTls;
@@ -62,6 +63,7 @@ public final class HodeiServer implements AutoCloseable {
   private final JobSignals signals = new JobSignals();
   private final WorkerRegistry registry;
   private final Provisioner provisioner;
+  private final WorkerLifecycle lifecycle;
   private final Dispatcher dispatcher;
   private final io.hodei.core.scheduling.Scheduler scheduler;
   private final WorkerAgentApi workerApi;
@@ -91,7 +93,6 @@ public final class HodeiServer implements AutoCloseable {
     this.jobService = new JobService(stores.jobs(), stores.secrets(), clock, new java.util.Random(), config.limits());
     this.membership = new io.hodei.server.cluster.Membership(stores.replicas(), config.replica(), this.clock);
     this.registry = new WorkerRegistry(this.clock, config.heartbeatTimeout());
-    this.clusterChanges = new io.hodei.server.cluster.ClusterChanges(stores.jobs(), registry, signals, membership, this.clock);
     this.scheduler = new io.hodei.core.scheduling.Scheduler(config.strategy());
     var otps = new OtpService(stores.otps(), this.clock, OtpService.DEFAULT_TTL);
     // Workers get certificates only when the CA key sits in the TLS directory; without it,
@@ -117,21 +118,15 @@ public final class HodeiServer implements AutoCloseable {
             workerCertificates.<WorkerCredentials>map(c -> c).orElse(WorkerCredentials.NONE),
             clock,
             this::wakeDispatcher);
+    this.lifecycle = new WorkerLifecycle(jobService, registry, stores.workers(), provisioner, audit);
+    this.clusterChanges = new io.hodei.server.cluster.ClusterChanges(stores.jobs(), registry, lifecycle, signals, membership, this.clock);
     this.dispatcher =
         new Dispatcher(
             stores.jobs(),
             jobService,
             registry,
             provisioner,
-            (job, worker) -> {
-              var secrets = jobService.secretsForDelivery(job, worker);
-              if (!secrets.isEmpty()) {
-                audit.record(io.hodei.core.auth.AuditEvent.Kind.SECRETS_DELIVERED, worker.value(), job.id().value(),
-                    "secrets " + new java.util.TreeSet<>(secrets.keySet()) + " for attempt "
-                        + job.current().map(a -> a.number()).orElse(0), "");
-              }
-              return io.hodei.server.workers.WorkerCommands.run(job, secrets);
-            },
+            lifecycle,
             scheduler,
             config.dispatchTick(),
             this.clock);
@@ -148,6 +143,7 @@ public final class HodeiServer implements AutoCloseable {
             otps,
             stores.workers(),
             registry,
+            lifecycle,
             provisioner,
             jobService,
             stores.logs(),
@@ -254,13 +250,13 @@ public final class HodeiServer implements AutoCloseable {
               .intercept(new AuthInterceptor(tokens, audit, config.anonymousRole()))
               .addService(
                   ServerInterceptors.intercept(
-                      new JobExecutionApi(jobService, registry, signals, clock, audit, provisioner, config.quotas(), stores.logs(), stores.condition()), errors))
+                      new JobExecutionApi(jobService, registry, lifecycle, signals, clock, audit, provisioner, config.quotas(), stores.logs(), stores.condition()), errors))
               .addService(
                   ServerInterceptors.intercept(
                       new LogStreamApi(jobService, stores.logs(), signals, audit), errors))
               .addService(ServerInterceptors.intercept(workerApi, errors, PeerCertificate.capture()))
               .addService(
-                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner, scheduler, workerApi::retire, audit, config.limits()), errors))
+                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner, scheduler, lifecycle::retire, audit, config.limits()), errors))
               .addService(
                   ServerInterceptors.intercept(new ProviderApi(provisioner, clock), errors))
               .addService(
@@ -491,14 +487,14 @@ public final class HodeiServer implements AutoCloseable {
         }
         for (var gone : provisioner.reap()) {
           var orphans = registry.remove(gone);
-          workerApi.settleLost(gone, orphans, "worker " + gone + " stopped while running the job");
+          lifecycle.settleLost(gone, orphans, "worker " + gone + " stopped while running the job");
         }
         if (membership.shared()) {
           forgetWorkersAttachedElsewhere(ownership());
         }
         silentWorkers.settleJobsOfSilentWorkers();
         for (var drained : registry.drained()) {
-          workerApi.retire(drained, "drained");
+          lifecycle.retire(drained, "drained");
         }
         if (!clock.instant().isBefore(nextHealthCheck)) {
           provisioner.checkHealth();

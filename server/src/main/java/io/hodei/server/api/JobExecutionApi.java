@@ -27,7 +27,6 @@ import io.hodei.api.v1.UpdateProgressRequest;
 import io.hodei.api.v1.UpdateProgressResponse;
 import io.hodei.api.v1.WatchJobRequest;
 import io.hodei.core.error.InvalidSpecException;
-import io.hodei.core.error.NotFoundException;
 import io.hodei.core.error.PermissionDeniedException;
 import io.hodei.core.auth.AuditEvent;
 import io.hodei.core.auth.Role;
@@ -60,6 +59,7 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
 
   private final JobService jobs;
   private final WorkerRegistry registry;
+  private final io.hodei.server.workers.WorkerLifecycle lifecycle;
   private final JobSignals signals;
   private final Clock clock;
   private final SecurityAudit audit;
@@ -77,7 +77,8 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
    * tells whether the store can write, for jobs' waiting reasons.
    */
   public JobExecutionApi(
-      JobService jobs, WorkerRegistry registry, JobSignals signals, Clock clock, SecurityAudit audit,
+      JobService jobs, WorkerRegistry registry, io.hodei.server.workers.WorkerLifecycle lifecycle,
+      JobSignals signals, Clock clock, SecurityAudit audit,
       io.hodei.server.provisioning.Provisioner provisioner,
       io.hodei.server.auth.UserQuotas quotas,
       io.hodei.core.log.LogStore logs,
@@ -88,6 +89,7 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     this.quotas = quotas;
     this.jobs = jobs;
     this.registry = registry;
+    this.lifecycle = lifecycle;
     this.signals = signals;
     this.clock = clock;
     this.audit = audit;
@@ -146,14 +148,10 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     if (before.state().isActive()) {
       before
           .workerId()
-          .flatMap(registry::link)
           .ifPresent(
-              link ->
-                  link.send(
-                      io.hodei.server.workers.WorkerCommands.cancel(
-                          id.value(),
-                          before.executionId().orElseThrow().value(),
-                          request.getReason().isBlank() ? "cancelled" : request.getReason())));
+              worker ->
+                  lifecycle.forwardCancel(
+                      worker, id.value(), before.executionId().orElseThrow().value(), request.getReason()));
     }
     response.onNext(
         CancelJobResponse.newBuilder().setJob(withAttempts(after)).build());
@@ -225,13 +223,8 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
       throw new PermissionDeniedException(
           "worker " + caller.name() + " may not take jobs for worker " + worker);
     }
-    if (registry.find(worker).isEmpty()) {
-      throw new NotFoundException("worker", worker.value());
-    }
-    Job job = jobs.assign(id, worker);
-    ExecutionId execution = job.executionId().orElseThrow();
-    registry.confirm(worker, id, execution, job.spec().resources());
-    response.onNext(AssignJobResponse.newBuilder().setExecutionId(execution.value()).build());
+    Job job = lifecycle.assign(id, worker);
+    response.onNext(AssignJobResponse.newBuilder().setExecutionId(job.executionId().orElseThrow().value()).build());
     response.onCompleted();
   }
 
