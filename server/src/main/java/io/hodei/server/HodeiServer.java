@@ -24,6 +24,7 @@ import io.hodei.server.api.PeerCertificate;
 import io.hodei.server.api.ProviderApi;
 import io.hodei.server.api.SchedulerApi;
 import io.hodei.server.api.WorkerAgentApi;
+import io.hodei.server.api.WorkerJobApi;
 import io.hodei.server.metrics.UsageHistory;
 import io.hodei.server.provisioning.Provisioner;
 import io.hodei.server.scheduling.Dispatcher;
@@ -250,7 +251,9 @@ public final class HodeiServer implements AutoCloseable {
               .intercept(new AuthInterceptor(tokens, audit, config.anonymousRole()))
               .addService(
                   ServerInterceptors.intercept(
-                      new JobExecutionApi(jobService, registry, lifecycle, signals, clock, audit, provisioner, config.quotas(), stores.logs(), stores.condition()), errors))
+                      new JobExecutionApi(jobService, registry, lifecycle, signals, audit, provisioner, config.quotas(), stores.logs(), stores.condition()), errors))
+              .addService(
+                  ServerInterceptors.intercept(new WorkerJobApi(jobService, registry, lifecycle, signals, clock, audit), errors))
               .addService(
                   ServerInterceptors.intercept(
                       new LogStreamApi(jobService, stores.logs(), signals, audit), errors))
