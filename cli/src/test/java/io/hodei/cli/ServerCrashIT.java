@@ -16,6 +16,7 @@ import io.hodei.api.v1.LogStreamServiceGrpc;
 import io.hodei.api.v1.QueueJobRequest;
 import io.hodei.api.v1.ShellCommand;
 import io.hodei.api.v1.StreamLogsRequest;
+import io.hodei.api.v1.WorkerJobServiceGrpc;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,6 +42,10 @@ class ServerCrashIT {
 
   private static JobExecutionServiceGrpc.JobExecutionServiceBlockingStub jobs(ManagedChannel channel) {
     return JobExecutionServiceGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS);
+  }
+
+  private static WorkerJobServiceGrpc.WorkerJobServiceBlockingStub workerJobs(ManagedChannel channel) {
+    return WorkerJobServiceGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS);
   }
 
   private static Job get(ManagedChannel channel, String id) {
@@ -86,7 +91,7 @@ class ServerCrashIT {
                 .getJobId();
         // Scheduled on the busy worker through the unary API: the worker never hears of it.
         String worker = get(channel, running).getWorkerId();
-        jobs(channel).assignJob(AssignJobRequest.newBuilder().setJobId(scheduled).setWorkerId(worker).build());
+        workerJobs(channel).assignJob(AssignJobRequest.newBuilder().setJobId(scheduled).setWorkerId(worker).build());
         assertThat(get(channel, scheduled).getState()).isEqualTo(JobState.JOB_STATE_SCHEDULED);
         assertThat(get(channel, pending).getState()).isEqualTo(JobState.JOB_STATE_PENDING);
       } finally {

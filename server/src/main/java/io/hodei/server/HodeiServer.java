@@ -12,7 +12,6 @@ import io.hodei.core.worker.OtpService;
 import io.hodei.core.worker.WorkerRegistration;
 import io.hodei.core.auth.TokenService;
 import io.hodei.server.api.AdminApi;
-import io.hodei.server.api.ApiMapper;
 import io.hodei.server.auth.AuthInterceptor;
 import io.hodei.server.auth.RegistrationThrottle;
 import io.hodei.server.auth.SecurityAudit;
@@ -25,10 +24,12 @@ import io.hodei.server.api.PeerCertificate;
 import io.hodei.server.api.ProviderApi;
 import io.hodei.server.api.SchedulerApi;
 import io.hodei.server.api.WorkerAgentApi;
+import io.hodei.server.api.WorkerJobApi;
 import io.hodei.server.metrics.UsageHistory;
 import io.hodei.server.provisioning.Provisioner;
 import io.hodei.server.scheduling.Dispatcher;
 import io.hodei.server.workers.SilentWorkerCheck;
+import io.hodei.server.workers.WorkerLifecycle;
 import io.hodei.server.workers.WorkerRegistry;
 import io.hodei.core.provider.WorkerCredentials;
 import io.hodei.security.ReloadingTls;
@@ -63,6 +64,7 @@ public final class HodeiServer implements AutoCloseable {
   private final JobSignals signals = new JobSignals();
   private final WorkerRegistry registry;
   private final Provisioner provisioner;
+  private final WorkerLifecycle lifecycle;
   private final Dispatcher dispatcher;
   private final io.hodei.core.scheduling.Scheduler scheduler;
   private final WorkerAgentApi workerApi;
@@ -92,7 +94,6 @@ public final class HodeiServer implements AutoCloseable {
     this.jobService = new JobService(stores.jobs(), stores.secrets(), clock, new java.util.Random(), config.limits());
     this.membership = new io.hodei.server.cluster.Membership(stores.replicas(), config.replica(), this.clock);
     this.registry = new WorkerRegistry(this.clock, config.heartbeatTimeout());
-    this.clusterChanges = new io.hodei.server.cluster.ClusterChanges(stores.jobs(), registry, signals, membership, this.clock);
     this.scheduler = new io.hodei.core.scheduling.Scheduler(config.strategy());
     var otps = new OtpService(stores.otps(), this.clock, OtpService.DEFAULT_TTL, config.replica().id());
     // Workers get certificates only when the CA key sits in the TLS directory; without it,
@@ -118,21 +119,15 @@ public final class HodeiServer implements AutoCloseable {
             workerCertificates.<WorkerCredentials>map(c -> c).orElse(WorkerCredentials.NONE),
             clock,
             this::wakeDispatcher);
+    this.lifecycle = new WorkerLifecycle(jobService, registry, stores.workers(), provisioner, audit);
+    this.clusterChanges = new io.hodei.server.cluster.ClusterChanges(stores.jobs(), registry, lifecycle, signals, membership, this.clock);
     this.dispatcher =
         new Dispatcher(
             stores.jobs(),
             jobService,
             registry,
             provisioner,
-            (job, worker) -> {
-              var secrets = jobService.secretsForDelivery(job, worker);
-              if (!secrets.isEmpty()) {
-                audit.record(io.hodei.core.auth.AuditEvent.Kind.SECRETS_DELIVERED, worker.value(), job.id().value(),
-                    "secrets " + new java.util.TreeSet<>(secrets.keySet()) + " for attempt "
-                        + job.current().map(a -> a.number()).orElse(0), "");
-              }
-              return ApiMapper.runCommand(job, secrets);
-            },
+            lifecycle,
             scheduler,
             config.dispatchTick(),
             this.clock);
@@ -149,6 +144,7 @@ public final class HodeiServer implements AutoCloseable {
             otps,
             stores.workers(),
             registry,
+            lifecycle,
             provisioner,
             jobService,
             stores.logs(),
@@ -255,13 +251,15 @@ public final class HodeiServer implements AutoCloseable {
               .intercept(new AuthInterceptor(tokens, audit, config.anonymousRole()))
               .addService(
                   ServerInterceptors.intercept(
-                      new JobExecutionApi(jobService, registry, signals, clock, audit, provisioner, config.quotas(), stores.logs(), stores.condition()), errors))
+                      new JobExecutionApi(jobService, registry, lifecycle, signals, audit, provisioner, config.quotas(), stores.logs(), stores.condition()), errors))
+              .addService(
+                  ServerInterceptors.intercept(new WorkerJobApi(jobService, registry, lifecycle, signals, clock, audit), errors))
               .addService(
                   ServerInterceptors.intercept(
                       new LogStreamApi(jobService, stores.logs(), signals, audit), errors))
               .addService(ServerInterceptors.intercept(workerApi, errors, PeerCertificate.capture()))
               .addService(
-                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner, scheduler, workerApi::retire, audit, config.limits()), errors))
+                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner, scheduler, lifecycle::retire, audit, config.limits()), errors))
               .addService(
                   ServerInterceptors.intercept(new ProviderApi(provisioner, clock), errors))
               .addService(
@@ -492,14 +490,14 @@ public final class HodeiServer implements AutoCloseable {
         }
         for (var gone : provisioner.reap()) {
           var orphans = registry.remove(gone);
-          workerApi.settleLost(gone, orphans, "worker " + gone + " stopped while running the job");
+          lifecycle.settleLost(gone, orphans, "worker " + gone + " stopped while running the job");
         }
         if (membership.shared()) {
           forgetWorkersAttachedElsewhere(ownership());
         }
         silentWorkers.settleJobsOfSilentWorkers();
         for (var drained : registry.drained()) {
-          workerApi.retire(drained, "drained");
+          lifecycle.retire(drained, "drained");
         }
         if (!clock.instant().isBefore(nextHealthCheck)) {
           provisioner.checkHealth();

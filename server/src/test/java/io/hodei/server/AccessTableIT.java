@@ -22,6 +22,7 @@ import io.hodei.api.v1.MetricsServiceGrpc;
 import io.hodei.api.v1.ProviderServiceGrpc;
 import io.hodei.api.v1.SchedulerServiceGrpc;
 import io.hodei.api.v1.WorkerAgentServiceGrpc;
+import io.hodei.api.v1.WorkerJobServiceGrpc;
 import io.hodei.core.auth.Role;
 import io.hodei.core.auth.TokenService;
 import io.hodei.server.auth.AccessPolicy;
@@ -73,11 +74,11 @@ class AccessTableIT {
           Map.entry("hodei.v1.JobExecutionService/CancelJob", USERS),
           Map.entry("hodei.v1.JobExecutionService/RetryJob", USERS),
           Map.entry("hodei.v1.JobExecutionService/WatchJob", USERS),
-          Map.entry("hodei.v1.JobExecutionService/AssignJob", ADMINS),
-          Map.entry("hodei.v1.JobExecutionService/StartJob", WORKERS),
-          Map.entry("hodei.v1.JobExecutionService/UpdateProgress", WORKERS),
-          Map.entry("hodei.v1.JobExecutionService/CompleteJob", WORKERS),
-          Map.entry("hodei.v1.JobExecutionService/FailJob", WORKERS),
+          Map.entry("hodei.v1.WorkerJobService/AssignJob", ADMINS),
+          Map.entry("hodei.v1.WorkerJobService/StartJob", WORKERS),
+          Map.entry("hodei.v1.WorkerJobService/UpdateProgress", WORKERS),
+          Map.entry("hodei.v1.WorkerJobService/CompleteJob", WORKERS),
+          Map.entry("hodei.v1.WorkerJobService/FailJob", WORKERS),
           Map.entry("hodei.v1.WorkerAgentService/RenewCertificate", WORKERS),
           Map.entry("hodei.v1.LogStreamService/StreamLogs", USERS),
           Map.entry("hodei.v1.SchedulerService/ScheduleJob", USERS),
@@ -106,6 +107,7 @@ class AccessTableIT {
           JobExecutionServiceGrpc.getServiceDescriptor(),
           LogStreamServiceGrpc.getServiceDescriptor(),
           WorkerAgentServiceGrpc.getServiceDescriptor(),
+          WorkerJobServiceGrpc.getServiceDescriptor(),
           SchedulerServiceGrpc.getServiceDescriptor(),
           ProviderServiceGrpc.getServiceDescriptor(),
           MetricsServiceGrpc.getServiceDescriptor(),

@@ -33,6 +33,7 @@ import io.hodei.api.v1.ServerMessage;
 import io.hodei.api.v1.StreamLogsRequest;
 import io.hodei.api.v1.WatchJobRequest;
 import io.hodei.api.v1.WorkerAgentServiceGrpc;
+import io.hodei.api.v1.WorkerJobServiceGrpc;
 import io.hodei.api.v1.WorkerInfo;
 import io.hodei.api.v1.WorkerMessage;
 import io.hodei.core.auth.AuditEvent;
@@ -89,6 +90,10 @@ class AuthIT {
 
   private Channel as(String name, io.hodei.core.auth.Role role) {
     return AccessTableIT.bearer(plane.channel, tokens.issue(name, role, Optional.empty()).token());
+  }
+
+  private static WorkerJobServiceGrpc.WorkerJobServiceBlockingStub workerJobs(Channel channel) {
+    return WorkerJobServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
   }
 
   private static JobExecutionServiceGrpc.JobExecutionServiceBlockingStub jobs(Channel channel) {
@@ -468,7 +473,7 @@ class AuthIT {
     assertThat(
             refusal(
                     () ->
-                        jobs(workerB)
+                        workerJobs(workerB)
                             .assignJob(
                                 AssignJobRequest.newBuilder()
                                     .setJobId(job)
@@ -477,13 +482,13 @@ class AuthIT {
                 .getCode())
         .isEqualTo(Status.Code.PERMISSION_DENIED);
     String execution =
-        jobs(admin)
+        workerJobs(admin)
             .assignJob(AssignJobRequest.newBuilder().setJobId(job).setWorkerId("w-a").build())
             .getExecutionId();
     assertThat(
             refusal(
                     () ->
-                        jobs(workerB)
+                        workerJobs(workerB)
                             .completeJob(
                                 CompleteJobRequest.newBuilder().setExecutionId(execution).build()))
                 .getCode())
@@ -499,9 +504,9 @@ class AuthIT {
         .filteredOn(e -> e.actor().equals("w-b"))
         .extracting(AuditEvent::target)
         // AssignJob is admin-only: the table refuses it before the job is looked at.
-        .containsExactly("hodei.v1.JobExecutionService/AssignJob", execution);
+        .containsExactly("hodei.v1.WorkerJobService/AssignJob", execution);
     Channel workerA = as("w-a", io.hodei.core.auth.Role.WORKER);
-    jobs(workerA).completeJob(CompleteJobRequest.newBuilder().setExecutionId(execution).build());
+    workerJobs(workerA).completeJob(CompleteJobRequest.newBuilder().setExecutionId(execution).build());
     assertThat(
             jobs(admin)
                 .getJob(GetJobRequest.newBuilder().setJobId(job).build())

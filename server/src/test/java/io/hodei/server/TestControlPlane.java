@@ -89,6 +89,11 @@ final class TestControlPlane implements AutoCloseable {
     return JobExecutionServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
   }
 
+  /** The unary worker calls, as the channel's caller (admin unless the config says otherwise). */
+  io.hodei.api.v1.WorkerJobServiceGrpc.WorkerJobServiceBlockingStub workerJobs() {
+    return io.hodei.api.v1.WorkerJobServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
   String queue(JobDefinition definition) {
     return jobs().queueJob(QueueJobRequest.newBuilder().setDefinition(definition).build()).getJobId();
   }

@@ -27,8 +27,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * UC2/UC3 through the unary calls: a registered worker is assigned a job and reports its start,
- * progress and end. The provider cannot start workers here, so nothing else takes the jobs.
+ * UC2/UC3 through the unary calls of WorkerJobService: a registered worker is assigned a job and
+ * reports its start, progress and end. The provider cannot start workers here, so nothing else
+ * takes the jobs.
  */
 class UnaryWorkerApiIT {
   @TempDir Path dir;
@@ -59,7 +60,7 @@ class UnaryWorkerApiIT {
   }
 
   private String assign(String jobId) {
-    return plane.jobs().assignJob(AssignJobRequest.newBuilder().setJobId(jobId).setWorkerId(WORKER).build()).getExecutionId();
+    return plane.workerJobs().assignJob(AssignJobRequest.newBuilder().setJobId(jobId).setWorkerId(WORKER).build()).getExecutionId();
   }
 
   private Status.Code refusal(Runnable call) {
@@ -72,11 +73,11 @@ class UnaryWorkerApiIT {
     String execution = assign(job);
     assertThat(plane.get(job).getState()).isEqualTo(JobState.JOB_STATE_SCHEDULED);
 
-    plane.jobs().startJob(StartJobRequest.newBuilder().setExecutionId(execution).build());
-    plane.jobs().updateProgress(
+    plane.workerJobs().startJob(StartJobRequest.newBuilder().setExecutionId(execution).build());
+    plane.workerJobs().updateProgress(
         UpdateProgressRequest.newBuilder().setExecutionId(execution).setProgressPercentage(40).setMessage("compiling").build());
     var halfway = plane.get(job);
-    plane.jobs().completeJob(CompleteJobRequest.newBuilder().setExecutionId(execution).build());
+    plane.workerJobs().completeJob(CompleteJobRequest.newBuilder().setExecutionId(execution).build());
 
     assertThat(halfway.getState()).isEqualTo(JobState.JOB_STATE_RUNNING);
     assertThat(halfway.getProgressPercentage()).isEqualTo(40);
@@ -90,9 +91,9 @@ class UnaryWorkerApiIT {
   void aFailedJobKeepsTheReportedExitCodeAndError() {
     String job = plane.queue(TestControlPlane.shell("make", "test"));
     String execution = assign(job);
-    plane.jobs().startJob(StartJobRequest.newBuilder().setExecutionId(execution).build());
+    plane.workerJobs().startJob(StartJobRequest.newBuilder().setExecutionId(execution).build());
 
-    plane.jobs().failJob(FailJobRequest.newBuilder().setExecutionId(execution).setExitCode(2).setErrorMessage("3 tests failed").build());
+    plane.workerJobs().failJob(FailJobRequest.newBuilder().setExecutionId(execution).setExitCode(2).setErrorMessage("3 tests failed").build());
 
     var done = plane.get(job);
     assertThat(done.getState()).isEqualTo(JobState.JOB_STATE_FAILED);
@@ -104,18 +105,36 @@ class UnaryWorkerApiIT {
   void staleAndUnknownExecutionsAreRefusedAsFailedPrecondition() {
     String job = plane.queue(TestControlPlane.shell("true"));
     String execution = assign(job);
-    plane.jobs().completeJob(CompleteJobRequest.newBuilder().setExecutionId(execution).build());
+    plane.workerJobs().completeJob(CompleteJobRequest.newBuilder().setExecutionId(execution).build());
 
-    assertThat(refusal(() -> plane.jobs().startJob(StartJobRequest.newBuilder().setExecutionId(execution).build())))
+    assertThat(refusal(() -> plane.workerJobs().startJob(StartJobRequest.newBuilder().setExecutionId(execution).build())))
         .isEqualTo(Status.Code.FAILED_PRECONDITION);
-    assertThat(refusal(() -> plane.jobs().updateProgress(
+    assertThat(refusal(() -> plane.workerJobs().updateProgress(
             UpdateProgressRequest.newBuilder().setExecutionId(execution).setProgressPercentage(50).build())))
         .isEqualTo(Status.Code.FAILED_PRECONDITION);
-    assertThat(refusal(() -> plane.jobs().startJob(StartJobRequest.newBuilder().setExecutionId("no-such-execution").build())))
+    assertThat(refusal(() -> plane.workerJobs().startJob(StartJobRequest.newBuilder().setExecutionId("no-such-execution").build())))
         .isEqualTo(Status.Code.FAILED_PRECONDITION);
-    assertThat(refusal(() -> plane.jobs().assignJob(AssignJobRequest.newBuilder().setJobId(job).setWorkerId(WORKER).build())))
+    assertThat(refusal(() -> plane.workerJobs().assignJob(AssignJobRequest.newBuilder().setJobId(job).setWorkerId(WORKER).build())))
         .isEqualTo(Status.Code.FAILED_PRECONDITION);
-    assertThat(refusal(() -> plane.jobs().completeJob(CompleteJobRequest.newBuilder().setExecutionId(execution).setExitCode(3).build())))
+    assertThat(refusal(() -> plane.workerJobs().completeJob(CompleteJobRequest.newBuilder().setExecutionId(execution).setExitCode(3).build())))
         .isEqualTo(Status.Code.INVALID_ARGUMENT);
+  }
+
+  @Test
+  void theUnaryCallsAreNoLongerServedUnderJobExecutionService() {
+    var old =
+        io.grpc.MethodDescriptor.newBuilder(
+                io.grpc.protobuf.ProtoUtils.marshaller(AssignJobRequest.getDefaultInstance()),
+                io.grpc.protobuf.ProtoUtils.marshaller(io.hodei.api.v1.AssignJobResponse.getDefaultInstance()))
+            .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+            .setFullMethodName("hodei.v1.JobExecutionService/AssignJob")
+            .build();
+    String job = plane.queue(TestControlPlane.shell("true"));
+
+    assertThat(refusal(() -> io.grpc.stub.ClientCalls.blockingUnaryCall(
+            plane.channel, old, io.grpc.CallOptions.DEFAULT.withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS),
+            AssignJobRequest.newBuilder().setJobId(job).setWorkerId(WORKER).build())))
+        .isEqualTo(Status.Code.UNIMPLEMENTED);
+    assertThat(plane.get(job).getState()).isEqualTo(JobState.JOB_STATE_PENDING);
   }
 }

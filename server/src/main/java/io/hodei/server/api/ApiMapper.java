@@ -3,8 +3,6 @@ package io.hodei.server.api;
 import static io.hodei.wire.WireMapping.toWire;
 
 import io.hodei.api.v1.JobAttempt;
-import io.hodei.api.v1.RunJobCommand;
-import io.hodei.api.v1.ServerMessage;
 import io.hodei.api.v1.WorkerStatus;
 import io.hodei.core.job.Attempt;
 import io.hodei.core.job.Job;
@@ -14,7 +12,7 @@ import io.hodei.server.workers.WorkerRegistry;
 import io.hodei.wire.WireMapping;
 import java.util.List;
 
-/** Domain values to API messages, for the server's own views (jobs, workers, commands). */
+/** Domain values to API messages, for the server's own views (jobs, workers). */
 public final class ApiMapper {
   private ApiMapper() {}
 
@@ -66,30 +64,6 @@ public final class ApiMapper {
     a.errorMessage().ifPresent(b::setErrorMessage);
     b.setDroppedLogLines(a.droppedLogLines());
     return b.build();
-  }
-
-  /**
-   * The command that hands {@code job}'s current attempt to its worker, with the secret values it
-   * is to receive on stdin. The message is never logged.
-   */
-  public static ServerMessage runCommand(Job job, java.util.Map<String, String> secrets) {
-    var attempt = job.current().orElseThrow();
-    var b =
-        RunJobCommand.newBuilder()
-            .setJobId(job.id().value())
-            .setExecutionId(attempt.executionId().value())
-            .setAttempt(attempt.number())
-            .setCommand(WireMapping.toWire(job.spec().command()))
-            .putAllEnv(job.spec().env())
-            .putAllSecrets(secrets)
-            .setLogPolicy(
-                job.spec().logPolicy() == io.hodei.core.job.LogPolicy.DROP
-                    ? io.hodei.api.v1.LogPolicy.LOG_POLICY_DROP
-                    : io.hodei.api.v1.LogPolicy.LOG_POLICY_LOSSLESS)
-            .setWorkingDir(job.spec().workingDir().orElse(""))
-            .setResources(WireMapping.toWire(job.spec().resources()));
-    job.spec().timeout().ifPresent(t -> b.setTimeout(toWire(t)));
-    return ServerMessage.newBuilder().setRunJob(b).build();
   }
 
   public static io.hodei.api.v1.LogLine toApi(LogLine line) {

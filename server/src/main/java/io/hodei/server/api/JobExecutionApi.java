@@ -2,14 +2,8 @@ package io.hodei.server.api;
 
 import io.grpc.stub.StreamObserver;
 import io.grpc.stub.ServerCallStreamObserver;
-import io.hodei.api.v1.AssignJobRequest;
-import io.hodei.api.v1.AssignJobResponse;
 import io.hodei.api.v1.CancelJobRequest;
 import io.hodei.api.v1.CancelJobResponse;
-import io.hodei.api.v1.CompleteJobRequest;
-import io.hodei.api.v1.CompleteJobResponse;
-import io.hodei.api.v1.FailJobRequest;
-import io.hodei.api.v1.FailJobResponse;
 import io.hodei.api.v1.GetJobRequest;
 import io.hodei.api.v1.GetJobResponse;
 import io.hodei.api.v1.JobExecutionServiceGrpc;
@@ -20,26 +14,14 @@ import io.hodei.api.v1.JobEvent;
 import io.hodei.api.v1.QueueJobResponse;
 import io.hodei.api.v1.RetryJobRequest;
 import io.hodei.api.v1.RetryJobResponse;
-import io.hodei.api.v1.ServerMessage;
-import io.hodei.api.v1.StartJobRequest;
-import io.hodei.api.v1.StartJobResponse;
-import io.hodei.api.v1.UpdateProgressRequest;
-import io.hodei.api.v1.UpdateProgressResponse;
 import io.hodei.api.v1.WatchJobRequest;
 import io.hodei.core.error.InvalidSpecException;
-import io.hodei.core.error.NotFoundException;
 import io.hodei.core.error.PermissionDeniedException;
 import io.hodei.core.auth.AuditEvent;
-import io.hodei.core.auth.Role;
 import io.hodei.server.auth.Callers;
 import io.hodei.server.auth.SecurityAudit;
-import io.hodei.core.job.ExecutionId;
-import io.hodei.core.job.Outcome;
-import io.hodei.core.worker.WorkerId;
 import io.hodei.server.workers.WorkerRegistry;
-import java.time.Clock;
 import java.time.Duration;
-import java.util.OptionalInt;
 import io.hodei.core.job.Job;
 import io.hodei.core.job.JobId;
 import io.hodei.core.job.JobQuery;
@@ -52,16 +34,16 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * UC1 and the user's view of jobs. Calls not overridden here answer {@code UNIMPLEMENTED} until the
- * issue that brings them.
+ * UC1 and the user's view of jobs. The unary worker calls are {@link WorkerJobApi}'s. Calls not
+ * overridden here answer {@code UNIMPLEMENTED} until the issue that brings them.
  */
 public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionServiceImplBase {
   private static final Duration MAX_WAIT = Duration.ofSeconds(1);
 
   private final JobService jobs;
   private final WorkerRegistry registry;
+  private final io.hodei.server.workers.WorkerLifecycle lifecycle;
   private final JobSignals signals;
-  private final Clock clock;
   private final SecurityAudit audit;
 
   private final io.hodei.server.provisioning.Provisioner provisioner;
@@ -77,7 +59,8 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
    * tells whether the store can write, for jobs' waiting reasons.
    */
   public JobExecutionApi(
-      JobService jobs, WorkerRegistry registry, JobSignals signals, Clock clock, SecurityAudit audit,
+      JobService jobs, WorkerRegistry registry, io.hodei.server.workers.WorkerLifecycle lifecycle,
+      JobSignals signals, SecurityAudit audit,
       io.hodei.server.provisioning.Provisioner provisioner,
       io.hodei.server.auth.UserQuotas quotas,
       io.hodei.core.log.LogStore logs,
@@ -88,8 +71,8 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     this.quotas = quotas;
     this.jobs = jobs;
     this.registry = registry;
+    this.lifecycle = lifecycle;
     this.signals = signals;
-    this.clock = clock;
     this.audit = audit;
   }
 
@@ -113,25 +96,6 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     return job.owner().isEmpty() ? "nobody (admins only)" : job.owner();
   }
 
-  /**
-   * For a caller with the worker role: the execution's job must be assigned to that worker, whose
-   * id is the principal's name (the certificate's CN or the worker token's name). Admins pass.
-   */
-  private Job assignedJob(ExecutionId execution) {
-    Job job = jobs.byExecution(execution);
-    var caller = Callers.principal();
-    if (caller.role() == Role.WORKER
-        && job.workerId().filter(w -> w.value().equals(caller.name())).isEmpty()) {
-      audit.record(
-          AuditEvent.Kind.PERMISSION_DENIED,
-          execution.value(),
-          "execution of job " + job.id() + " is not assigned to worker " + caller.name());
-      throw new PermissionDeniedException(
-          "execution " + execution + " is not assigned to worker " + caller.name());
-    }
-    return job;
-  }
-
   @Override
   public void cancelJob(CancelJobRequest request, StreamObserver<CancelJobResponse> response) {
     JobId id = jobId(request.getJobId());
@@ -146,14 +110,10 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     if (before.state().isActive()) {
       before
           .workerId()
-          .flatMap(registry::link)
           .ifPresent(
-              link ->
-                  link.send(
-                      io.hodei.server.workers.WorkerCommands.cancel(
-                          id.value(),
-                          before.executionId().orElseThrow().value(),
-                          request.getReason().isBlank() ? "cancelled" : request.getReason())));
+              worker ->
+                  lifecycle.forwardCancel(
+                      worker, id.value(), before.executionId().orElseThrow().value(), request.getReason()));
     }
     response.onNext(
         CancelJobResponse.newBuilder().setJob(withAttempts(after)).build());
@@ -209,97 +169,6 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
     }
   }
 
-  // ---- the unary worker calls of UC2/UC3 --------------------------------------------------
-
-  @Override
-  public void assignJob(AssignJobRequest request, StreamObserver<AssignJobResponse> response) {
-    JobId id = jobId(request.getJobId());
-    if (request.getWorkerId().isBlank()) {
-      throw new InvalidSpecException("worker_id", "must not be empty");
-    }
-    WorkerId worker = new WorkerId(request.getWorkerId());
-    var caller = Callers.principal();
-    if (caller.role() == Role.WORKER && !caller.name().equals(worker.value())) {
-      audit.record(
-          AuditEvent.Kind.PERMISSION_DENIED, id.value(), "assign to worker " + worker + " by another worker");
-      throw new PermissionDeniedException(
-          "worker " + caller.name() + " may not take jobs for worker " + worker);
-    }
-    if (registry.find(worker).isEmpty()) {
-      throw new NotFoundException("worker", worker.value());
-    }
-    Job job = jobs.assign(id, worker);
-    ExecutionId execution = job.executionId().orElseThrow();
-    registry.confirm(worker, id, execution, job.spec().resources());
-    response.onNext(AssignJobResponse.newBuilder().setExecutionId(execution.value()).build());
-    response.onCompleted();
-  }
-
-  @Override
-  public void startJob(StartJobRequest request, StreamObserver<StartJobResponse> response) {
-    ExecutionId execution = executionId(request.getExecutionId());
-    Job job = assignedJob(execution);
-    touch(job);
-    jobs.start(job.id(), execution, clock.instant());
-    response.onNext(StartJobResponse.getDefaultInstance());
-    response.onCompleted();
-  }
-
-  @Override
-  public void updateProgress(
-      UpdateProgressRequest request, StreamObserver<UpdateProgressResponse> response) {
-    ExecutionId execution = executionId(request.getExecutionId());
-    double percent = request.getProgressPercentage();
-    if (Double.isNaN(percent) || percent < 0 || percent > 100) {
-      throw new InvalidSpecException("progress_percentage", "must be between 0 and 100");
-    }
-    touch(assignedJob(execution));
-    jobs.reportProgress(execution, percent, request.getMessage());
-    response.onNext(UpdateProgressResponse.getDefaultInstance());
-    response.onCompleted();
-  }
-
-  @Override
-  public void completeJob(CompleteJobRequest request, StreamObserver<CompleteJobResponse> response) {
-    ExecutionId execution = executionId(request.getExecutionId());
-    if (request.getExitCode() != 0) {
-      throw new InvalidSpecException(
-          "exit_code", "CompleteJob reports success (0); report exit code " + request.getExitCode() + " with FailJob");
-    }
-    finishUnary(execution, new Outcome.Exited(0));
-    response.onNext(CompleteJobResponse.getDefaultInstance());
-    response.onCompleted();
-  }
-
-  @Override
-  public void failJob(FailJobRequest request, StreamObserver<FailJobResponse> response) {
-    ExecutionId execution = executionId(request.getExecutionId());
-    String error =
-        request.getErrorMessage().isBlank()
-            ? "failed" + (request.getExitCode() != 0 ? " with exit code " + request.getExitCode() : "")
-            : request.getErrorMessage();
-    finishUnary(
-        execution,
-        new Outcome.Failed(
-            request.getExitCode() != 0 ? OptionalInt.of(request.getExitCode()) : OptionalInt.empty(),
-            error));
-    response.onNext(FailJobResponse.getDefaultInstance());
-    response.onCompleted();
-  }
-
-  private void finishUnary(ExecutionId execution, Outcome outcome) {
-    Job job = assignedJob(execution);
-    touch(job);
-    Job done = jobs.finish(job.id(), execution, outcome, clock.instant());
-    job.workerId().ifPresent(w -> registry.finished(w, execution));
-    signals.signal(done.id());
-  }
-
-  /** A worker using the unary calls shows it is alive by making them. */
-  private void touch(Job job) {
-    job.workerId().ifPresent(registry::seen);
-  }
-
   /**
    * The job as the API shows it: while the store cannot write, an unfinished job's waiting reason
    * says so (its own changes wait for the storage), whatever the store last held.
@@ -329,13 +198,6 @@ public final class JobExecutionApi extends JobExecutionServiceGrpc.JobExecutionS
       attempt.addAllDeliveredSecrets(delivered.getOrDefault(attempt.getExecutionId(), java.util.Set.of()));
     }
     return b.build();
-  }
-
-  private static ExecutionId executionId(String value) {
-    if (value.isBlank()) {
-      throw new InvalidSpecException("execution_id", "must not be empty");
-    }
-    return new ExecutionId(value);
   }
 
   private JobEvent event(Job job, io.hodei.core.job.JobEvent e) {

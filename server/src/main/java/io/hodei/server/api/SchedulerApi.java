@@ -34,7 +34,7 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
   private final java.util.function.BiConsumer<WorkerId, String> retire;
   private final io.hodei.server.auth.SecurityAudit audit;
 
-  /** @param retire takes a worker out for good, settling its jobs (see WorkerAgentApi#retire) */
+  /** @param retire takes a worker out for good, settling its jobs (see WorkerLifecycle#retire) */
   private final io.hodei.core.job.SpecLimits limits;
 
   public SchedulerApi(

@@ -41,6 +41,7 @@ import io.hodei.core.worker.WorkerRegistration;
 import io.hodei.core.worker.WorkerStore;
 import io.hodei.server.metrics.UsageHistory;
 import io.hodei.server.provisioning.Provisioner;
+import io.hodei.server.workers.WorkerLifecycle;
 import io.hodei.server.workers.WorkerLink;
 import io.hodei.server.workers.WorkerRegistry;
 import io.hodei.security.WorkerCertificateIssuer;
@@ -69,6 +70,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
   private final OtpService otps;
   private final WorkerStore workerStore;
   private final WorkerRegistry registry;
+  private final WorkerLifecycle lifecycle;
   private final Provisioner provisioner;
   private final JobService jobs;
   private final LogStore logs;
@@ -87,6 +89,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       OtpService otps,
       WorkerStore workerStore,
       WorkerRegistry registry,
+      WorkerLifecycle lifecycle,
       Provisioner provisioner,
       JobService jobs,
       LogStore logs,
@@ -108,6 +111,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     this.otps = otps;
     this.workerStore = workerStore;
     this.registry = registry;
+    this.lifecycle = lifecycle;
     this.provisioner = provisioner;
     this.jobs = jobs;
     this.logs = logs;
@@ -248,7 +252,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
   public void unregister(UnregisterRequest request, StreamObserver<UnregisterResponse> response) {
     WorkerId id = authenticate(request.getWorkerId(), request.getSessionId());
     requireSameWorker(id, "unregister");
-    retire(id, "unregistered: " + request.getReason());
+    lifecycle.retire(id, "unregistered: " + request.getReason());
     response.onNext(UnregisterResponse.getDefaultInstance());
     response.onCompleted();
   }
@@ -278,30 +282,6 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
     held.forEach(
         job -> registry.confirm(id, job.id(), job.executionId().orElseThrow(), job.spec().resources()));
     log.info("worker {} resumed its session after a restart", id);
-  }
-
-  /**
-   * Takes a worker out for good: its session can no longer be resumed, its provider destroys it,
-   * and the jobs it still held are settled as lost (and retried if their policy allows).
-   */
-  public void retire(WorkerId id, String why) {
-    workerStore.deactivate(id);
-    var orphans = registry.remove(id);
-    settleLost(id, orphans, "worker " + id + " " + why + " while running the job");
-    provisioner.gone(id);
-    log.info("worker {} retired: {}", id, why);
-  }
-
-  /** Ends, as failed, the jobs a vanished worker held. */
-  public void settleLost(WorkerId worker, java.util.Map<ExecutionId, JobId> running, String why) {
-    running.forEach(
-        (execution, job) -> {
-          try {
-            jobs.settleLostExecution(job, execution, why);
-          } catch (HodeiException e) {
-            log.debug("job {} of lost worker {} already settled: {}", job, worker, e.getMessage());
-          }
-        });
   }
 
   /**
@@ -441,7 +421,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
               + " refused: it is not assigned to worker " + worker;
       log.warn("{}", why);
       audit.record(AuditEvent.Kind.PERMISSION_DENIED, worker.value(), executionId, why, Callers.remote());
-      send(io.hodei.server.workers.WorkerCommands.cancel(jobId, executionId, why));
+      lifecycle.forwardCancel(worker, jobId, executionId, why);
       return false;
     }
 
@@ -512,9 +492,8 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
                 && owner.get().workerId().filter(worker::equals).isPresent();
         if (!owned) {
           log.info("worker {} runs execution {} it no longer owns; telling it to stop", worker, execution);
-          send(
-              io.hodei.server.workers.WorkerCommands.cancel(
-                  owner.map(j -> j.id().value()).orElse(""), executionId, "this worker no longer owns the execution"));
+          lifecycle.forwardCancel(
+              worker, owner.map(j -> j.id().value()).orElse(""), executionId, "this worker no longer owns the execution");
         }
       }
       var now = clock.instant();

@@ -11,6 +11,7 @@ import io.hodei.api.v1.MetricsServiceGrpc;
 import io.hodei.api.v1.ProviderServiceGrpc;
 import io.hodei.api.v1.SchedulerServiceGrpc;
 import io.hodei.api.v1.WorkerAgentServiceGrpc;
+import io.hodei.api.v1.WorkerJobServiceGrpc;
 import io.hodei.core.auth.Role;
 import java.util.EnumSet;
 import java.util.Map;
@@ -48,11 +49,11 @@ public final class AccessPolicy {
           row(SchedulerServiceGrpc.getScheduleJobMethod().getFullMethodName(), USERS),
           // The unary worker calls: a worker on the executions assigned to it.
           // Admin only: no worker picks its own jobs; the dispatcher assigns them.
-          row(JobExecutionServiceGrpc.getAssignJobMethod().getFullMethodName(), ADMINS),
-          row(JobExecutionServiceGrpc.getStartJobMethod().getFullMethodName(), WORKERS),
-          row(JobExecutionServiceGrpc.getUpdateProgressMethod().getFullMethodName(), WORKERS),
-          row(JobExecutionServiceGrpc.getCompleteJobMethod().getFullMethodName(), WORKERS),
-          row(JobExecutionServiceGrpc.getFailJobMethod().getFullMethodName(), WORKERS),
+          row(WorkerJobServiceGrpc.getAssignJobMethod().getFullMethodName(), ADMINS),
+          row(WorkerJobServiceGrpc.getStartJobMethod().getFullMethodName(), WORKERS),
+          row(WorkerJobServiceGrpc.getUpdateProgressMethod().getFullMethodName(), WORKERS),
+          row(WorkerJobServiceGrpc.getCompleteJobMethod().getFullMethodName(), WORKERS),
+          row(WorkerJobServiceGrpc.getFailJobMethod().getFullMethodName(), WORKERS),
           // Over mTLS only; the handler also checks that the certificate names the worker.
           row(WorkerAgentServiceGrpc.getRenewCertificateMethod().getFullMethodName(), WORKERS),
           // Credential in the message (see the class comment).

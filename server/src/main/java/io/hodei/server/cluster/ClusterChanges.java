@@ -33,6 +33,7 @@ public final class ClusterChanges implements AutoCloseable {
 
   private final io.hodei.core.job.JobStore jobs;
   private final io.hodei.server.workers.WorkerRegistry registry;
+  private final io.hodei.server.workers.WorkerLifecycle lifecycle;
   private final JobSignals signals;
   private final Membership membership;
   /** Executions whose cancel request was forwarded; the loop's thread only. */
@@ -44,11 +45,13 @@ public final class ClusterChanges implements AutoCloseable {
   public ClusterChanges(
       io.hodei.core.job.JobStore jobs,
       io.hodei.server.workers.WorkerRegistry registry,
+      io.hodei.server.workers.WorkerLifecycle lifecycle,
       JobSignals signals,
       Membership membership,
       Clock clock) {
     this.jobs = jobs;
     this.registry = registry;
+    this.lifecycle = lifecycle;
     this.signals = signals;
     this.membership = membership;
     this.clock = clock;
@@ -106,13 +109,10 @@ public final class ClusterChanges implements AutoCloseable {
           continue;
         }
         var request = job.get().cancel().get();
-        registry.link(worker.info().id()).ifPresent(link -> {
-          if (link.send(io.hodei.server.workers.WorkerCommands.cancel(
-              run.getValue().value(), execution.value(), request.reason().isBlank() ? "cancelled" : request.reason()))) {
-            forwarded.add(execution);
-            log.info("job {}: cancel requested through another replica, forwarded to worker {}", run.getValue(), worker.info().id());
-          }
-        });
+        if (lifecycle.forwardCancel(worker.info().id(), run.getValue().value(), execution.value(), request.reason())) {
+          forwarded.add(execution);
+          log.info("job {}: cancel requested through another replica, forwarded to worker {}", run.getValue(), worker.info().id());
+        }
       }
     }
     forwarded.retainAll(runningHere);

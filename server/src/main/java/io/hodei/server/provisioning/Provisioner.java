@@ -41,7 +41,7 @@ import org.slf4j.MDC;
  *
  * Provider calls (which may block for seconds) run on virtual threads outside the monitor.
  */
-public final class Provisioner {
+public final class Provisioner implements io.hodei.server.workers.WorkerLifecycle.Pools {
   private static final Logger log = LoggerFactory.getLogger(Provisioner.class);
 
   /**
@@ -462,6 +462,7 @@ public final class Provisioner {
   }
 
   /** The worker left on its own (unregistered or vanished); forget it and free its slot. */
+  @Override
   public void gone(WorkerId id) {
     Tracked tracked;
     synchronized (this) {
@@ -606,6 +607,7 @@ public final class Provisioner {
   }
 
   /** Whether the worker belongs to a pool whose workers run one job each. */
+  @Override
   public synchronized boolean isEphemeral(WorkerId id) {
     Tracked t = live.get(id);
     return t != null && t.pool.policy().ephemeral();

@@ -1,26 +1,22 @@
 package io.hodei.server.scheduling;
 
-import io.hodei.api.v1.ServerMessage;
-import io.hodei.core.error.HodeiException;
-import io.hodei.core.job.ExecutionId;
 import io.hodei.core.job.Job;
 import io.hodei.core.job.JobService;
 import io.hodei.core.job.JobStore;
 import io.hodei.server.provisioning.Provisioner;
+import io.hodei.server.workers.WorkerLifecycle;
 import io.hodei.server.workers.WorkerRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 /**
- * The scheduling loop: hands pending jobs, in queue order, to free workers over their streams, and
- * asks the {@link Provisioner} for workers when none is free.
+ * The scheduling loop: hands pending jobs, in queue order, to free workers through the {@link
+ * WorkerLifecycle}, and asks the {@link Provisioner} for workers when none is free.
  *
  * <p>One thread runs the loop, so two passes never compete for the same job; a pass is triggered
  * by {@link #wake()} (a job was queued, a worker became free) or by a periodic tick that makes a
@@ -43,7 +39,7 @@ public final class Dispatcher {
   private final JobService jobService;
   private final WorkerRegistry registry;
   private final Provisioner provisioner;
-  private final java.util.function.BiFunction<Job, io.hodei.core.worker.WorkerId, ServerMessage> runCommand;
+  private final WorkerLifecycle lifecycle;
   private final io.hodei.core.scheduling.Scheduler scheduler;
   private final Duration tick;
   private final java.time.Clock clock;
@@ -62,7 +58,7 @@ public final class Dispatcher {
       JobService jobService,
       WorkerRegistry registry,
       Provisioner provisioner,
-      java.util.function.BiFunction<Job, io.hodei.core.worker.WorkerId, ServerMessage> runCommand,
+      WorkerLifecycle lifecycle,
       io.hodei.core.scheduling.Scheduler scheduler,
       Duration tick,
       java.time.Clock clock) {
@@ -70,7 +66,7 @@ public final class Dispatcher {
     this.jobService = jobService;
     this.registry = registry;
     this.provisioner = provisioner;
-    this.runCommand = runCommand;
+    this.lifecycle = lifecycle;
     this.scheduler = scheduler;
     this.tick = tick;
     this.clock = clock;
@@ -193,56 +189,14 @@ public final class Dispatcher {
     for (Job job : pending) {
       // In queue order; a job that fits no free worker does not hold back the ones behind it
       // that do (aging in the queue order keeps it from starving).
-      var scheduled = registry.schedule(job.spec(), scheduler);
-      var placement = scheduled.placement();
-      var reservation = scheduled.reservation();
-      if (reservation.isEmpty()) {
-        unplaced.add(job);
-        why.add(explain(placement));
-        continue;
-      }
-      var worker = reservation.get();
-      MDC.put("jobId", job.id().value());
-      MDC.put("workerId", worker.workerId().value());
-      try {
-        Job assigned = jobService.assign(job.id(), worker.workerId());
-        ExecutionId execution = assigned.executionId().orElseThrow();
-        registry.confirm(worker.workerId(), job.id(), execution, job.spec().resources());
-        if (provisioner.isEphemeral(worker.workerId())) {
-          registry.draining(worker.workerId()); // one job, then it is retired
+      var dispatch = lifecycle.dispatch(job, scheduler);
+      switch (dispatch.result()) {
+        case UNPLACED -> {
+          unplaced.add(job);
+          why.add(explain(dispatch.placement()));
         }
-        ServerMessage command;
-        try {
-          command = runCommand.apply(assigned, worker.workerId());
-        } catch (io.hodei.core.error.UnavailableException e) {
-          // The store blinked: try again later rather than fail a job that did nothing wrong.
-          registry.finished(worker.workerId(), execution);
-          jobService.returnToQueue(job.id(), execution, "could not read its secrets: " + e.getMessage());
-          log.warn("job {} back in the queue: {}", job.id(), e.getMessage());
-          continue;
-        } catch (HodeiException e) {
-          // The job cannot be handed out as it is (its secrets are gone or sealed with another
-          // key): it fails with the reason rather than waiting for something that will not change.
-          registry.finished(worker.workerId(), execution);
-          jobService.finish(job.id(), execution, new io.hodei.core.job.Outcome.FailedToStart(e.getMessage()), null);
-          log.warn("job {} could not be handed to worker {}: {}", job.id(), worker.workerId(), e.getMessage());
-          continue;
-        }
-        if (worker.link().send(command)) {
-          placed++;
-          log.debug("job {} sent to worker {}", job.id(), worker.workerId());
-        } else {
-          registry.finished(worker.workerId(), execution);
-          jobService.returnToQueue(
-              job.id(), execution, "worker " + worker.workerId() + " disconnected before the job reached it");
-        }
-      } catch (HodeiException e) {
-        // Cancelled or otherwise changed meanwhile: it is no longer ours to dispatch.
-        registry.release(worker.workerId());
-        log.debug("job {} not dispatched: {}", job.id(), e.getMessage());
-      } finally {
-        MDC.remove("jobId");
-        MDC.remove("workerId");
+        case SENT -> placed++;
+        case BACK_IN_QUEUE, FAILED_TO_START, NOT_DISPATCHED -> {}
       }
     }
     if (!unplaced.isEmpty()) {
