@@ -32,3 +32,13 @@ ALTER TABLE workers ADD COLUMN replica_id VARCHAR(255) NOT NULL DEFAULT '';
 -- The replica that issued a registration token, so that a pool's workers are counted across
 -- replicas: what the others run or are starting, beside what this one knows of itself.
 ALTER TABLE otp_tokens ADD COLUMN replica_id VARCHAR(255) NOT NULL DEFAULT '';
+
+-- The newest usage sample of each worker (the API's WorkerMetrics, encoded) and the replica that
+-- received it, so that StreamMetrics on any replica shows every worker.
+CREATE TABLE worker_samples (
+  worker_id  VARCHAR(255) NOT NULL PRIMARY KEY,
+  replica_id VARCHAR(255) NOT NULL,
+  sampled_at BIGINT       NOT NULL,
+  sample     ${binary}    NOT NULL
+);
+CREATE INDEX worker_samples_by_time ON worker_samples (sampled_at);

@@ -84,6 +84,7 @@ public final class HodeiServer implements AutoCloseable {
   private final io.hodei.server.metrics.ServerMetrics metrics;
   private final io.hodei.server.cluster.Membership membership;
   private final io.hodei.server.cluster.ClusterChanges clusterChanges;
+  private final io.hodei.server.cluster.SampleRelay sampleRelay;
 
   public HodeiServer(ServerConfig config, Storage stores, List<Provisioner.Pool> pools, Clock sourceClock) {
     this.config = config;
@@ -160,6 +161,7 @@ public final class HodeiServer implements AutoCloseable {
             audit,
             new RegistrationThrottle(this.clock),
             config.replica().id());
+    this.sampleRelay = new io.hodei.server.cluster.SampleRelay(stores.workers(), usage, membership, this.clock);
     this.metrics = new io.hodei.server.metrics.ServerMetrics(stores.jobs(), registry, this::certificateDaysLeft, this::caDaysLeft, this::notReady);
     this.silentWorkers =
         new SilentWorkerCheck(
@@ -264,7 +266,7 @@ public final class HodeiServer implements AutoCloseable {
                   ServerInterceptors.intercept(new ProviderApi(provisioner, clock), errors))
               .addService(
                   ServerInterceptors.intercept(
-                      new MetricsApi(usage, registry, stores.jobs(), clock), errors))
+                      new MetricsApi(usage, registry, stores.jobs(), clock, () -> ownership().elsewhere()), errors))
               .addService(ServerInterceptors.intercept(new AdminApi(tokens, audit, clock), errors))
               .addService(readiness.getHealthService())
               .build()
@@ -284,6 +286,7 @@ public final class HodeiServer implements AutoCloseable {
       throw e;
     }
     clusterChanges.start();
+    sampleRelay.start();
     running = true;
     // Pools are provisioned from only once their health is known: learn it before the first pass.
     provisioner.checkHealth();
@@ -384,6 +387,7 @@ public final class HodeiServer implements AutoCloseable {
       case CANCEL_RUNNING_JOBS -> provisioner.shutdown();
     }
     clusterChanges.close();
+    sampleRelay.close();
     membership.close();
     Server s = server;
     if (s != null) {

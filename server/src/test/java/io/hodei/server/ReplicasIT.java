@@ -83,10 +83,11 @@ class ReplicasIT {
     if (maxWorkers > 0) {
       var provider = new LocalProcessProvider(new LocalProcessProvider.Config(
           "local-" + id, TestControlPlane.workerCommand(), dir.resolve("workers-" + id), Duration.ofSeconds(10),
-          Map.of("HODEI_KILL_GRACE", "1s")));
+          Map.of("HODEI_KILL_GRACE", "1s", "HODEI_METRICS_TTL", "1s")));
       pools.add(new Provisioner.Pool(provider, new PoolPolicy(maxWorkers, Duration.ofMinutes(2), Duration.ofSeconds(60))));
     }
     var config = ServerConfig.defaults().withPort(0).withAnonymousRole(io.hodei.core.auth.Role.ADMIN)
+        .withHeartbeats(Duration.ofSeconds(1), Duration.ofSeconds(10))
         .withReplica(new ReplicaSettings(id, Duration.ofSeconds(3)));
     var server = new HodeiServer(config, stores, pools, Clock.systemUTC()).start();
     open.add(server);
@@ -169,5 +170,29 @@ class ReplicasIT {
     jobs.cancelJob(CancelJobRequest.newBuilder().setJobId(id).setReason("enough").build());
 
     await().atMost(Duration.ofSeconds(15)).until(() -> state(jobs, id) == JobState.JOB_STATE_CANCELLED);
+  }
+
+  @Test
+  void theUsageOfAWorkerAttachedToOneReplicaIsStreamedAndSummedUpByTheOther() throws Exception {
+    replica("a", 1);
+    var front = replica("b", 0);
+    var jobs = jobs(front);
+    String id = queue(jobs, "sleep 60");
+    await().atMost(Duration.ofSeconds(60)).until(() -> state(jobs, id) == JobState.JOB_STATE_RUNNING);
+    String worker = jobs.getJob(GetJobRequest.newBuilder().setJobId(id).build()).getJob().getAttempts(0).getWorkerId();
+    ManagedChannel channel = NettyChannelBuilder.forTarget(front.address()).usePlaintext().build();
+    open.add(channel::shutdownNow);
+
+    var samples = io.hodei.api.v1.MetricsServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
+        .streamMetrics(io.hodei.api.v1.StreamMetricsRequest.newBuilder().setWorkerId(worker).build());
+    assertThat(samples.next().getWorkerId()).isEqualTo(worker);
+
+    var summary = io.hodei.api.v1.MetricsServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+        .getAggregatedMetrics(io.hodei.api.v1.GetAggregatedMetricsRequest.getDefaultInstance());
+    assertThat(summary.getWorkersConnected()).isEqualTo(1);
+    assertThat(summary.getWorkersList()).singleElement().satisfies(w -> {
+      assertThat(w.getWorkerId()).isEqualTo(worker);
+      assertThat(w.getConnected()).isTrue();
+    });
   }
 }

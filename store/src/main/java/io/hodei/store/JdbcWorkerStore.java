@@ -137,6 +137,44 @@ public final class JdbcWorkerStore implements WorkerStore {
         });
   }
 
+  @Override
+  public void saveSample(WorkerId id, String replicaId, java.time.Instant at, byte[] sample) {
+    jdbc.write(
+        "keep the newest sample of worker " + id,
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(
+              "INSERT INTO worker_samples (worker_id, replica_id, sampled_at, sample) VALUES (?, ?, ?, ?)"
+                  + " ON CONFLICT (worker_id) DO UPDATE SET replica_id = excluded.replica_id,"
+                  + " sampled_at = excluded.sampled_at, sample = excluded.sample")) {
+            ps.setString(1, id.value());
+            ps.setString(2, replicaId);
+            ps.setLong(3, Jdbc.millis(at));
+            ps.setBytes(4, sample);
+            return ps.executeUpdate();
+          }
+        });
+  }
+
+  @Override
+  public java.util.List<byte[]> samplesSince(java.time.Instant since, String replicaId) {
+    return jdbc.read(
+        "read the workers' newest samples",
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(
+              "SELECT sample FROM worker_samples WHERE sampled_at >= ? AND replica_id <> ? ORDER BY sampled_at")) {
+            ps.setLong(1, Jdbc.millis(since));
+            ps.setString(2, replicaId);
+            var out = new java.util.ArrayList<byte[]>();
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                out.add(rs.getBytes(1));
+              }
+            }
+            return java.util.List.copyOf(out);
+          }
+        });
+  }
+
   private static String toJson(WorkerInfo info) {
     try {
       return JSON.print(WireMapping.toWire(info));

@@ -77,6 +77,17 @@ abstract class WorkerStoreContract {
   }
 
   @Test
+  void eachWorkersNewestSampleIsReadBackByTheOtherReplicasSinceAMoment() {
+    store.saveSample(new WorkerId("w-1"), "r1", T0, new byte[] {1});
+    store.saveSample(new WorkerId("w-1"), "r1", T0.plusSeconds(5), new byte[] {2});
+    store.saveSample(new WorkerId("w-2"), "r2", T0.plusSeconds(6), new byte[] {3});
+
+    assertThat(store.samplesSince(T0, "r3")).containsExactly(new byte[] {2}, new byte[] {3});
+    assertThat(store.samplesSince(T0.plusSeconds(6), "r3")).containsExactly(new byte[] {3});
+    assertThat(store.samplesSince(T0, "r1")).containsExactly(new byte[] {3});
+  }
+
+  @Test
   void findingAWorkerThatWasNeverSavedGivesNothing() {
     assertThat(store.find(new WorkerId("w-unknown"))).isEmpty();
   }

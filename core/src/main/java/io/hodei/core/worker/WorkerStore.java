@@ -18,4 +18,13 @@ public interface WorkerStore {
 
   /** The replica each active worker's stream was last attached to (empty: never attached). */
   java.util.Map<WorkerId, String> attachments();
+
+  /**
+   * Keeps {@code sample} (the API's encoded WorkerMetrics) as the newest of {@code id}, received by
+   * replica {@code replicaId} at {@code at}, for the other replicas' followers.
+   */
+  void saveSample(WorkerId id, String replicaId, java.time.Instant at, byte[] sample);
+
+  /** The newest sample of each worker received at or after {@code since} by a replica other than {@code replicaId}. */
+  java.util.List<byte[]> samplesSince(java.time.Instant since, String replicaId);
 }

@@ -49,6 +49,7 @@ public final class MetricsApi extends MetricsServiceGrpc.MetricsServiceImplBase 
   private static final Logger log = LoggerFactory.getLogger(MetricsApi.class);
 
   private final UsageHistory history;
+  private final java.util.function.Supplier<Set<WorkerId>> attachedElsewhere;
   private final WorkerRegistry registry;
   private final JobStore jobs;
   private final Clock clock;
@@ -56,6 +57,14 @@ public final class MetricsApi extends MetricsServiceGrpc.MetricsServiceImplBase 
       Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("metrics-send-", 0).factory());
 
   public MetricsApi(UsageHistory history, WorkerRegistry registry, JobStore jobs, Clock clock) {
+    this(history, registry, jobs, clock, java.util.Set::of);
+  }
+
+  /** @param attachedElsewhere the workers streaming to other live replicas now: connected too */
+  public MetricsApi(
+      UsageHistory history, WorkerRegistry registry, JobStore jobs, Clock clock,
+      java.util.function.Supplier<Set<WorkerId>> attachedElsewhere) {
+    this.attachedElsewhere = attachedElsewhere;
     this.history = history;
     this.registry = registry;
     this.jobs = jobs;
@@ -70,7 +79,8 @@ public final class MetricsApi extends MetricsServiceGrpc.MetricsServiceImplBase 
             : Optional.of(new WorkerId(request.getWorkerId()));
     if (worker.isPresent()
         && registry.find(worker.get()).isEmpty()
-        && !history.knows(worker.get())) {
+        && !history.knows(worker.get())
+        && !attachedElsewhere.get().contains(worker.get())) {
       throw new NotFoundException("worker", worker.get().value());
     }
     var feed = new Feed((ServerCallStreamObserver<WorkerMetrics>) response, sender);
@@ -92,7 +102,8 @@ public final class MetricsApi extends MetricsServiceGrpc.MetricsServiceImplBase 
         registry.snapshot().stream()
             .filter(w -> w.attached() && w.terminatedAt().isEmpty())
             .map(w -> w.info().id())
-            .collect(Collectors.toSet());
+            .collect(Collectors.toCollection(java.util.HashSet::new));
+    connected.addAll(attachedElsewhere.get());
     var result =
         GetAggregatedMetricsResponse.newBuilder()
             .setSince(WireMapping.toWire(since))

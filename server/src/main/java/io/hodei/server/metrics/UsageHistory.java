@@ -98,16 +98,47 @@ public final class UsageHistory {
     if (!heartbeat.hasUsage()) {
       return;
     }
-    Instant now = clock.instant();
     WorkerMetrics sample =
         WorkerMetrics.newBuilder()
             .setWorkerId(worker.value())
             .setUsage(heartbeat.getUsage())
-            .setAt(WireMapping.toWire(now))
+            .setAt(WireMapping.toWire(clock.instant()))
             .setHostUsage(heartbeat.getHostUsage())
             .addAllJobUsage(heartbeat.getJobUsageList())
             .addAllRunningJobIds(runningJobs.apply(worker))
             .build();
+    add(worker, sample);
+    var published = onLocalSample;
+    if (published != null) {
+      published.accept(sample);
+    }
+  }
+
+  /**
+   * Records a sample another replica received (its worker streams to that replica), unless it is
+   * not newer than the newest one held for that worker: followers here see every worker.
+   */
+  public void recordFromPeer(WorkerMetrics sample) {
+    WorkerId worker = new WorkerId(sample.getWorkerId());
+    synchronized (this) {
+      var samples = series.get(worker);
+      if (samples != null && !samples.isEmpty()
+          && !WireMapping.toDomain(sample.getAt()).isAfter(WireMapping.toDomain(samples.getLast().getAt()))) {
+        return;
+      }
+    }
+    add(worker, sample);
+  }
+
+  private volatile Consumer<WorkerMetrics> onLocalSample;
+
+  /** Hands every sample recorded from a heartbeat here to {@code consumer} too (one at most: the replica relay). */
+  public void onLocalSample(Consumer<WorkerMetrics> consumer) {
+    this.onLocalSample = consumer;
+  }
+
+  private void add(WorkerId worker, WorkerMetrics sample) {
+    Instant now = clock.instant();
     synchronized (this) {
       var samples = series.computeIfAbsent(worker, k -> new ArrayDeque<>());
       samples.addLast(sample);
