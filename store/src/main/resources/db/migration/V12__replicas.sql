@@ -42,3 +42,15 @@ CREATE TABLE worker_samples (
   sample     ${binary}    NOT NULL
 );
 CREATE INDEX worker_samples_by_time ON worker_samples (sampled_at);
+
+-- Commands for a worker whose stream is on another replica (drain, deregister): that replica
+-- takes them, oldest first, and carries them out.
+CREATE TABLE replica_commands (
+  id         VARCHAR(64)  NOT NULL PRIMARY KEY,
+  replica_id VARCHAR(255) NOT NULL,
+  worker_id  VARCHAR(255) NOT NULL,
+  kind       VARCHAR(32)  NOT NULL,
+  reason     TEXT         NOT NULL,
+  created_at BIGINT       NOT NULL
+);
+CREATE INDEX replica_commands_by_replica ON replica_commands (replica_id, created_at);

@@ -121,7 +121,7 @@ public final class HodeiServer implements AutoCloseable {
             clock,
             this::wakeDispatcher);
     this.lifecycle = new WorkerLifecycle(jobService, registry, stores.workers(), provisioner, audit);
-    this.clusterChanges = new io.hodei.server.cluster.ClusterChanges(stores.jobs(), registry, lifecycle, signals, membership, this.clock);
+    this.clusterChanges = new io.hodei.server.cluster.ClusterChanges(stores.jobs(), registry, lifecycle, signals, membership, stores.replicas(), this.clock);
     this.dispatcher =
         new Dispatcher(
             stores.jobs(),
@@ -261,7 +261,7 @@ public final class HodeiServer implements AutoCloseable {
                       new LogStreamApi(jobService, stores.logs(), signals, audit), errors))
               .addService(ServerInterceptors.intercept(workerApi, errors, PeerCertificate.capture()))
               .addService(
-                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner, scheduler, lifecycle::retire, audit, config.limits()), errors))
+                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner, scheduler, lifecycle::retire, audit, config.limits(), this::leaveForHolder), errors))
               .addService(
                   ServerInterceptors.intercept(new ProviderApi(provisioner, clock), errors))
               .addService(
@@ -297,6 +297,22 @@ public final class HodeiServer implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Leaves {@code kind} for the live replica that holds {@code worker}'s stream, if another one
+   * does: the worker as the store knows it then, for the answer.
+   */
+  private Optional<io.hodei.core.worker.WorkerRegistration> leaveForHolder(
+      io.hodei.core.worker.WorkerId worker, io.hodei.core.replica.WorkerCommand.Kind kind, String reason) {
+    String holder = stores.workers().attachments().get(worker);
+    if (holder == null || holder.equals(membership.id()) || !membership.liveIds().contains(holder)) {
+      return Optional.empty();
+    }
+    var registration = stores.workers().find(worker).filter(io.hodei.core.worker.WorkerRegistration::active);
+    registration.ifPresent(r -> stores.replicas().send(
+        new io.hodei.core.replica.WorkerCommand(holder, worker, kind, reason, clock.instant())));
+    return registration;
+  }
+
   /** What other live replicas hold now: the workers whose streams they have. */
   private SilentWorkerCheck.Ownership ownership() {
     if (!membership.shared()) {
@@ -315,12 +331,15 @@ public final class HodeiServer implements AutoCloseable {
   /**
    * Forgets the workers this replica knew that now stream to another live replica (this one died
    * for them, or they moved): their jobs are reported there, and the other replica adopts them.
-   * Nothing is settled and nothing stopped.
+   * Nothing is settled and nothing stopped. This fences a stale stream: the latest attach, recorded
+   * in the store, wins.
    */
   private void forgetWorkersAttachedElsewhere(SilentWorkerCheck.Ownership owners) {
     for (var worker : registry.snapshot()) {
       var id = worker.info().id();
-      if (!worker.attached() && worker.terminatedAt().isEmpty() && owners.elsewhere().contains(id)) {
+      // A stream still attached here but silent is stale: the worker's latest attach, as the
+      // store has it, is another replica's, and that one wins.
+      if ((!worker.attached() || worker.silent()) && worker.terminatedAt().isEmpty() && owners.elsewhere().contains(id)) {
         registry.remove(id);
         provisioner.gone(id);
         log.info("worker {} streams to another replica now; this one forgets it", id);

@@ -195,4 +195,60 @@ class ReplicasIT {
       assertThat(w.getConnected()).isTrue();
     });
   }
+
+  private io.hodei.api.v1.SchedulerServiceGrpc.SchedulerServiceBlockingStub scheduler(HodeiServer server) {
+    ManagedChannel channel = NettyChannelBuilder.forTarget(server.address()).usePlaintext().build();
+    open.add(channel::shutdownNow);
+    return io.hodei.api.v1.SchedulerServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
+  private static String workerOf(JobExecutionServiceGrpc.JobExecutionServiceBlockingStub jobs, String id) {
+    return jobs.getJob(GetJobRequest.newBuilder().setJobId(id).build()).getJob().getAttempts(0).getWorkerId();
+  }
+
+  @Test
+  void aWorkerAttachedToOneReplicaIsDrainedThroughTheOther() {
+    var withWorkers = replica("a", 1);
+    var front = replica("b", 0);
+    var jobs = jobs(front);
+    String id = queue(jobs, "sleep 2");
+    await().atMost(Duration.ofSeconds(60)).until(() -> state(jobs, id) == JobState.JOB_STATE_RUNNING);
+    String worker = workerOf(jobs, id);
+
+    var drained = scheduler(front).drainWorker(io.hodei.api.v1.DrainWorkerRequest.newBuilder().setWorkerId(worker).build());
+
+    assertThat(drained.getWorker().getStatus()).isEqualTo(io.hodei.api.v1.WorkerStatus.WORKER_STATUS_DRAINING);
+    assertThat(drained.getWorker().getInfo().getWorkerId()).isEqualTo(worker);
+    // Its job ends as it would have; then the worker leaves, retired by the replica holding it.
+    await().atMost(Duration.ofSeconds(30)).until(() -> state(jobs, id) == JobState.JOB_STATE_SUCCEEDED);
+    await().atMost(Duration.ofSeconds(30)).until(() ->
+        scheduler(withWorkers).listWorkers(io.hodei.api.v1.ListWorkersRequest.getDefaultInstance())
+            .getWorkersList().stream().noneMatch(w -> w.getInfo().getWorkerId().equals(worker)
+                && w.getStatus() != io.hodei.api.v1.WorkerStatus.WORKER_STATUS_TERMINATED));
+  }
+
+  @Test
+  void aWorkerAttachedToOneReplicaIsDeregisteredThroughTheOtherAndItsJobSettled() {
+    replica("a", 1);
+    var front = replica("b", 0);
+    var jobs = jobs(front);
+    String id = queue(jobs, "sleep 300");
+    await().atMost(Duration.ofSeconds(60)).until(() -> state(jobs, id) == JobState.JOB_STATE_RUNNING);
+    String worker = workerOf(jobs, id);
+
+    scheduler(front).deregisterWorker(io.hodei.api.v1.DeregisterWorkerRequest.newBuilder().setWorkerId(worker).setReason("broken disk").build());
+
+    await().atMost(Duration.ofSeconds(15)).until(() -> state(jobs, id) == JobState.JOB_STATE_FAILED);
+    assertThat(jobs.getJob(GetJobRequest.newBuilder().setJobId(id).build()).getJob().getAttempts(0).getErrorMessage())
+        .contains("deregistered: broken disk");
+  }
+
+  @Test
+  void drainingAWorkerNoReplicaHoldsIsNotFound() {
+    replica("a", 0);
+    var front = replica("b", 0);
+
+    assertThatThrownBy(() -> scheduler(front).drainWorker(io.hodei.api.v1.DrainWorkerRequest.newBuilder().setWorkerId("w-nobody").build()))
+        .hasMessageContaining("NOT_FOUND");
+  }
 }

@@ -181,6 +181,60 @@ public final class JdbcReplicaStore implements ReplicaStore {
         });
   }
 
+  @Override
+  public void send(io.hodei.core.replica.WorkerCommand command) {
+    jdbc.write(
+        "leave a command for replica " + command.replicaId(),
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement(
+              "INSERT INTO replica_commands (id, replica_id, worker_id, kind, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)")) {
+            ps.setString(1, java.util.UUID.randomUUID().toString());
+            ps.setString(2, command.replicaId());
+            ps.setString(3, command.worker().value());
+            ps.setString(4, command.kind().name());
+            ps.setString(5, command.reason());
+            ps.setLong(6, Jdbc.millis(command.at()));
+            return ps.executeUpdate();
+          }
+        });
+  }
+
+  @Override
+  public List<io.hodei.core.replica.WorkerCommand> take(String replicaId) {
+    return jdbc.write(
+        "take the commands left for replica " + replicaId,
+        c -> {
+          List<io.hodei.core.replica.WorkerCommand> out = new ArrayList<>();
+          List<String> ids = new ArrayList<>();
+          try (PreparedStatement ps = c.prepareStatement(
+              "SELECT id, worker_id, kind, reason, created_at FROM replica_commands WHERE replica_id = ? ORDER BY created_at, id")) {
+            ps.setString(1, replicaId);
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                ids.add(rs.getString("id"));
+                out.add(new io.hodei.core.replica.WorkerCommand(
+                    replicaId,
+                    new io.hodei.core.worker.WorkerId(rs.getString("worker_id")),
+                    io.hodei.core.replica.WorkerCommand.Kind.valueOf(rs.getString("kind")),
+                    rs.getString("reason"),
+                    Jdbc.instant(rs, "created_at")));
+              }
+            }
+          }
+          // Only the rows read are removed: one left meanwhile is taken next time.
+          try (PreparedStatement ps = c.prepareStatement("DELETE FROM replica_commands WHERE id = ?")) {
+            for (String id : ids) {
+              ps.setString(1, id);
+              ps.addBatch();
+            }
+            if (!ids.isEmpty()) {
+              ps.executeBatch();
+            }
+          }
+          return List.copyOf(out);
+        });
+  }
+
   private static Optional<Replica> find(Connection c, String id) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM replicas WHERE id = ?")) {
       ps.setString(1, id);

@@ -115,4 +115,21 @@ abstract class ReplicaStoreContract {
   void ofConcurrentCandidatesForAFreeLeaseExactlyOneHoldsIt() throws Exception {
     assertThat(Race.winners(8, i -> store.holdLease("leader", "r" + i, T0, LEASE_END))).isEqualTo(1);
   }
+
+  @Test
+  void commandsLeftForAReplicaAreTakenByItOnceOldestFirst() {
+    var drain = new io.hodei.core.replica.WorkerCommand(
+        "r2", new io.hodei.core.worker.WorkerId("w-1"), io.hodei.core.replica.WorkerCommand.Kind.DRAIN, "upgrade", T0);
+    var deregister = new io.hodei.core.replica.WorkerCommand(
+        "r2", new io.hodei.core.worker.WorkerId("w-2"), io.hodei.core.replica.WorkerCommand.Kind.DEREGISTER, "", T0.plusSeconds(1));
+    var forOther = new io.hodei.core.replica.WorkerCommand(
+        "r3", new io.hodei.core.worker.WorkerId("w-3"), io.hodei.core.replica.WorkerCommand.Kind.DRAIN, "", T0);
+    store.send(deregister);
+    store.send(drain);
+    store.send(forOther);
+
+    assertThat(store.take("r2")).containsExactly(drain, deregister);
+    assertThat(store.take("r2")).isEmpty();
+    assertThat(store.take("r3")).containsExactly(forOther);
+  }
 }

@@ -50,4 +50,10 @@ public interface ReplicaStore {
 
   /** The holder of the lease {@code name} at {@code now}, if any. */
   Optional<String> leaseHolder(String name, Instant now);
+
+  /** Leaves {@code command} for its replica. */
+  void send(WorkerCommand command);
+
+  /** Takes (removes and returns) the commands left for {@code replicaId}, oldest first. */
+  List<WorkerCommand> take(String replicaId);
 }

@@ -34,9 +34,21 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
   private final java.util.function.BiConsumer<WorkerId, String> retire;
   private final io.hodei.server.auth.SecurityAudit audit;
 
-  /** @param retire takes a worker out for good, settling its jobs (see WorkerLifecycle#retire) */
-  private final io.hodei.core.job.SpecLimits limits;
+  /** Leaves a command for the replica holding a worker's stream, if another one does; the worker as stored. */
+  @FunctionalInterface
+  public interface Elsewhere {
+    java.util.Optional<io.hodei.core.worker.WorkerRegistration> leave(
+        WorkerId worker, io.hodei.core.replica.WorkerCommand.Kind kind, String reason);
 
+  }
+
+  private final io.hodei.core.job.SpecLimits limits;
+  private final Elsewhere elsewhere;
+
+  /**
+   * @param retire takes a worker out for good, settling its jobs (see WorkerLifecycle#retire)
+   * @param elsewhere reaches workers whose streams are on other replicas
+   */
   public SchedulerApi(
       JobStore jobs,
       WorkerRegistry registry,
@@ -44,7 +56,9 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
       Scheduler scheduler,
       java.util.function.BiConsumer<WorkerId, String> retire,
       io.hodei.server.auth.SecurityAudit audit,
-      io.hodei.core.job.SpecLimits limits) {
+      io.hodei.core.job.SpecLimits limits,
+      Elsewhere elsewhere) {
+    this.elsewhere = elsewhere;
     this.audit = audit;
     this.limits = limits;
     this.jobs = jobs;
@@ -57,14 +71,21 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
   @Override
   public void drainWorker(DrainWorkerRequest request, StreamObserver<DrainWorkerResponse> response) {
     WorkerId id = workerId(request.getWorkerId());
-    if (!registry.draining(id)) {
-      throw new NotFoundException("worker", id.value());
+    io.hodei.api.v1.Worker worker;
+    if (registry.draining(id)) {
+      worker = ApiMapper.toApi(registry.find(id).orElseThrow());
+    } else {
+      // Its stream may be on another replica: the command goes to that one through the store.
+      worker = elsewhere.leave(id, io.hodei.core.replica.WorkerCommand.Kind.DRAIN, "drain requested")
+          .map(r -> io.hodei.api.v1.Worker.newBuilder()
+              .setInfo(io.hodei.wire.WireMapping.toWire(r.info()))
+              .setProvider(r.provider())
+              .setStatus(io.hodei.api.v1.WorkerStatus.WORKER_STATUS_DRAINING)
+              .build())
+          .orElseThrow(() -> new NotFoundException("worker", id.value()));
     }
     audit.record(io.hodei.core.auth.AuditEvent.Kind.WORKER_DRAINED, id.value(), "drain requested");
-    response.onNext(
-        DrainWorkerResponse.newBuilder()
-            .setWorker(ApiMapper.toApi(registry.find(id).orElseThrow()))
-            .build());
+    response.onNext(DrainWorkerResponse.newBuilder().setWorker(worker).build());
     response.onCompleted();
   }
 
@@ -72,10 +93,11 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
   public void deregisterWorker(
       DeregisterWorkerRequest request, StreamObserver<DeregisterWorkerResponse> response) {
     WorkerId id = workerId(request.getWorkerId());
-    if (registry.find(id).filter(w -> w.terminatedAt().isEmpty()).isEmpty()) {
+    if (registry.find(id).filter(w -> w.terminatedAt().isEmpty()).isPresent()) {
+      retire.accept(id, "deregistered" + (request.getReason().isBlank() ? "" : ": " + request.getReason()));
+    } else if (elsewhere.leave(id, io.hodei.core.replica.WorkerCommand.Kind.DEREGISTER, request.getReason()).isEmpty()) {
       throw new NotFoundException("worker", id.value());
     }
-    retire.accept(id, "deregistered" + (request.getReason().isBlank() ? "" : ": " + request.getReason()));
     audit.record(
         io.hodei.core.auth.AuditEvent.Kind.WORKER_DEREGISTERED,
         id.value(),

@@ -437,11 +437,12 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       if (registry.find(id).isEmpty()) {
         resume(registration);
       }
+      // The store first: a replica that reads it afterwards sees this attach as the latest.
+      workerStore.attach(id, replicaId);
       if (!registry.attach(id, this)) {
         throw new AuthenticationException("worker " + id + " is not registered with this server");
       }
       worker = id;
-      workerStore.attach(id, replicaId);
       provisioner.attached(id);
       send(ServerMessage.newBuilder().setAck(Ack.newBuilder().setKind(AckKind.ACK_KIND_ATTACHED)).build());
       log.info("worker {} attached its stream", id);

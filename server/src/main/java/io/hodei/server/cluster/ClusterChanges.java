@@ -11,6 +11,8 @@ import org.slf4j.LoggerFactory;
  * What this replica must learn of changes other replicas make, while another is alive:
  *
  * <ul>
+ *   <li>the commands other replicas left for workers attached here (drain, deregister) are taken
+ *       and carried out every {@link #EVERY};
  *   <li>followers here ({@code WatchJob}, {@code StreamLogs}) are woken every {@link #EVERY} to
  *       re-read the store;
  *   <li>a job cancelled through another replica while it runs on a worker attached here is
@@ -32,6 +34,7 @@ public final class ClusterChanges implements AutoCloseable {
   public static final Duration CANCELS_EVERY = Duration.ofSeconds(1);
 
   private final io.hodei.core.job.JobStore jobs;
+  private final io.hodei.core.replica.ReplicaStore replicas;
   private final io.hodei.server.workers.WorkerRegistry registry;
   private final io.hodei.server.workers.WorkerLifecycle lifecycle;
   private final JobSignals signals;
@@ -48,7 +51,9 @@ public final class ClusterChanges implements AutoCloseable {
       io.hodei.server.workers.WorkerLifecycle lifecycle,
       JobSignals signals,
       Membership membership,
+      io.hodei.core.replica.ReplicaStore replicas,
       Clock clock) {
+    this.replicas = replicas;
     this.jobs = jobs;
     this.registry = registry;
     this.lifecycle = lifecycle;
@@ -71,6 +76,9 @@ public final class ClusterChanges implements AutoCloseable {
         if (peers && signals.anyWaiting()) {
           signals.signalAll();
         }
+        if (peers) {
+          carryOut(replicas.take(membership.id()));
+        }
         if (peers && !now.isBefore(cancelsReadAt.plus(CANCELS_EVERY))) {
           cancelsReadAt = now;
           forwardCancels();
@@ -91,6 +99,24 @@ public final class ClusterChanges implements AutoCloseable {
     running = false;
     if (thread != null) {
       thread.interrupt();
+    }
+  }
+
+  /** Carries out the commands other replicas left for workers attached here. */
+  void carryOut(java.util.List<io.hodei.core.replica.WorkerCommand> commands) {
+    for (var command : commands) {
+      switch (command.kind()) {
+        case DRAIN -> {
+          if (registry.draining(command.worker())) {
+            log.info("worker {} drains, as asked through another replica: {}", command.worker(), command.reason());
+          }
+        }
+        case DEREGISTER -> {
+          if (registry.find(command.worker()).filter(w -> w.terminatedAt().isEmpty()).isPresent()) {
+            lifecycle.retire(command.worker(), "deregistered" + (command.reason().isBlank() ? "" : ": " + command.reason()));
+          }
+        }
+      }
     }
   }
 

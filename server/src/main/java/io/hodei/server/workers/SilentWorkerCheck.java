@@ -107,10 +107,10 @@ public final class SilentWorkerCheck {
       WorkerId worker = job.current().orElseThrow().workerId();
       var here = registry.find(worker);
       Instant lastHeard = here.map(WorkerRegistry.WorkerView::lastSeenAt).orElse(startedAt);
+      if (owners.elsewhere().contains(worker)) {
+        continue; // its latest attach is another live replica's: judged there (a stream here is stale)
+      }
       if (here.filter(WorkerRegistry.WorkerView::attached).isEmpty()) {
-        if (owners.elsewhere().contains(worker)) {
-          continue; // another live replica holds its stream
-        }
         if (here.isEmpty() && owners.shared()) {
           if (!owners.settlesUnattached()) {
             continue;
