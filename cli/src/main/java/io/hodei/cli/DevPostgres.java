@@ -36,6 +36,11 @@ final class DevPostgres implements AutoCloseable {
 
   /** Starts the cluster in {@code DATA/postgres}, creating it (and its password) on first use. */
   static DevPostgres start(Path data) {
+    return start(data, 0);
+  }
+
+  /** As {@link #start(Path)}, on {@code port} (0: any free one). */
+  static DevPostgres start(Path data, int port) {
     Path passwordFile = data.resolve(PASSWORD_FILE);
     Path cluster = data.resolve(DIRECTORY);
     try {
@@ -55,6 +60,7 @@ final class DevPostgres implements AutoCloseable {
               .setLocaleConfig("pwfile", passwordFile.toString())
               .setConnectConfig("password", password)
               .setServerConfig("listen_addresses", "127.0.0.1")
+              .setPort(port == 0 ? freePort() : port)
               .setRegisterShutdownHook(false)
               // The first archive on the class path: the CLI's lib/ and a build's dependencies may
               // both hold the same jar, which zonky's own lookup refuses as a duplicate.
@@ -81,6 +87,16 @@ final class DevPostgres implements AutoCloseable {
     } catch (SQLException e) {
       throw new IllegalStateException("the embedded PostgreSQL in " + cluster + " does not answer: " + e.getMessage(), e);
     }
+  }
+
+  private static int freePort() throws IOException {
+    try (var socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  int port() {
+    return server.getPort();
   }
 
   /** The database URL the replicas use (no password in it). */

@@ -88,11 +88,14 @@ class HaClusterIT {
     return channel;
   }
 
+  /** What each job does before appending its id. */
+  private volatile String before = "";
+
   private JobDefinition appendsItsId() {
     return JobDefinition.newBuilder()
         .setName("append")
         .setCommand(CommandSpec.newBuilder().setShell(ShellCommand.newBuilder()
-            .setCmd("sh").addArgs("-c").addArgs("echo \"$HODEI_JOB_ID\" >> '" + sideEffects() + "'")))
+            .setCmd("sh").addArgs("-c").addArgs(before + "echo \"$HODEI_JOB_ID\" >> '" + sideEffects() + "'")))
         .build();
   }
 
@@ -254,5 +257,135 @@ class HaClusterIT {
     List<String> lines = sideEffectLines();
     assertThat(new HashSet<>(lines)).isEqualTo(queued);
     assertThat(lines).hasSize(2_000);
+  }
+
+  private static io.grpc.health.v1.HealthCheckResponse.ServingStatus readiness(ManagedChannel channel) {
+    try {
+      return io.grpc.health.v1.HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+          .check(io.grpc.health.v1.HealthCheckRequest.getDefaultInstance()).getStatus();
+    } catch (io.grpc.StatusRuntimeException e) {
+      return io.grpc.health.v1.HealthCheckResponse.ServingStatus.UNKNOWN;
+    }
+  }
+
+  @Test
+  void aDatabaseRestartWhileJobsRunIsReportedByReadinessAndLosesNoJob() throws Exception {
+    var r1 = replica("r1", "--max-workers", "2", "--jobs-per-worker", "2");
+    var r2 = replica("r2", "--max-workers", "2", "--jobs-per-worker", "2");
+    before = "sleep 0.3; ";
+    var queued = new HashSet<String>(queue(channel(r1), 100));
+    queued.addAll(queue(channel(r2), 100));
+    await().atMost(Duration.ofSeconds(60)).until(() -> sideEffectLines().size() >= 20);
+
+    int port = postgres.port();
+    postgres.close();
+    postgres = null;
+    var probe = channel(r1);
+    await().atMost(Duration.ofSeconds(30)).until(() ->
+        readiness(probe) == io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
+    Thread.sleep(3_000); // jobs keep finishing on the workers meanwhile; their results wait
+    postgres = DevPostgres.start(data(), port);
+
+    await().atMost(Duration.ofSeconds(60)).until(() ->
+        readiness(probe) == io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+    try (var c = sql()) {
+      await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(2))
+          .until(() -> statesOf(c).getOrDefault("SUCCEEDED", 0L) == 200);
+    }
+    List<String> lines = sideEffectLines();
+    assertThat(new HashSet<>(lines)).isEqualTo(queued);
+    assertThat(lines).hasSize(200);
+  }
+
+  private static String text(Connection c, String query) throws Exception {
+    try (var st = c.createStatement(); var rs = st.executeQuery(query)) {
+      return rs.next() ? rs.getString(1) : "";
+    }
+  }
+
+  private static io.hodei.api.v1.Job job(ManagedChannel channel, String id) {
+    return JobExecutionServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+        .getJob(io.hodei.api.v1.GetJobRequest.newBuilder().setJobId(id).build()).getJob();
+  }
+
+  private static String queueOne(ManagedChannel channel, String script) {
+    return JobExecutionServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
+        .queueJob(QueueJobRequest.newBuilder().setDefinition(JobDefinition.newBuilder().setName("one")
+            .setCommand(CommandSpec.newBuilder().setShell(ShellCommand.newBuilder().setCmd("sh").addArgs("-c").addArgs(script))))
+            .build()).getJobId();
+  }
+
+  /** The replica (of r1, r2) that holds the stream of the worker running {@code job}, once it runs. */
+  private ServerProcess holderOf(Connection c, ManagedChannel channel, String job) throws Exception {
+    await().atMost(Duration.ofSeconds(60)).until(() -> job(channel, job).getState() == io.hodei.api.v1.JobState.JOB_STATE_RUNNING);
+    String worker = job(channel, job).getAttempts(0).getWorkerId();
+    String replica = text(c, "SELECT replica_id FROM workers WHERE id = '" + worker + "'");
+    assertThat(replica).isIn("r1", "r2");
+    return replicas.get(replica.equals("r1") ? 0 : 1);
+  }
+
+  @Test
+  void whenTheLeaderIsKilledTheOtherReplicaLeadsAndStartsWorkersForItsJobs() throws Exception {
+    replica("r1", "--max-workers", "2");
+    replica("r2", "--max-workers", "2");
+    try (var c = sql()) {
+      String leader = text(c, "SELECT holder FROM leases WHERE name = 'leader'");
+      assertThat(leader).isIn("r1", "r2");
+      var dead = replicas.get(leader.equals("r1") ? 0 : 1);
+      var survivor = replicas.get(leader.equals("r1") ? 1 : 0);
+      String survivorId = leader.equals("r1") ? "r2" : "r1";
+      dead.kill9();
+
+      String id = queueOne(channel(survivor), "echo after the leader died");
+      var channel = channel(survivor);
+      // A worker is provisioned for it at once (its registration token issued by the survivor):
+      // no replica waits for the dead leader. Then the job runs on it.
+      await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() ->
+          single(c, "SELECT count(*) FROM otp_tokens WHERE replica_id = '" + survivorId + "'") > 0);
+      // Its lease runs out (10 s) and the survivor, renewing every third of it, takes it.
+      await().atMost(Duration.ofSeconds(15)).until(() -> text(c,
+          "SELECT holder FROM leases WHERE name = 'leader' AND expires_at > " + System.currentTimeMillis()).equals(survivorId));
+      await().atMost(Duration.ofSeconds(60)).until(() -> job(channel, id).getState() == io.hodei.api.v1.JobState.JOB_STATE_SUCCEEDED);
+    }
+  }
+
+  @Test
+  void aJobIsCancelledThroughTheReplicaThatDoesNotHoldItsWorker() throws Exception {
+    var r1 = replica("r1", "--max-workers", "1");
+    replica("r2", "--max-workers", "1");
+    try (var c = sql()) {
+      var any = channel(r1);
+      String id = queueOne(any, "sleep 300");
+      var holder = holderOf(c, any, id);
+      var other = channel(replicas.get(replicas.indexOf(holder) == 0 ? 1 : 0));
+
+      JobExecutionServiceGrpc.newBlockingStub(other).withDeadlineAfter(10, TimeUnit.SECONDS)
+          .cancelJob(io.hodei.api.v1.CancelJobRequest.newBuilder().setJobId(id).setReason("not needed").build());
+
+      await().atMost(Duration.ofSeconds(15)).until(() -> job(other, id).getState() == io.hodei.api.v1.JobState.JOB_STATE_CANCELLED);
+    }
+  }
+
+  @Test
+  void aFollowerOnTheReplicaThatDoesNotHoldTheWorkerSeesEveryLineOnceInOrder() throws Exception {
+    var r1 = replica("r1", "--max-workers", "1");
+    replica("r2", "--max-workers", "1");
+    try (var c = sql()) {
+      var any = channel(r1);
+      String id = queueOne(any, "sleep 1; for i in $(seq 1 200); do echo line $i; sleep 0.01; done");
+      var holder = holderOf(c, any, id);
+      var other = channel(replicas.get(replicas.indexOf(holder) == 0 ? 1 : 0));
+
+      List<String> lines = new ArrayList<>();
+      io.hodei.api.v1.LogStreamServiceGrpc.newBlockingStub(other).withDeadlineAfter(60, TimeUnit.SECONDS)
+          .streamLogs(io.hodei.api.v1.StreamLogsRequest.newBuilder().setJobId(id).setFollow(true).build())
+          .forEachRemaining(r -> r.getLinesList().forEach(l -> lines.add(l.getData().toStringUtf8())));
+
+      List<String> expected = new ArrayList<>();
+      for (int i = 1; i <= 200; i++) {
+        expected.add("line " + i);
+      }
+      assertThat(lines).isEqualTo(expected);
+    }
   }
 }

@@ -99,6 +99,9 @@ public final class Database implements AutoCloseable {
    * @throws UnavailableException if the database cannot be reached or migrated, or if a newer
    *     hodei has migrated it past this binary's schema
    */
+  /** How long a call waits for a connection to PostgreSQL before it fails. */
+  static final long POSTGRES_CONNECTION_TIMEOUT_MS = 5_000;
+
   public static Database postgres(String jdbcUrl, String user, String password) {
     HikariConfig hikari = new HikariConfig();
     hikari.setPoolName("hodei-postgres");
@@ -106,6 +109,9 @@ public final class Database implements AutoCloseable {
     hikari.setUsername(user);
     hikari.setPassword(password);
     hikari.setMaximumPoolSize(POSTGRES_POOL_SIZE);
+    // A server that is away fails a call within seconds (and readiness with it), instead of
+    // holding every caller for Hikari's default 30 s.
+    hikari.setConnectionTimeout(POSTGRES_CONNECTION_TIMEOUT_MS);
     return open(hikari, Dialect.POSTGRESQL, withoutParameters(jdbcUrl));
   }
 

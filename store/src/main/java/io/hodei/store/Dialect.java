@@ -83,7 +83,8 @@ public enum Dialect {
 
   /**
    * What {@code e} says is wrong with the storage itself, if anything: a full disk, a read-only
-   * database or file system, a corrupt file. Looked for along the cause chain.
+   * database or file system, a corrupt file, a database server out of reach. Looked for along the
+   * cause chain.
    */
   java.util.Optional<io.hodei.core.error.StorageTrouble> trouble(SQLException e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
@@ -100,6 +101,9 @@ public enum Dialect {
             yield state.equals("53100") ? io.hodei.core.error.StorageTrouble.FULL
                 : state.equals("25006") ? io.hodei.core.error.StorageTrouble.READ_ONLY
                 : state.startsWith("XX001") || state.equals("XX002") ? io.hodei.core.error.StorageTrouble.CORRUPT
+                // Connection exceptions, and a server shutting down or starting up.
+                : state.startsWith("08") || state.equals("57P01") || state.equals("57P02") || state.equals("57P03")
+                    ? io.hodei.core.error.StorageTrouble.UNREACHABLE
                 : null;
           }
         };

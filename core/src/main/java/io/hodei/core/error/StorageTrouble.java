@@ -8,7 +8,8 @@ package io.hodei.core.error;
 public enum StorageTrouble {
   FULL("the database's disk is full"),
   READ_ONLY("the database is read-only"),
-  CORRUPT("the database file is corrupt or not a database");
+  CORRUPT("the database file is corrupt or not a database"),
+  UNREACHABLE("the database server cannot be reached");
 
   private final String words;
 

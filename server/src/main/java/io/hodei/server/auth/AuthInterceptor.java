@@ -67,6 +67,14 @@ public final class AuthInterceptor implements ServerInterceptor {
       audit.record(
           AuditEvent.Kind.AUTHENTICATION_FAILED, "anonymous", method, e.getMessage(), remote);
       return refuse(call, e);
+    } catch (io.hodei.core.error.UnavailableException e) {
+      // The store cannot check the credential now. What anyone may call (readiness) is still
+      // answered, as anonymous: telling that the store is away is its point. The rest is
+      // UNAVAILABLE with the cause, for the caller to retry.
+      if (!AccessPolicy.allows(method, Role.NONE)) {
+        return refuse(call, e);
+      }
+      principal = Principal.ANONYMOUS;
     }
     if (!AccessPolicy.allows(method, principal.role())) {
       audit.record(
