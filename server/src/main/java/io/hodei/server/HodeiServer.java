@@ -120,7 +120,7 @@ public final class HodeiServer implements AutoCloseable {
             workerCertificates.<WorkerCredentials>map(c -> c).orElse(WorkerCredentials.NONE),
             clock,
             this::wakeDispatcher);
-    this.lifecycle = new WorkerLifecycle(jobService, registry, stores.workers(), provisioner, audit);
+    this.lifecycle = new WorkerLifecycle(jobService, registry, stores.workers(), provisioner, audit, this::nudgeHolder);
     this.clusterChanges = new io.hodei.server.cluster.ClusterChanges(stores.jobs(), registry, lifecycle, signals, membership, stores.replicas(), this.clock);
     this.dispatcher =
         new Dispatcher(
@@ -311,6 +311,21 @@ public final class HodeiServer implements AutoCloseable {
     registration.ifPresent(r -> stores.replicas().send(
         new io.hodei.core.replica.WorkerCommand(holder, worker, kind, reason, clock.instant())));
     return registration;
+  }
+
+  /** Nudges the live replica holding {@code worker}'s stream, if another one does, to read its jobs back now. */
+  private void nudgeHolder(io.hodei.core.worker.WorkerId worker) {
+    try {
+      if (!membership.shared()) {
+        return;
+      }
+      String holder = stores.workers().attachments().get(worker);
+      if (holder != null && !holder.equals(membership.id()) && membership.liveIds().contains(holder)) {
+        stores.replicas().nudge(holder);
+      }
+    } catch (RuntimeException e) {
+      log.debug("could not nudge the replica of worker {}: {}", worker, e.getMessage());
+    }
   }
 
   /** What other live replicas hold now: the workers whose streams they have. */

@@ -23,10 +23,73 @@ import java.util.function.Predicate;
 public final class JdbcReplicaStore implements ReplicaStore {
   private static final String COLUMNS = "id, incarnation, address, host, pid, started_at, expires_at";
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(JdbcReplicaStore.class);
+  /** The PostgreSQL channel replicas are nudged on; the payload is the replica's id. */
+  static final String CHANNEL = "hodei_replicas";
+
   private final Jdbc jdbc;
+  private final Database database;
+  /** The connection that LISTENs, held while it works; the nudged replica's thread only. */
+  private Connection listening;
 
   public JdbcReplicaStore(Database database) {
     this.jdbc = new Jdbc(database);
+    this.database = database;
+  }
+
+  @Override
+  public void nudge(String replicaId) {
+    if (database.dialect() != Dialect.POSTGRESQL) {
+      return;
+    }
+    jdbc.read(
+        "nudge replica " + replicaId,
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+            ps.setString(1, CHANNEL);
+            ps.setString(2, replicaId);
+            ps.executeQuery().close();
+            return null;
+          }
+        });
+  }
+
+  @Override
+  public synchronized boolean awaitNudge(String replicaId, java.time.Duration max) throws InterruptedException {
+    if (database.dialect() != Dialect.POSTGRESQL) {
+      Thread.sleep(max);
+      return false;
+    }
+    try {
+      if (listening == null) {
+        listening = database.dataSource().getConnection();
+        try (var st = listening.createStatement()) {
+          st.execute("LISTEN " + CHANNEL);
+        }
+      }
+      var notifications =
+          listening.unwrap(org.postgresql.PGConnection.class).getNotifications((int) Math.max(1, max.toMillis()));
+      if (notifications != null) {
+        for (var n : notifications) {
+          if (replicaId.equals(n.getParameter())) {
+            return true;
+          }
+        }
+      }
+      return false;
+    } catch (SQLException e) {
+      log.debug("replica {}: cannot listen for nudges ({}); polling only until it can", replicaId, e.getMessage());
+      if (listening != null) {
+        try {
+          listening.close();
+        } catch (SQLException ignored) {
+          // a broken connection: it goes back to the pool as such
+        }
+        listening = null;
+      }
+      Thread.sleep(max);
+      return false;
+    }
   }
 
   @Override
@@ -194,8 +257,17 @@ public final class JdbcReplicaStore implements ReplicaStore {
             ps.setString(4, command.kind().name());
             ps.setString(5, command.reason());
             ps.setLong(6, Jdbc.millis(command.at()));
-            return ps.executeUpdate();
+            ps.executeUpdate();
           }
+          if (database.dialect() == Dialect.POSTGRESQL) {
+            // Delivered when this transaction commits, not before.
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+              ps.setString(1, CHANNEL);
+              ps.setString(2, command.replicaId());
+              ps.executeQuery().close();
+            }
+          }
+          return 1;
         });
   }
 

@@ -5,4 +5,9 @@ class PostgresReplicaStoreTest extends ReplicaStoreContract {
   protected Database openEmptyDatabase() {
     return TestPostgres.freshDatabase();
   }
+
+  @Override
+  protected boolean nudges() {
+    return true;
+  }
 }

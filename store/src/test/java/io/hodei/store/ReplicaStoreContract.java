@@ -132,4 +132,24 @@ abstract class ReplicaStoreContract {
     assertThat(store.take("r2")).isEmpty();
     assertThat(store.take("r3")).containsExactly(forOther);
   }
+
+  @Test
+  void aNudgeWakesTheReplicaItIsForWhereTheDatabaseCanNudge() throws Exception {
+    var waiting = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      // The listener is set up by a first, short wait.
+      assertThat(store.awaitNudge("r1", java.time.Duration.ofMillis(50))).isFalse();
+      var nudged = waiting.submit(() -> store.awaitNudge("r1", java.time.Duration.ofSeconds(nudges() ? 20 : 1)));
+      Thread.sleep(200);
+      store.nudge("r2"); // for another replica: r1 goes on waiting
+      store.nudge("r1");
+
+      assertThat(nudged.get(30, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(nudges());
+    } finally {
+      waiting.shutdownNow();
+    }
+  }
+
+  /** Whether this database delivers nudges (PostgreSQL's NOTIFY); without, a wait just passes. */
+  protected abstract boolean nudges();
 }

@@ -10,4 +10,9 @@ class SqliteReplicaStoreTest extends ReplicaStoreContract {
   protected Database openEmptyDatabase() {
     return Database.sqlite(dataDir);
   }
+
+  @Override
+  protected boolean nudges() {
+    return false;
+  }
 }

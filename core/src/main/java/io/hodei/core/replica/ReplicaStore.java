@@ -56,4 +56,17 @@ public interface ReplicaStore {
 
   /** Takes (removes and returns) the commands left for {@code replicaId}, oldest first. */
   List<WorkerCommand> take(String replicaId);
+
+  /**
+   * Tells replica {@code replicaId} at once that something for it is waiting (a command, a cancel
+   * request), where the database can (PostgreSQL's {@code NOTIFY}); elsewhere nothing happens, and
+   * the replica finds it at its next poll.
+   */
+  void nudge(String replicaId);
+
+  /**
+   * Waits up to {@code max} for a {@link #nudge} of {@code replicaId}. Returns early, true, when
+   * nudged; false when the time passed (or the database cannot nudge: then it just waits).
+   */
+  boolean awaitNudge(String replicaId, java.time.Duration max) throws InterruptedException;
 }

@@ -87,11 +87,21 @@ public final class ClusterChanges implements AutoCloseable {
         log.debug("could not read what other replicas changed: {}", e.getMessage());
       }
       try {
-        Thread.sleep(EVERY);
+        // Woken early by a nudge (a command or a cancel for a worker here): read back at once.
+        if (membership.shared() ? replicas.awaitNudge(membership.id(), EVERY) : sleep(EVERY)) {
+          cancelsReadAt = Instant.EPOCH;
+        }
       } catch (InterruptedException e) {
         return;
+      } catch (RuntimeException e) {
+        log.debug("could not wait for nudges: {}", e.getMessage());
       }
     }
+  }
+
+  private static boolean sleep(Duration d) throws InterruptedException {
+    Thread.sleep(d);
+    return false;
   }
 
   @Override

@@ -79,14 +79,21 @@ public final class WorkerLifecycle {
     }
   }
 
+  private final java.util.function.Consumer<WorkerId> notHere;
   private final JobService jobs;
   private final WorkerRegistry registry;
   private final WorkerStore workerStore;
   private final Pools pools;
   private final SecurityAudit audit;
 
+  /**
+   * @param notHere told of a cancel for a worker whose stream is not on this replica, so that the
+   *     replica holding it can be nudged to read it back at once
+   */
   public WorkerLifecycle(
-      JobService jobs, WorkerRegistry registry, WorkerStore workerStore, Pools pools, SecurityAudit audit) {
+      JobService jobs, WorkerRegistry registry, WorkerStore workerStore, Pools pools, SecurityAudit audit,
+      java.util.function.Consumer<WorkerId> notHere) {
+    this.notHere = notHere;
     this.jobs = jobs;
     this.registry = registry;
     this.workerStore = workerStore;
@@ -193,7 +200,12 @@ public final class WorkerLifecycle {
    */
   public boolean forwardCancel(WorkerId worker, String jobId, String executionId, String reason) {
     var command = WorkerCommands.cancel(jobId, executionId, reason.isBlank() ? "cancelled" : reason);
-    return registry.link(worker).map(link -> link.send(command)).orElse(false);
+    var link = registry.link(worker);
+    if (link.isEmpty()) {
+      notHere.accept(worker);
+      return false;
+    }
+    return link.get().send(command);
   }
 
   /**

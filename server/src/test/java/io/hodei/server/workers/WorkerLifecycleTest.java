@@ -104,8 +104,12 @@ class WorkerLifecycleTest {
                 WorkerLifecycleTest.this.gone.add(worker);
               }
             },
-            audit);
+            audit,
+            notHere::add);
   }
+
+  /** Workers a cancel was for that are not attached here. */
+  private final java.util.List<WorkerId> notHere = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   @AfterEach
   void close() {
@@ -224,8 +228,9 @@ class WorkerLifecycleTest {
   }
 
   @Test
-  void aCancelForAWorkerWithoutAStreamHereGoesNowhere() {
+  void aCancelForAWorkerWithoutAStreamHereIsNotSentButReportedForItsReplica() {
     assertThat(lifecycle.forwardCancel(new WorkerId("w-elsewhere"), "j", "e", "stop")).isFalse();
+    assertThat(notHere).containsExactly(new WorkerId("w-elsewhere"));
   }
 
   @Test
