@@ -26,6 +26,20 @@ final class DevPostgres implements AutoCloseable {
   static final String DATABASE = "hodei";
   private static final String USER = "postgres";
 
+  /**
+   * zonky's binaries, from the first archive on the class path: the CLI's lib/ and a build's
+   * dependencies may both hold the same jar, which zonky's own lookup refuses as a duplicate.
+   */
+  static final io.zonky.test.db.postgres.embedded.PgBinaryResolver BINARIES = (system, architecture) -> {
+    String name = "/postgres-" + system.toLowerCase(java.util.Locale.ROOT) + "-" + architecture + ".txz";
+    var archive = DevPostgres.class.getResourceAsStream(name);
+    if (archive == null) {
+      throw new IOException("no PostgreSQL binaries for " + system + "-" + architecture
+          + " on the class path (this build has Linux x86-64 only); give --database-url instead");
+    }
+    return archive;
+  };
+
   private final EmbeddedPostgres server;
   private final Path passwordFile;
 
@@ -62,17 +76,7 @@ final class DevPostgres implements AutoCloseable {
               .setServerConfig("listen_addresses", "127.0.0.1")
               .setPort(port == 0 ? freePort() : port)
               .setRegisterShutdownHook(false)
-              // The first archive on the class path: the CLI's lib/ and a build's dependencies may
-              // both hold the same jar, which zonky's own lookup refuses as a duplicate.
-              .setPgBinaryResolver((system, architecture) -> {
-                String name = "/postgres-" + system.toLowerCase(java.util.Locale.ROOT) + "-" + architecture + ".txz";
-                var archive = DevPostgres.class.getResourceAsStream(name);
-                if (archive == null) {
-                  throw new IOException("no PostgreSQL binaries for " + system + "-" + architecture
-                      + " on the class path (this build has Linux x86-64 only); give --database-url instead");
-                }
-                return archive;
-              })
+              .setPgBinaryResolver(BINARIES)
               .start();
       try (var c = server.getPostgresDatabase().getConnection();
           var st = c.createStatement();

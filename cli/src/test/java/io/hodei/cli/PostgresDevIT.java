@@ -33,7 +33,8 @@ class PostgresDevIT {
 
   @BeforeAll
   static void startPostgres() throws Exception {
-    postgres = EmbeddedPostgres.builder().setDataDirectory(pgDir.resolve("pg")).setCleanDataDirectory(true).start();
+    postgres = EmbeddedPostgres.builder().setDataDirectory(pgDir.resolve("pg")).setCleanDataDirectory(true)
+        .setPgBinaryResolver(DevPostgres.BINARIES).start();
     try (var c = postgres.getPostgresDatabase().getConnection(); var st = c.createStatement()) {
       st.execute("ALTER USER postgres PASSWORD '" + PASSWORD + "'");
       // From here on every connection must bring the password.

@@ -121,7 +121,7 @@ public final class HodeiServer implements AutoCloseable {
             clock,
             this::wakeDispatcher);
     this.lifecycle = new WorkerLifecycle(jobService, registry, stores.workers(), provisioner, audit, this::nudgeHolder);
-    this.clusterChanges = new io.hodei.server.cluster.ClusterChanges(stores.jobs(), registry, lifecycle, signals, membership, stores.replicas(), this.clock);
+    this.clusterChanges = new io.hodei.server.cluster.ClusterChanges(stores.jobs(), registry, lifecycle, signals, membership, stores.replicas(), this::replicaAddresses, this.clock);
     this.dispatcher =
         new Dispatcher(
             stores.jobs(),
@@ -160,7 +160,8 @@ public final class HodeiServer implements AutoCloseable {
 
             audit,
             new RegistrationThrottle(this.clock),
-            config.replica().id());
+            config.replica().id(),
+            this::replicaAddresses);
     this.sampleRelay = new io.hodei.server.cluster.SampleRelay(stores.workers(), usage, membership, this.clock);
     this.metrics = new io.hodei.server.metrics.ServerMetrics(stores.jobs(), registry, this::certificateDaysLeft, this::caDaysLeft, this::notReady);
     this.silentWorkers =
@@ -462,6 +463,11 @@ public final class HodeiServer implements AutoCloseable {
    * ServerChannel).
    */
   private String workerAddress() {
+    return String.join(",", replicaAddresses());
+  }
+
+  /** This replica's address, then every other live one's. */
+  private java.util.List<String> replicaAddresses() {
     var addresses = new java.util.LinkedHashSet<String>();
     addresses.add(address);
     try {
@@ -471,9 +477,9 @@ public final class HodeiServer implements AutoCloseable {
         }
       }
     } catch (RuntimeException e) {
-      log.debug("cannot list the other replicas for a new worker: {}", e.getMessage());
+      log.debug("cannot list the other replicas for a worker: {}", e.getMessage());
     }
-    return String.join(",", addresses);
+    return java.util.List.copyOf(addresses);
   }
 
   private void wakeDispatcher() {

@@ -251,4 +251,22 @@ class ReplicasIT {
     assertThatThrownBy(() -> scheduler(front).drainWorker(io.hodei.api.v1.DrainWorkerRequest.newBuilder().setWorkerId("w-nobody").build()))
         .hasMessageContaining("NOT_FOUND");
   }
+
+  @Test
+  void aWorkerStartedBeforeAnotherReplicaJoinedIsToldOfItAndGoesThereWhenItsOwnStops() {
+    var first = replica("a", 1);
+    var jobsOnFirst = jobs(first);
+    String id = queue(jobsOnFirst, "sleep 6; echo done");
+    // Its worker was started knowing of replica a only.
+    await().atMost(Duration.ofSeconds(60)).until(() -> state(jobsOnFirst, id) == JobState.JOB_STATE_RUNNING);
+    var second = replica("b", 0);
+    var jobs = jobs(second);
+    // b is told to the worker within a second or two of joining; then a stops, leaving it running.
+    await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> true);
+    open.remove(first);
+    first.close(HodeiServer.OnStop.LEAVE_WORKERS_RUNNING);
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> state(jobs, id) == JobState.JOB_STATE_SUCCEEDED);
+    assertThat(jobs.getJob(GetJobRequest.newBuilder().setJobId(id).build()).getJob().getAttemptsList()).hasSize(1);
+  }
 }

@@ -37,6 +37,9 @@ final class StreamSession implements ClientResponseObserver<WorkerMessage, Serve
     void runJob(StreamSession from, RunJobCommand command);
 
     void cancelJob(CancelJobCommand command);
+
+    /** The control plane's replicas now, the sending one first. */
+    void replicas(io.hodei.api.v1.ReplicaList list);
   }
 
   private final Outbox outbox;
@@ -115,6 +118,7 @@ final class StreamSession implements ClientResponseObserver<WorkerMessage, Serve
       case RUN_JOB -> inbound.runJob(this, message.getRunJob());
       case CANCEL_JOB -> inbound.cancelJob(message.getCancelJob());
       case KEEP_ALIVE -> log.trace("keep-alive from the server");
+      case REPLICAS -> inbound.replicas(message.getReplicas());
       case PAYLOAD_NOT_SET -> log.warn("stream {}: empty message from the server", number);
     }
   }

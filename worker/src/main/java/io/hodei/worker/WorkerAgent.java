@@ -107,6 +107,19 @@ public final class WorkerAgent {
         public void cancelJob(CancelJobCommand command) {
           acceptCancelJob(command);
         }
+
+        @Override
+        public void replicas(io.hodei.api.v1.ReplicaList list) {
+          var known = replicas;
+          if (known == null) {
+            return;
+          }
+          try {
+            known.update(list.getAddressesList().stream().map(ServerAddress::parse).toList());
+          } catch (IllegalArgumentException e) {
+            log.warn("the server sent a replica list with an address that is none: {}", e.getMessage());
+          }
+        }
       };
 
   private final Object jobsLock = new Object();
@@ -120,6 +133,8 @@ public final class WorkerAgent {
   private boolean started;
 
   private ManagedChannel channel;
+  /** Where the channel connects: the replicas, as last told. */
+  private volatile ServerChannel.Replicas replicas;
   private Optional<WorkerIdentity> identity = Optional.empty();
   private WorkerAgentServiceGrpc.WorkerAgentServiceBlockingStub blockingStub;
   private WorkerAgentServiceGrpc.WorkerAgentServiceStub asyncStub;
@@ -191,7 +206,9 @@ public final class WorkerAgent {
         return;
       }
       identity = config.tls().map(WorkerIdentity::load);
-      channel = ServerChannel.open(ServerAddress.parseList(config.serverAddress()), identity);
+      var opened = ServerChannel.open(ServerAddress.parseList(config.serverAddress()), identity);
+      channel = opened.channel();
+      replicas = opened.replicas();
       blockingStub = WorkerAgentServiceGrpc.newBlockingStub(channel);
       asyncStub = WorkerAgentServiceGrpc.newStub(channel);
       Thread.ofVirtual().name("worker-supervisor").start(this::supervise);

@@ -60,9 +60,13 @@ class ServerChannelTest {
   }
 
   private ManagedChannel open(List<ServerAddress> addresses) {
-    var channel = ServerChannel.open(addresses, Optional.empty());
-    channels.add(channel);
-    return channel;
+    return opened(addresses).channel();
+  }
+
+  private ServerChannel.Opened opened(List<ServerAddress> addresses) {
+    var opened = ServerChannel.open(addresses, Optional.empty());
+    channels.add(opened.channel());
+    return opened;
   }
 
   @Test
@@ -101,6 +105,25 @@ class ServerChannelTest {
       next = answerer(channel);
     } catch (io.grpc.StatusRuntimeException e) {
       next = answerer(channel);
+    }
+    assertThat(next).isEqualTo("two");
+  }
+
+  @Test
+  void aReplicaTheWorkerWasToldOfLaterIsWhereItGoesWhenItsOwnStops() throws Exception {
+    var one = replica("one");
+    var opened = opened(List.of(at(one)));
+    assertThat(answerer(opened.channel())).isEqualTo("one");
+    var two = replica("two");
+
+    opened.replicas().update(List.of(at(one), at(two)));
+    one.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+
+    String next;
+    try {
+      next = answerer(opened.channel());
+    } catch (io.grpc.StatusRuntimeException e) {
+      next = answerer(opened.channel());
     }
     assertThat(next).isEqualTo("two");
   }

@@ -133,7 +133,7 @@ class WorkerIdentityTest {
   /** One Register over a new connection; the server's answer is the serial it saw. */
   private BigInteger serialSeenByServer(WorkerIdentity identity) {
     ManagedChannel channel =
-        ServerChannel.open(List.of(new ServerAddress("localhost", server.getPort())), Optional.of(identity));
+        ServerChannel.open(List.of(new ServerAddress("localhost", server.getPort())), Optional.of(identity)).channel();
     try {
       String serial =
           WorkerAgentServiceGrpc.newBlockingStub(channel)

@@ -84,6 +84,8 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
   private final SecurityAudit audit;
   private final RegistrationThrottle throttle;
   private final String replicaId;
+  /** Every live replica's address, this one's first: told to each worker after it attaches. */
+  private final java.util.function.Supplier<List<String>> replicaAddresses;
 
   public WorkerAgentApi(
       OtpService otps,
@@ -103,8 +105,10 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       Optional<WorkerCertificateIssuer> certificates,
       SecurityAudit audit,
       RegistrationThrottle throttle,
-      String replicaId) {
+      String replicaId,
+      java.util.function.Supplier<List<String>> replicaAddresses) {
     this.replicaId = replicaId;
+    this.replicaAddresses = replicaAddresses;
     this.certificates = certificates;
     this.audit = audit;
     this.throttle = throttle;
@@ -445,6 +449,7 @@ public final class WorkerAgentApi extends WorkerAgentServiceGrpc.WorkerAgentServ
       worker = id;
       provisioner.attached(id);
       send(ServerMessage.newBuilder().setAck(Ack.newBuilder().setKind(AckKind.ACK_KIND_ATTACHED)).build());
+      send(io.hodei.server.workers.WorkerCommands.replicas(replicaAddresses.get()));
       log.info("worker {} attached its stream", id);
       workerFreed.run();
     }

@@ -35,6 +35,9 @@ public final class ClusterChanges implements AutoCloseable {
 
   private final io.hodei.core.job.JobStore jobs;
   private final io.hodei.core.replica.ReplicaStore replicas;
+  private final java.util.function.Supplier<java.util.List<String>> replicaAddresses;
+  /** The live replicas the workers here were last told of; the loop's thread only. */
+  private java.util.Set<String> told = java.util.Set.of();
   private final io.hodei.server.workers.WorkerRegistry registry;
   private final io.hodei.server.workers.WorkerLifecycle lifecycle;
   private final JobSignals signals;
@@ -52,7 +55,9 @@ public final class ClusterChanges implements AutoCloseable {
       JobSignals signals,
       Membership membership,
       io.hodei.core.replica.ReplicaStore replicas,
+      java.util.function.Supplier<java.util.List<String>> replicaAddresses,
       Clock clock) {
+    this.replicaAddresses = replicaAddresses;
     this.replicas = replicas;
     this.jobs = jobs;
     this.registry = registry;
@@ -73,6 +78,7 @@ public final class ClusterChanges implements AutoCloseable {
       try {
         Instant now = clock.instant();
         boolean peers = membership.shared();
+        tellWorkersIfReplicasChanged();
         if (peers && signals.anyWaiting()) {
           signals.signalAll();
         }
@@ -109,6 +115,24 @@ public final class ClusterChanges implements AutoCloseable {
     running = false;
     if (thread != null) {
       thread.interrupt();
+    }
+  }
+
+  /**
+   * When a replica joins or leaves, tells every worker attached here the new list, so that each
+   * knows where to go when this replica goes (a worker knows only the replicas it was told of).
+   */
+  void tellWorkersIfReplicasChanged() {
+    var live = membership.liveIds();
+    if (live.equals(told)) {
+      return;
+    }
+    told = live;
+    var message = io.hodei.server.workers.WorkerCommands.replicas(replicaAddresses.get());
+    for (var worker : registry.snapshot()) {
+      if (worker.attached()) {
+        registry.link(worker.info().id()).ifPresent(link -> link.send(message));
+      }
     }
   }
 

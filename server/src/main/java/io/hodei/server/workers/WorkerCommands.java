@@ -43,4 +43,11 @@ public final class WorkerCommands {
             CancelJobCommand.newBuilder().setJobId(jobId).setExecutionId(executionId).setReason(reason))
         .build();
   }
+
+  /** Where the worker attaches when this replica goes: every live replica, this one first. */
+  public static ServerMessage replicas(java.util.List<String> addresses) {
+    return ServerMessage.newBuilder()
+        .setReplicas(io.hodei.api.v1.ReplicaList.newBuilder().addAllAddresses(addresses))
+        .build();
+  }
 }
