@@ -161,4 +161,31 @@ class PostgresDevIT {
       channel.shutdownNow();
     }
   }
+
+  @Test
+  void aSecondControlPlaneWithALiveReplicasIdIsRefusedNamingItAndChangesNothing() throws Exception {
+    String jdbc = "jdbc:postgresql://localhost:" + postgres.getPort() + "/twins";
+    try (var c = DriverManager.getConnection("jdbc:postgresql://localhost:" + postgres.getPort() + "/postgres", "postgres", PASSWORD);
+        var st = c.createStatement()) {
+      st.execute("CREATE DATABASE twins");
+    }
+    String twins = "postgresql://postgres@localhost:" + postgres.getPort() + "/twins";
+    var first = new ServerProcess(dir.resolve("first"), List.of("--database-url", twins, "--replica-id", "cp-1"),
+        Map.of("HODEI_DATABASE_PASSWORD", PASSWORD));
+    try (var started = first.start()) {
+      Path file = Files.writeString(dir.resolve("pw"), PASSWORD);
+      var result = HodeiRunIT.hodei("dev", "--port", "0", "--data-dir", dir.resolve("second").toString(),
+          "--database-url", twins, "--database-password-file", file.toString(), "--replica-id", "cp-1");
+
+      assertThat(result.exitCode()).isEqualTo(HodeiCli.EX_UNAVAILABLE);
+      assertThat(result.stderr()).contains("replica id cp-1 is in use by a live replica at " + started.address())
+          .contains("--replica-id");
+      try (var c = DriverManager.getConnection(jdbc, "postgres", PASSWORD);
+          var st = c.createStatement();
+          var rs = st.executeQuery("SELECT pid FROM replicas WHERE id = 'cp-1'")) {
+        assertThat(rs.next()).isTrue();
+        assertThat(rs.getLong(1)).isEqualTo(started.handle().pid());
+      }
+    }
+  }
 }
