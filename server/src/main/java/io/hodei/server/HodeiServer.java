@@ -262,7 +262,7 @@ public final class HodeiServer implements AutoCloseable {
                       new LogStreamApi(jobService, stores.logs(), signals, audit), errors))
               .addService(ServerInterceptors.intercept(workerApi, errors, PeerCertificate.capture()))
               .addService(
-                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner, scheduler, lifecycle::retire, audit, config.limits(), this::leaveForHolder), errors))
+                  ServerInterceptors.intercept(new SchedulerApi(stores.jobs(), registry, provisioner, scheduler, lifecycle::retire, audit, config.limits(), elsewhere()), errors))
               .addService(
                   ServerInterceptors.intercept(new ProviderApi(provisioner, clock), errors))
               .addService(
@@ -312,6 +312,59 @@ public final class HodeiServer implements AutoCloseable {
     registration.ifPresent(r -> stores.replicas().send(
         new io.hodei.core.replica.WorkerCommand(holder, worker, kind, reason, clock.instant())));
     return registration;
+  }
+
+  /** How SchedulerApi reaches the workers of other replicas. */
+  private io.hodei.server.api.SchedulerApi.Elsewhere elsewhere() {
+    return new io.hodei.server.api.SchedulerApi.Elsewhere() {
+      @Override
+      public Optional<io.hodei.core.worker.WorkerRegistration> leave(
+          io.hodei.core.worker.WorkerId worker, io.hodei.core.replica.WorkerCommand.Kind kind, String reason) {
+        return leaveForHolder(worker, kind, reason);
+      }
+
+      @Override
+      public List<io.hodei.api.v1.Worker> workers() {
+        return workersElsewhere();
+      }
+
+      @Override
+      public String replicaId() {
+        return membership.id();
+      }
+    };
+  }
+
+  /** The workers streaming to other live replicas, from the store: READY or BUSY by their jobs there. */
+  private List<io.hodei.api.v1.Worker> workersElsewhere() {
+    if (!membership.shared()) {
+      return List.of();
+    }
+    var live = membership.liveIds();
+    var attachments = stores.workers().attachments();
+    var running = new java.util.HashMap<io.hodei.core.worker.WorkerId, List<String>>();
+    for (var job : jobService.active()) {
+      job.workerId().ifPresent(w -> running.computeIfAbsent(w, k -> new java.util.ArrayList<>()).add(job.id().value()));
+    }
+    var out = new java.util.ArrayList<io.hodei.api.v1.Worker>();
+    attachments.forEach((worker, replica) -> {
+      if (replica.isEmpty() || replica.equals(membership.id()) || !live.contains(replica) || registry.find(worker).isPresent()) {
+        return;
+      }
+      stores.workers().find(worker).filter(io.hodei.core.worker.WorkerRegistration::active).ifPresent(r -> {
+        var jobs = running.getOrDefault(worker, List.of()).stream().sorted().toList();
+        out.add(io.hodei.api.v1.Worker.newBuilder()
+            .setInfo(io.hodei.wire.WireMapping.toWire(r.info()))
+            .setProvider(r.provider())
+            .setRegisteredAt(io.hodei.wire.WireMapping.toWire(r.registeredAt()))
+            .addAllRunningJobIds(jobs)
+            .setStatus(jobs.isEmpty() ? io.hodei.api.v1.WorkerStatus.WORKER_STATUS_READY : io.hodei.api.v1.WorkerStatus.WORKER_STATUS_BUSY)
+            .setReplicaId(replica)
+            .build());
+      });
+    });
+    out.sort(java.util.Comparator.comparing(w -> w.getInfo().getWorkerId()));
+    return out;
   }
 
   /** Nudges the live replica holding {@code worker}'s stream, if another one does, to read its jobs back now. */

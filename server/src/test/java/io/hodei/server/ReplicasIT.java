@@ -214,6 +214,13 @@ class ReplicasIT {
     String id = queue(jobs, "sleep 2");
     await().atMost(Duration.ofSeconds(60)).until(() -> state(jobs, id) == JobState.JOB_STATE_RUNNING);
     String worker = workerOf(jobs, id);
+    // Listed where it is not attached, as the store has it: busy with the job, on replica a.
+    assertThat(scheduler(front).listWorkers(io.hodei.api.v1.ListWorkersRequest.getDefaultInstance()).getWorkersList())
+        .filteredOn(w -> w.getInfo().getWorkerId().equals(worker)).singleElement().satisfies(w -> {
+          assertThat(w.getReplicaId()).isEqualTo("a");
+          assertThat(w.getStatus()).isEqualTo(io.hodei.api.v1.WorkerStatus.WORKER_STATUS_BUSY);
+          assertThat(w.getRunningJobIdsList()).containsExactly(id);
+        });
 
     var drained = scheduler(front).drainWorker(io.hodei.api.v1.DrainWorkerRequest.newBuilder().setWorkerId(worker).build());
 

@@ -34,12 +34,20 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
   private final java.util.function.BiConsumer<WorkerId, String> retire;
   private final io.hodei.server.auth.SecurityAudit audit;
 
-  /** Leaves a command for the replica holding a worker's stream, if another one does; the worker as stored. */
-  @FunctionalInterface
+  /**
+   * The workers whose streams are on other live replicas: listed from the store, and reached by a
+   * command left for their replica.
+   */
   public interface Elsewhere {
+    /** Leaves {@code kind} for the replica holding {@code worker}'s stream, if another live one does; the worker as stored. */
     java.util.Optional<io.hodei.core.worker.WorkerRegistration> leave(
         WorkerId worker, io.hodei.core.replica.WorkerCommand.Kind kind, String reason);
 
+    /** The workers streaming to other live replicas now, as the store has them. */
+    java.util.List<io.hodei.api.v1.Worker> workers();
+
+    /** This replica's id, for the workers attached here. */
+    String replicaId();
   }
 
   private final io.hodei.core.job.SpecLimits limits;
@@ -201,12 +209,17 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
     var known = new java.util.HashSet<String>();
     registry.snapshot().forEach(w -> {
       known.add(w.info().id().value());
-      var worker = ApiMapper.toApi(w);
+      var worker = ApiMapper.toApi(w).toBuilder().setReplicaId(elsewhere.replicaId()).build();
       if (!w.attached() && startingIds.contains(w.info().id())) {
         worker = worker.toBuilder().setStatus(io.hodei.api.v1.WorkerStatus.WORKER_STATUS_CREATING).build();
       }
       b.addWorkers(worker);
     });
+    for (var worker : elsewhere.workers()) {
+      if (known.add(worker.getInfo().getWorkerId())) {
+        b.addWorkers(worker);
+      }
+    }
     for (var entry : starting) {
       if (known.add(entry.getKey().value())) {
         b.addWorkers(
