@@ -585,12 +585,13 @@ public final class HodeiServer implements AutoCloseable {
             }
           }
         }
+        // First: a worker that streams to another replica now is not this one's to reap.
+        if (membership.shared()) {
+          forgetWorkersAttachedElsewhere(ownership());
+        }
         for (var gone : provisioner.reap()) {
           var orphans = registry.remove(gone);
           lifecycle.settleLost(gone, orphans, "worker " + gone + " stopped while running the job");
-        }
-        if (membership.shared()) {
-          forgetWorkersAttachedElsewhere(ownership());
         }
         silentWorkers.settleJobsOfSilentWorkers();
         for (var drained : registry.drained()) {
