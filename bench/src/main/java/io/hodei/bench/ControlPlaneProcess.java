@@ -119,9 +119,17 @@ final class ControlPlaneProcess implements AutoCloseable {
 
   /** The {@code hodei dev} flags of a pool of {@code workers} warm workers of {@code slots} job slots each. */
   static List<String> warmPoolArgs(int workers, int slots) {
+    return warmPoolArgs(workers, workers, slots);
+  }
+
+  /**
+   * The {@code hodei dev} flags of a pool of at most {@code maxWorkers} workers, of which this
+   * control plane keeps {@code warm} idle, of {@code slots} job slots each.
+   */
+  static List<String> warmPoolArgs(int maxWorkers, int warm, int slots) {
     return List.of(
-        "--max-workers", Integer.toString(workers),
-        "--min-idle", Integer.toString(workers),
+        "--max-workers", Integer.toString(maxWorkers),
+        "--min-idle", Integer.toString(warm),
         "--jobs-per-worker", Integer.toString(slots),
         "--idle-timeout", "30m");
   }

@@ -25,7 +25,11 @@ import java.util.function.IntFunction;
  *
  * <p>{@code HODEI_BENCH_THROUGHPUT_SETUPS=sqlite,postgresql-1} picks setups (for profiling one);
  * {@code HODEI_BENCH_SERVER_OPTS} are extra JVM options for every control plane (a JFR recording:
- * put {@code %p} in its file name, so that two replicas do not write one file).
+ * put {@code %p} in its file name, so that two replicas do not write one file); {@code
+ * HODEI_BENCH_PG_STATEMENTS=N} loads {@code pg_stat_statements} and prints the N statements run
+ * most often per job on each PostgreSQL setup (a profile: it costs the database CPU); {@code
+ * HODEI_BENCH_PG_SETTINGS="name=value ..."} are more settings for the PostgreSQL server (such as
+ * {@code auto_explain}'s, with {@code logging_collector=on} and an absolute {@code log_directory}).
  */
 final class ThroughputBench implements Benchmark {
   static final String SCRIPT = "echo \"hello from $$\"";
@@ -35,19 +39,28 @@ final class ThroughputBench implements Benchmark {
 
   /**
    * One way of running the control plane: its store, and how many replicas share it. The
-   * replicas together always have {@link #WORKERS} workers of {@link #SLOTS} slots.
+   * replicas together always have {@link #WORKERS} workers of {@link #SLOTS} slots: in one pool
+   * called {@code local}, whose limit counts the workers of every replica, each replica keeping
+   * its share warm (replicas run with one configuration); or, in {@code postgresql-2-pools}, not
+   * run unless asked for, in a pool of its own per replica ({@code local-rI}).
    */
   enum Setup {
-    SQLITE("sqlite", 0),
-    POSTGRESQL_1("postgresql-1", 1),
-    POSTGRESQL_2("postgresql-2", 2);
+    SQLITE("sqlite", 0, false),
+    POSTGRESQL_1("postgresql-1", 1, false),
+    POSTGRESQL_2("postgresql-2", 2, false),
+    POSTGRESQL_2_POOLS("postgresql-2-pools", 2, true);
+
+    /** What runs when HODEI_BENCH_THROUGHPUT_SETUPS does not say. */
+    static final List<Setup> DEFAULT = List.of(SQLITE, POSTGRESQL_1, POSTGRESQL_2);
 
     final String label;
     final int replicas;
+    final boolean poolPerReplica;
 
-    Setup(String label, int replicas) {
+    Setup(String label, int replicas, boolean poolPerReplica) {
       this.label = label;
       this.replicas = replicas;
+      this.poolPerReplica = poolPerReplica;
     }
 
     boolean postgres() {
@@ -56,7 +69,7 @@ final class ThroughputBench implements Benchmark {
 
     static List<Setup> chosen(String wanted) {
       if (wanted == null || wanted.isBlank()) {
-        return List.of(values());
+        return DEFAULT;
       }
       List<Setup> chosen = new ArrayList<>();
       for (String label : wanted.split(",")) {
@@ -65,7 +78,8 @@ final class ThroughputBench implements Benchmark {
                 .filter(s -> s.label.equals(label.strip()))
                 .findFirst()
                 .orElseThrow(() -> new BenchFailure(
-                    "HODEI_BENCH_THROUGHPUT_SETUPS: unknown setup '" + label + "'; known: sqlite, postgresql-1, postgresql-2")));
+                    "HODEI_BENCH_THROUGHPUT_SETUPS: unknown setup '" + label + "'; known: "
+                        + String.join(", ", java.util.Arrays.stream(values()).map(s -> s.label).toList()))));
       }
       return chosen;
     }
@@ -91,8 +105,13 @@ final class ThroughputBench implements Benchmark {
     List<Setup> setups = Setup.chosen(System.getenv("HODEI_BENCH_THROUGHPUT_SETUPS"));
     String serverOpts = System.getenv().getOrDefault("HODEI_BENCH_SERVER_OPTS", "");
     Map<String, Map<Setup, Double>> rates = new LinkedHashMap<>();
+    int statements = Integer.parseInt(System.getenv().getOrDefault("HODEI_BENCH_PG_STATEMENTS", "0"));
     try (BenchPostgres postgres =
-        setups.stream().anyMatch(Setup::postgres) ? BenchPostgres.start(context.workDir().resolve("postgres")) : null) {
+        setups.stream().anyMatch(Setup::postgres)
+            ? BenchPostgres.start(context.workDir().resolve("postgres"), statements > 0,
+                List.of(System.getenv().getOrDefault("HODEI_BENCH_PG_SETTINGS", "").strip().split("\\s+")).stream()
+                    .filter(x -> !x.isEmpty()).toList())
+            : null) {
       for (Setup setup : setups) {
         System.err.println("bench: throughput on " + setup.label);
         try (var planes = Planes.start(context, setup, postgres, serverOpts)) {
@@ -103,10 +122,10 @@ final class ThroughputBench implements Benchmark {
           client.awaitQuiet(Duration.ofMinutes(5));
 
           rates.computeIfAbsent("true", k -> new LinkedHashMap<>()).put(setup,
-              measure(context, planes, client, baseline, "true", jobs,
+              measure(context, planes, client, baseline, statements, "true", jobs,
                   i -> JobClient.shell("tp-true-" + i, "true"), List.of("/bin/true")));
           rates.computeIfAbsent("bash_script", k -> new LinkedHashMap<>()).put(setup,
-              measure(context, planes, client, baseline, "bash_script", jobs,
+              measure(context, planes, client, baseline, statements, "bash_script", jobs,
                   i -> JobClient.script("tp-bash_script-" + i, "bash", SCRIPT), List.of("/bin/bash", script.toString())));
         }
       }
@@ -136,6 +155,7 @@ final class ThroughputBench implements Benchmark {
       Planes planes,
       JobClient client,
       SpawnBaseline baseline,
+      int statements,
       String kind,
       int count,
       IntFunction<JobDefinition> definition,
@@ -146,6 +166,7 @@ final class ThroughputBench implements Benchmark {
     double workerCpu = workerPids.stream().mapToDouble(Proc::cpuSeconds).sum();
     double databaseCpu = planes.databaseCpuSeconds();
     var activity = planes.databaseActivity();
+    planes.postgres().ifPresent(BenchPostgres::resetStatements);
     double selfCpu = Proc.ownCpuSeconds(ProcessHandle.current().pid());
     long wallStart = System.nanoTime();
     JobClient.queueSpread(planes.servers(), count, IN_FLIGHT, definition);
@@ -181,7 +202,12 @@ final class ThroughputBench implements Benchmark {
       var spent = planes.databaseActivity().orElseThrow().minus(activity.get());
       report.result("throughput", "database_cpu_ms_per_job", databaseCpu * 1000 / count, "ms", params);
       report.result("throughput", "database_transactions_per_job", spent.transactions() / (double) count, "transactions", params);
+      report.result("throughput", "database_rollbacks_per_job", spent.rollbacks() / (double) count, "transactions", params);
       report.result("throughput", "database_rows_written_per_job", spent.rowsWritten() / (double) count, "rows", params);
+      for (var s : planes.postgres().orElseThrow().statements(planes.database(), statements)) {
+        System.err.printf("bench: %s %s: %6.2f calls, %6.2f rows, %.3f ms per job: %s%n", setup.label, kind,
+            s.calls() / (double) count, s.rows() / (double) count, s.totalMillis() / count, s.query().replaceAll("\\s+", " "));
+      }
       database = String.format("; PostgreSQL %.2f ms CPU, %.1f transactions per job",
           databaseCpu * 1000 / count, spent.transactions() / (double) count);
     }
@@ -196,8 +222,8 @@ final class ThroughputBench implements Benchmark {
 
   /**
    * The control planes of one setup, with warm workers: one {@code hodei dev} on SQLite, or one
-   * or two on a fresh database of {@code postgres}, the replicas sharing a data directory and
-   * each with a pool of its own ({@code local-rI}) of its share of the workers.
+   * or two on a fresh database of {@code postgres}, the replicas sharing a data directory, each
+   * keeping its share of the workers warm (see {@link Setup}).
    */
   private record Planes(Setup setup, List<ControlPlaneProcess> servers, Optional<BenchPostgres> postgres, String database)
       implements AutoCloseable {
@@ -221,10 +247,10 @@ final class ThroughputBench implements Benchmark {
           List<String> args = new ArrayList<>(List.of(
               "--database-url", url, "--database-password-file", postgres.passwordFile().toString(), "--replica-id", id));
           int workers = WORKERS / setup.replicas;
-          if (setup.replicas == 1) {
-            args.addAll(ControlPlaneProcess.warmPoolArgs(workers, SLOTS));
+          if (!setup.poolPerReplica) {
+            // The limit is the pool's across replicas; each keeps its share of it warm.
+            args.addAll(ControlPlaneProcess.warmPoolArgs(WORKERS, workers, SLOTS));
           } else {
-            // A pool's limit counts every replica's workers: a pool of its own per replica.
             Path config = dir.resolve(id + ".yaml");
             Files.writeString(config, String.format(
                 "providers:%n  local-%s:%n    type: local%n    max-workers: %d%n    min-idle: %d%n"
