@@ -168,10 +168,12 @@ final class ThroughputBench implements Benchmark {
     var activity = planes.databaseActivity();
     planes.postgres().ifPresent(BenchPostgres::resetStatements);
     double selfCpu = Proc.ownCpuSeconds(ProcessHandle.current().pid());
+    double loadBefore = Proc.loadAverage();
     long wallStart = System.nanoTime();
     JobClient.queueSpread(planes.servers(), count, IN_FLIGHT, definition);
     client.awaitQuiet(Duration.ofMinutes(30));
     double wall = (System.nanoTime() - wallStart) / 1e9;
+    double loadAfter = Proc.loadAverage();
     serverCpu = planes.serverCpuSeconds() - serverCpu;
     workerCpu = workerPids.stream().mapToDouble(Proc::cpuSeconds).sum() - workerCpu;
     databaseCpu = planes.databaseCpuSeconds() - databaseCpu;
@@ -195,6 +197,8 @@ final class ThroughputBench implements Benchmark {
     report.result("throughput", "worker_cpu_ms_per_job", workerCpu * 1000 / count, "ms", params);
     report.result("throughput", "client_cpu_ms_per_job", selfCpu * 1000 / count, "ms", params);
     report.result("throughput", "ratio_to_raw_spawn", rate / raw.perSecond(), "ratio", params);
+    report.result("throughput", "load_average_before", loadBefore, "load", params);
+    report.result("throughput", "load_average_after", loadAfter, "load", params);
     String database = "";
     if (activity.isPresent()) {
       // Statistics reach the collector up to 500 ms late: give the last of them that time.
@@ -214,9 +218,10 @@ final class ThroughputBench implements Benchmark {
     report.summary(
         "throughput",
         String.format(
-            "%-11s %-12s %,d jobs: %,.0f jobs/s end to end; raw spawn %,.0f/s (%s); ratio %.2f; server %.2f ms CPU per job%s",
+            "%-11s %-12s %,d jobs: %,.0f jobs/s end to end; raw spawn %,.0f/s (%s); ratio %.2f; server %.2f ms CPU per job%s;"
+                + " load average %.1f -> %.1f",
             kind, setup.label, count, rate, raw.perSecond(), raw.method(), rate / raw.perSecond(),
-            serverCpu * 1000 / count, database));
+            serverCpu * 1000 / count, database, loadBefore, loadAfter));
     return rate;
   }
 
