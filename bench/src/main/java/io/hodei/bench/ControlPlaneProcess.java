@@ -19,8 +19,9 @@ import java.util.regex.Pattern;
 
 /**
  * A real control plane for a benchmark: {@code ./hodei dev} as its own process, on its embedded
- * SQLite store in a fresh data directory, on an ephemeral loopback port, with local workers as
- * its child processes. Its output goes to {@code server.log} beside the data.
+ * SQLite store in a fresh data directory (or on the PostgreSQL database its arguments name), on
+ * an ephemeral loopback port, with local workers as its child processes. Its output goes to
+ * {@code server.log} beside the data, or to the log file it is given.
  *
  * <p>Not thread-safe; one benchmark owns one instance and closes it.
  */
@@ -66,12 +67,21 @@ final class ControlPlaneProcess implements AutoCloseable {
   static ControlPlaneProcess start(
       BenchContext context, Path dir, List<String> devArgs, String javaOpts, java.util.Map<String, String> env)
       throws IOException, InterruptedException {
-    Files.createDirectories(dir);
-    Path log = dir.resolve("server.log");
+    return start(context, dir.resolve("server.log"), dir.resolve("data"), devArgs, javaOpts, env);
+  }
+
+  /**
+   * As {@link #start(BenchContext, Path, List, String, java.util.Map)}, with the output going to
+   * {@code log} and the data directory {@code data}, which replicas of one database share.
+   */
+  static ControlPlaneProcess start(
+      BenchContext context, Path log, Path data, List<String> devArgs, String javaOpts, java.util.Map<String, String> env)
+      throws IOException, InterruptedException {
+    Files.createDirectories(log.getParent());
     List<String> command = new ArrayList<>();
     command.add(context.root().resolve("hodei").toString());
     command.add("dev");
-    command.addAll(List.of("--data-dir", dir.resolve("data").toString(), "--port", "0"));
+    command.addAll(List.of("--data-dir", data.toString(), "--port", "0"));
     command.addAll(devArgs);
     ProcessBuilder builder =
         new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
@@ -85,7 +95,7 @@ final class ControlPlaneProcess implements AutoCloseable {
       }
       Matcher ready = READY.matcher(Files.exists(log) ? Files.readString(log) : "");
       if (ready.find()) {
-        Path tokenFile = dir.resolve("data").resolve("admin.token");
+        Path tokenFile = data.resolve("admin.token");
         var adminToken =
             Files.exists(tokenFile)
                 ? java.util.Optional.of(Files.readString(tokenFile).strip())
@@ -104,16 +114,28 @@ final class ControlPlaneProcess implements AutoCloseable {
    */
   static ControlPlaneProcess startWarmPool(BenchContext context, int workers, int slots)
       throws IOException, InterruptedException {
-    var server =
-        start(
-            context,
-            context.workDir().resolve("plane"),
-            List.of(
-                "--max-workers", Integer.toString(workers),
-                "--min-idle", Integer.toString(workers),
-                "--jobs-per-worker", Integer.toString(slots),
-                "--idle-timeout", "30m"),
-            "");
+    return awaitWarm(start(context, context.workDir().resolve("plane"), warmPoolArgs(workers, slots), ""), workers);
+  }
+
+  /** The {@code hodei dev} flags of a pool of {@code workers} warm workers of {@code slots} job slots each. */
+  static List<String> warmPoolArgs(int workers, int slots) {
+    return warmPoolArgs(workers, workers, slots);
+  }
+
+  /**
+   * The {@code hodei dev} flags of a pool of at most {@code maxWorkers} workers, of which this
+   * control plane keeps {@code warm} idle, of {@code slots} job slots each.
+   */
+  static List<String> warmPoolArgs(int maxWorkers, int warm, int slots) {
+    return List.of(
+        "--max-workers", Integer.toString(maxWorkers),
+        "--min-idle", Integer.toString(warm),
+        "--jobs-per-worker", Integer.toString(slots),
+        "--idle-timeout", "30m");
+  }
+
+  /** Returns {@code server} once {@code workers} of its workers are attached and idle; closes it if they are not. */
+  static ControlPlaneProcess awaitWarm(ControlPlaneProcess server, int workers) throws InterruptedException {
     try {
       server.awaitIdleWorkers(workers, Duration.ofMinutes(2));
       return server;

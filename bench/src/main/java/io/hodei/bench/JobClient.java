@@ -54,6 +54,43 @@ final class JobClient {
     queuePipelined(server.channel(), count, inFlight, definition, (index, calledAt, response) -> {}, index -> {});
   }
 
+  /**
+   * {@link #queueAll} through several replicas of one database at once: job {@code i} goes to
+   * replica {@code i % servers.size()}, so that each queues its share, and the {@code inFlight}
+   * calls are shared out among them. Returns once every call is answered; fails if one failed.
+   */
+  static void queueSpread(List<ControlPlaneProcess> servers, int count, int inFlight, IntFunction<JobDefinition> definition)
+      throws InterruptedException {
+    int n = servers.size();
+    if (n == 1) {
+      queuePipelined(servers.getFirst().channel(), count, inFlight, definition, (index, calledAt, response) -> {}, index -> {});
+      return;
+    }
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    List<Thread> threads = new ArrayList<>();
+    for (int k = 0; k < n; k++) {
+      int replica = k;
+      int share = (count - replica + n - 1) / n;
+      threads.add(Thread.ofPlatform().name("queue-through-" + replica).start(() -> {
+        try {
+          queuePipelined(servers.get(replica).channel(), share, Math.max(1, inFlight / n),
+              j -> definition.apply(j * n + replica), (index, calledAt, response) -> {}, index -> {});
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          failure.compareAndSet(null, e);
+        } catch (RuntimeException e) {
+          failure.compareAndSet(null, e);
+        }
+      }));
+    }
+    for (Thread thread : threads) {
+      thread.join();
+    }
+    if (failure.get() != null) {
+      throw new BenchFailure("queueing through " + n + " replicas failed: " + failure.get().getMessage());
+    }
+  }
+
   /** Told of each accepted job, on a gRPC thread: its index, when its call was made ({@link System#nanoTime()}), the answer. */
   interface Accepted {
     void accept(int index, long calledAt, QueueJobResponse response);

@@ -63,6 +63,18 @@ final class Proc {
     }
   }
 
+  /**
+   * The machine's load average over the last minute ({@code /proc/loadavg}), or -1 where there
+   * is none: on a shared machine it tells a run taken alone from one taken among others' builds.
+   */
+  static double loadAverage() {
+    try {
+      return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
   /** USER_HZ: the unit of /proc/PID/stat's times, 100 on every Linux this runs on. */
   private static final long CLOCK_TICKS = 100;
 
