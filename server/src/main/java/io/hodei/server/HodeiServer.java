@@ -131,7 +131,8 @@ public final class HodeiServer implements AutoCloseable {
             lifecycle,
             scheduler,
             config.dispatchTick(),
-            this.clock);
+            this.clock,
+            () -> !membership.shared() || membership.leader());
     this.usage =
         new UsageHistory(
             this.clock,

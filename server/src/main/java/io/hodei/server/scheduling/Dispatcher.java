@@ -35,6 +35,7 @@ public final class Dispatcher {
    */
   static final Duration SETTLE = Duration.ofMillis(100);
 
+  private final java.util.function.BooleanSupplier notesWaiting;
   private final JobStore jobs;
   private final JobService jobService;
   private final WorkerRegistry registry;
@@ -53,6 +54,10 @@ public final class Dispatcher {
   private long freedAtLastPass;
   private long lastPassEnded;
 
+  /**
+   * @param notesWaiting whether this dispatcher writes why jobs wait: among replicas only the
+   *     leader does, since each would name its own pools and they would overwrite each other's
+   */
   public Dispatcher(
       JobStore jobs,
       JobService jobService,
@@ -61,7 +66,9 @@ public final class Dispatcher {
       WorkerLifecycle lifecycle,
       io.hodei.core.scheduling.Scheduler scheduler,
       Duration tick,
-      java.time.Clock clock) {
+      java.time.Clock clock,
+      java.util.function.BooleanSupplier notesWaiting) {
+    this.notesWaiting = notesWaiting;
     this.jobs = jobs;
     this.jobService = jobService;
     this.registry = registry;
@@ -202,7 +209,7 @@ public final class Dispatcher {
     if (!unplaced.isEmpty()) {
       List<String> provisioning =
           provisioner.ensureCapacity(unplaced.stream().map(Job::spec).toList());
-      for (int i = 0; i < unplaced.size(); i++) {
+      for (int i = 0; i < unplaced.size() && notesWaiting.getAsBoolean(); i++) {
         Job job = unplaced.get(i);
         String placement = why.get(i);
         jobService.noteWaiting(
