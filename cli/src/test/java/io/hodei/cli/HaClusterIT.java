@@ -147,6 +147,28 @@ class HaClusterIT {
     return out;
   }
 
+  /** For a failure's message: the jobs by state, the first unfinished ones, and each replica's last lines. */
+  private String whereJobsStand(Connection c) throws Exception {
+    var out = new StringBuilder("jobs by state: ").append(statesOf(c)).append('\n');
+    try (var st = c.createStatement(); var rs = st.executeQuery(
+        "SELECT j.id, j.state, j.attempts, a.worker_id, a.state, w.replica_id, a.error_message, j.waiting_reason FROM jobs j"
+            + " LEFT JOIN job_attempts a ON a.job_id = j.id LEFT JOIN workers w ON w.id = a.worker_id"
+            + " WHERE j.state <> 'SUCCEEDED' ORDER BY j.created_at LIMIT 20")) {
+      var meta = rs.getMetaData();
+      while (rs.next()) {
+        for (int i = 1; i <= meta.getColumnCount(); i++) {
+          out.append(rs.getString(i)).append(i < meta.getColumnCount() ? " | " : "\n");
+        }
+      }
+    }
+    for (var replica : replicas) {
+      var lines = replica.output;
+      out.append("--- a replica's last lines\n");
+      lines.subList(Math.max(0, lines.size() - 40), lines.size()).forEach(l -> out.append(l).append('\n'));
+    }
+    return out.toString();
+  }
+
   private static long single(Connection c, String query) throws Exception {
     try (var st = c.createStatement(); var rs = st.executeQuery(query)) {
       rs.next();
@@ -269,8 +291,6 @@ class HaClusterIT {
   }
 
   @Test
-  @org.junit.jupiter.api.Disabled("passed twice here, then in a fresh-clone CI run not all 200 jobs had succeeded 3 minutes"
-      + " after PostgreSQL came back: where they stood is not known yet (see the session note); to be found and fixed")
   void aDatabaseRestartWhileJobsRunIsReportedByReadinessAndLosesNoJob() throws Exception {
     var r1 = replica("r1", "--max-workers", "2", "--jobs-per-worker", "2");
     var r2 = replica("r2", "--max-workers", "2", "--jobs-per-worker", "2");
@@ -291,8 +311,12 @@ class HaClusterIT {
     await().atMost(Duration.ofSeconds(60)).until(() ->
         readiness(probe) == io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
     try (var c = sql()) {
-      await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(2))
-          .until(() -> statesOf(c).getOrDefault("SUCCEEDED", 0L) == 200);
+      try {
+        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(2))
+            .until(() -> statesOf(c).getOrDefault("SUCCEEDED", 0L) == 200);
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        throw new AssertionError(whereJobsStand(c), e);
+      }
     }
     List<String> lines = sideEffectLines();
     assertThat(new HashSet<>(lines)).isEqualTo(queued);

@@ -1,6 +1,7 @@
 package io.hodei.core;
 
 import io.hodei.core.error.StorageTrouble;
+import java.time.Instant;
 import java.util.Optional;
 
 /**
@@ -26,6 +27,13 @@ public interface StorageCondition {
    */
   Optional<Failure> recheck();
 
+  /**
+   * When the storage was last in trouble: the moment it recovered, or its latest failure while the
+   * trouble lasts; empty if it has not failed since this process opened it. A worker's silence
+   * that overlaps it is the store's, not the worker's: its heartbeats could not be taken either.
+   */
+  Optional<Instant> lastTrouble();
+
   /** Storage that is never in trouble, for stores that cannot tell. */
   StorageCondition ALWAYS_WRITABLE =
       new StorageCondition() {
@@ -36,6 +44,11 @@ public interface StorageCondition {
 
         @Override
         public Optional<Failure> recheck() {
+          return Optional.empty();
+        }
+
+        @Override
+        public Optional<Instant> lastTrouble() {
           return Optional.empty();
         }
       };

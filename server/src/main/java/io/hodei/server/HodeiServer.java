@@ -172,6 +172,7 @@ public final class HodeiServer implements AutoCloseable {
             config.heartbeatTimeout(),
             config.timeoutMargin(),
             this.clock,
+            stores.condition(),
             worker ->
                 provisioner.fence(
                     worker,

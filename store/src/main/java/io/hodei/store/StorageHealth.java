@@ -2,6 +2,7 @@ package io.hodei.store;
 
 import io.hodei.core.StorageCondition.Failure;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -20,13 +21,20 @@ public final class StorageHealth {
   private final AtomicLong since = new AtomicLong();
 
   private volatile long lastLogNanos;
+  private volatile Optional<Instant> lastTrouble = Optional.empty();
 
   /** What is wrong now, with its first message; empty while the storage works. */
   public Optional<Failure> failing() {
     return failing;
   }
 
+  /** When it was last in trouble: its recovery, or its latest failure while that lasts. */
+  public Optional<Instant> lastTrouble() {
+    return lastTrouble;
+  }
+
   void failed(io.hodei.core.error.StorageTrouble trouble, String message) {
+    lastTrouble = Optional.of(Instant.now());
     Optional<Failure> now = failing;
     long count = since.incrementAndGet();
     if (now.isEmpty() || now.get().trouble() != trouble) {
@@ -42,6 +50,7 @@ public final class StorageHealth {
   void succeeded() {
     Optional<Failure> was = failing;
     if (was.isPresent()) {
+      lastTrouble = Optional.of(Instant.now());
       failing = Optional.empty();
       log.info("storage: recovered from '{}' after {} failed calls", was.get().trouble().words(), since.getAndSet(0));
     }

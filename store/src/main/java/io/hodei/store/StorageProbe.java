@@ -29,6 +29,11 @@ final class StorageProbe implements StorageCondition {
   }
 
   @Override
+  public Optional<java.time.Instant> lastTrouble() {
+    return database.health().lastTrouble();
+  }
+
+  @Override
   public Optional<Failure> recheck() {
     if (failing().isPresent() && System.nanoTime() - lastProbeNanos >= EVERY.toNanos()) {
       lastProbeNanos = System.nanoTime();

@@ -1,5 +1,6 @@
 package io.hodei.server.workers;
 
+import io.hodei.core.StorageCondition;
 import io.hodei.core.error.HodeiException;
 import io.hodei.core.job.Job;
 import io.hodei.core.job.JobService;
@@ -18,7 +19,10 @@ import org.slf4j.MDC;
  * a worker crash.
  *
  * <p>A worker is silent when nothing arrived from it for the heartbeat timeout; after a restart of
- * the control plane, workers it has not heard from yet count from the restart. A silent worker's
+ * the control plane, workers it has not heard from yet count from the restart, and after trouble
+ * with the store (a database restart) every worker counts from its end: while the store could not
+ * be reached, neither could a worker's stream, which fails and reattaches once it can. No worker
+ * is judged while the store is in trouble. A silent worker's
  * Running job past its own timeout plus a margin ends Timeout (the worker would have enforced it);
  * any other of its jobs ends Cancelled if a cancel was asked, else Failed as "worker lost" — and
  * is then retried if its policy allows. If the worker comes back, it is told to drop those
@@ -73,17 +77,23 @@ public final class SilentWorkerCheck {
   private final Duration timeoutMargin;
   private final Instant startedAt;
   private final Clock clock;
+  private final StorageCondition storage;
 
-  /** @param ownership what other replicas hold, read once per pass */
+  /**
+   * @param storage whether the store is in trouble, and since when it is not
+   * @param ownership what other replicas hold, read once per pass
+   */
   public SilentWorkerCheck(
       JobService jobs,
       WorkerRegistry registry,
       Duration heartbeatTimeout,
       Duration timeoutMargin,
       Clock clock,
+      StorageCondition storage,
       Fence fence,
       java.util.function.Supplier<Ownership> ownership) {
     this.jobs = jobs;
+    this.storage = storage;
     this.fence = fence;
     this.ownership = ownership;
     this.registry = registry;
@@ -98,6 +108,10 @@ public final class SilentWorkerCheck {
    * first, once per pass; a worker that could not be fenced keeps its jobs until a later pass.
    */
   public int settleJobsOfSilentWorkers() {
+    if (storage.failing().isPresent()) {
+      return 0;
+    }
+    Instant heardFloor = storage.lastTrouble().filter(startedAt::isBefore).orElse(startedAt);
     Instant now = clock.instant();
     int settled = 0;
     java.util.Map<WorkerId, Boolean> fenced = new java.util.HashMap<>();
@@ -120,8 +134,9 @@ public final class SilentWorkerCheck {
           lastHeard = since.isAfter(lastHeard) ? since : lastHeard;
         }
       }
-      if (lastHeard.isBefore(startedAt)) {
-        lastHeard = startedAt;
+      Duration silentFor = Duration.between(lastHeard, now);
+      if (lastHeard.isBefore(heardFloor)) {
+        lastHeard = heardFloor;
       }
       Duration silent = Duration.between(lastHeard, now);
       if (silent.compareTo(heartbeatTimeout) < 0) {
@@ -135,7 +150,7 @@ public final class SilentWorkerCheck {
       MDC.put("workerId", worker.value());
       try {
         String why =
-            "worker " + worker + " was lost: nothing heard from it for " + silent.toSeconds() + "s";
+            "worker " + worker + " was lost: nothing heard from it for " + silentFor.toSeconds() + "s";
         if (pastItsTimeout(job, now)) {
           log.warn("job {} ran past its timeout on silent worker {}; timing it out", job.id(), worker);
           jobs.finish(job.id(), execution, new Outcome.TimedOut(), now);

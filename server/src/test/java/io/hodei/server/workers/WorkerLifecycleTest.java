@@ -93,19 +93,24 @@ class WorkerLifecycleTest {
             jobs,
             registry,
             stores.workers(),
-            new WorkerLifecycle.Pools() {
-              @Override
-              public boolean isEphemeral(WorkerId worker) {
-                return false;
-              }
-
-              @Override
-              public void gone(WorkerId worker) {
-                WorkerLifecycleTest.this.gone.add(worker);
-              }
-            },
+            lastingPools(gone),
             audit,
             notHere::add);
+  }
+
+  /** Pools whose workers are never ephemeral; each worker they are told is gone is added to {@code gone}. */
+  static WorkerLifecycle.Pools lastingPools(List<WorkerId> gone) {
+    return new WorkerLifecycle.Pools() {
+      @Override
+      public boolean isEphemeral(WorkerId worker) {
+        return false;
+      }
+
+      @Override
+      public void gone(WorkerId worker) {
+        gone.add(worker);
+      }
+    };
   }
 
   /** Workers a cancel was for that are not attached here. */
