@@ -127,7 +127,7 @@ final class BenchPostgres implements AutoCloseable {
   }
 
   /**
-   * The {@code most} statements of {@code database} run most often since {@link
+   * The {@code most} statements of {@code database} that took the most time since {@link
    * #resetStatements}; empty unless {@code pg_stat_statements} is loaded.
    */
   List<Statement> statements(String database, int most) {
@@ -137,7 +137,7 @@ final class BenchPostgres implements AutoCloseable {
     try (var connection = server.getPostgresDatabase().getConnection();
         var query = connection.prepareStatement(
             "SELECT s.calls, s.rows, s.total_exec_time, s.query FROM pg_stat_statements s"
-                + " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = ? ORDER BY s.calls DESC LIMIT ?")) {
+                + " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = ? ORDER BY s.total_exec_time DESC LIMIT ?")) {
       query.setString(1, database);
       query.setInt(2, most);
       List<Statement> found = new ArrayList<>();

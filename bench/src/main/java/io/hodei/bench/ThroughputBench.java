@@ -26,8 +26,8 @@ import java.util.function.IntFunction;
  * <p>{@code HODEI_BENCH_THROUGHPUT_SETUPS=sqlite,postgresql-1} picks setups (for profiling one);
  * {@code HODEI_BENCH_SERVER_OPTS} are extra JVM options for every control plane (a JFR recording:
  * put {@code %p} in its file name, so that two replicas do not write one file); {@code
- * HODEI_BENCH_PG_STATEMENTS=N} loads {@code pg_stat_statements} and prints the N statements run
- * most often per job on each PostgreSQL setup (a profile: it costs the database CPU); {@code
+ * HODEI_BENCH_PG_STATEMENTS=N} loads {@code pg_stat_statements} and prints, per job, the N
+ * statements that took the database the most time on each PostgreSQL setup (a profile: it costs the database CPU); {@code
  * HODEI_BENCH_PG_SETTINGS="name=value ..."} are more settings for the PostgreSQL server (such as
  * {@code auto_explain}'s, with {@code logging_collector=on} and an absolute {@code log_directory}).
  */

@@ -332,13 +332,13 @@ public final class JdbcJobStore implements JobStore {
             try (PreparedStatement ps =
                 c.prepareStatement(
                     SELECT_JOBS
-                        + "WHERE j.state = ? AND (j.not_before IS NULL OR j.not_before <= ?)"
+                        + "WHERE j.state = '" + JobState.PENDING.name() + "'" // a literal: see V13
+                        + " AND (j.not_before IS NULL OR j.not_before <= ?)"
                         + " ORDER BY "
                         + order
                         + " LIMIT ?")) {
-              ps.setString(1, JobState.PENDING.name());
-              ps.setLong(2, Jdbc.millis(now));
-              ps.setInt(3, limit);
+              ps.setLong(1, Jdbc.millis(now));
+              ps.setInt(2, limit);
               jobs(ps).forEach(job -> merged.putIfAbsent(job.id(), job));
             }
           }

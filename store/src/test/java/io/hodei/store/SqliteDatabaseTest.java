@@ -59,7 +59,7 @@ class SqliteDatabaseTest {
 
     try (Database db = Database.sqlite(dataDir)) {
       assertThat(Stores.open(db).jobs().find(job.id())).contains(job);
-      assertThat(appliedMigrations(db)).containsExactly("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12");
+      assertThat(appliedMigrations(db)).containsExactly("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13");
     }
   }
 
@@ -135,7 +135,7 @@ class SqliteDatabaseTest {
     }
 
     try (Database db = Database.sqlite(dataDir)) {
-      assertThat(appliedMigrations(db)).containsExactly("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12");
+      assertThat(appliedMigrations(db)).containsExactly("1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13");
       Storage stores = Stores.open(db);
 
       assertThat(stores.jobs().find(running.id())).contains(running);
