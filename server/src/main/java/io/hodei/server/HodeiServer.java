@@ -119,7 +119,10 @@ public final class HodeiServer implements AutoCloseable {
             this::workerAddress,
             workerCertificates.<WorkerCredentials>map(c -> c).orElse(WorkerCredentials.NONE),
             clock,
-            this::wakeDispatcher);
+            this::wakeDispatcher,
+            this::startedElsewhere);
+    // Among replicas, one starts each pool's workers: the holder of its lease.
+    pools.forEach(pool -> membership.compete(io.hodei.server.cluster.Membership.poolLease(pool.name())));
     this.lifecycle = new WorkerLifecycle(jobService, registry, stores.workers(), provisioner, audit, this::nudgeHolder);
     this.clusterChanges = new io.hodei.server.cluster.ClusterChanges(stores.jobs(), registry, lifecycle, signals, membership, stores.replicas(), this::replicaAddresses, this.clock);
     this.dispatcher =
@@ -177,8 +180,7 @@ public final class HodeiServer implements AutoCloseable {
                 provisioner.fence(
                     worker,
                     stores.workers().find(worker)
-                        .map(r -> new Provisioner.Origin(r.provider(), r.handleReference()))),
-            this::ownership);
+                        .map(r -> new Provisioner.Origin(r.provider(), r.handleReference()))));
     jobService.addListener(
         job -> {
           signals.signal(job.id());
@@ -382,6 +384,18 @@ public final class HodeiServer implements AutoCloseable {
     } catch (RuntimeException e) {
       log.debug("could not nudge the replica of worker {}: {}", worker, e.getMessage());
     }
+  }
+
+  /**
+   * The replica that starts the workers of {@code pool} when it is not this one: the holder of the
+   * pool's lease among live replicas. A replica alone starts its pools' workers itself.
+   */
+  private Optional<String> startedElsewhere(String pool) {
+    String lease = io.hodei.server.cluster.Membership.poolLease(pool);
+    if (!membership.shared() || membership.holds(lease)) {
+      return Optional.empty();
+    }
+    return Optional.of(membership.heldElsewhere(lease).orElse("another replica"));
   }
 
   /** What other live replicas hold now: the workers whose streams they have. */
@@ -588,14 +602,15 @@ public final class HodeiServer implements AutoCloseable {
           }
         }
         // First: a worker that streams to another replica now is not this one's to reap.
+        var owners = ownership(); // read once per pass
         if (membership.shared()) {
-          forgetWorkersAttachedElsewhere(ownership());
+          forgetWorkersAttachedElsewhere(owners);
         }
         for (var gone : provisioner.reap()) {
           var orphans = registry.remove(gone);
           lifecycle.settleLost(gone, orphans, "worker " + gone + " stopped while running the job");
         }
-        silentWorkers.settleJobsOfSilentWorkers();
+        silentWorkers.settleJobsOfSilentWorkers(owners);
         for (var drained : registry.drained()) {
           lifecycle.retire(drained, "drained");
         }

@@ -74,15 +74,20 @@ class ReplicasIT {
     }
   }
 
-  /** A replica on the shared database; with {@code maxWorkers} > 0, a local pool of real workers. */
+  /** A replica on the shared database; with {@code maxWorkers} > 0, a local pool of real workers of its own. */
   private HodeiServer replica(String id, int maxWorkers) {
+    return replica(id, maxWorkers, "local-" + id);
+  }
+
+  /** As {@link #replica(String, int)}, its pool named {@code pool}. */
+  private HodeiServer replica(String id, int maxWorkers, String pool) {
     var database = Database.postgres(url, "postgres", "");
     open.add(database);
     var stores = Stores.open(database);
     List<Provisioner.Pool> pools = new ArrayList<>();
     if (maxWorkers > 0) {
       var provider = new LocalProcessProvider(new LocalProcessProvider.Config(
-          "local-" + id, TestControlPlane.workerCommand(), dir.resolve("workers-" + id), Duration.ofSeconds(10),
+          pool, TestControlPlane.workerCommand(), dir.resolve("workers-" + id), Duration.ofSeconds(10),
           Map.of("HODEI_KILL_GRACE", "1s", "HODEI_METRICS_TTL", "1s")));
       pools.add(new Provisioner.Pool(provider, new PoolPolicy(maxWorkers, Duration.ofMinutes(2), Duration.ofSeconds(60))));
     }
@@ -134,6 +139,47 @@ class ReplicasIT {
 
     await().atMost(Duration.ofSeconds(5)).until(() -> other.membership().leader());
     assertThat(other.membership().live()).extracting(r -> r.id()).containsExactly(other.membership().id());
+  }
+
+  /** The replicas whose registration tokens started workers, in the database both use. */
+  private List<String> startersOfWorkers() throws Exception {
+    try (var c = java.sql.DriverManager.getConnection(url, "postgres", "");
+        var st = c.createStatement();
+        var rs = st.executeQuery("SELECT DISTINCT replica_id FROM otp_tokens ORDER BY replica_id")) {
+      List<String> ids = new ArrayList<>();
+      while (rs.next()) {
+        ids.add(rs.getString(1));
+      }
+      return ids;
+    }
+  }
+
+  @Test
+  void aPoolBothReplicasHaveHasItsWorkersStartedByOneAndTheOtherTakesItOverWhenItStops() throws Exception {
+    var a = replica("a", 2, "shared");
+    var b = replica("b", 2, "shared");
+    String lease = io.hodei.server.cluster.Membership.poolLease("shared");
+    await().atMost(Duration.ofSeconds(5)).until(() -> a.membership().holds(lease) || b.membership().holds(lease));
+    assertThat(a.membership().holds(lease) && b.membership().holds(lease)).isFalse();
+    var starter = a.membership().holds(lease) ? a : b;
+    var other = starter == a ? b : a;
+
+    // Jobs queued through both: only the pool's holder starts workers for them.
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      ids.add(queue(jobs(i % 2 == 0 ? other : starter), "sleep 1"));
+    }
+    var frontJobs = jobs(other);
+    await().atMost(Duration.ofSeconds(60)).until(() -> ids.stream().allMatch(id -> state(frontJobs, id) == JobState.JOB_STATE_SUCCEEDED));
+    assertThat(startersOfWorkers()).containsExactly(starter.membership().id());
+    assertThat(other.membership().heldElsewhere(lease)).contains(starter.membership().id());
+
+    starter.close();
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> other.membership().holds(lease));
+    String after = queue(frontJobs, "echo after");
+    await().atMost(Duration.ofSeconds(60)).until(() -> state(frontJobs, after) == JobState.JOB_STATE_SUCCEEDED);
+    assertThat(startersOfWorkers()).contains(other.membership().id()); // the first one's went with its workers
   }
 
   @Test

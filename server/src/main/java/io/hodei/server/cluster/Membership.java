@@ -14,7 +14,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * This control plane as one replica among those sharing a database: it holds its replica row and
- * competes for the {@value #LEADER} lease, renewing both every third of the lease.
+ * competes for the {@value #LEADER} lease and for the leases it was asked to {@link #compete} for
+ * (one per worker pool, {@link #poolLease}), renewing them all every third of the lease. A lease
+ * whose holder ran on this host and whose process is gone (killed) is taken over at once, as a
+ * replica id is: only a holder on another host is waited out.
  *
  * <p>Invariants: while {@link #leader()} is true, this replica renewed the leader lease less than
  * a lease ago, so no other replica holds it (their clocks agree to within a fraction of the
@@ -37,8 +40,10 @@ public final class Membership implements AutoCloseable {
   private final String host = localHost();
   private final Instant startedAt;
   private volatile String address = "";
-  private volatile boolean leader;
-  private volatile Instant leaderUntil = Instant.EPOCH;
+  /** Each lease competed for, and until when this replica holds it (EPOCH: it does not). */
+  private final java.util.Map<String, Instant> heldUntil = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Each lease's holder when this replica last tried it, if another replica holds it. */
+  private final java.util.Map<String, String> heldBy = new java.util.concurrent.ConcurrentHashMap<>();
   private volatile boolean fenced;
   private volatile boolean running;
   private Thread renewer;
@@ -48,6 +53,27 @@ public final class Membership implements AutoCloseable {
     this.settings = settings;
     this.clock = clock;
     this.startedAt = clock.instant();
+    heldUntil.put(LEADER, Instant.EPOCH);
+  }
+
+  /** The lease of worker pool {@code pool}: who holds it starts the pool's workers. */
+  public static String poolLease(String pool) {
+    return "pool:" + pool;
+  }
+
+  /** Competes for {@code lease} too, from the next renewal (or from {@link #join}, if called before it). */
+  public void compete(String lease) {
+    heldUntil.putIfAbsent(lease, Instant.EPOCH);
+  }
+
+  /** Whether this replica holds {@code lease} now (renewed less than a lease ago). */
+  public boolean holds(String lease) {
+    return clock.instant().isBefore(heldUntil.getOrDefault(lease, Instant.EPOCH));
+  }
+
+  /** The replica that held {@code lease} when this one last tried to take it, if not this one. */
+  public Optional<String> heldElsewhere(String lease) {
+    return holds(lease) ? Optional.empty() : Optional.ofNullable(heldBy.get(lease));
   }
 
   /**
@@ -68,7 +94,7 @@ public final class Membership implements AutoCloseable {
     }
     log.info("replica {} joined (lease {})", settings.id(), io.hodei.core.DurationText.format(settings.lease()));
     running = true;
-    tryLead(now);
+    holdLeases(now);
     renewer = Thread.ofPlatform().name("renew-replica-lease").daemon().start(this::renewLoop);
   }
 
@@ -78,7 +104,7 @@ public final class Membership implements AutoCloseable {
 
   /** Whether this replica runs the singleton loops now. */
   public boolean leader() {
-    return leader && clock.instant().isBefore(leaderUntil);
+    return holds(LEADER);
   }
 
   /** The replicas alive now, this one included. */
@@ -146,14 +172,14 @@ public final class Membership implements AutoCloseable {
           }
         } else if (!store.renew(settings.id(), incarnation, now, now.plus(settings.lease()))) {
           fenced = true;
-          leader = false;
+          heldUntil.replaceAll((lease, until) -> Instant.EPOCH);
           log.error(
               "replica {}: another process took this replica's id over (this one was paused past its lease);"
                   + " it is no longer the leader", settings.id());
           continue;
         }
         if (!fenced) {
-          tryLead(now);
+          holdLeases(now);
         }
       } catch (RuntimeException e) {
         log.warn("replica {}: could not renew its lease: {}", settings.id(), e.getMessage());
@@ -161,15 +187,42 @@ public final class Membership implements AutoCloseable {
     }
   }
 
-  private void tryLead(Instant now) {
-    boolean held = store.holdLease(LEADER, settings.id(), now, now.plus(settings.lease()));
-    if (held) {
-      leaderUntil = now.plus(settings.lease());
+  private void holdLeases(Instant now) {
+    for (String lease : List.copyOf(heldUntil.keySet())) {
+      hold(lease, now);
     }
-    if (held != leader) {
-      log.info(held ? "replica {} is the leader now" : "replica {} is no longer the leader", settings.id());
+  }
+
+  private void hold(String lease, Instant now) {
+    boolean had = holds(lease);
+    Instant until = now.plus(settings.lease());
+    boolean held = store.holdLease(lease, settings.id(), now, until);
+    if (!held) {
+      var holder = store.leaseHolder(lease, now);
+      var stale = holder.flatMap(h -> store.live(now).stream().filter(r -> r.id().equals(h)).findFirst()).filter(this::isStale);
+      if (stale.isPresent()) {
+        store.releaseLease(lease, stale.get().id());
+        held = store.holdLease(lease, settings.id(), now, until);
+        if (held) {
+          log.info("replica {} took lease {} over from replica {}, whose process (pid {}) is gone",
+              settings.id(), lease, stale.get().id(), stale.get().pid());
+        }
+      }
+      if (!held) {
+        holder = store.leaseHolder(lease, now);
+      }
+      holder.filter(h -> !h.equals(settings.id())).ifPresentOrElse(h -> heldBy.put(lease, h), () -> heldBy.remove(lease));
+    } else {
+      heldBy.remove(lease);
     }
-    leader = held;
+    heldUntil.put(lease, held ? until : Instant.EPOCH);
+    if (held != had) {
+      if (lease.equals(LEADER)) {
+        log.info(held ? "replica {} is the leader now" : "replica {} is no longer the leader", settings.id());
+      } else {
+        log.info(held ? "replica {} holds lease {} now" : "replica {} no longer holds lease {}", settings.id(), lease);
+      }
+    }
   }
 
   /** Gives leadership and the id up at once, so that another replica takes over without waiting out the lease. */
@@ -187,10 +240,11 @@ public final class Membership implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
-    leader = false;
+    var held = heldUntil.keySet().stream().filter(this::holds).toList();
+    heldUntil.replaceAll((lease, until) -> Instant.EPOCH);
     try {
-      if (!fenced) { // when fenced, the id and its lease are another process's now
-        store.releaseLease(LEADER, settings.id());
+      if (!fenced) { // when fenced, the id and its leases are another process's now
+        held.forEach(lease -> store.releaseLease(lease, settings.id()));
         store.leave(settings.id(), incarnation, clock.instant());
       }
     } catch (RuntimeException e) {

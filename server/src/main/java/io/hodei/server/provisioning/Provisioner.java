@@ -139,6 +139,7 @@ public final class Provisioner implements io.hodei.server.workers.WorkerLifecycl
   private final WorkerCredentials credentials;
   private final Clock clock;
   private final Runnable capacityChanged;
+  private final java.util.function.Function<String, Optional<String>> startedElsewhere;
   private final Map<WorkerId, Tracked> starting = new HashMap<>();
   private final Map<WorkerId, Tracked> live = new HashMap<>();
   /** Last known health per pool; written outside the monitor, because asking a provider may block. */
@@ -157,12 +158,14 @@ public final class Provisioner implements io.hodei.server.workers.WorkerLifecycl
       Supplier<String> serverAddress,
       Clock clock,
       Runnable capacityChanged) {
-    this(pools, otps, registry, serverAddress, WorkerCredentials.NONE, clock, capacityChanged);
+    this(pools, otps, registry, serverAddress, WorkerCredentials.NONE, clock, capacityChanged, pool -> Optional.empty());
   }
 
   /**
    * @param credentials transport credentials each new worker starts with, beside its one-time
    *     token
+   * @param startedElsewhere for a pool's name, the replica that starts that pool's workers if it
+   *     is not this one (among replicas, one per pool does)
    */
   public Provisioner(
       List<Pool> pools,
@@ -171,7 +174,9 @@ public final class Provisioner implements io.hodei.server.workers.WorkerLifecycl
       Supplier<String> serverAddress,
       WorkerCredentials credentials,
       Clock clock,
-      Runnable capacityChanged) {
+      Runnable capacityChanged,
+      java.util.function.Function<String, Optional<String>> startedElsewhere) {
+    this.startedElsewhere = startedElsewhere;
     this.pools = List.copyOf(pools);
     this.credentials = credentials;
     this.otps = otps;
@@ -219,6 +224,11 @@ public final class Provisioner implements io.hodei.server.workers.WorkerLifecycl
           unclaimed.merge(pool, -1, Integer::sum);
           reason = "waiting for a worker being started by provider " + pool.name();
           break;
+        }
+        var starter = startedElsewhere.apply(pool.name());
+        if (starter.isPresent()) {
+          refusals.add("provider " + pool.name() + ": its workers are started by replica " + starter.get());
+          continue;
         }
         var backoff = backingOff(pool);
         if (backoff.isPresent()) {
@@ -568,12 +578,15 @@ public final class Provisioner implements io.hodei.server.workers.WorkerLifecycl
     return vanished;
   }
 
-  /** Starts workers until each pool has its minimum of idle (or starting) workers. */
+  /** Starts workers until each pool started here has its minimum of idle (or starting) workers. */
   private synchronized void keepWarm() {
     if (shutdown) {
       return;
     }
     for (Pool pool : pools) {
+      if (startedElsewhere.apply(pool.name()).isPresent()) {
+        continue;
+      }
       int warm = idleCount(pool) + starting(pool);
       ProviderHealth h = healthOf(pool);
       while (h.canProvision() && backingOff(pool).isEmpty() && warm < pool.policy().minIdle()

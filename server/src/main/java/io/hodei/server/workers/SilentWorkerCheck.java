@@ -69,7 +69,6 @@ public final class SilentWorkerCheck {
 
   private final JobService jobs;
   private final Fence fence;
-  private final java.util.function.Supplier<Ownership> ownership;
   /** Workers of active jobs attached neither here nor to a live replica, since when; the housekeeping thread only. */
   private final java.util.Map<WorkerId, Instant> unattachedSince = new java.util.HashMap<>();
   private final WorkerRegistry registry;
@@ -81,7 +80,6 @@ public final class SilentWorkerCheck {
 
   /**
    * @param storage whether the store is in trouble, and since when it is not
-   * @param ownership what other replicas hold, read once per pass
    */
   public SilentWorkerCheck(
       JobService jobs,
@@ -90,12 +88,10 @@ public final class SilentWorkerCheck {
       Duration timeoutMargin,
       Clock clock,
       StorageCondition storage,
-      Fence fence,
-      java.util.function.Supplier<Ownership> ownership) {
+      Fence fence) {
     this.jobs = jobs;
     this.storage = storage;
     this.fence = fence;
-    this.ownership = ownership;
     this.registry = registry;
     this.heartbeatTimeout = heartbeatTimeout;
     this.timeoutMargin = timeoutMargin;
@@ -106,8 +102,10 @@ public final class SilentWorkerCheck {
   /**
    * One pass over the active jobs. Returns how many it settled. Each silent worker is fenced
    * first, once per pass; a worker that could not be fenced keeps its jobs until a later pass.
+   *
+   * @param owners what other replicas hold, as of this pass
    */
-  public int settleJobsOfSilentWorkers() {
+  public int settleJobsOfSilentWorkers(Ownership owners) {
     if (storage.failing().isPresent()) {
       return 0;
     }
@@ -115,7 +113,6 @@ public final class SilentWorkerCheck {
     Instant now = clock.instant();
     int settled = 0;
     java.util.Map<WorkerId, Boolean> fenced = new java.util.HashMap<>();
-    Ownership owners = ownership.get();
     java.util.Set<WorkerId> unattached = new java.util.HashSet<>();
     for (Job job : jobs.active()) {
       WorkerId worker = job.current().orElseThrow().workerId();

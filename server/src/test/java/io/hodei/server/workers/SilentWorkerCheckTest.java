@@ -90,7 +90,7 @@ class SilentWorkerCheckTest {
     check =
         new SilentWorkerCheck(
             jobs, registry, TIMEOUT, Duration.ofSeconds(5), clock, storage,
-            worker -> fenced.add(worker), () -> SilentWorkerCheck.Ownership.ALONE);
+            worker -> fenced.add(worker));
     var info =
         new WorkerInfo(WORKER, "w-1", "test", "host", "127.0.0.1", new Resources(4, 0, 0, 0), Set.of("shell"), Map.of(), List.of());
     stores.workers().save(new WorkerRegistration(info, "local", "", "hash", clock.instant(), true));
@@ -117,10 +117,10 @@ class SilentWorkerCheckTest {
     Job job = placedThenSilent();
 
     clock.advance(TIMEOUT.minusSeconds(1));
-    assertThat(check.settleJobsOfSilentWorkers()).isZero();
+    assertThat(check.settleJobsOfSilentWorkers(SilentWorkerCheck.Ownership.ALONE)).isZero();
     clock.advance(Duration.ofSeconds(1));
 
-    assertThat(check.settleJobsOfSilentWorkers()).isEqualTo(1);
+    assertThat(check.settleJobsOfSilentWorkers(SilentWorkerCheck.Ownership.ALONE)).isEqualTo(1);
     assertThat(fenced).containsExactly(WORKER);
     assertThat(jobs.get(job.id()).state()).isEqualTo(JobState.FAILED);
   }
@@ -131,7 +131,7 @@ class SilentWorkerCheckTest {
     clock.advance(TIMEOUT.multipliedBy(3));
     storage.failing = Optional.of(new StorageCondition.Failure(StorageTrouble.UNREACHABLE, "connection refused"));
 
-    assertThat(check.settleJobsOfSilentWorkers()).isZero();
+    assertThat(check.settleJobsOfSilentWorkers(SilentWorkerCheck.Ownership.ALONE)).isZero();
 
     assertThat(fenced).isEmpty();
     assertThat(jobs.get(job.id()).state()).isEqualTo(JobState.SCHEDULED);
@@ -145,11 +145,11 @@ class SilentWorkerCheckTest {
     storage.lastTrouble = Optional.of(clock.instant());
 
     clock.advance(TIMEOUT.minusSeconds(1));
-    assertThat(check.settleJobsOfSilentWorkers()).as("silent 39 s, but only 14 s of it with a working store").isZero();
+    assertThat(check.settleJobsOfSilentWorkers(SilentWorkerCheck.Ownership.ALONE)).as("silent 39 s, but only 14 s of it with a working store").isZero();
     assertThat(fenced).isEmpty();
 
     clock.advance(Duration.ofSeconds(1));
-    assertThat(check.settleJobsOfSilentWorkers()).isEqualTo(1);
+    assertThat(check.settleJobsOfSilentWorkers(SilentWorkerCheck.Ownership.ALONE)).isEqualTo(1);
     assertThat(fenced).containsExactly(WORKER);
     assertThat(jobs.get(job.id()).state()).isEqualTo(JobState.FAILED);
   }
@@ -162,7 +162,7 @@ class SilentWorkerCheckTest {
 
     clock.advance(TIMEOUT);
 
-    assertThat(check.settleJobsOfSilentWorkers()).isEqualTo(1);
+    assertThat(check.settleJobsOfSilentWorkers(SilentWorkerCheck.Ownership.ALONE)).isEqualTo(1);
     assertThat(jobs.get(job.id()).state()).isEqualTo(JobState.FAILED);
   }
 }
