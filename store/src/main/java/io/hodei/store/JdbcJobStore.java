@@ -467,12 +467,22 @@ public final class JdbcJobStore implements JobStore {
 
   @Override
   public Map<JobState, Long> countByState() {
+    return counts("count jobs by state", "SELECT state, COUNT(*) FROM jobs GROUP BY state");
+  }
+
+  @Override
+  public Map<JobState, Long> countActive() {
+    return counts(
+        "count active jobs",
+        "SELECT state, COUNT(*) FROM jobs WHERE state IN ('" + JobState.PENDING.name() + "', '"
+            + JobState.SCHEDULED.name() + "', '" + JobState.RUNNING.name() + "') GROUP BY state");
+  }
+
+  private Map<JobState, Long> counts(String action, String query) {
     return jdbc.read(
-        "count jobs by state",
+        action,
         c -> {
-          try (PreparedStatement ps =
-                  c.prepareStatement("SELECT state, COUNT(*) FROM jobs GROUP BY state");
-              ResultSet rs = ps.executeQuery()) {
+          try (PreparedStatement ps = c.prepareStatement(query); ResultSet rs = ps.executeQuery()) {
             Map<JobState, Long> counts = new EnumMap<>(JobState.class);
             while (rs.next()) {
               counts.put(JobState.valueOf(rs.getString(1)), rs.getLong(2));

@@ -825,6 +825,23 @@ abstract class JobStoreContract {
         .containsExactlyInAnyOrderEntriesOf(Map.of(JobState.PENDING, 3L, JobState.RUNNING, 1L));
   }
 
+  @Test
+  void countActiveCountsPendingScheduledAndRunningJobsOnly() {
+    insert(TestJobs.queued(TestJobs.named("p"), T0));
+    ExecutionId first = ExecutionId.random();
+    store.update(insert(TestJobs.queued(TestJobs.named("s"), T0)).assignTo(new WorkerId("w-1"), first, T0));
+    ExecutionId second = ExecutionId.random();
+    Job running = running(insert(TestJobs.queued(TestJobs.named("r"), T0)), second);
+    ExecutionId third = ExecutionId.random();
+    Job done = running(insert(TestJobs.queued(TestJobs.named("done"), T0)), third);
+    store.update(done.finish(third, new Outcome.Exited(0), T0.plusSeconds(2), T0.plusSeconds(3)));
+
+    assertThat(store.countActive()).containsExactlyInAnyOrderEntriesOf(
+        Map.of(JobState.PENDING, 1L, JobState.SCHEDULED, 1L, JobState.RUNNING, 1L));
+    assertThat(store.countByState()).containsEntry(JobState.SUCCEEDED, 1L);
+    assertThat(running.state()).isEqualTo(JobState.RUNNING);
+  }
+
   // ---- helpers ---------------------------------------------------------------------------
 
   /** Schedules {@code job} on worker w-1 as {@code execution} and starts it, a second apart. */

@@ -190,7 +190,7 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
   @Override
   public void getQueueStatus(
       GetQueueStatusRequest request, StreamObserver<GetQueueStatusResponse> response) {
-    var counts = jobs.countByState();
+    var counts = jobs.countActive();
     response.onNext(
         GetQueueStatusResponse.newBuilder()
             .setPending(counts.getOrDefault(JobState.PENDING, 0L))
