@@ -122,7 +122,9 @@ public final class HodeiServer implements AutoCloseable {
             this::wakeDispatcher,
             this::startedElsewhere);
     // Among replicas, one starts each pool's workers: the holder of its lease.
-    pools.forEach(pool -> membership.compete(io.hodei.server.cluster.Membership.poolLease(pool.name())));
+    // A replica whose provider for the pool is unhealthy leaves the lease to one whose is not.
+    pools.forEach(pool -> membership.compete(
+        io.hodei.server.cluster.Membership.poolLease(pool.name()), () -> provisioner.canStart(pool.name())));
     this.lifecycle = new WorkerLifecycle(jobService, registry, stores.workers(), provisioner, audit, this::nudgeHolder);
     this.clusterChanges = new io.hodei.server.cluster.ClusterChanges(stores.jobs(), registry, lifecycle, signals, membership, stores.replicas(), this::replicaAddresses, this.clock);
     this.dispatcher =
@@ -282,6 +284,9 @@ public final class HodeiServer implements AutoCloseable {
     }
     int port = server.getListenSockets().isEmpty() ? config.port() : port(server);
     address = config.advertisedAddress().orElse(hostForClients(config.bindHost()) + ":" + port);
+    // Pools are provisioned from only once their health is known: learn it before the first pass,
+    // and before competing for the pools' leases, which a replica takes only for healthy pools.
+    provisioner.checkHealth();
     try {
       membership.join(address);
     } catch (RuntimeException e) {
@@ -293,8 +298,6 @@ public final class HodeiServer implements AutoCloseable {
     clusterChanges.start();
     sampleRelay.start();
     running = true;
-    // Pools are provisioned from only once their health is known: learn it before the first pass.
-    provisioner.checkHealth();
     dispatcher.start();
     housekeeping = Thread.ofPlatform().name("reap-workers").daemon().start(this::housekeep);
     orphanSweeper = Thread.ofVirtual().name("remove-orphans").start(this::sweepOrphans);

@@ -81,13 +81,18 @@ class ReplicasIT {
 
   /** As {@link #replica(String, int)}, its pool named {@code pool}. */
   private HodeiServer replica(String id, int maxWorkers, String pool) {
+    return replica(id, maxWorkers, pool, TestControlPlane.workerCommand());
+  }
+
+  /** As {@link #replica(String, int, String)}, its workers started with {@code workerCommand}. */
+  private HodeiServer replica(String id, int maxWorkers, String pool, List<String> workerCommand) {
     var database = Database.postgres(url, "postgres", "");
     open.add(database);
     var stores = Stores.open(database);
     List<Provisioner.Pool> pools = new ArrayList<>();
     if (maxWorkers > 0) {
       var provider = new LocalProcessProvider(new LocalProcessProvider.Config(
-          pool, TestControlPlane.workerCommand(), dir.resolve("workers-" + id), Duration.ofSeconds(10),
+          pool, workerCommand, dir.resolve("workers-" + id), Duration.ofSeconds(10),
           Map.of("HODEI_KILL_GRACE", "1s", "HODEI_METRICS_TTL", "1s")));
       pools.add(new Provisioner.Pool(provider, new PoolPolicy(maxWorkers, Duration.ofMinutes(2), Duration.ofSeconds(60))));
     }
@@ -180,6 +185,21 @@ class ReplicasIT {
     String after = queue(frontJobs, "echo after");
     await().atMost(Duration.ofSeconds(60)).until(() -> state(frontJobs, after) == JobState.JOB_STATE_SUCCEEDED);
     assertThat(startersOfWorkers()).contains(other.membership().id()); // the first one's went with its workers
+  }
+
+  @Test
+  void aReplicaWhoseProviderForAPoolIsUnhealthyLeavesThePoolsLeaseToOneWhoseIsNot() throws Exception {
+    var broken = replica("a", 2, "shared", List.of("/nonexistent/hodei-worker"));
+    String lease = io.hodei.server.cluster.Membership.poolLease("shared");
+    assertThat(broken.membership().holds(lease)).as("an unhealthy pool's lease is not taken").isFalse();
+    var healthy = replica("b", 2, "shared");
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> healthy.membership().holds(lease));
+    var jobs = jobs(broken);
+    String id = queue(jobs, "echo placed");
+    await().atMost(Duration.ofSeconds(60)).until(() -> state(jobs, id) == JobState.JOB_STATE_SUCCEEDED);
+    assertThat(startersOfWorkers()).containsExactly("b");
+    assertThat(broken.membership().holds(lease)).isFalse();
   }
 
   @Test

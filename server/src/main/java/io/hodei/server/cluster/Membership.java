@@ -42,6 +42,8 @@ public final class Membership implements AutoCloseable {
   private volatile String address = "";
   /** Each lease competed for, and until when this replica holds it (EPOCH: it does not). */
   private final java.util.Map<String, Instant> heldUntil = new java.util.concurrent.ConcurrentHashMap<>();
+  /** For each lease competed for, whether this replica may hold it now (the leader's: always). */
+  private final java.util.Map<String, java.util.function.BooleanSupplier> eligible = new java.util.concurrent.ConcurrentHashMap<>();
   /** Each lease's holder when this replica last tried it, if another replica holds it. */
   private final java.util.Map<String, String> heldBy = new java.util.concurrent.ConcurrentHashMap<>();
   private volatile boolean fenced;
@@ -61,8 +63,13 @@ public final class Membership implements AutoCloseable {
     return "pool:" + pool;
   }
 
-  /** Competes for {@code lease} too, from the next renewal (or from {@link #join}, if called before it). */
-  public void compete(String lease) {
+  /**
+   * Competes for {@code lease} too, from the next renewal (or from {@link #join}, if called before
+   * it), while {@code eligible} says so: a replica that is not gives the lease up at its next
+   * renewal, so that one that is can take it (a pool whose provider is unhealthy here).
+   */
+  public void compete(String lease, java.util.function.BooleanSupplier eligible) {
+    this.eligible.put(lease, eligible);
     heldUntil.putIfAbsent(lease, Instant.EPOCH);
   }
 
@@ -195,6 +202,16 @@ public final class Membership implements AutoCloseable {
 
   private void hold(String lease, Instant now) {
     boolean had = holds(lease);
+    if (!eligible.getOrDefault(lease, () -> true).getAsBoolean()) {
+      if (had) {
+        store.releaseLease(lease, settings.id());
+        log.info("replica {} gives lease {} up: it cannot do what the lease is for now", settings.id(), lease);
+      }
+      heldUntil.put(lease, Instant.EPOCH);
+      store.leaseHolder(lease, now).filter(h -> !h.equals(settings.id()))
+          .ifPresentOrElse(h -> heldBy.put(lease, h), () -> heldBy.remove(lease));
+      return;
+    }
     Instant until = now.plus(settings.lease());
     boolean held = store.holdLease(lease, settings.id(), now, until);
     if (!held) {

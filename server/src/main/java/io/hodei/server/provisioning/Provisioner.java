@@ -661,7 +661,12 @@ public final class Provisioner implements io.hodei.server.workers.WorkerLifecycl
   }
 
   /** The pool's last known health; Unknown (not provisioned from) until first checked. */
-  private ProviderHealth healthOf(Pool pool) {
+  /** Whether this control plane's provider for pool {@code poolName} can start workers now. */
+  public boolean canStart(String poolName) {
+    return pools.stream().filter(p -> p.name().equals(poolName)).findFirst().map(p -> healthOf(p).canProvision()).orElse(false);
+  }
+
+    private ProviderHealth healthOf(Pool pool) {
     return withStartFailures(pool.name(), health.getOrDefault(pool.name(), new ProviderHealth.Unknown()));
   }
 
