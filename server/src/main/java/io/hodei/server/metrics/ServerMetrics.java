@@ -32,6 +32,12 @@ public final class ServerMetrics implements AutoCloseable {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private volatile HttpServer http;
   private final Supplier<Optional<String>> notReady;
+  private final JobStore jobs;
+  /**
+   * The jobs per state as of the scrape being written, or null if the store could not count them:
+   * one count of the table per scrape, not one per state's gauge.
+   */
+  private volatile java.util.Map<JobState, Long> jobCounts = java.util.Map.of();
 
   public ServerMetrics(
       JobStore jobs,
@@ -40,11 +46,12 @@ public final class ServerMetrics implements AutoCloseable {
       Supplier<Optional<Long>> caDaysLeft,
       Supplier<Optional<String>> notReady) {
     this.notReady = notReady;
+    this.jobs = jobs;
     Gauge.builder("hodei_ready", () -> notReady.get().isPresent() ? 0 : 1)
         .description("1 while the control plane can write to its database (ready), else 0")
         .register(registry);
     for (JobState state : JobState.values()) {
-      Gauge.builder("hodei_jobs", jobs, j -> j.countByState().getOrDefault(state, 0L))
+      Gauge.builder("hodei_jobs", this, m -> m.jobsIn(state))
           .description("Jobs in the store, per state")
           .tag("state", state.name().toLowerCase(Locale.ROOT))
           .register(registry);
@@ -77,9 +84,19 @@ public final class ServerMetrics implements AutoCloseable {
         .register(registry);
   }
 
-  /** The current figures in the Prometheus text format. */
-  public String scrape() {
+  /** The current figures in the Prometheus text format; jobs per state NaN while the store cannot count them. */
+  public synchronized String scrape() {
+    try {
+      jobCounts = jobs.countByState();
+    } catch (RuntimeException e) {
+      jobCounts = null;
+    }
     return registry.scrape();
+  }
+
+  private double jobsIn(JobState state) {
+    var counts = jobCounts;
+    return counts == null ? Double.NaN : counts.getOrDefault(state, 0L);
   }
 
   /**
