@@ -18,9 +18,15 @@ import java.util.Objects;
  * @param serverAddress where it reaches the control plane ({@code HODEI_SERVER_ADDRESS})
  * @param bootstrap its one-time token and TLS material
  * @param env further non-secret settings, for example {@code HODEI_DRAIN_TIMEOUT}
+ * @param demand what the job the worker is started for asks; empty for a worker started ahead of
+ *     demand (a pool's idle minimum)
  */
 public record WorkerLaunch(
-    WorkerId workerId, String serverAddress, WorkerBootstrap bootstrap, Map<String, String> env) {
+    WorkerId workerId,
+    String serverAddress,
+    WorkerBootstrap bootstrap,
+    Map<String, String> env,
+    java.util.Optional<WorkerDemand> demand) {
 
   /**
    * Variables that carried credentials once, or carry the control plane's own: refused in a
@@ -34,6 +40,12 @@ public record WorkerLaunch(
     Objects.requireNonNull(serverAddress, "serverAddress");
     Objects.requireNonNull(bootstrap, "bootstrap");
     env = requireNoCredentials(env);
+    Objects.requireNonNull(demand, "demand");
+  }
+
+  /** A launch for no job in particular. */
+  public WorkerLaunch(WorkerId workerId, String serverAddress, WorkerBootstrap bootstrap, Map<String, String> env) {
+    this(workerId, serverAddress, bootstrap, env, java.util.Optional.empty());
   }
 
   /**

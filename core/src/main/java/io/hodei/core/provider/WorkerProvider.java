@@ -53,6 +53,17 @@ public interface WorkerProvider {
   ProviderHealth health();
 
   /**
+   * Why a worker this provider created has not started yet, in the infrastructure's own words
+   * (for a pod: "Pending: Unschedulable: 0/3 nodes are available: 3 Insufficient cpu"); empty when
+   * there is nothing to say (it is starting normally, runs, or is unknown). Shown as the waiting
+   * reason of the jobs that wait for it and in {@code hodei workers list}. Must answer from what the
+   * provider already knows, without a remote call: it is asked on the scheduler's path.
+   */
+  default java.util.Optional<String> waitingReason(WorkerHandle handle) {
+    return java.util.Optional.empty();
+  }
+
+  /**
    * Removes the workers this provider created earlier that the control plane does not know, for
    * example after it crashed, or after a destroy failed while the infrastructure was unreachable.
    * Must never touch anything this provider did not create. Providers whose workers cannot

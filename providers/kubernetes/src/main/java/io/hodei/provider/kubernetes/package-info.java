@@ -1,0 +1,2 @@
+/** Workers as Kubernetes pods (docs/kubernetes.md). */
+package io.hodei.provider.kubernetes;
