@@ -27,7 +27,8 @@ import java.util.Set;
  * <ol>
  *   <li>{@value #ENV_BOOTSTRAP_FILE}: a bootstrap document in a file only its owner may read (the
  *       Docker provider's way), deleted as soon as it is read, with its directory when that is a
- *       {@value #DIRECTORY_PREFIX}{@code *} directory and empty;
+ *       {@value #DIRECTORY_PREFIX}{@code *} directory and empty; a file on a read-only mount (a
+ *       Kubernetes Secret volume, the Kubernetes provider's way) cannot be deleted and is left;
  *   <li>{@value #ENV_TOKEN_FILE}: a file holding the token alone (a worker started by hand; TLS
  *       then comes from the {@code HODEI_TLS_*_FILE} variables), left in place;
  *   <li>else standard input, unless it is a terminal: a bootstrap document (the local provider's
@@ -144,8 +145,59 @@ public record Bootstrap(String token, Optional<WorkerTls.Pem> tls) {
     } catch (DirectoryNotEmptyException e) {
       // someone else's files are in there: leave the directory
     } catch (IOException e) {
+      if (onReadOnlyMount(file)) {
+        // An orchestrator's read-only mount (a Kubernetes Secret volume): it cannot be deleted
+        // here, and goes with the pod. Its owner-only mode, checked before reading, and the job
+        // sandbox keep jobs from it.
+        System.getLogger(Bootstrap.class.getName())
+            .log(System.Logger.Level.INFO, "the bootstrap file " + file + " is on a read-only mount; it stays until the pod goes");
+        return;
+      }
       throw new UncheckedIOException("cannot delete the bootstrap file " + file + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Whether {@code file} lies under a read-only mount, by the innermost mount point of its real
+   * path in {@code /proc/self/mountinfo} (the file store's own answer misses read-only bind
+   * mounts). False where that cannot be read.
+   */
+  static boolean onReadOnlyMount(Path file) {
+    try {
+      String real = file.toRealPath().toString();
+      String best = null;
+      boolean readOnly = false;
+      for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+        String[] fields = line.split(" ");
+        if (fields.length < 6) {
+          continue;
+        }
+        String point = unescapeMountPoint(fields[4]);
+        boolean under = real.equals(point) || real.startsWith(point.endsWith("/") ? point : point + "/");
+        if (under && (best == null || point.length() >= best.length())) {
+          best = point;
+          readOnly = List.of(fields[5].split(",")).contains("ro");
+        }
+      }
+      return readOnly;
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /** mountinfo writes space, tab, newline and backslash in octal ({@code \040}). */
+  private static String unescapeMountPoint(String field) {
+    var out = new StringBuilder(field.length());
+    for (int i = 0; i < field.length(); i++) {
+      char c = field.charAt(i);
+      if (c == '\\' && i + 3 < field.length() && field.substring(i + 1, i + 4).chars().allMatch(d -> d >= '0' && d <= '7')) {
+        out.append((char) Integer.parseInt(field.substring(i + 1, i + 4), 8));
+        i += 3;
+      } else {
+        out.append(c);
+      }
+    }
+    return out.toString();
   }
 
   /** Refuses a file that anyone but its owner may read or write. */

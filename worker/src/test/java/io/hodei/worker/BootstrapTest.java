@@ -84,6 +84,41 @@ class BootstrapTest {
     assertThat(own).doesNotExist();
   }
 
+  /**
+   * As a Kubernetes Secret volume hands it over: owner-only, on a read-only mount (a read-only
+   * bind mount of a directory here; needs root, as CI has).
+   */
+  @Test
+  void aBootstrapFileOnAReadOnlyMountIsReadAndLeft() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        "root".equals(System.getProperty("user.name")), "mounting takes root");
+    Path source = Files.createDirectory(dir.resolve("secret"));
+    Path file = source.resolve("bootstrap");
+    Files.write(file, WorkerBootstrap.plaintext("otp-ro").document());
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("r--------"));
+    Path mounted = Files.createDirectory(dir.resolve("mounted"));
+    run("mount", "--bind", source.toString(), mounted.toString());
+    try {
+      run("mount", "-o", "remount,ro,bind", mounted.toString());
+      Path seen = mounted.resolve("bootstrap");
+      assertThat(Bootstrap.onReadOnlyMount(seen)).isTrue();
+
+      Bootstrap read = Bootstrap.read(Map.of(Bootstrap.ENV_BOOTSTRAP_FILE, seen.toString()), text(""), true);
+
+      assertThat(read.token()).isEqualTo("otp-ro");
+      assertThat(seen).exists();
+      assertThat(Bootstrap.onReadOnlyMount(file)).isFalse();
+    } finally {
+      run("umount", mounted.toString());
+    }
+  }
+
+  private static void run(String... command) throws Exception {
+    var process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor()).as(String.join(" ", command) + ": " + output).isZero();
+  }
+
   @Test
   void aBootstrapFileOthersCanReadIsRefusedAndStillDeleted() throws Exception {
     Path file = dir.resolve("bootstrap");
