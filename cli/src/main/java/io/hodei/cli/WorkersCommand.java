@@ -43,7 +43,9 @@ final class WorkersCommand {
               w.getStatus().name().substring("WORKER_STATUS_".length()).toLowerCase(Locale.ROOT),
               w.getProvider(),
               w.getInfo().getHostname(),
-              String.join(",", w.getRunningJobIdsList()));
+              w.getWaitingReason().isEmpty()
+                  ? String.join(",", w.getRunningJobIdsList())
+                  : "waiting: " + w.getWaitingReason());
         }
       }
       return 0;

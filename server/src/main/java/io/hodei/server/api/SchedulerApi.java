@@ -139,6 +139,12 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
         decision.addRejections(rejection("worker " + w.info().id(), notFree(w)));
       }
     }
+    for (var starting : provisioner.starting()) {
+      decision.addRejections(
+          rejection(
+              "worker " + starting.id(),
+              "being started by provider " + starting.pool() + starting.waitingReason().map(r -> ": " + r).orElse("")));
+    }
     if (placement.worker().isPresent()) {
       decision.setWorkerId(placement.worker().get().value());
       decision.setSummary("would run now on " + placement.summary());
@@ -148,11 +154,11 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
         var health = provisioner.checkHealth().get(pool.name());
         if (!health.canProvision()) {
           decision.addRejections(rejection("provider " + pool.name(), Provisioner.describe(health)));
-        } else if (Scheduler.whyNot(spec, Provisioner.candidateOf(pool)).isPresent()) {
+        } else if (Scheduler.whyNot(spec, Provisioner.candidateOf(pool, spec)).isPresent()) {
           decision.addRejections(
               rejection(
                   "provider " + pool.name(),
-                  "its workers would not fit: " + Scheduler.whyNot(spec, Provisioner.candidateOf(pool)).get()));
+                  "its workers would not fit: " + Scheduler.whyNot(spec, Provisioner.candidateOf(pool, spec)).get()));
         } else if (provisioner.count(pool) >= pool.policy().maxWorkers()) {
           decision.addRejections(
               rejection(
@@ -203,15 +209,16 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
   @Override
   public void listWorkers(ListWorkersRequest request, StreamObserver<ListWorkersResponse> response) {
     var b = ListWorkersResponse.newBuilder();
-    var starting = provisioner.startingWorkers();
-    var startingIds = new java.util.HashSet<io.hodei.core.worker.WorkerId>();
-    starting.forEach(e -> startingIds.add(e.getKey()));
+    var starting = provisioner.starting();
+    var startingIds = new java.util.HashMap<io.hodei.core.worker.WorkerId, Provisioner.Starting>();
+    starting.forEach(e -> startingIds.put(e.id(), e));
     var known = new java.util.HashSet<String>();
     registry.snapshot().forEach(w -> {
       known.add(w.info().id().value());
       var worker = ApiMapper.toApi(w).toBuilder().setReplicaId(elsewhere.replicaId()).build();
-      if (!w.attached() && startingIds.contains(w.info().id())) {
-        worker = worker.toBuilder().setStatus(io.hodei.api.v1.WorkerStatus.WORKER_STATUS_CREATING).build();
+      if (!w.attached() && startingIds.containsKey(w.info().id())) {
+        worker = worker.toBuilder().setStatus(io.hodei.api.v1.WorkerStatus.WORKER_STATUS_CREATING)
+            .setWaitingReason(startingIds.get(w.info().id()).waitingReason().orElse("")).build();
       }
       b.addWorkers(worker);
     });
@@ -221,12 +228,13 @@ public final class SchedulerApi extends SchedulerServiceGrpc.SchedulerServiceImp
       }
     }
     for (var entry : starting) {
-      if (known.add(entry.getKey().value())) {
+      if (known.add(entry.id().value())) {
         b.addWorkers(
             io.hodei.api.v1.Worker.newBuilder()
-                .setInfo(io.hodei.api.v1.WorkerInfo.newBuilder().setWorkerId(entry.getKey().value()))
+                .setInfo(io.hodei.api.v1.WorkerInfo.newBuilder().setWorkerId(entry.id().value()))
                 .setStatus(io.hodei.api.v1.WorkerStatus.WORKER_STATUS_CREATING)
-                .setProvider(entry.getValue()));
+                .setProvider(entry.pool())
+                .setWaitingReason(entry.waitingReason().orElse("")));
       }
     }
     response.onNext(b.build());

@@ -59,15 +59,56 @@ public final class Provisioner implements io.hodei.server.workers.WorkerLifecycl
     }
   }
 
-  /** What a pool's workers offer. Zero capacity in a dimension means "not stated". */
+  /**
+   * What a pool's workers offer. Zero capacity in a dimension means "not stated".
+   *
+   * @param placedLabelKeys label keys the provider places a worker by when a job requires one
+   *     value of them (a Kubernetes pool's node selectors an admin allows): the worker it starts
+   *     for that job carries the label
+   */
   public record WorkerProfile(
       java.util.Set<String> capabilities,
       Map<String, String> labels,
       List<io.hodei.core.worker.Taint> taints,
-      io.hodei.core.job.Resources capacity) {
+      io.hodei.core.job.Resources capacity,
+      java.util.Set<String> placedLabelKeys) {
     public static final WorkerProfile SHELL =
         new WorkerProfile(
             java.util.Set.of("shell", "script"), Map.of(), List.of(), io.hodei.core.job.Resources.NONE);
+
+    public WorkerProfile {
+      capabilities = java.util.Set.copyOf(capabilities);
+      labels = Map.copyOf(labels);
+      taints = List.copyOf(taints);
+      placedLabelKeys = java.util.Set.copyOf(placedLabelKeys);
+    }
+
+    /** A profile whose provider places workers by no label. */
+    public WorkerProfile(
+        java.util.Set<String> capabilities, Map<String, String> labels, List<io.hodei.core.worker.Taint> taints,
+        io.hodei.core.job.Resources capacity) {
+      this(capabilities, labels, taints, capacity, java.util.Set.of());
+    }
+
+    /**
+     * The labels of a worker started for {@code spec}: the pool's, and each placed key the job
+     * requires exactly one value of.
+     */
+    public Map<String, String> labelsFor(io.hodei.core.job.JobSpec spec) {
+      if (placedLabelKeys.isEmpty()) {
+        return labels;
+      }
+      var all = new java.util.TreeMap<>(labels);
+      for (var r : spec.constraints().labelSelector()) {
+        boolean one =
+            r.operator() == io.hodei.core.job.LabelRequirement.Operator.EQUALS
+                || (r.operator() == io.hodei.core.job.LabelRequirement.Operator.IN && r.values().size() == 1);
+        if (one && placedLabelKeys.contains(r.key()) && !r.values().isEmpty()) {
+          all.put(r.key(), r.values().getFirst());
+        }
+      }
+      return all;
+    }
   }
 
   private final Map<String, List<String>> isolation = new java.util.concurrent.ConcurrentHashMap<>();
@@ -202,10 +243,14 @@ public final class Provisioner implements io.hodei.server.workers.WorkerLifecycl
       unplaced.forEach(j -> reasons.add("the control plane is shutting down"));
       return reasons;
     }
-    Map<Pool, Integer> unclaimed = new HashMap<>();
+    // Workers being started, oldest first, each claimed by one waiting job.
+    Map<Pool, java.util.ArrayDeque<Map.Entry<WorkerId, Tracked>>> unclaimed = new HashMap<>();
     for (Pool pool : pools) {
-      unclaimed.put(pool, starting(pool));
+      unclaimed.put(pool, new java.util.ArrayDeque<>());
     }
+    starting.entrySet().stream()
+        .sorted(java.util.Comparator.comparing(e -> e.getValue().since))
+        .forEach(e -> unclaimed.get(e.getValue().pool).add(e));
     for (var spec : unplaced) {
       List<String> refusals = new ArrayList<>();
       String reason = null;
@@ -215,14 +260,15 @@ public final class Provisioner implements io.hodei.server.workers.WorkerLifecycl
           refusals.add("provider " + pool.name() + ": " + describe(h));
           continue;
         }
-        var misfit = io.hodei.core.scheduling.Scheduler.whyNot(spec, candidateOf(pool));
+        var misfit = io.hodei.core.scheduling.Scheduler.whyNot(spec, candidateOf(pool, spec));
         if (misfit.isPresent()) {
           refusals.add("provider " + pool.name() + ": its workers would not fit: " + misfit.get());
           continue;
         }
-        if (unclaimed.get(pool) > 0) {
-          unclaimed.merge(pool, -1, Integer::sum);
-          reason = "waiting for a worker being started by provider " + pool.name();
+        var claimed = unclaimed.get(pool).poll();
+        if (claimed != null) {
+          reason = "waiting for worker " + claimed.getKey() + " being started by provider " + pool.name()
+              + waitingReasonOf(claimed.getValue()).map(r -> ": " + r).orElse("");
           break;
         }
         var starter = startedElsewhere.apply(pool.name());
@@ -236,7 +282,7 @@ public final class Provisioner implements io.hodei.server.workers.WorkerLifecycl
           continue;
         }
         if (count(pool) < pool.policy().maxWorkers() && !fullElsewhere(pool)) {
-          WorkerId id = startWorker(pool);
+          WorkerId id = startWorker(pool, Optional.of(io.hodei.core.provider.WorkerDemand.of(spec)));
           reason = "waiting for worker " + id + " being started by provider " + pool.name();
           break;
         }
@@ -315,11 +361,20 @@ public final class Provisioner implements io.hodei.server.workers.WorkerLifecycl
 
   /** A worker the pool would start, as a scheduling candidate. */
   public static io.hodei.core.scheduling.Candidate candidateOf(Pool pool) {
+    return candidateOf(pool, pool.profile().labels());
+  }
+
+  /** The worker the pool would start for {@code spec}, as a scheduling candidate. */
+  public static io.hodei.core.scheduling.Candidate candidateOf(Pool pool, io.hodei.core.job.JobSpec spec) {
+    return candidateOf(pool, pool.profile().labelsFor(spec));
+  }
+
+  private static io.hodei.core.scheduling.Candidate candidateOf(Pool pool, Map<String, String> labels) {
     var profile = pool.profile();
     return new io.hodei.core.scheduling.Candidate(
         new WorkerId("w-new"),
         pool.name(),
-        profile.labels(),
+        labels,
         profile.taints(),
         profile.capabilities(),
         profile.capacity(),
@@ -463,6 +518,36 @@ public final class Provisioner implements io.hodei.server.workers.WorkerLifecycl
         .toList();
   }
 
+  /**
+   * A worker being created or not yet attached, and why it has not started yet in its provider's
+   * words (a pod's "Unschedulable: 0/3 nodes are available: 3 Insufficient cpu"), if it says.
+   */
+  public record Starting(WorkerId id, String pool, Instant since, Optional<String> waitingReason) {}
+
+  /** The workers being started, oldest first, with what their providers say of them. */
+  public List<Starting> starting() {
+    List<Map.Entry<WorkerId, Tracked>> now;
+    synchronized (this) {
+      now = new ArrayList<>(starting.entrySet());
+    }
+    return now.stream()
+        .sorted(java.util.Comparator.comparing(e -> e.getValue().since))
+        .map(e -> new Starting(e.getKey(), e.getValue().pool.name(), e.getValue().since, waitingReasonOf(e.getValue())))
+        .toList();
+  }
+
+  /** What the provider says of a worker it is starting; never throws. */
+  private static Optional<String> waitingReasonOf(Tracked t) {
+    if (t.handle == null) {
+      return Optional.empty();
+    }
+    try {
+      return t.pool.provider().waitingReason(t.handle).map(r -> io.hodei.core.auth.LogSafe.text(r, 300));
+    } catch (RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
   /** The worker's stream is attached: it is live and can take jobs. */
   public synchronized void attached(WorkerId id) {
     Tracked tracked = starting.remove(id);
@@ -515,7 +600,8 @@ public final class Provisioner implements io.hodei.server.workers.WorkerLifecycl
         }
         if (t.handle != null && now.isAfter(t.since.plus(t.pool.policy().registrationTimeout()))) {
           lastFailure =
-              "worker " + e.getKey() + " did not register within " + io.hodei.core.DurationText.format(t.pool.policy().registrationTimeout());
+              "worker " + e.getKey() + " did not register within " + io.hodei.core.DurationText.format(t.pool.policy().registrationTimeout())
+                  + waitingReasonOf(t).map(r -> ": " + r).orElse("");
           log.warn("{} ({}); destroying it", lastFailure, t.pool.name());
           startFailed(t.pool, lastFailure);
           toDestroy.add(e);
@@ -591,7 +677,7 @@ public final class Provisioner implements io.hodei.server.workers.WorkerLifecycl
       ProviderHealth h = healthOf(pool);
       while (h.canProvision() && backingOff(pool).isEmpty() && warm < pool.policy().minIdle()
           && count(pool) < pool.policy().maxWorkers()) {
-        startWorker(pool);
+        startWorker(pool, Optional.empty());
         warm++;
       }
     }
@@ -766,7 +852,13 @@ public final class Provisioner implements io.hodei.server.workers.WorkerLifecycl
     return until != null && clock.instant().isBefore(until);
   }
 
-  private WorkerId startWorker(Pool pool) {
+  /**
+   * Starts a worker of {@code pool}.
+   *
+   * @param demand what the job it is started for asks (the provider may size the worker by it);
+   *     empty for one started ahead of demand
+   */
+  private WorkerId startWorker(Pool pool, Optional<io.hodei.core.provider.WorkerDemand> demand) {
     WorkerId id = WorkerId.random();
     Tracked tracked = new Tracked(pool, clock.instant());
     starting.put(id, tracked);
@@ -796,7 +888,7 @@ public final class Provisioner implements io.hodei.server.workers.WorkerLifecycl
                     new io.hodei.core.provider.WorkerBootstrap(otp.token(), credentials.issueFor(id));
                 WorkerHandle handle =
                     pool.provider()
-                        .create(new WorkerLaunch(id, serverAddress.get(), bootstrap, MANAGED_WORKER_ENV));
+                        .create(new WorkerLaunch(id, serverAddress.get(), bootstrap, MANAGED_WORKER_ENV, demand));
                 boolean keep;
                 synchronized (this) {
                   tracked.handle = handle;
