@@ -49,10 +49,39 @@ import java.util.Optional;
  *     memory: 512Mi
  *     pids-limit: 512
  *     max-workers: 4
+ *   k8s:
+ *     type: kubernetes
+ *     namespace: hodei-workers
+ *     image: hodei-worker:dev
+ *     kubeconfig: /etc/hodei/kubeconfig     # default: in-cluster, else ~/.kube/config
+ *     service-account: hodei-worker
+ *     cpus: 1                                # a worker's default requests and limits
+ *     memory: 512Mi
+ *     ephemeral: true                        # one pod per job
+ *     pending-timeout: 5m
+ *     image-pull-timeout: 2m
+ *     registration-timeout: 10m
+ *     pod:
+ *       labels: {team: ci}
+ *       annotations: {}
+ *       node-selector: {kubernetes.io/os: linux}
+ *       tolerations: [{key: ci, operator: Equal, value: "yes", effect: NoSchedule}]
+ *       affinity: {}                         # a Kubernetes Affinity, as in a pod spec
+ *       image-pull-secrets: [regcred]
+ *       priority-class-name: ci
+ *       runtime-class-name: gvisor
+ *     maximums:                              # what a job may ask
+ *       cpu: 4
+ *       memory: 8Gi
+ *       gpu: 1
+ *       gpu-resource: nvidia.com/gpu
+ *       node-selectors: [disktype]           # label keys a job may select nodes by
+ *       tolerations: [gpu]                   # toleration keys a job may add
  * </pre>
  *
- * The keys {@code image}, {@code docker-host}, {@code cpus}, {@code memory} and {@code
- * pids-limit} belong to Docker pools; a local pool that sets them is refused.
+ * The keys {@code docker-host}, {@code pids-limit} and {@code job-sandbox} belong to Docker pools,
+ * {@code image}, {@code cpus} and {@code memory} to Docker and Kubernetes pools, and the
+ * Kubernetes keys to Kubernetes pools; a pool of another type that sets them is refused.
  */
 record HodeiConfig(Server server, Map<String, Provider> providers, Database database) {
 
@@ -79,6 +108,28 @@ record HodeiConfig(Server server, Map<String, Provider> providers, Database data
     static final Server EMPTY = new Server(null, null, null, null, null, null, null);
   }
 
+  /** What a Kubernetes pool adds to each of its pods. */
+  @JsonIgnoreProperties(ignoreUnknown = false)
+  record Pod(
+      Map<String, String> labels,
+      Map<String, String> annotations,
+      Map<String, String> nodeSelector,
+      java.util.List<Map<String, Object>> tolerations,
+      Map<String, Object> affinity,
+      java.util.List<String> imagePullSecrets,
+      String priorityClassName,
+      String runtimeClassName) {}
+
+  /** What a job may ask of a Kubernetes pool. */
+  @JsonIgnoreProperties(ignoreUnknown = false)
+  record Maximums(
+      Double cpu,
+      String memory,
+      Integer gpu,
+      String gpuResource,
+      java.util.List<String> nodeSelectors,
+      java.util.List<String> tolerations) {}
+
   record Provider(
       String type,
       Integer maxWorkers,
@@ -93,11 +144,21 @@ record HodeiConfig(Server server, Map<String, Provider> providers, Database data
       Double cpus,
       String memory,
       Long pidsLimit,
-      String jobSandbox) {
+      String jobSandbox,
+      String registrationTimeout,
+      String namespace,
+      String kubeconfig,
+      String serviceAccount,
+      String clusterId,
+      String pendingTimeout,
+      String imagePullTimeout,
+      Pod pod,
+      Maximums maximums) {
 
     /** A pool of the given type that says nothing else. */
     static Provider ofType(String type) {
-      return new Provider(type, null, null, null, null, null, null, null, null, null, null, null, null, null);
+      return new Provider(type, null, null, null, null, null, null, null, null, null, null, null, null, null,
+          null, null, null, null, null, null, null, null, null);
     }
 
     String typeOrLocal() {
@@ -116,13 +177,32 @@ record HodeiConfig(Server server, Map<String, Provider> providers, Database data
       return keys;
     }
 
+    /** The Docker keys a Kubernetes pool has no use for. */
+    java.util.List<String> dockerOnlyKeys() {
+      return dockerKeys().stream().filter(k -> !java.util.Set.of("image", "cpus", "memory").contains(k)).toList();
+    }
+
+    /** The Kubernetes keys this section sets, for refusing them on a pool of another type. */
+    java.util.List<String> kubernetesKeys() {
+      var keys = new java.util.ArrayList<String>();
+      if (namespace != null) keys.add("namespace");
+      if (kubeconfig != null) keys.add("kubeconfig");
+      if (serviceAccount != null) keys.add("service-account");
+      if (clusterId != null) keys.add("cluster-id");
+      if (pendingTimeout != null) keys.add("pending-timeout");
+      if (imagePullTimeout != null) keys.add("image-pull-timeout");
+      if (pod != null) keys.add("pod");
+      if (maximums != null) keys.add("maximums");
+      return keys;
+    }
+
     /** The pool policy this provider's section describes, over {@code defaults}. */
     PoolPolicy policy(String name, PoolPolicy defaults) {
       var policy =
           new PoolPolicy(
               maxWorkers != null ? maxWorkers : defaults.maxWorkers(),
               duration(idleTimeout, "providers." + name + ".idle-timeout").orElse(defaults.idleTimeout()),
-              defaults.registrationTimeout(),
+              duration(registrationTimeout, "providers." + name + ".registration-timeout").orElse(defaults.registrationTimeout()),
               minIdle != null ? minIdle : defaults.minIdle(),
               duration(maxLifetime, "providers." + name + ".max-lifetime").orElse(defaults.maxLifetime()),
               ephemeral != null ? ephemeral : defaults.ephemeral(),

@@ -80,6 +80,22 @@ public final class HodeiServer implements AutoCloseable {
   private volatile boolean running;
   private Thread housekeeping;
   private final io.grpc.protobuf.services.HealthStatusManager readiness = new io.grpc.protobuf.services.HealthStatusManager();
+
+  /**
+   * The gRPC health service's name for liveness: serving from start to shutdown, whatever the
+   * database does, for an orchestrator's liveness probe (restarting a replica cannot mend its
+   * database). Readiness is the overall status (service {@code ""}), also named {@value
+   * #READINESS_SERVICE}.
+   */
+  public static final String LIVENESS_SERVICE = "liveness";
+
+  /** The gRPC health service's name for readiness: the overall status, serving while the store can write. */
+  public static final String READINESS_SERVICE = "readiness";
+
+  {
+    readiness.setStatus(LIVENESS_SERVICE, io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+    readiness.setStatus(READINESS_SERVICE, io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+  }
   private Thread orphanSweeper;
   private final io.hodei.server.metrics.ServerMetrics metrics;
   private final io.hodei.server.cluster.Membership membership;
@@ -564,11 +580,13 @@ public final class HodeiServer implements AutoCloseable {
    */
   private void updateReadiness() {
     var failing = stores.condition().recheck();
-    readiness.setStatus(
-        "",
+    var status =
         failing.isPresent()
             ? io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING
-            : io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+            : io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING;
+    readiness.setStatus("", status);
+    readiness.setStatus(READINESS_SERVICE, status);
+    readiness.setStatus(LIVENESS_SERVICE, io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
   }
 
   /** Why this server is not ready now (its store cannot write), if it is not. */

@@ -59,6 +59,8 @@ class StorageFullIT {
       int metricsPort = plane.server.metrics().serve("127.0.0.1", 0);
       assertThat(ready(metricsPort)).isEqualTo("200 ready");
       assertThat(health(plane)).isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
+      assertThat(health(plane, HodeiServer.READINESS_SERVICE)).isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
+      assertThat(health(plane, HodeiServer.LIVENESS_SERVICE)).isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
       Path filler = data.resolve("filler");
       fill(filler);
 
@@ -73,6 +75,9 @@ class StorageFullIT {
       assertThat(refused.getStatus().getDescription()).contains("disk is full");
       // Readiness, the metrics and the waiting job say it too.
       await().until(() -> health(plane) == HealthCheckResponse.ServingStatus.NOT_SERVING);
+      assertThat(health(plane, HodeiServer.READINESS_SERVICE)).isEqualTo(HealthCheckResponse.ServingStatus.NOT_SERVING);
+      assertThat(health(plane, HodeiServer.LIVENESS_SERVICE))
+          .as("alive all the same: a restart would not mend the disk").isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
       assertThat(ready(metricsPort)).startsWith("503 not ready: the control plane cannot write to its database: the database's disk is full");
       assertThat(plane.server.metrics().scrape()).contains("hodei_ready 0.0");
       assertThat(plane.get(waiting).getWaitingReason())
@@ -91,6 +96,12 @@ class StorageFullIT {
   private static HealthCheckResponse.ServingStatus health(TestControlPlane plane) {
     return HealthGrpc.newBlockingStub(plane.channel).withDeadlineAfter(10, TimeUnit.SECONDS)
         .check(HealthCheckRequest.getDefaultInstance()).getStatus();
+  }
+
+  /** The gRPC health service's status for {@code service}, asked without any credential. */
+  private static HealthCheckResponse.ServingStatus health(TestControlPlane plane, String service) {
+    return HealthGrpc.newBlockingStub(plane.channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+        .check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus();
   }
 
   /** GET /ready: the status code and the body's first line. */
