@@ -289,6 +289,11 @@ class DevCommand implements Callable<Integer> {
   }
 
   /** Interface to listen on: loopback only for dev. */
+  /** Where workers are told to reach this server; empty: its bound address. */
+  java.util.Optional<String> advertisedAddress(Settings settings) {
+    return java.util.Optional.empty();
+  }
+
   String bindHost() {
     return LOOPBACK;
   }
@@ -393,6 +398,7 @@ class DevCommand implements Callable<Integer> {
                   JobOptions.bytes(settings.value("--max-log-bytes-per-user", maxLogBytesPerUser, "HODEI_MAX_LOG_BYTES_PER_USER", x -> x, null), "--max-log-bytes-per-user")))
               .withLogRetention(settings.value("--log-retention", logRetention, "HODEI_LOG_RETENTION", Durations::parse, null))
               .withBindHost(bindHost())
+              .withAdvertisedAddress(advertisedAddress(settings))
               .withReplica(new io.hodei.server.ReplicaSettings(
                   java.util.Optional.ofNullable(
                           settings.value("--replica-id", replicaId, "HODEI_REPLICA_ID", x -> x, settings.file.server().replicaId()))

@@ -25,6 +25,15 @@ final class ServerCommand extends DevCommand {
   String bind;
 
   @Option(
+      names = "--advertised-address",
+      paramLabel = "HOST:PORT",
+      description = {
+        "Where workers reach this server, when not at the bound address (env HODEI_ADVERTISED_ADDRESS):"
+            + " a Kubernetes Service's name, or a host behind NAT."
+      })
+  String advertisedAddress;
+
+  @Option(
       names = "--insecure",
       description = "Serve plaintext gRPC without --tls-dir (no authentication, no encryption).")
   boolean insecure;
@@ -56,6 +65,20 @@ final class ServerCommand extends DevCommand {
   @Override
   boolean issuesAdminToken() {
     return false;
+  }
+
+  @Override
+  java.util.Optional<String> advertisedAddress(Settings settings) {
+    String value = settings.value("--advertised-address", advertisedAddress, "HODEI_ADVERTISED_ADDRESS", x -> x, null);
+    if (value == null || value.isBlank()) {
+      return java.util.Optional.empty();
+    }
+    var m = java.util.regex.Pattern.compile("(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+):(\\d{1,5})").matcher(value.strip());
+    if (!m.matches() || Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(2)) > 65535) {
+      throw new HodeiCli.UserError(
+          "--advertised-address: expected HOST:PORT (a name, an IPv4 address or [IPv6], and a port 1-65535), not '" + value.strip() + "'", 64);
+    }
+    return java.util.Optional.of(value.strip());
   }
 
   @Override

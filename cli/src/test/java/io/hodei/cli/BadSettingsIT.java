@@ -32,4 +32,17 @@ class BadSettingsIT {
     assertThat(result.stderr()).contains(message);
     assertThat(dir.resolve("data").resolve("workers")).doesNotExist();
   }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"nowhere", "host:0", "host:70000", "a b:1", "'hodei.svc:50051,other:1'"})
+  void anAdvertisedAddressThatIsNotHostAndPortIsRefused(String value) {
+    var result =
+        HodeiRunIT.hodei(
+            "server", "--insecure", "--bind", "127.0.0.1", "--port", "0", "--data-dir", dir.resolve("data").toString(),
+            "--advertised-address", value);
+
+    assertThat(result.exitCode()).as(result.stderr()).isEqualTo(64);
+    assertThat(result.stderr()).contains("--advertised-address: expected HOST:PORT").contains(value);
+    assertThat(dir.resolve("data").resolve("workers")).doesNotExist();
+  }
 }

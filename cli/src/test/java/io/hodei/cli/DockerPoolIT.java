@@ -62,9 +62,24 @@ class DockerPoolIT {
           !(health instanceof ProviderHealth.Unhealthy),
           () -> "no Docker engine at " + dockerHost + ", skipping: start dockerd as .ci/run does (" + health + ")");
     }
-    var build = docker(Duration.ofMinutes(3), "bash", Path.of("..", "docker", "build-worker-image.sh").toString(), IMAGE);
-    assertEquals(0, build.code(), () -> "could not build " + IMAGE + ":\n" + build.output());
+    buildImage();
   }
+
+  /** Builds the worker image from this build's jars, once per test JVM (the script keeps an up-to-date one). */
+  static synchronized void buildImage() {
+    if (imageBuilt) {
+      return;
+    }
+    try {
+      var build = docker(Duration.ofMinutes(3), "bash", Path.of("..", "docker", "build-worker-image.sh").toString(), IMAGE);
+      assertEquals(0, build.code(), () -> "could not build " + IMAGE + ":\n" + build.output());
+    } catch (Exception e) {
+      throw new IllegalStateException("could not build " + IMAGE, e);
+    }
+    imageBuilt = true;
+  }
+
+  private static boolean imageBuilt;
 
   @AfterEach
   void cleanUp() throws Exception {

@@ -129,6 +129,13 @@ public record ServerConfig(
         logCapBytes, dispatchTick, housekeepingInterval, strategy, Optional.of(newTls), anonymousRole, limits, quotas, auditRetention, logRetention, replica);
   }
 
+  /** Tells workers and other replicas to reach this server at {@code hostAndPort}, not at the bound address. */
+  public ServerConfig withAdvertisedAddress(Optional<String> hostAndPort) {
+    return new ServerConfig(
+        bindHost, port, hostAndPort, heartbeatInterval, heartbeatTimeout, timeoutMargin,
+        logCapBytes, dispatchTick, housekeepingInterval, strategy, tls, anonymousRole, limits, quotas, auditRetention, logRetention, replica);
+  }
+
   /** Listens on {@code host}. */
   public ServerConfig withBindHost(String host) {
     return new ServerConfig(
